@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The engine: turns a .wasm into a loaded native object (validate, wasm2c,
+ * cc, content-addressed cache, dlopen) and creates instances of it. This is
+ * the interface the faaslet layer and the CLI use. */
+#ifndef GR_ENGINE_ENGINE_H
+#define GR_ENGINE_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/rt.h"
+#include "engine/shim.h"
+
+typedef struct gr_engine gr_engine;
+typedef struct gr_object gr_object;
+typedef struct gr_instance gr_instance;
+
+/* Decides whether the host provides an import with this wasm signature
+ * (see shim.h for the signature format). Returns 1 if yes, 0 if not. */
+typedef int (*gr_import_check_fn)(const char* module, const char* name,
+                                  const char* sig);
+
+typedef struct gr_engine_config
+{
+    /* Object cache directory; NULL = $GRANARY_CACHE, else
+     * $XDG_CACHE_HOME/granary, else $HOME/.cache/granary. */
+    const char* cache_dir;
+    /* C compiler for generated code; NULL = $GRANARY_CC, else "cc". */
+    const char* cc;
+    /* Parallel compile jobs for one module; 0 = number of CPUs. */
+    int jobs;
+    /* Build objects with explicit bounds checks instead of guard pages
+     * (for valgrind). Cached separately. */
+    int explicit_bounds;
+    /* Import policy; NULL accepts any import the process can resolve. */
+    gr_import_check_fn import_check;
+} gr_engine_config;
+
+/* Creates an engine (cache directory created if missing). cfg may be NULL.
+ * Returns 0 or a negative error; *out owned by the caller. */
+int
+gr_engine_create(const gr_engine_config* cfg, gr_engine** out);
+void
+gr_engine_destroy(gr_engine* e);
+const char*
+gr_engine_cache_dir(const gr_engine* e);
+
+/* Validates wasm[0..len), compiles it unless the cache already holds it,
+ * and loads it. On failure returns GR_EINVALID_MODULE, GR_EIMPORT,
+ * GR_ECOMPILE, GR_ELOAD, GR_ETOOLCHAIN or -errno, and writes a one-line
+ * reason into err (may be NULL). Nothing partial is left in the cache.
+ * Thread-safe; concurrent loads of one module (even from several
+ * processes) compile it at most once per process and never corrupt the
+ * cache. *out is a new reference (gr_object_unref). */
+int
+gr_engine_load(gr_engine* e, const uint8_t* wasm, size_t len, gr_object** out,
+               char* err, size_t errlen);
+
+/* As gr_engine_load, reading the module from a file (at most 256 MiB). */
+int
+gr_engine_load_file(gr_engine* e, const char* path, gr_object** out, char* err,
+                    size_t errlen);
+
+gr_object*
+gr_object_ref(gr_object* o);
+void
+gr_object_unref(gr_object* o);
+/* The hex SHA-256 of the module's wasm. */
+const char*
+gr_object_hash(const gr_object* o);
+const struct gr_shim*
+gr_object_shim(const gr_object* o);
+
+/* Looks up an exported function; if sig is non-NULL it must match exactly.
+ * Returns the C function (cast it to the signature) or NULL. */
+wasm_rt_function_ptr_t
+gr_object_export(const gr_object* o, const char* name, const char* sig);
+
+typedef struct gr_instance_config
+{
+    uint32_t max_pages; /* linear-memory cap in 64 KiB pages; 0 = 65536 */
+    void* host;         /* opaque context handed to host functions */
+} gr_instance_config;
+
+/* Instantiates the object (memory, data, tables; no start function run).
+ * Returns 0, or GR_ETRAP with *trap filled (e.g. a data segment out of
+ * range, or GR_TRAP_OOM), or -ENOMEM. Holds a reference to o. */
+int
+gr_instance_create(gr_object* o, const gr_instance_config* cfg,
+                   gr_instance** out, gr_trap* trap);
+void
+gr_instance_destroy(gr_instance* in);
+
+gr_object*
+gr_instance_object(const gr_instance* in);
+/* The wasm2c instance: the first argument of every export. */
+void*
+gr_instance_module(const gr_instance* in);
+/* The instance's linear memory, or NULL if it has none. */
+wasm_rt_memory_t*
+gr_instance_memory(const gr_instance* in);
+/* The __stack_pointer global, or NULL if the object does not expose it. */
+uint32_t*
+gr_instance_stack_pointer(const gr_instance* in);
+void*
+gr_instance_host(const gr_instance* in);
+void
+gr_instance_set_host(gr_instance* in, void* host);
+
+/* Host functions receive the pointer given to instantiate as their first
+ * argument; the engine passes the gr_instance itself. */
+static inline gr_instance*
+gr_instance_from_import(void* ctx)
+{
+    return (gr_instance*)ctx;
+}
+
+#endif

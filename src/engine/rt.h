@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Granary's side of the wasm runtime (implemented in rt.c next to the
+ * wasm-rt.h interface that generated code uses): trap frames for calls into
+ * guest code, 8 GiB guarded memory reservations, per-thread limits. */
+#ifndef GR_ENGINE_RT_H
+#define GR_ENGINE_RT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/wasm-rt.h"
+
+#define GR_WASM_PAGE 65536u
+/* Address space reserved per linear memory: 4 GiB of addressable memory plus
+ * 4 GiB so that any u32 address + u32 offset lands in a guard page. */
+#define GR_RT_RESERVATION (8ull << 30)
+
+/* Why a guest call ended early. Values below GR_TRAP_EXIT are the
+ * wasm_rt_trap_t codes raised by generated code. */
+enum gr_trap_kind
+{
+    GR_TRAP_NONE = 0,
+    GR_TRAP_OOB = WASM_RT_TRAP_OOB,
+    GR_TRAP_INT_OVERFLOW = WASM_RT_TRAP_INT_OVERFLOW,
+    GR_TRAP_DIV_BY_ZERO = WASM_RT_TRAP_DIV_BY_ZERO,
+    GR_TRAP_INVALID_CONVERSION = WASM_RT_TRAP_INVALID_CONVERSION,
+    GR_TRAP_UNREACHABLE = WASM_RT_TRAP_UNREACHABLE,
+    GR_TRAP_CALL_INDIRECT = WASM_RT_TRAP_CALL_INDIRECT,
+    GR_TRAP_UNCAUGHT_EXCEPTION = WASM_RT_TRAP_UNCAUGHT_EXCEPTION,
+    GR_TRAP_EXHAUSTION = WASM_RT_TRAP_EXHAUSTION,
+    GR_TRAP_EXIT = 100,  /* proc_exit: exit_code holds the status */
+    GR_TRAP_TIMEOUT,     /* the call's deadline passed */
+    GR_TRAP_OOM,         /* the runtime could not allocate memory/tables */
+    GR_TRAP_HOST,        /* a host function aborted the call */
+};
+
+/* The outcome of a guest call that did not return normally. */
+typedef struct gr_trap
+{
+    enum gr_trap_kind kind;
+    int exit_code; /* for GR_TRAP_EXIT */
+} gr_trap;
+
+/* Short stable name of a trap kind ("out of bounds memory access", ...). */
+const char*
+gr_trap_name(enum gr_trap_kind kind);
+
+/* Installs the fault handlers (SIGSEGV/SIGBUS/SIGFPE) once per process.
+ * Idempotent and thread-safe; called by gr_rt_call and the engine. */
+void
+gr_rt_init(void);
+
+typedef void (*gr_rt_thunk)(void* arg);
+
+/* Runs fn(arg) under a trap frame on the calling thread. Returns 0 when fn
+ * returned, GR_EEXIT when the guest called proc_exit (trap->exit_code set),
+ * GR_ETRAP otherwise (trap->kind set). Frames nest: a host function may call
+ * back into the guest. The thread gets an alternate signal stack on first
+ * use so a native stack overflow is reported as GR_TRAP_EXHAUSTION. */
+int
+gr_rt_call(gr_rt_thunk fn, void* arg, gr_trap* trap);
+
+/* Leaves the innermost trap frame of this thread with the given trap. Only
+ * valid inside gr_rt_call (host functions use it for proc_exit). */
+__attribute__((noreturn)) void
+gr_rt_raise(enum gr_trap_kind kind, int exit_code);
+
+/* Per-thread cap on linear memory pages applied by the next
+ * wasm_rt_allocate_memory / wasm_rt_grow_memory on this thread (0 = the
+ * wasm maximum, 65536 pages). Set by the instance layer around instantiate. */
+void
+gr_rt_set_page_limit(uint32_t max_pages);
+
+/* Memory groups: make dst use src's linear memory (same reservation, same
+ * pages). dst must not own a memory (freshly freed or never allocated). A
+ * grow through any member updates every member. Returns 0 or -ENOMEM. */
+int
+gr_rt_memory_join(wasm_rt_memory_t* dst, const wasm_rt_memory_t* src);
+
+/* Removes mem from its group (without unmapping if others remain). */
+void
+gr_rt_memory_leave(wasm_rt_memory_t* mem);
+
+/* Number of 8 GiB reservations currently held in the pool (for tests). */
+size_t
+gr_rt_pool_size(void);
+
+#endif
