@@ -50,6 +50,12 @@ gr_trap_name(enum gr_trap_kind kind);
 void
 gr_rt_init(void);
 
+/* (Re)installs the fault handlers if something replaced them (test
+ * frameworks such as cmocka install their own per test). Faults that are
+ * not Granary's are forwarded to the handler that was there before. */
+void
+gr_rt_install_handlers(void);
+
 typedef void (*gr_rt_thunk)(void* arg);
 
 /* Runs fn(arg) under a trap frame on the calling thread. Returns 0 when fn

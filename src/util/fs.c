@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* File-system helpers (see fs.h). */
-#define _GNU_SOURCE
 #include "util/fs.h"
 
 #include <errno.h>
@@ -8,6 +7,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>

@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Engine front: configuration, the in-process table of loaded objects,
+ * dlopen of cached objects through their shim, and instances. Compilation
+ * and the on-disk cache live in codegen.c. */
+#include "engine/engine.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <granary/status.h>
+
+#include "engine/codegen.h"
+#include "util/alloc.h"
+#include "util/fs.h"
+#include "util/hash.h"
+#include "util/log.h"
+
+#define MAX_MODULE_BYTES (256u << 20)
+
+struct gr_object
+{
+    atomic_int refs;
+    void* dl;
+    const struct gr_shim* shim;
+    char hash[GR_SHA256_HEX_LEN + 1];
+    struct gr_object* next; /* engine's list of loaded objects */
+};
+
+struct gr_engine
+{
+    char* cache_dir;
+    char* cc;
+    int jobs;
+    int explicit_bounds;
+    gr_import_check_fn import_check;
+    /* Guards objects and serialises compiles of one hash in this process. */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct gr_object* objects;
+    struct pending* pending;
+};
+
+/* A hash some thread is compiling right now; others wait for it. */
+struct pending
+{
+    char hash[GR_SHA256_HEX_LEN + 1];
+    struct pending* next;
+};
+
+struct gr_instance
+{
+    gr_object* obj;
+    void* host;
+    void* module;
+    wasm_rt_memory_t* mem;
+};
+
+static void
+set_err(char* err, size_t errlen, const char* fmt, ...)
+{
+    if (!err || !errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static char*
+default_cache_dir(void)
+{
+    const char* e = getenv("GRANARY_CACHE");
+    if (e && *e)
+        return gr_strdup(e);
+    char buf[PATH_MAX];
+    const char* xdg = getenv("XDG_CACHE_HOME");
+    const char* home = getenv("HOME");
+    if (xdg && *xdg)
+        snprintf(buf, sizeof buf, "%s/granary", xdg);
+    else if (home && *home)
+        snprintf(buf, sizeof buf, "%s/.cache/granary", home);
+    else
+        snprintf(buf, sizeof buf, "/tmp/granary-cache-%d", (int)getuid());
+    return gr_strdup(buf);
+}
+
+int
+gr_engine_create(const gr_engine_config* cfg, gr_engine** out)
+{
+    gr_engine_config def = { 0 };
+    if (!cfg)
+        cfg = &def;
+    gr_rt_init();
+    gr_engine* e = gr_calloc(1, sizeof *e);
+    if (!e)
+        return -ENOMEM;
+    const char* cc = cfg->cc ? cfg->cc : getenv("GRANARY_CC");
+    e->cache_dir = cfg->cache_dir ? gr_strdup(cfg->cache_dir)
+                                  : default_cache_dir();
+    e->cc = gr_strdup(cc && *cc ? cc : "cc");
+    e->jobs = cfg->jobs > 0 ? cfg->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (e->jobs < 1)
+        e->jobs = 1;
+    e->explicit_bounds = cfg->explicit_bounds;
+    e->import_check = cfg->import_check;
+    pthread_mutex_init(&e->lock, NULL);
+    pthread_cond_init(&e->cond, NULL);
+    if (!e->cache_dir || !e->cc) {
+        gr_engine_destroy(e);
+        return -ENOMEM;
+    }
+    int rc = gr_fs_mkdir_p(e->cache_dir);
+    if (rc) {
+        GR_ERROR("cannot create cache directory %s: %s", e->cache_dir,
+                 gr_strerror(rc));
+        gr_engine_destroy(e);
+        return rc;
+    }
+    *out = e;
+    return 0;
+}
+
+void
+gr_engine_destroy(gr_engine* e)
+{
+    if (!e)
+        return;
+    struct gr_object* o = e->objects;
+    while (o) {
+        struct gr_object* next = o->next;
+        o->next = NULL;
+        gr_object_unref(o);
+        o = next;
+    }
+    pthread_mutex_destroy(&e->lock);
+    pthread_cond_destroy(&e->cond);
+    gr_free(e->cache_dir);
+    gr_free(e->cc);
+    gr_free(e);
+}
+
+const char*
+gr_engine_cache_dir(const gr_engine* e)
+{
+    return e->cache_dir;
+}
+
+static int
+open_object(const char* so_path, const char* hash, gr_object** out, char* err,
+            size_t errlen)
+{
+    gr_object* o = gr_calloc(1, sizeof *o);
+    if (!o)
+        return -ENOMEM;
+    atomic_init(&o->refs, 1);
+    memcpy(o->hash, hash, sizeof o->hash);
+    o->dl = dlopen(so_path, RTLD_NOW | RTLD_LOCAL);
+    if (!o->dl) {
+        set_err(err, errlen, "cannot load %s: %s", so_path, dlerror());
+        goto fail;
+    }
+    gr_shim_get_fn get = (gr_shim_get_fn)dlsym(o->dl, GR_SHIM_SYMBOL);
+    o->shim = get ? get() : NULL;
+    if (!o->shim || o->shim->abi_version != GR_SHIM_ABI_VERSION) {
+        set_err(err, errlen, "%s: missing or incompatible shim", so_path);
+        goto fail;
+    }
+    wasm_rt_init();
+    o->shim->init_module();
+    *out = o;
+    return 0;
+fail:
+    if (o->dl)
+        dlclose(o->dl);
+    gr_free(o);
+    return GR_ELOAD;
+}
+
+/* Caller holds e->lock. */
+static gr_object*
+find_loaded(gr_engine* e, const char* hash)
+{
+    for (gr_object* o = e->objects; o; o = o->next)
+        if (strcmp(o->hash, hash) == 0)
+            return o;
+    return NULL;
+}
+
+static struct pending**
+find_pending(gr_engine* e, const char* hash)
+{
+    for (struct pending** p = &e->pending; *p; p = &(*p)->next)
+        if (strcmp((*p)->hash, hash) == 0)
+            return p;
+    return NULL;
+}
+
+int
+gr_engine_load(gr_engine* e, const uint8_t* wasm, size_t len, gr_object** out,
+               char* err, size_t errlen)
+{
+    char hash[GR_SHA256_HEX_LEN + 1];
+    if (len > MAX_MODULE_BYTES) {
+        set_err(err, errlen, "module is %zu bytes; the limit is %u", len,
+                MAX_MODULE_BYTES);
+        return GR_EINVALID_MODULE;
+    }
+    int rc = gr_sha256_hex(wasm, len, hash);
+    if (rc)
+        return rc;
+
+    pthread_mutex_lock(&e->lock);
+    gr_object* o;
+    while (!(o = find_loaded(e, hash)) && find_pending(e, hash))
+        pthread_cond_wait(&e->cond, &e->lock);
+    if (o) {
+        gr_object_ref(o);
+        pthread_mutex_unlock(&e->lock);
+        *out = o;
+        return 0;
+    }
+    struct pending me;
+    memcpy(me.hash, hash, sizeof hash);
+    me.next = e->pending;
+    e->pending = &me;
+    pthread_mutex_unlock(&e->lock);
+
+    struct gr__codegen_opts opts = {
+        .cache_dir = e->cache_dir,
+        .cc = e->cc,
+        .jobs = e->jobs,
+        .explicit_bounds = e->explicit_bounds,
+        .import_check = e->import_check,
+    };
+    char so_path[PATH_MAX];
+    rc = gr__codegen_ensure(&opts, wasm, len, hash, so_path, err, errlen);
+    if (rc == 0)
+        rc = open_object(so_path, hash, &o, err, errlen);
+
+    pthread_mutex_lock(&e->lock);
+    *find_pending(e, hash) = me.next;
+    if (rc == 0) {
+        o->next = e->objects;
+        e->objects = o; /* the engine's reference */
+        gr_object_ref(o);
+        *out = o;
+    }
+    pthread_cond_broadcast(&e->cond);
+    pthread_mutex_unlock(&e->lock);
+    return rc;
+}
+
+int
+gr_engine_load_file(gr_engine* e, const char* path, gr_object** out, char* err,
+                    size_t errlen)
+{
+    uint8_t* data;
+    size_t len;
+    int rc = gr_fs_read_file(path, MAX_MODULE_BYTES, &data, &len);
+    if (rc) {
+        set_err(err, errlen, "%s: %s", path, gr_strerror(rc));
+        return rc;
+    }
+    rc = gr_engine_load(e, data, len, out, err, errlen);
+    gr_free(data);
+    return rc;
+}
+
+gr_object*
+gr_object_ref(gr_object* o)
+{
+    atomic_fetch_add(&o->refs, 1);
+    return o;
+}
+
+void
+gr_object_unref(gr_object* o)
+{
+    if (!o || atomic_fetch_sub(&o->refs, 1) != 1)
+        return;
+    /* Code of a dlclosed object must never run again; instances hold
+     * references, so nothing can. */
+    dlclose(o->dl);
+    gr_free(o);
+}
+
+const char*
+gr_object_hash(const gr_object* o)
+{
+    return o->hash;
+}
+
+const struct gr_shim*
+gr_object_shim(const gr_object* o)
+{
+    return o->shim;
+}
+
+wasm_rt_function_ptr_t
+gr_object_export(const gr_object* o, const char* name, const char* sig)
+{
+    const struct gr_shim* s = o->shim;
+    for (size_t i = 0; i < s->n_exports; i++) {
+        if (strcmp(s->exports[i].name, name) == 0) {
+            if (sig && strcmp(s->exports[i].sig, sig) != 0)
+                return NULL;
+            return s->exports[i].fn;
+        }
+    }
+    return NULL;
+}
+
+struct instantiate_args
+{
+    const struct gr_shim* shim;
+    gr_instance* in;
+};
+
+static void
+do_instantiate(void* p)
+{
+    struct instantiate_args* a = p;
+    a->shim->instantiate(a->in->module, a->in);
+}
+
+int
+gr_instance_create(gr_object* o, const gr_instance_config* cfg,
+                   gr_instance** out, gr_trap* trap)
+{
+    const struct gr_shim* s = o->shim;
+    gr_instance* in = gr_calloc(1, sizeof *in);
+    if (!in)
+        return -ENOMEM;
+    in->module = gr_calloc(1, s->instance_size);
+    if (!in->module) {
+        gr_free(in);
+        return -ENOMEM;
+    }
+    in->obj = gr_object_ref(o);
+    in->host = cfg ? cfg->host : NULL;
+    if (s->memory_offset != GR_SHIM_NO_OFFSET)
+        in->mem = (wasm_rt_memory_t*)((char*)in->module + s->memory_offset);
+
+    struct instantiate_args a = { s, in };
+    gr_rt_set_page_limit(cfg ? cfg->max_pages : 0);
+    gr_trap t;
+    int rc = gr_rt_call(do_instantiate, &a, &t);
+    gr_rt_set_page_limit(0);
+    if (trap)
+        *trap = t;
+    if (rc) {
+        gr_instance_destroy(in);
+        return rc;
+    }
+    *out = in;
+    return 0;
+}
+
+void
+gr_instance_destroy(gr_instance* in)
+{
+    if (!in)
+        return;
+    in->obj->shim->free(in->module);
+    gr_object_unref(in->obj);
+    gr_free(in->module);
+    gr_free(in);
+}
+
+gr_object*
+gr_instance_object(const gr_instance* in)
+{
+    return in->obj;
+}
+
+void*
+gr_instance_module(const gr_instance* in)
+{
+    return in->module;
+}
+
+wasm_rt_memory_t*
+gr_instance_memory(const gr_instance* in)
+{
+    return in->mem;
+}
+
+uint32_t*
+gr_instance_stack_pointer(const gr_instance* in)
+{
+    size_t off = in->obj->shim->stack_pointer_offset;
+    return off == GR_SHIM_NO_OFFSET ? NULL
+                                    : (uint32_t*)((char*)in->module + off);
+}
+
+void*
+gr_instance_host(const gr_instance* in)
+{
+    return in->host;
+}
+
+void
+gr_instance_set_host(gr_instance* in, void* host)
+{
+    in->host = host;
+}

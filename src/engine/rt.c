@@ -1,0 +1,723 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Granary's implementation of the wasm2c runtime interface (wasm-rt.h) plus
+ * the trap frames and memory reservations described in rt.h. Memories are
+ * 8 GiB PROT_NONE reservations whose accessible prefix grows with the
+ * memory; out-of-bounds accesses fault into a guard page and the fault
+ * handler turns them into a trap on the faulting thread. */
+#include "engine/rt.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <granary/status.h>
+
+#include "util/alloc.h"
+
+/* ---- trap frames -------------------------------------------------------- */
+
+struct frame
+{
+    sigjmp_buf buf;
+    struct frame* prev;
+    enum gr_trap_kind kind;
+    int exit_code;
+#if WASM_RT_USE_STACK_DEPTH_COUNT
+    uint32_t depth;
+#endif
+};
+
+/* Per-thread state; touched only by its own thread (and by the fault
+ * handler running on that thread). */
+static _Thread_local struct frame* current_frame;
+static _Thread_local uint32_t page_limit;
+static _Thread_local uintptr_t stack_lo, stack_hi;
+static _Thread_local void* alt_stack;
+#if WASM_RT_USE_STACK_DEPTH_COUNT
+_Thread_local uint32_t wasm_rt_call_stack_depth;
+#endif
+
+#define ALT_STACK_SIZE (64 * 1024)
+/* A fault this far below the lowest usable stack address is a stack
+ * overflow of wasm code (big frames can skip a whole guard page). */
+#define STACK_GUARD_SLACK (1024 * 1024)
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static atomic_bool initialized;
+static pthread_key_t thread_key;
+static struct sigaction old_segv, old_bus;
+
+/* ---- reservation registry ------------------------------------------------
+ * The fault handler must decide, without locks, whether an address lies in
+ * a linear-memory reservation. Reservations are published in a fixed array
+ * of atomic base addresses; everything else is under region_lock. */
+
+#define MAX_REGIONS 32768
+static _Atomic uintptr_t region_base[MAX_REGIONS];
+static atomic_size_t region_high; /* slots [0, region_high) may be in use */
+
+struct region
+{
+    uint8_t* base;
+    uint32_t pages;
+    uint32_t max_pages;
+    size_t slot;
+    size_t n_members, cap_members;
+    wasm_rt_memory_t** members;
+};
+
+static pthread_mutex_t region_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct region** regions; /* indexed like region_base */
+
+#define POOL_MAX 64
+static uint8_t* pool[POOL_MAX];
+static size_t pool_len;
+
+static int
+address_in_region(uintptr_t addr)
+{
+    size_t n = atomic_load_explicit(&region_high, memory_order_acquire);
+    for (size_t i = 0; i < n; i++) {
+        uintptr_t b = atomic_load_explicit(&region_base[i],
+                                           memory_order_relaxed);
+        if (b && addr >= b && addr - b < GR_RT_RESERVATION)
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- signals ------------------------------------------------------------- */
+
+static void
+forward_fault(int sig, siginfo_t* si, void* uc)
+{
+    struct sigaction* old = sig == SIGSEGV ? &old_segv : &old_bus;
+    if (old->sa_flags & SA_SIGINFO && old->sa_sigaction) {
+        old->sa_sigaction(sig, si, uc);
+        return;
+    }
+    if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN &&
+        old->sa_handler) {
+        old->sa_handler(sig);
+        return;
+    }
+    /* Not ours: restore the default action and let the fault recur. */
+    signal(sig, SIG_DFL);
+}
+
+static void
+fault_handler(int sig, siginfo_t* si, void* uc)
+{
+    struct frame* f = current_frame;
+    uintptr_t addr = (uintptr_t)si->si_addr;
+    if (!f) {
+        forward_fault(sig, si, uc);
+        return;
+    }
+    if (address_in_region(addr)) {
+        f->kind = GR_TRAP_OOB;
+        siglongjmp(f->buf, 1);
+    }
+    if (stack_lo && addr < stack_hi && addr + STACK_GUARD_SLACK >= stack_lo &&
+        addr < stack_lo + 4096 * 4) {
+        f->kind = GR_TRAP_EXHAUSTION;
+        siglongjmp(f->buf, 1);
+    }
+    forward_fault(sig, si, uc);
+}
+
+static void
+thread_exit(void* p)
+{
+    stack_t ss = { .ss_flags = SS_DISABLE };
+    sigaltstack(&ss, NULL);
+    munmap(p, ALT_STACK_SIZE);
+}
+
+void
+gr_rt_install_handlers(void)
+{
+    struct sigaction sa, cur;
+    if (sigaction(SIGSEGV, NULL, &cur) == 0 &&
+        cur.sa_sigaction == fault_handler)
+        return;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = fault_handler;
+    /* SA_NODEFER: we leave the handler by siglongjmp without restoring the
+     * mask, so the signal must not stay blocked. */
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, &old_segv);
+    sigaction(SIGBUS, &sa, &old_bus);
+}
+
+static void
+init_process(void)
+{
+    pthread_key_create(&thread_key, thread_exit);
+    regions = calloc(MAX_REGIONS, sizeof *regions);
+    if (!regions) {
+        fputs("granary: out of memory initialising runtime\n", stderr);
+        abort();
+    }
+    gr_rt_install_handlers();
+    atomic_store(&initialized, true);
+}
+
+void
+gr_rt_init(void)
+{
+    pthread_once(&init_once, init_process);
+}
+
+/* Gives this thread an alternate signal stack (so a fault caused by stack
+ * overflow can still be handled) and records its stack bounds. */
+static void
+init_thread(void)
+{
+    if (alt_stack)
+        return;
+    gr_rt_init();
+    void* p = mmap(NULL, ALT_STACK_SIZE, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return; /* overflow then kills the process; nothing better to do */
+    stack_t ss = { .ss_sp = p, .ss_size = ALT_STACK_SIZE };
+    stack_t old;
+    if (sigaltstack(NULL, &old) == 0 && !(old.ss_flags & SS_DISABLE) &&
+        old.ss_size >= ALT_STACK_SIZE) {
+        /* Someone (e.g. ASan) already installed one; keep it. */
+        munmap(p, ALT_STACK_SIZE);
+        p = (void*)1;
+    } else if (sigaltstack(&ss, NULL) < 0) {
+        munmap(p, ALT_STACK_SIZE);
+        return;
+    } else {
+        pthread_setspecific(thread_key, p);
+    }
+    alt_stack = p;
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        void* addr;
+        size_t size;
+        if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+            stack_lo = (uintptr_t)addr;
+            stack_hi = (uintptr_t)addr + size;
+        }
+        pthread_attr_destroy(&attr);
+    }
+}
+
+int
+gr_rt_call(gr_rt_thunk fn, void* arg, gr_trap* trap)
+{
+    init_thread();
+    struct frame f;
+    f.prev = current_frame;
+    f.kind = GR_TRAP_NONE;
+    f.exit_code = 0;
+#if WASM_RT_USE_STACK_DEPTH_COUNT
+    f.depth = wasm_rt_call_stack_depth;
+#endif
+    /* volatile: read after a siglongjmp back into this frame */
+    struct frame* volatile fp = &f;
+    if (sigsetjmp(f.buf, 0) == 0) {
+        current_frame = &f;
+        fn(arg);
+        current_frame = f.prev;
+        if (trap) {
+            trap->kind = GR_TRAP_NONE;
+            trap->exit_code = 0;
+        }
+        return 0;
+    }
+    current_frame = fp->prev;
+#if WASM_RT_USE_STACK_DEPTH_COUNT
+    wasm_rt_call_stack_depth = fp->depth;
+#endif
+    if (trap) {
+        trap->kind = fp->kind;
+        trap->exit_code = fp->exit_code;
+    }
+    return fp->kind == GR_TRAP_EXIT ? GR_EEXIT : GR_ETRAP;
+}
+
+void
+gr_rt_raise(enum gr_trap_kind kind, int exit_code)
+{
+    struct frame* f = current_frame;
+    if (!f) {
+        fprintf(stderr, "granary: trap '%s' outside of a guest call\n",
+                gr_trap_name(kind));
+        abort();
+    }
+    f->kind = kind;
+    f->exit_code = exit_code;
+    siglongjmp(f->buf, 1);
+}
+
+void
+wasm_rt_trap(wasm_rt_trap_t code)
+{
+    gr_rt_raise((enum gr_trap_kind)code, 0);
+}
+
+const char*
+gr_trap_name(enum gr_trap_kind kind)
+{
+    switch (kind) {
+        case GR_TRAP_NONE:
+            return "none";
+        case GR_TRAP_OOB:
+            return "out of bounds memory access";
+        case GR_TRAP_INT_OVERFLOW:
+            return "integer overflow";
+        case GR_TRAP_DIV_BY_ZERO:
+            return "integer divide by zero";
+        case GR_TRAP_INVALID_CONVERSION:
+            return "invalid conversion to integer";
+        case GR_TRAP_UNREACHABLE:
+            return "unreachable executed";
+        case GR_TRAP_CALL_INDIRECT:
+            return "indirect call to null or mismatched function";
+        case GR_TRAP_UNCAUGHT_EXCEPTION:
+            return "uncaught exception";
+        case GR_TRAP_EXHAUSTION:
+            return "call stack exhausted";
+        case GR_TRAP_EXIT:
+            return "exit";
+        case GR_TRAP_TIMEOUT:
+            return "timeout";
+        case GR_TRAP_OOM:
+            return "out of memory";
+        case GR_TRAP_HOST:
+            return "host function error";
+    }
+    return "unknown trap";
+}
+
+const char*
+wasm_rt_strerror(wasm_rt_trap_t trap)
+{
+    return gr_trap_name((enum gr_trap_kind)trap);
+}
+
+void
+wasm_rt_init(void)
+{
+    gr_rt_init();
+}
+
+bool
+wasm_rt_is_initialized(void)
+{
+    return atomic_load(&initialized);
+}
+
+void
+wasm_rt_free(void)
+{
+}
+
+/* ---- function types --------------------------------------------------------
+ * Signatures are interned process-wide so ids agree across modules. */
+
+struct func_type
+{
+    uint32_t params, results;
+    wasm_rt_type_t* types;
+};
+
+static pthread_mutex_t types_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct func_type* types;
+static uint32_t n_types, cap_types;
+
+uint32_t
+wasm_rt_register_func_type(uint32_t params, uint32_t results, ...)
+{
+    uint32_t n = params + results;
+    wasm_rt_type_t buf[64];
+    wasm_rt_type_t* t = n <= 64 ? buf : malloc(n * sizeof *t);
+    if (!t)
+        gr_rt_raise(GR_TRAP_OOM, 0);
+    va_list ap;
+    va_start(ap, results);
+    for (uint32_t i = 0; i < n; i++)
+        t[i] = (wasm_rt_type_t)va_arg(ap, int);
+    va_end(ap);
+
+    pthread_mutex_lock(&types_lock);
+    uint32_t id;
+    for (id = 0; id < n_types; id++) {
+        if (types[id].params == params && types[id].results == results &&
+            memcmp(types[id].types, t, n * sizeof *t) == 0)
+            goto out;
+    }
+    if (n_types == cap_types) {
+        uint32_t cap = cap_types ? cap_types * 2 : 64;
+        struct func_type* nt = realloc(types, cap * sizeof *nt);
+        if (!nt)
+            goto oom;
+        types = nt;
+        cap_types = cap;
+    }
+    types[id].types = malloc(n ? n * sizeof *t : 1);
+    if (!types[id].types)
+        goto oom;
+    memcpy(types[id].types, t, n * sizeof *t);
+    types[id].params = params;
+    types[id].results = results;
+    n_types++;
+out:
+    pthread_mutex_unlock(&types_lock);
+    if (t != buf)
+        free(t);
+    /* id 0 is never handed out so a zeroed funcref never matches a type */
+    return id + 1;
+oom:
+    pthread_mutex_unlock(&types_lock);
+    if (t != buf)
+        free(t);
+    gr_rt_raise(GR_TRAP_OOM, 0);
+}
+
+/* ---- exceptions (unsupported: a throw traps) ----------------------------- */
+
+static atomic_uint next_tag;
+
+uint32_t
+wasm_rt_register_tag(uint32_t size)
+{
+    (void)size;
+    return atomic_fetch_add(&next_tag, 1);
+}
+
+void
+wasm_rt_load_exception(uint32_t tag, uint32_t size, const void* values)
+{
+    (void)tag;
+    (void)size;
+    (void)values;
+}
+
+void
+wasm_rt_throw(void)
+{
+    gr_rt_raise(GR_TRAP_UNCAUGHT_EXCEPTION, 0);
+}
+
+static _Thread_local WASM_RT_UNWIND_TARGET* unwind_target;
+
+WASM_RT_UNWIND_TARGET*
+wasm_rt_get_unwind_target(void)
+{
+    return unwind_target;
+}
+
+void
+wasm_rt_set_unwind_target(WASM_RT_UNWIND_TARGET* target)
+{
+    unwind_target = target;
+}
+
+uint32_t
+wasm_rt_exception_tag(void)
+{
+    return 0;
+}
+
+uint32_t
+wasm_rt_exception_size(void)
+{
+    return 0;
+}
+
+void*
+wasm_rt_exception(void)
+{
+    return NULL;
+}
+
+/* ---- memories ------------------------------------------------------------ */
+
+void
+gr_rt_set_page_limit(uint32_t max_pages)
+{
+    page_limit = max_pages;
+}
+
+/* wasm2c keeps the byte size in a u32, so 65536 pages cannot be expressed. */
+#define MAX_PAGES 65535u
+
+static uint8_t*
+reserve(void)
+{
+    pthread_mutex_lock(&region_lock);
+    uint8_t* base = pool_len ? pool[--pool_len] : NULL;
+    pthread_mutex_unlock(&region_lock);
+    if (base)
+        return base;
+    void* p = mmap(NULL, GR_RT_RESERVATION, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+/* Drops the pages and protection of a used reservation; it is either
+ * pooled for the next memory or unmapped. Replacing the range with a fresh
+ * anonymous PROT_NONE mapping also removes any snapshot or shared-state
+ * mappings placed inside it. */
+static void
+release(uint8_t* base, size_t used)
+{
+    if (used && mmap(base, used, PROT_NONE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+                     -1, 0) == MAP_FAILED) {
+        munmap(base, GR_RT_RESERVATION);
+        return;
+    }
+    pthread_mutex_lock(&region_lock);
+    if (pool_len < POOL_MAX) {
+        pool[pool_len++] = base;
+        base = NULL;
+    }
+    pthread_mutex_unlock(&region_lock);
+    if (base)
+        munmap(base, GR_RT_RESERVATION);
+}
+
+size_t
+gr_rt_pool_size(void)
+{
+    pthread_mutex_lock(&region_lock);
+    size_t n = pool_len;
+    pthread_mutex_unlock(&region_lock);
+    return n;
+}
+
+/* Caller holds region_lock. */
+static struct region*
+find_region(const uint8_t* base)
+{
+    size_t n = atomic_load(&region_high);
+    for (size_t i = 0; i < n; i++)
+        if (regions[i] && regions[i]->base == base)
+            return regions[i];
+    return NULL;
+}
+
+/* Caller holds region_lock. */
+static int
+add_member(struct region* r, wasm_rt_memory_t* mem)
+{
+    if (r->n_members == r->cap_members) {
+        size_t cap = r->cap_members ? r->cap_members * 2 : 2;
+        wasm_rt_memory_t** m = gr_realloc(r->members, cap * sizeof *m);
+        if (!m)
+            return -ENOMEM;
+        r->members = m;
+        r->cap_members = cap;
+    }
+    r->members[r->n_members++] = mem;
+    return 0;
+}
+
+/* Caller holds region_lock. */
+static int
+publish_region(struct region* r)
+{
+    size_t n = atomic_load(&region_high);
+    size_t slot;
+    for (slot = 0; slot < n; slot++)
+        if (!regions[slot])
+            break;
+    if (slot == MAX_REGIONS)
+        return -ENOMEM;
+    r->slot = slot;
+    regions[slot] = r;
+    atomic_store_explicit(&region_base[slot], (uintptr_t)r->base,
+                          memory_order_release);
+    if (slot == n)
+        atomic_store_explicit(&region_high, n + 1, memory_order_release);
+    return 0;
+}
+
+void
+wasm_rt_allocate_memory(wasm_rt_memory_t* mem, uint32_t initial_pages,
+                        uint32_t max_pages)
+{
+    uint32_t limit = page_limit ? page_limit : MAX_PAGES;
+    if (limit > MAX_PAGES)
+        limit = MAX_PAGES;
+    if (max_pages > limit)
+        max_pages = limit;
+    memset(mem, 0, sizeof *mem);
+    if (initial_pages > max_pages)
+        gr_rt_raise(GR_TRAP_OOM, 0);
+
+    struct region* r = gr_calloc(1, sizeof *r);
+    uint8_t* base = r ? reserve() : NULL;
+    size_t bytes = (size_t)initial_pages * GR_WASM_PAGE;
+    if (!base || (bytes && mprotect(base, bytes, PROT_READ | PROT_WRITE))) {
+        if (base)
+            release(base, 0);
+        gr_free(r);
+        gr_rt_raise(GR_TRAP_OOM, 0);
+    }
+    r->base = base;
+    r->pages = initial_pages;
+    r->max_pages = max_pages;
+    mem->data = base;
+    mem->pages = initial_pages;
+    mem->max_pages = max_pages;
+    mem->size = (uint32_t)bytes;
+
+    pthread_mutex_lock(&region_lock);
+    int rc = add_member(r, mem);
+    if (rc == 0)
+        rc = publish_region(r);
+    pthread_mutex_unlock(&region_lock);
+    if (rc) {
+        gr_free(r->members);
+        gr_free(r);
+        release(base, bytes);
+        memset(mem, 0, sizeof *mem);
+        gr_rt_raise(GR_TRAP_OOM, 0);
+    }
+}
+
+uint32_t
+wasm_rt_grow_memory(wasm_rt_memory_t* mem, uint32_t delta)
+{
+    pthread_mutex_lock(&region_lock);
+    struct region* r = find_region(mem->data);
+    uint32_t old = r ? r->pages : UINT32_MAX;
+    if (!r || delta > r->max_pages - r->pages)
+        goto fail;
+    if (delta) {
+        size_t off = (size_t)r->pages * GR_WASM_PAGE;
+        size_t add = (size_t)delta * GR_WASM_PAGE;
+        if (mprotect(r->base + off, add, PROT_READ | PROT_WRITE) < 0)
+            goto fail;
+        r->pages += delta;
+        for (size_t i = 0; i < r->n_members; i++) {
+            r->members[i]->pages = r->pages;
+            r->members[i]->size = (uint32_t)((size_t)r->pages * GR_WASM_PAGE);
+        }
+    }
+    pthread_mutex_unlock(&region_lock);
+    return old;
+fail:
+    pthread_mutex_unlock(&region_lock);
+    return UINT32_MAX;
+}
+
+/* Detaches mem from its region; returns the region if mem was the last
+ * member (caller releases it), else NULL. Caller holds region_lock. */
+static struct region*
+detach(wasm_rt_memory_t* mem)
+{
+    struct region* r = find_region(mem->data);
+    if (!r)
+        return NULL;
+    for (size_t i = 0; i < r->n_members; i++) {
+        if (r->members[i] == mem) {
+            r->members[i] = r->members[--r->n_members];
+            break;
+        }
+    }
+    if (r->n_members)
+        return NULL;
+    atomic_store_explicit(&region_base[r->slot], 0, memory_order_release);
+    regions[r->slot] = NULL;
+    return r;
+}
+
+void
+wasm_rt_free_memory(wasm_rt_memory_t* mem)
+{
+    if (!mem->data)
+        return;
+    pthread_mutex_lock(&region_lock);
+    struct region* r = detach(mem);
+    pthread_mutex_unlock(&region_lock);
+    if (r) {
+        release(r->base, (size_t)r->pages * GR_WASM_PAGE);
+        gr_free(r->members);
+        gr_free(r);
+    }
+    memset(mem, 0, sizeof *mem);
+}
+
+int
+gr_rt_memory_join(wasm_rt_memory_t* dst, const wasm_rt_memory_t* src)
+{
+    pthread_mutex_lock(&region_lock);
+    struct region* r = find_region(src->data);
+    int rc = r ? add_member(r, dst) : -EINVAL;
+    if (rc == 0) {
+        dst->data = r->base;
+        dst->pages = r->pages;
+        dst->max_pages = r->max_pages;
+        dst->size = (uint32_t)((size_t)r->pages * GR_WASM_PAGE);
+    }
+    pthread_mutex_unlock(&region_lock);
+    return rc;
+}
+
+void
+gr_rt_memory_leave(wasm_rt_memory_t* mem)
+{
+    wasm_rt_free_memory(mem);
+}
+
+/* ---- tables -------------------------------------------------------------- */
+
+#define DEFINE_TABLE_OPS(kind, elem_t, null_value)                            \
+    void wasm_rt_allocate_##kind##_table(wasm_rt_##kind##_table_t* t,         \
+                                         uint32_t elements, uint32_t max)     \
+    {                                                                         \
+        t->data = NULL;                                                       \
+        t->size = 0;                                                          \
+        t->max_size = max;                                                    \
+        if (elements > max)                                                   \
+            gr_rt_raise(GR_TRAP_OOM, 0);                                      \
+        if (elements) {                                                       \
+            t->data = gr_calloc(elements, sizeof(elem_t));                    \
+            if (!t->data)                                                     \
+                gr_rt_raise(GR_TRAP_OOM, 0);                                  \
+        }                                                                     \
+        t->size = elements;                                                   \
+    }                                                                         \
+    void wasm_rt_free_##kind##_table(wasm_rt_##kind##_table_t* t)             \
+    {                                                                         \
+        gr_free(t->data);                                                     \
+        t->data = NULL;                                                       \
+        t->size = 0;                                                          \
+    }                                                                         \
+    uint32_t wasm_rt_grow_##kind##_table(wasm_rt_##kind##_table_t* t,         \
+                                         uint32_t delta, elem_t init)         \
+    {                                                                         \
+        uint32_t old = t->size;                                               \
+        if (delta > t->max_size - old || old + (uint64_t)delta > 10000000u)   \
+            return UINT32_MAX;                                                \
+        if (!delta)                                                           \
+            return old;                                                       \
+        elem_t* d = gr_realloc(t->data, (old + delta) * sizeof(elem_t));      \
+        if (!d)                                                               \
+            return UINT32_MAX;                                                \
+        for (uint32_t i = old; i < old + delta; i++)                          \
+            d[i] = init;                                                      \
+        t->data = d;                                                          \
+        t->size = old + delta;                                                \
+        return old;                                                           \
+    }
+
+DEFINE_TABLE_OPS(funcref, wasm_rt_funcref_t, wasm_rt_funcref_null_value)
+DEFINE_TABLE_OPS(externref, wasm_rt_externref_t, wasm_rt_externref_null_value)

@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Runtime layer: memory reservations, growth, limits, memory groups, trap
+ * frames (explicit traps, guard-page faults, native stack overflow, nesting,
+ * threads), function-type interning. No compiled guest needed. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <granary/status.h>
+
+#include "engine/rt.h"
+
+struct mem_op
+{
+    wasm_rt_memory_t* mem;
+    uint64_t offset;
+    uint8_t value;
+};
+
+static void
+poke(void* p)
+{
+    struct mem_op* op = p;
+    volatile uint8_t* d = op->mem->data;
+    d[op->offset] = op->value;
+}
+
+static void
+alloc_mem(void* p)
+{
+    wasm_rt_memory_t* m = p;
+    wasm_rt_allocate_memory(m, 2, 10);
+}
+
+static void
+test_memory_alloc_grow_free(void** state)
+{
+    (void)state;
+    gr_rt_install_handlers(); /* cmocka installs its own per test */
+    wasm_rt_memory_t m;
+    assert_int_equal(gr_rt_call(alloc_mem, &m, NULL), 0);
+    assert_non_null(m.data);
+    assert_int_equal(m.pages, 2);
+    assert_int_equal(m.size, 2 * GR_WASM_PAGE);
+    assert_int_equal(m.max_pages, 10);
+
+    struct mem_op ok = { &m, 2 * GR_WASM_PAGE - 1, 7 };
+    assert_int_equal(gr_rt_call(poke, &ok, NULL), 0);
+    assert_int_equal(m.data[2 * GR_WASM_PAGE - 1], 7);
+
+    gr_trap t;
+    struct mem_op oob = { &m, 2 * GR_WASM_PAGE, 1 };
+    assert_int_equal(gr_rt_call(poke, &oob, &t), GR_ETRAP);
+    assert_int_equal(t.kind, GR_TRAP_OOB);
+
+    /* u32 address + u32 offset: the far end of the reservation traps too */
+    struct mem_op far = { &m, 0xFFFFFFFFull + 0xFFFFull, 1 };
+    assert_int_equal(gr_rt_call(poke, &far, &t), GR_ETRAP);
+    assert_int_equal(t.kind, GR_TRAP_OOB);
+
+    assert_int_equal(wasm_rt_grow_memory(&m, 3), 2);
+    assert_int_equal(m.pages, 5);
+    assert_int_equal(gr_rt_call(poke, &oob, &t), 0);
+    assert_int_equal(wasm_rt_grow_memory(&m, 6), UINT32_MAX);
+    assert_int_equal(wasm_rt_grow_memory(&m, 5), 5);
+    assert_int_equal(wasm_rt_grow_memory(&m, 1), UINT32_MAX);
+    assert_int_equal(wasm_rt_grow_memory(&m, 0), 10);
+    wasm_rt_free_memory(&m);
+    assert_null(m.data);
+}
+
+static void
+test_freed_memory_is_zero_when_reused(void** state)
+{
+    (void)state;
+    gr_rt_install_handlers(); /* cmocka installs its own per test */
+    size_t before = gr_rt_pool_size();
+    wasm_rt_memory_t m;
+    assert_int_equal(gr_rt_call(alloc_mem, &m, NULL), 0);
+    memset(m.data, 0xAB, m.size);
+    uint8_t* base = m.data;
+    wasm_rt_free_memory(&m);
+    assert_true(gr_rt_pool_size() >= before);
+    assert_int_equal(gr_rt_call(alloc_mem, &m, NULL), 0);
+    /* reservations are reused, but never with old contents */
+    for (uint32_t i = 0; i < m.size; i += 4096)
+        assert_int_equal(m.data[i], 0);
+    (void)base;
+    wasm_rt_free_memory(&m);
+}
+
+static void
+alloc_big(void* p)
+{
+    wasm_rt_memory_t* m = p;
+    wasm_rt_allocate_memory(m, 20, 65536);
+}
+
+static void
+test_page_limit(void** state)
+{
+    (void)state;
+    gr_rt_install_handlers(); /* cmocka installs its own per test */
+    wasm_rt_memory_t m;
+    gr_trap t;
+    gr_rt_set_page_limit(10);
+    assert_int_equal(gr_rt_call(alloc_big, &m, &t), GR_ETRAP);
+    assert_int_equal(t.kind, GR_TRAP_OOM);
+    gr_rt_set_page_limit(30);
+    assert_int_equal(gr_rt_call(alloc_big, &m, &t), 0);
+    assert_int_equal(m.max_pages, 30);
+    assert_int_equal(wasm_rt_grow_memory(&m, 11), UINT32_MAX);
+    assert_int_equal(wasm_rt_grow_memory(&m, 10), 20);
+    wasm_rt_free_memory(&m);
+    gr_rt_set_page_limit(0);
+}
+
+static void
+test_memory_group(void** state)
+{
+    (void)state;
+    gr_rt_install_handlers(); /* cmocka installs its own per test */
+    wasm_rt_memory_t a, b;
+    assert_int_equal(gr_rt_call(alloc_mem, &a, NULL), 0);
+    memset(&b, 0, sizeof b);
+    assert_int_equal(gr_rt_memory_join(&b, &a), 0);
+    assert_ptr_equal(a.data, b.data);
+    a.data[100] = 42;
+    assert_int_equal(b.data[100], 42);
+    assert_int_equal(wasm_rt_grow_memory(&b, 2), 2);
+    assert_int_equal(a.pages, 4);
+    assert_int_equal(a.size, 4 * GR_WASM_PAGE);
+    wasm_rt_free_memory(&a); /* b still holds the memory */
+    b.data[3 * GR_WASM_PAGE] = 1;
+    assert_int_equal(wasm_rt_grow_memory(&b, 1), 4);
+    wasm_rt_free_memory(&b);
+}
+
+static void
+raise_div(void* p)
+{
+    (void)p;
+    wasm_rt_trap(WASM_RT_TRAP_DIV_BY_ZERO);
+}
+
+static void
+raise_exit(void* p)
+{
+    gr_rt_raise(GR_TRAP_EXIT, *(int*)p);
+}
+
+static void
+test_explicit_traps(void** state)
+{
+    (void)state;
+    gr_rt_install_handlers(); /* cmocka installs its own per test */
+    gr_trap t;
+    assert_int_equal(gr_rt_call(raise_div, NULL, &t), GR_ETRAP);
+    assert_int_equal(t.kind, GR_TRAP_DIV_BY_ZERO);
+    assert_string_equal(gr_trap_name(t.kind), "integer divide by zero");
+    int code = 3;
+    assert_int_equal(gr_rt_call(raise_exit, &code, &t), GR_EEXIT);
+    assert_int_equal(t.kind, GR_TRAP_EXIT);
+    assert_int_equal(t.exit_code, 3);
+}
+
+/* Recursion bounded only by a limit the compiler cannot see through. */
+static volatile int recursion_limit = 1 << 30;
+
+static int
+recurse(int n)
+{
+    volatile char pad[512];
+    pad[0] = (char)n;
+    if (n > recursion_limit)
+        return 0;
+    return recurse(n + 1) + pad[0];
+}
+
+static void
+overflow(void* p)
+{
+    (void)p;
+    recurse(0);
+}
+
+static void
+test_stack_overflow_traps(void** state)
+{
+    (void)state;
+    gr_rt_install_handlers(); /* cmocka installs its own per test */
+    gr_trap t;
+    assert_int_equal(gr_rt_call(overflow, NULL, &t), GR_ETRAP);
+    assert_int_equal(t.kind, GR_TRAP_EXHAUSTION);
+    /* and the thread is still usable afterwards */
+    assert_int_equal(gr_rt_call(overflow, NULL, &t), GR_ETRAP);
+    assert_int_equal(t.kind, GR_TRAP_EXHAUSTION);
+}
+
+static void
+inner_traps(void* p)
+{
+    gr_trap t;
+    int* seen = p;
+    *seen = gr_rt_call(raise_div, NULL, &t);
+    wasm_rt_trap(WASM_RT_TRAP_UNREACHABLE);
+}
+
+static void
+test_nested_frames(void** state)
+{
+    (void)state;
+    gr_rt_install_handlers(); /* cmocka installs its own per test */
+    int inner = 0;
+    gr_trap t;
+    assert_int_equal(gr_rt_call(inner_traps, &inner, &t), GR_ETRAP);
+    assert_int_equal(inner, GR_ETRAP);
+    assert_int_equal(t.kind, GR_TRAP_UNREACHABLE);
+}
+
+static void*
+thread_main(void* p)
+{
+    wasm_rt_memory_t m;
+    int bad = 0;
+    for (int i = 0; i < 50; i++) {
+        gr_trap t;
+        if (gr_rt_call(alloc_mem, &m, NULL))
+            bad++;
+        struct mem_op oob = { &m, m.size + 5, 1 };
+        if (gr_rt_call(poke, &oob, &t) != GR_ETRAP || t.kind != GR_TRAP_OOB)
+            bad++;
+        wasm_rt_free_memory(&m);
+    }
+    gr_trap t;
+    if (gr_rt_call(overflow, NULL, &t) != GR_ETRAP ||
+        t.kind != GR_TRAP_EXHAUSTION)
+        bad++;
+    *(int*)p = bad;
+    return NULL;
+}
+
+static void
+test_traps_on_threads(void** state)
+{
+    (void)state;
+    gr_rt_install_handlers(); /* cmocka installs its own per test */
+    pthread_t th[4];
+    int bad[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&th[i], NULL, thread_main, &bad[i]);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(bad[i], 0);
+    }
+}
+
+static void
+test_func_types_interned(void** state)
+{
+    (void)state;
+    gr_rt_install_handlers(); /* cmocka installs its own per test */
+    uint32_t a = wasm_rt_register_func_type(2, 1, WASM_RT_I32, WASM_RT_I64,
+                                            WASM_RT_F32);
+    uint32_t b = wasm_rt_register_func_type(2, 1, WASM_RT_I32, WASM_RT_I64,
+                                            WASM_RT_F32);
+    uint32_t c = wasm_rt_register_func_type(1, 2, WASM_RT_I32, WASM_RT_I64,
+                                            WASM_RT_F32);
+    assert_int_equal(a, b);
+    assert_int_not_equal(a, c);
+    assert_int_not_equal(a, 0);
+}
+
+static void
+test_tables(void** state)
+{
+    (void)state;
+    gr_rt_install_handlers(); /* cmocka installs its own per test */
+    wasm_rt_funcref_table_t t;
+    wasm_rt_allocate_funcref_table(&t, 2, 4);
+    assert_int_equal(t.size, 2);
+    assert_null(t.data[1].func);
+    assert_int_equal(wasm_rt_grow_funcref_table(&t, 2,
+                                                wasm_rt_funcref_null_value),
+                     2);
+    assert_int_equal(wasm_rt_grow_funcref_table(&t, 1,
+                                                wasm_rt_funcref_null_value),
+                     UINT32_MAX);
+    wasm_rt_free_funcref_table(&t);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_memory_alloc_grow_free),
+        cmocka_unit_test(test_freed_memory_is_zero_when_reused),
+        cmocka_unit_test(test_page_limit),
+        cmocka_unit_test(test_memory_group),
+        cmocka_unit_test(test_explicit_traps),
+        cmocka_unit_test(test_stack_overflow_traps),
+        cmocka_unit_test(test_nested_frames),
+        cmocka_unit_test(test_traps_on_threads),
+        cmocka_unit_test(test_func_types_interned),
+        cmocka_unit_test(test_tables),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
