@@ -412,3 +412,18 @@ gr_instance_set_host(gr_instance* in, void* host)
 {
     in->host = host;
 }
+
+int
+gr_instance_call(gr_instance* in, gr_rt_thunk fn, void* arg, gr_trap* trap)
+{
+    gr_trap t;
+    int rc = gr_rt_call(fn, arg, &t);
+    if (rc == GR_ETRAP && t.kind == GR_TRAP_OOB && in->mem) {
+        uint32_t* sp = gr_instance_stack_pointer(in);
+        if (sp && *sp > in->mem->size)
+            t.kind = GR_TRAP_EXHAUSTION;
+    }
+    if (trap)
+        *trap = t;
+    return rc;
+}

@@ -107,6 +107,14 @@ gr_instance_host(const gr_instance* in);
 void
 gr_instance_set_host(gr_instance* in, void* host);
 
+/* Runs fn(arg) (which calls into this instance) under a trap frame, like
+ * gr_rt_call, and classifies the outcome: an out-of-bounds fault caused by
+ * the guest's shadow stack running off the bottom of memory (with
+ * --stack-first the stack pointer wraps below 0) is reported as
+ * GR_TRAP_EXHAUSTION. Returns 0, GR_ETRAP or GR_EEXIT. */
+int
+gr_instance_call(gr_instance* in, gr_rt_thunk fn, void* arg, gr_trap* trap);
+
 /* Host functions receive the pointer given to instantiate as their first
  * argument; the engine passes the gr_instance itself. */
 static inline gr_instance*

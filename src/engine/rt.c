@@ -548,9 +548,11 @@ publish_region(struct region* r)
     return 0;
 }
 
-void
-wasm_rt_allocate_memory(wasm_rt_memory_t* mem, uint32_t initial_pages,
-                        uint32_t max_pages)
+/* Creates a registered memory of initial_pages, backed by anonymous zero
+ * pages (fd < 0) or by a private mapping of fd. */
+static int
+memory_create(wasm_rt_memory_t* mem, int fd, uint32_t initial_pages,
+              uint32_t max_pages)
 {
     uint32_t limit = page_limit ? page_limit : MAX_PAGES;
     if (limit > MAX_PAGES)
@@ -559,16 +561,22 @@ wasm_rt_allocate_memory(wasm_rt_memory_t* mem, uint32_t initial_pages,
         max_pages = limit;
     memset(mem, 0, sizeof *mem);
     if (initial_pages > max_pages)
-        gr_rt_raise(GR_TRAP_OOM, 0);
+        return -ENOMEM;
 
     struct region* r = gr_calloc(1, sizeof *r);
     uint8_t* base = r ? reserve() : NULL;
     size_t bytes = (size_t)initial_pages * GR_WASM_PAGE;
-    if (!base || (bytes && mprotect(base, bytes, PROT_READ | PROT_WRITE))) {
+    int ok = base != NULL;
+    if (ok && bytes && fd < 0)
+        ok = mprotect(base, bytes, PROT_READ | PROT_WRITE) == 0;
+    else if (ok && bytes)
+        ok = mmap(base, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED,
+                  fd, 0) != MAP_FAILED;
+    if (!ok) {
         if (base)
-            release(base, 0);
+            release(base, bytes);
         gr_free(r);
-        gr_rt_raise(GR_TRAP_OOM, 0);
+        return -ENOMEM;
     }
     r->base = base;
     r->pages = initial_pages;
@@ -588,8 +596,76 @@ wasm_rt_allocate_memory(wasm_rt_memory_t* mem, uint32_t initial_pages,
         gr_free(r);
         release(base, bytes);
         memset(mem, 0, sizeof *mem);
-        gr_rt_raise(GR_TRAP_OOM, 0);
+        return -ENOMEM;
     }
+    return 0;
+}
+
+void
+wasm_rt_allocate_memory(wasm_rt_memory_t* mem, uint32_t initial_pages,
+                        uint32_t max_pages)
+{
+    if (memory_create(mem, -1, initial_pages, max_pages))
+        gr_rt_raise(GR_TRAP_OOM, 0);
+}
+
+int
+gr_rt_memory_map_fd(wasm_rt_memory_t* mem, int fd, uint32_t pages,
+                    uint32_t max_pages)
+{
+    if (fd < 0)
+        return -EINVAL;
+    return memory_create(mem, fd, pages, max_pages);
+}
+
+/* Drops private pages in [from, to) except the kept ranges. */
+static int
+drop_range(uint8_t* base, uint64_t from, uint64_t to,
+           const uint64_t (*keep)[2], size_t n_keep)
+{
+    for (size_t i = 0; i < n_keep && from < to; i++) {
+        uint64_t ks = keep[i][0], ke = keep[i][1];
+        if (ke <= from || ks >= to)
+            continue;
+        if (ks > from && drop_range(base, from, ks, keep + i + 1,
+                                    n_keep - i - 1))
+            return -errno;
+        from = ke;
+    }
+    if (from < to && madvise(base + from, to - from, MADV_DONTNEED) < 0)
+        return -errno;
+    return 0;
+}
+
+int
+gr_rt_memory_reset(wasm_rt_memory_t* mem, uint32_t pages,
+                   const uint64_t (*keep)[2], size_t n_keep)
+{
+    pthread_mutex_lock(&region_lock);
+    struct region* r = find_region(mem->data);
+    int rc = r ? 0 : -EINVAL;
+    if (rc == 0 && r->pages > pages) {
+        size_t from = (size_t)pages * GR_WASM_PAGE;
+        size_t len = (size_t)(r->pages - pages) * GR_WASM_PAGE;
+        if (mmap(r->base + from, len, PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
+                 0) == MAP_FAILED)
+            rc = -errno;
+    } else if (rc == 0 && r->pages < pages) {
+        rc = -EINVAL; /* the memory never shrinks below its snapshot */
+    }
+    if (rc == 0)
+        rc = drop_range(r->base, 0, (uint64_t)pages * GR_WASM_PAGE, keep,
+                        n_keep);
+    if (rc == 0) {
+        r->pages = pages;
+        for (size_t i = 0; i < r->n_members; i++) {
+            r->members[i]->pages = pages;
+            r->members[i]->size = (uint32_t)((size_t)pages * GR_WASM_PAGE);
+        }
+    }
+    pthread_mutex_unlock(&region_lock);
+    return rc;
 }
 
 uint32_t

@@ -87,6 +87,24 @@ gr_rt_memory_join(wasm_rt_memory_t* dst, const wasm_rt_memory_t* src);
 void
 gr_rt_memory_leave(wasm_rt_memory_t* mem);
 
+/* Snapshot support. Creates mem (as wasm_rt_allocate_memory would) with
+ * its first `pages` pages mapped MAP_PRIVATE from fd (copy-on-write: no
+ * copy is made, a page is copied only when written). max_pages is clamped
+ * like the declared maximum. Returns 0, -EINVAL or -ENOMEM. */
+int
+gr_rt_memory_map_fd(wasm_rt_memory_t* mem, int fd, uint32_t pages,
+                    uint32_t max_pages);
+
+/* Resets a memory created by gr_rt_memory_map_fd back to the fd's
+ * contents without unmapping: pages beyond `pages` (grown since) become
+ * inaccessible again, and private copies in [0, pages) are dropped
+ * (MADV_DONTNEED) so the next access sees the file again. Ranges listed in
+ * keep (shared mappings placed by the state layer) are left untouched.
+ * Every member of the memory's group sees the new size. */
+int
+gr_rt_memory_reset(wasm_rt_memory_t* mem, uint32_t pages,
+                   const uint64_t (*keep)[2], size_t n_keep);
+
 /* Number of 8 GiB reservations currently held in the pool (for tests). */
 size_t
 gr_rt_pool_size(void);

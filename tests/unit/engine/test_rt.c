@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -296,6 +298,47 @@ test_tables(void** state)
     wasm_rt_free_funcref_table(&t);
 }
 
+static void
+test_map_fd_and_reset(void** state)
+{
+    (void)state;
+    gr_rt_install_handlers(); /* cmocka installs its own per test */
+    int fd = memfd_create("snap", MFD_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, 2 * GR_WASM_PAGE), 0);
+    uint8_t* img = mmap(NULL, 2 * GR_WASM_PAGE, PROT_READ | PROT_WRITE,
+                        MAP_SHARED, fd, 0);
+    assert_true(img != MAP_FAILED);
+    img[10] = 5;
+    img[GR_WASM_PAGE + 1] = 6;
+
+    wasm_rt_memory_t m;
+    assert_int_equal(gr_rt_memory_map_fd(&m, fd, 2, 8), 0);
+    assert_int_equal(m.data[10], 5);
+    m.data[10] = 50; /* private copy: the image is unchanged */
+    assert_int_equal(img[10], 5);
+    assert_int_equal(wasm_rt_grow_memory(&m, 2), 2);
+    m.data[3 * GR_WASM_PAGE] = 9;
+
+    /* keep page 1 (e.g. a shared-state mapping) across the reset */
+    m.data[GR_WASM_PAGE + 1] = 60;
+    const uint64_t keep[1][2] = { { GR_WASM_PAGE, 2 * GR_WASM_PAGE } };
+    assert_int_equal(gr_rt_memory_reset(&m, 2, keep, 1), 0);
+    assert_int_equal(m.pages, 2);
+    assert_int_equal(m.data[10], 5);
+    assert_int_equal(m.data[GR_WASM_PAGE + 1], 60);
+    gr_trap t;
+    struct mem_op oob = { &m, 3 * GR_WASM_PAGE, 1 };
+    assert_int_equal(gr_rt_call(poke, &oob, &t), GR_ETRAP);
+    assert_int_equal(t.kind, GR_TRAP_OOB);
+    /* grown again after a reset: the new pages are zero */
+    assert_int_equal(wasm_rt_grow_memory(&m, 2), 2);
+    assert_int_equal(m.data[3 * GR_WASM_PAGE], 0);
+    wasm_rt_free_memory(&m);
+    munmap(img, 2 * GR_WASM_PAGE);
+    close(fd);
+}
+
 int
 main(void)
 {
@@ -310,6 +353,7 @@ main(void)
         cmocka_unit_test(test_traps_on_threads),
         cmocka_unit_test(test_func_types_interned),
         cmocka_unit_test(test_tables),
+        cmocka_unit_test(test_map_fd_and_reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
