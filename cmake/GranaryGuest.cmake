@@ -1,12 +1,18 @@
 # SPDX-License-Identifier: Apache-2.0
 # Building guest modules (test guests, examples, benchmarks) during the build.
 #   granary_add_wat_guest(<name> <file.wat>)
-#   granary_add_guest(<name> SOURCES <c files...> [REACTOR] [CFLAGS ...] [LDFLAGS ...])
+#   granary_add_guest(<name> SOURCES <c files...> [REACTOR] [OPT <-Ox>]
+#                     [CFLAGS ...] [LDFLAGS ...] [DEPENDS ...])
 # Both produce ${GRANARY_GUEST_DIR}/<name>.wasm and a target guest_<name>;
-# the target `guests` depends on all of them.
+# the target `guests` depends on all of them. C guests are built with
+# sdk/bin/granary-cc (docs/toolchain.md); set GRANARY_CLANG in the
+# environment or as a cache variable to choose the clang it uses.
 set(GRANARY_GUEST_DIR ${CMAKE_BINARY_DIR}/guests)
 file(MAKE_DIRECTORY ${GRANARY_GUEST_DIR})
 find_program(WAT2WASM wat2wasm REQUIRED)
+set(GRANARY_CC ${PROJECT_SOURCE_DIR}/sdk/bin/granary-cc)
+set(GRANARY_CLANG "$ENV{GRANARY_CLANG}" CACHE STRING
+    "clang used by granary-cc for guests (empty: granary-cc's default)")
 if(NOT TARGET guests)
   add_custom_target(guests ALL)
 endif()
@@ -21,23 +27,39 @@ function(granary_add_wat_guest name wat)
   add_dependencies(guests guest_${name})
 endfunction()
 
-# granary_add_guest: see sdk/bin/granary-cc (filled in by the toolchain work).
 function(granary_add_guest name)
-  cmake_parse_arguments(G "REACTOR" "" "SOURCES;CFLAGS;LDFLAGS" ${ARGN})
+  cmake_parse_arguments(G "REACTOR" "OPT" "SOURCES;CFLAGS;LDFLAGS;DEPENDS"
+                        ${ARGN})
+  if(NOT G_SOURCES)
+    message(FATAL_ERROR "granary_add_guest(${name}): no SOURCES")
+  endif()
   set(out ${GRANARY_GUEST_DIR}/${name}.wasm)
   set(srcs)
   foreach(s ${G_SOURCES})
-    list(APPEND srcs ${CMAKE_CURRENT_SOURCE_DIR}/${s})
+    get_filename_component(abs ${s} ABSOLUTE BASE_DIR ${CMAKE_CURRENT_SOURCE_DIR})
+    list(APPEND srcs ${abs})
   endforeach()
   set(model)
   if(G_REACTOR)
     set(model -mexec-model=reactor)
   endif()
+  if(NOT G_OPT)
+    set(G_OPT -O2)
+  endif()
+  set(env)
+  if(GRANARY_CLANG)
+    set(env ${CMAKE_COMMAND} -E env GRANARY_CLANG=${GRANARY_CLANG})
+  endif()
+  # Header dependencies: granary-cc -MD would write one .d per source; keep
+  # it simple and depend on the SDK headers and the sources' directories'
+  # headers listed by the caller in DEPENDS.
+  file(GLOB_RECURSE sdk_headers ${PROJECT_SOURCE_DIR}/sdk/include/*.h)
   add_custom_command(OUTPUT ${out}
-    COMMAND ${PROJECT_SOURCE_DIR}/sdk/bin/granary-cc ${model} -O2 ${G_CFLAGS}
+    COMMAND ${env} ${GRANARY_CC} ${model} ${G_OPT} ${G_CFLAGS}
             -o ${out} ${srcs} ${G_LDFLAGS}
-    DEPENDS ${srcs} ${PROJECT_SOURCE_DIR}/sdk/bin/granary-cc
-    COMMENT "granary-cc ${name}")
+    DEPENDS ${srcs} ${GRANARY_CC} ${sdk_headers} ${G_DEPENDS}
+    COMMENT "granary-cc ${name}"
+    VERBATIM)
   add_custom_target(guest_${name} DEPENDS ${out})
   add_dependencies(guests guest_${name})
 endfunction()

@@ -18,21 +18,13 @@
 #include <granary/status.h>
 
 #include "engine/codegen.h"
+#include "engine/instance_int.h"
 #include "util/alloc.h"
 #include "util/fs.h"
 #include "util/hash.h"
 #include "util/log.h"
 
 #define MAX_MODULE_BYTES (256u << 20)
-
-struct gr_object
-{
-    atomic_int refs;
-    void* dl;
-    const struct gr_shim* shim;
-    char hash[GR_SHA256_HEX_LEN + 1];
-    struct gr_object* next; /* engine's list of loaded objects */
-};
 
 struct gr_engine
 {
@@ -53,14 +45,6 @@ struct pending
 {
     char hash[GR_SHA256_HEX_LEN + 1];
     struct pending* next;
-};
-
-struct gr_instance
-{
-    gr_object* obj;
-    void* host;
-    void* module;
-    wasm_rt_memory_t* mem;
 };
 
 static void
@@ -332,8 +316,8 @@ do_instantiate(void* p)
 }
 
 int
-gr_instance_create(gr_object* o, const gr_instance_config* cfg,
-                   gr_instance** out, gr_trap* trap)
+gr__instance_alloc(gr_object* o, const gr_instance_config* cfg,
+                   gr_instance** out)
 {
     const struct gr_shim* s = o->shim;
     gr_instance* in = gr_calloc(1, sizeof *in);
@@ -348,11 +332,23 @@ gr_instance_create(gr_object* o, const gr_instance_config* cfg,
     in->host = cfg ? cfg->host : NULL;
     if (s->memory_offset != GR_SHIM_NO_OFFSET)
         in->mem = (wasm_rt_memory_t*)((char*)in->module + s->memory_offset);
+    *out = in;
+    return 0;
+}
 
+int
+gr_instance_create(gr_object* o, const gr_instance_config* cfg,
+                   gr_instance** out, gr_trap* trap)
+{
+    const struct gr_shim* s = o->shim;
+    gr_instance* in;
+    int rc = gr__instance_alloc(o, cfg, &in);
+    if (rc)
+        return rc;
     struct instantiate_args a = { s, in };
     gr_rt_set_page_limit(cfg ? cfg->max_pages : 0);
     gr_trap t;
-    int rc = gr_rt_call(do_instantiate, &a, &t);
+    rc = gr_rt_call(do_instantiate, &a, &t);
     gr_rt_set_page_limit(0);
     if (trap)
         *trap = t;

@@ -115,6 +115,37 @@ gr_instance_set_host(gr_instance* in, void* host);
 int
 gr_instance_call(gr_instance* in, gr_rt_thunk fn, void* arg, gr_trap* trap);
 
+/* Instance images: everything of an instance except its linear memory
+ * (globals, table contents), taken after initialisation so that new
+ * instances can be made from it without running instantiate again. The
+ * faaslet layer pairs an image with a memfd copy of the memory to form a
+ * Proto-Faaslet snapshot. Immutable once taken; thread-safe to share. */
+typedef struct gr_instance_image gr_instance_image;
+
+/* Captures in's module state. Returns 0 or -ENOMEM. */
+int
+gr_instance_image_take(const gr_instance* in, gr_instance_image** out);
+void
+gr_instance_image_destroy(gr_instance_image* img);
+
+/* Creates an instance of o in the image's state, its memory mapped
+ * copy-on-write from memfd (pages long; see gr_rt_memory_map_fd). No guest
+ * code runs. Returns 0, -ENOMEM, or -EINVAL if the image is of another
+ * object. */
+int
+gr_instance_create_from_image(gr_object* o, const gr_instance_image* img,
+                              int memfd, uint32_t pages,
+                              const gr_instance_config* cfg,
+                              gr_instance** out);
+
+/* Puts an instance made by gr_instance_create_from_image back into the
+ * image's state in place: globals and tables copied back, memory reset to
+ * the memfd (gr_rt_memory_reset, keeping the listed ranges). */
+int
+gr_instance_reset_to_image(gr_instance* in, const gr_instance_image* img,
+                           uint32_t pages, const uint64_t (*keep)[2],
+                           size_t n_keep);
+
 /* Host functions receive the pointer given to instantiate as their first
  * argument; the engine passes the gr_instance itself. */
 static inline gr_instance*

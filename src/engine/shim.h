@@ -53,6 +53,11 @@ struct gr_shim
     const struct gr_shim_export* exports;
     size_t n_imports;
     const struct gr_shim_import* imports;
+    /* Offsets of the per-imported-module context pointers inside the
+     * instance (each holds the host pointer given to instantiate); used to
+     * re-point a copied instance at its new host context. */
+    size_t n_import_ctx;
+    const size_t* import_ctx_offsets;
 };
 
 typedef const struct gr_shim* (*gr_shim_get_fn)(void);

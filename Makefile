@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: Apache-2.0
+# Thin wrapper over CMake. `make demo` and `make check` are the two
+# commands of the README.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
+
+.PHONY: all build deps test test-unit asan tsan check demo format format-check \
+        bench-compute clean
+
+all: build
+
+deps:
+	scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) $(GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+$(ASAN_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(ASAN_BUILD) $(GEN) -DCMAKE_BUILD_TYPE=Debug \
+	  -DGRANARY_SANITIZE=address $(CMAKE_FLAGS)
+
+# ASan+UBSan build and the whole suite under it.
+asan: $(ASAN_BUILD)/CMakeCache.txt
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:allow_user_segv_handler=1:use_sigaltstack=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+
+$(TSAN_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(TSAN_BUILD) $(GEN) -DCMAKE_BUILD_TYPE=Debug \
+	  -DGRANARY_SANITIZE=thread $(CMAKE_FLAGS)
+
+tsan: $(TSAN_BUILD)/CMakeCache.txt
+	cmake --build $(TSAN_BUILD) -j $(JOBS)
+	ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS) -L tsan
+
+# The README's test command: dependencies, the suite, then the suite again
+# under ASan+UBSan.
+check: deps
+	$(MAKE) test
+	$(MAKE) asan
+
+demo: deps build
+	scripts/demo.sh $(BUILD)
+
+bench-compute: build
+	cmake --build $(BUILD) --target bench-compute
+
+format:
+	git ls-files '*.c' '*.h' | xargs clang-format-14 -i
+
+format-check:
+	git ls-files '*.c' '*.h' | xargs clang-format-14 --dry-run --Werror
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

@@ -1,0 +1,750 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Upload-time compilation: validates a wasm module, translates it with
+ * wasm2c, post-processes and splits the C, generates the shim, compiles the
+ * parts with the system compiler in parallel, links module.so and publishes
+ * it into the content-addressed object cache. Tools run without a shell,
+ * with bounded captured output and a deadline per step. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/codegen.h"
+#include "granary/status.h"
+#include "util/alloc.h"
+#include "util/fs.h"
+#include "util/hash.h"
+#include "util/log.h"
+
+extern char** environ;
+
+/* Bump when the generated files change meaning (post-pass, shim layout). */
+#define CODEGEN_VERSION 1
+#define STEP_TIMEOUT_S 600
+#define STALE_TMP_AGE_S 3600
+/* C smaller than this is compiled as one file: splitting costs a shared
+ * header parse per part, which only pays off for big modules. */
+#define SPLIT_MIN_BYTES (1024 * 1024)
+#define MAX_ARGS 64
+#define OUT_CAP 8192
+
+static long
+env_long(const char* name, long dflt)
+{
+    const char* v = getenv(name);
+    if (!v || !*v)
+        return dflt;
+    char* end = NULL;
+    long x = strtol(v, &end, 10);
+    return end && *end == 0 ? x : dflt;
+}
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Joins a directory and a name into out[PATH_MAX]; callers check the
+ * cache directory's length once, so this only guards against surprises. */
+__attribute__((noinline)) static int
+pjoin(char* out, const char* dir, const char* name)
+{
+    int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
+    return n < 0 || n >= PATH_MAX ? -ENAMETOOLONG : 0;
+}
+
+/* ---- running tools ---- */
+
+struct job
+{
+    char* argv[MAX_ARGS];
+    int argc;
+    pid_t pid;
+    int fd;
+    int status;
+    int timed_out;
+    char out[OUT_CAP]; /* first OUT_CAP-1 bytes of stdout+stderr */
+    size_t n;
+};
+
+static int
+job_arg(struct job* j, const char* a)
+{
+    if (j->argc + 1 >= MAX_ARGS)
+        return -E2BIG;
+    if (!(j->argv[j->argc] = gr_strdup(a)))
+        return -ENOMEM;
+    j->argv[++j->argc] = NULL;
+    return 0;
+}
+
+static void
+job_fini(struct job* j)
+{
+    for (int i = 0; i < j->argc; i++)
+        gr_free(j->argv[i]);
+    j->argc = 0;
+}
+
+/* Splits a command string ("gcc -m64") on blanks into the job's argv. */
+static int
+job_cmd(struct job* j, const char* cmd)
+{
+    const char* p = cmd;
+    while (*p) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (!*p)
+            break;
+        const char* s = p;
+        while (*p && *p != ' ' && *p != '\t')
+            p++;
+        char* a = gr_strndup(s, (size_t)(p - s));
+        if (!a)
+            return -ENOMEM;
+        int rc = job_arg(j, a);
+        gr_free(a);
+        if (rc < 0)
+            return rc;
+    }
+    return j->argc ? 0 : -EINVAL;
+}
+
+static int
+job_start(struct job* j)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -errno;
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&at);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+    /* Own process group, so a timeout kills the compiler's children too;
+     * default signal dispositions whatever the host process uses. */
+    sigset_t all;
+    sigfillset(&all);
+    posix_spawnattr_setsigdefault(&at, &all);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setpgroup(&at, 0);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
+                                    POSIX_SPAWN_SETSIGDEF |
+                                    POSIX_SPAWN_SETSIGMASK);
+    int rc = posix_spawnp(&j->pid, j->argv[0], &fa, &at, j->argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    close(p[1]);
+    if (rc != 0) {
+        close(p[0]);
+        return -rc;
+    }
+    j->fd = p[0];
+    j->n = 0;
+    j->out[0] = 0;
+    j->timed_out = 0;
+    return 0;
+}
+
+static void
+job_reap(struct job* j, int kill_it)
+{
+    if (kill_it) {
+        kill(-j->pid, SIGKILL);
+        kill(j->pid, SIGKILL);
+    }
+    if (j->fd >= 0)
+        close(j->fd);
+    j->fd = -1;
+    while (waitpid(j->pid, &j->status, 0) < 0 && errno == EINTR)
+        ;
+}
+
+/* Runs the jobs, at most par at a time, each with the same deadline
+ * counted from its start. Stops starting new jobs after the first failure.
+ * Returns 0 when all ran (check each status), or -errno when one could not
+ * be started (*failed is its index). */
+static int
+run_jobs(struct job* jobs, size_t n, int par, long timeout_s, size_t* failed)
+{
+    struct pollfd* pf = gr_calloc(n ? n : 1, sizeof *pf);
+    double* start = gr_calloc(n ? n : 1, sizeof *start);
+    size_t* act = gr_calloc(n ? n : 1, sizeof *act);
+    size_t next = 0, n_act = 0;
+    int rc = 0, stop = 0;
+    if (!pf || !start || !act) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        jobs[i].pid = -1;
+        jobs[i].fd = -1;
+        jobs[i].status = -1;
+    }
+    while (next < n || n_act) {
+        while (!stop && next < n && n_act < (size_t)par) {
+            if ((rc = job_start(&jobs[next])) < 0) {
+                *failed = next;
+                stop = 1;
+                break;
+            }
+            start[next] = now_s();
+            act[n_act++] = next++;
+        }
+        if (stop && !n_act)
+            break;
+        if (stop)
+            next = n;
+        double t = now_s();
+        int wait_ms = 1000;
+        for (size_t k = 0; k < n_act; k++) {
+            pf[k].fd = jobs[act[k]].fd;
+            pf[k].events = POLLIN;
+            pf[k].revents = 0;
+            double left = start[act[k]] + (double)timeout_s - t;
+            if (left * 1000 < wait_ms)
+                wait_ms = left > 0 ? (int)(left * 1000) + 1 : 0;
+        }
+        if (poll(pf, n_act, wait_ms) < 0 && errno != EINTR) {
+            rc = -errno;
+            stop = 1;
+        }
+        t = now_s();
+        for (size_t k = 0; k < n_act;) {
+            struct job* j = &jobs[act[k]];
+            int done = 0;
+            if (pf[k].revents) {
+                char tmp[4096];
+                ssize_t r = read(j->fd, tmp, sizeof tmp);
+                if (r > 0) {
+                    size_t room = OUT_CAP - 1 - j->n;
+                    size_t c = (size_t)r < room ? (size_t)r : room;
+                    memcpy(j->out + j->n, tmp, c);
+                    j->n += c;
+                    j->out[j->n] = 0;
+                } else if (r == 0 || errno != EINTR) {
+                    done = 1;
+                }
+            }
+            if (!done && t - start[act[k]] > (double)timeout_s) {
+                j->timed_out = 1;
+                job_reap(j, 1);
+            } else if (done) {
+                job_reap(j, 0);
+            } else {
+                k++;
+                continue;
+            }
+            if (j->timed_out || !WIFEXITED(j->status) ||
+                WEXITSTATUS(j->status) != 0)
+                stop = 1;
+            act[k] = act[--n_act];
+            pf[k] = pf[n_act];
+        }
+    }
+out:
+    for (size_t k = 0; k < n_act; k++)
+        job_reap(&jobs[act[k]], 1);
+    gr_free(pf);
+    gr_free(start);
+    gr_free(act);
+    return rc;
+}
+
+static int
+job_ok(const struct job* j)
+{
+    return j->pid > 0 && !j->timed_out && WIFEXITED(j->status) &&
+           WEXITSTATUS(j->status) == 0;
+}
+
+/* The first `lines` lines of a job's output, flattened into err. */
+static void
+job_describe(const struct job* j, const char* what, int lines, char* err,
+             size_t errlen)
+{
+    char why[64];
+    if (j->timed_out)
+        snprintf(why, sizeof why, "timed out");
+    else if (WIFSIGNALED(j->status))
+        snprintf(why, sizeof why, "killed by signal %d",
+                 WTERMSIG(j->status));
+    else
+        snprintf(why, sizeof why, "exit status %d", WEXITSTATUS(j->status));
+    char msg[1024];
+    size_t k = 0;
+    int seen = 0;
+    for (size_t i = 0; i < j->n && k + 2 < sizeof msg; i++) {
+        char c = j->out[i];
+        if (c == '\n') {
+            if (++seen >= lines)
+                break;
+            if (k && msg[k - 1] != ' ') {
+                msg[k++] = ';';
+                msg[k++] = ' ';
+            }
+            continue;
+        }
+        msg[k++] = (c == '\t' || c == '\r') ? ' ' : c;
+    }
+    msg[k] = 0;
+    gr__codegen_err(0, err, errlen, "%s failed (%s)%s%s", what, why,
+                    k ? ": " : "", msg);
+}
+
+/* Finds an executable on PATH (or checks a name containing '/'). */
+static int
+find_tool(const char* name)
+{
+    if (strchr(name, '/'))
+        return access(name, X_OK) == 0;
+    const char* path = getenv("PATH");
+    if (!path || !*path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    const char* p = path;
+    while (*p) {
+        const char* e = strchr(p, ':');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        char full[PATH_MAX];
+        if (n && snprintf(full, sizeof full, "%.*s/%s", (int)n, p, name) <
+                   (int)sizeof full &&
+            access(full, X_OK) == 0)
+            return 1;
+        p += n;
+        if (*p == ':')
+            p++;
+    }
+    return 0;
+}
+
+/* ---- the pipeline ---- */
+
+struct build
+{
+    const struct gr__codegen_opts* o;
+    const char* cc;
+    char tmp[PATH_MAX];   /* <cache>/tmp/<unique> */
+    char out[PATH_MAX];   /* tmp/out: becomes the object directory */
+    char modname[24];
+    const char* opt;      /* "-O2" */
+    int postpass;
+    int jobs;
+};
+
+static int
+write_in(const char* dir, const char* name, const void* data, size_t len)
+{
+    char p[PATH_MAX];
+    if (snprintf(p, sizeof p, "%s/%s", dir, name) >= (int)sizeof p)
+        return -ENAMETOOLONG;
+    return gr_fs_write_atomic(p, data, len);
+}
+
+static int
+read_in(const char* dir, const char* name, char** text, size_t* len)
+{
+    char p[PATH_MAX];
+    if (snprintf(p, sizeof p, "%s/%s", dir, name) >= (int)sizeof p)
+        return -ENAMETOOLONG;
+    return gr_fs_read_file(p, (size_t)1 << 31, (uint8_t**)text, len);
+}
+
+static int
+run_one(struct job* j, const char* what, int rc_fail, char* err,
+        size_t errlen)
+{
+    size_t failed = 0;
+    int rc = run_jobs(j, 1, 1, env_long("GRANARY_CODEGEN_TIMEOUT",
+                                         STEP_TIMEOUT_S), &failed);
+    if (rc < 0)
+        return gr__codegen_err(rc, err, errlen, "%s: could not start: %s",
+                               what, strerror(-rc));
+    if (!job_ok(j)) {
+        job_describe(j, what, 3, err, errlen);
+        return j->timed_out ? GR_ETIMEOUT : rc_fail;
+    }
+    return 0;
+}
+
+/* Common compiler flags; the flavor hash covers exactly these. */
+static int
+add_cflags(struct job* j, const struct build* b, const char* inc)
+{
+    int rc = 0;
+    const char* flags[] = { b->opt, "-fPIC", "-fvisibility=hidden",
+                            "-ftls-model=initial-exec", "-w",
+                            b->o->explicit_bounds
+                              ? "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0"
+                              : "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1" };
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0] && !rc; i++)
+        rc = job_arg(j, flags[i]);
+    if (!rc)
+        rc = job_arg(j, "-include");
+    if (!rc)
+        rc = job_arg(j, "granary-compat.h");
+    if (!rc && inc) {
+        char I[PATH_MAX + 2];
+        snprintf(I, sizeof I, "-I%s", inc);
+        rc = job_arg(j, I);
+    }
+    return rc;
+}
+
+/* Compiles the C files (names, relative to b->tmp) plus shim.c in
+ * parallel and links module.so into b->out. */
+static int
+compile_and_link(struct build* b, char** names, size_t n_names, char* err,
+                 size_t errlen)
+{
+    size_t n = n_names + 1;
+    struct job* jobs = gr_calloc(n + 1, sizeof *jobs);
+    int rc = 0;
+    char inc[PATH_MAX], path[PATH_MAX];
+    if (!jobs)
+        return -ENOMEM;
+    pjoin(inc, b->tmp, "inc");
+    for (size_t i = 0; i < n && !rc; i++) {
+        const char* src = i < n_names ? names[i] : "shim.c";
+        rc = job_cmd(&jobs[i], b->cc);
+        if (!rc)
+            rc = add_cflags(&jobs[i], b, inc);
+        pjoin(path, b->tmp, src);
+        if (!rc)
+            rc = job_arg(&jobs[i], "-c");
+        if (!rc)
+            rc = job_arg(&jobs[i], path);
+        if (!rc && snprintf(path, sizeof path, "%s/%s.o", b->tmp, src) >=
+                     (int)sizeof path)
+            rc = -ENAMETOOLONG;
+        if (!rc)
+            rc = job_arg(&jobs[i], "-o");
+        if (!rc)
+            rc = job_arg(&jobs[i], path);
+    }
+    if (rc < 0)
+        goto out;
+    /* The shim is tiny: run it first so it never waits on a big part. */
+    struct job shim = jobs[n - 1];
+    memmove(&jobs[1], &jobs[0], (n - 1) * sizeof *jobs);
+    jobs[0] = shim;
+    size_t failed = 0;
+    long to = env_long("GRANARY_CODEGEN_TIMEOUT", STEP_TIMEOUT_S);
+    rc = run_jobs(jobs, n, b->jobs, to, &failed);
+    if (rc < 0) {
+        rc = gr__codegen_err(rc, err, errlen, "cc: could not start %s: %s",
+                             jobs[failed].argv[0], strerror(-rc));
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (jobs[i].pid > 0 && !job_ok(&jobs[i])) {
+            job_describe(&jobs[i], "cc", 4, err, errlen);
+            rc = jobs[i].timed_out ? GR_ETIMEOUT : GR_ECOMPILE;
+            goto out;
+        }
+    for (size_t i = 0; i < n; i++)
+        if (jobs[i].pid <= 0) {
+            rc = gr__codegen_err(GR_ECOMPILE, err, errlen, "cc: not run");
+            goto out;
+        }
+    /* Link. */
+    struct job* l = &jobs[n];
+    rc = job_cmd(l, b->cc);
+    if (!rc)
+        rc = job_arg(l, "-shared");
+    pjoin(path, b->out, "module.so");
+    if (!rc)
+        rc = job_arg(l, "-o");
+    if (!rc)
+        rc = job_arg(l, path);
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (snprintf(path, sizeof path, "%s/%s.o", b->tmp,
+                     i < n_names ? names[i] : "shim.c") >= (int)sizeof path)
+            rc = -ENAMETOOLONG;
+        else
+            rc = job_arg(l, path);
+    }
+    if (!rc)
+        rc = job_arg(l, "-lm");
+    if (!rc)
+        rc = run_one(l, "cc (link)", GR_ECOMPILE, err, errlen);
+out:
+    for (size_t i = 0; i <= n; i++)
+        job_fini(&jobs[i]);
+    gr_free(jobs);
+    return rc;
+}
+
+/* Flavor: ABI version, bounds mode, and a hash of everything that shapes
+ * the object (compiler command, flags, embedded headers, pass versions). */
+static int
+make_flavor(const struct build* b, char* out, size_t cap)
+{
+    struct gr__codegen_buf s = { 0 };
+    gr__codegen_buf_printf(&s, "v%d|%s|%s|pp%d|", CODEGEN_VERSION, b->cc,
+                           b->opt, b->postpass);
+    struct job j;
+    memset(&j, 0, sizeof j);
+    int rc = add_cflags(&j, b, NULL);
+    for (int i = 0; i < j.argc && !rc; i++)
+        gr__codegen_buf_printf(&s, "%s|", j.argv[i]);
+    job_fini(&j);
+    gr__codegen_buf_add(&s, gr__codegen_wasm_rt_h, gr__codegen_wasm_rt_h_len);
+    gr__codegen_buf_add(&s, gr__codegen_shim_h, gr__codegen_shim_h_len);
+    char hex[GR_SHA256_HEX_LEN + 1];
+    if (!rc && s.oom)
+        rc = -ENOMEM;
+    if (!rc)
+        rc = gr_sha256_hex(s.data, s.len, hex);
+    if (!rc)
+        snprintf(out, cap, "a%u%c-%.16s", GR_SHIM_ABI_VERSION,
+                 b->o->explicit_bounds ? 'b' : 'g', hex);
+    gr__codegen_buf_fini(&s);
+    return rc;
+}
+
+/* Force-included before generated code: macros wasm2c 1.0.32 output uses
+ * that the reference wasm-rt.h provides, in case ours does not. */
+static const char compat_h[] =
+  "#include \"wasm-rt.h\"\n"
+  "#ifndef LIKELY\n#define LIKELY(x) __builtin_expect(!!(x), 1)\n#endif\n"
+  "#ifndef UNLIKELY\n#define UNLIKELY(x) __builtin_expect(!!(x), 0)\n"
+  "#endif\n"
+  "#ifndef wasm_rt_unreachable\n"
+  "#define wasm_rt_unreachable __builtin_unreachable\n#endif\n";
+
+static int
+write_headers(const struct build* b)
+{
+    char dir[PATH_MAX];
+    pjoin(dir, b->tmp, "inc/engine");
+    int rc = gr_fs_mkdir_p(dir);
+    if (!rc)
+        rc = write_in(dir, "wasm-rt.h", gr__codegen_wasm_rt_h,
+                      gr__codegen_wasm_rt_h_len);
+    if (!rc)
+        rc = write_in(dir, "shim.h", gr__codegen_shim_h,
+                      gr__codegen_shim_h_len);
+    pjoin(dir, b->tmp, "inc");
+    if (!rc)
+        rc = write_in(dir, "granary-compat.h", compat_h, sizeof compat_h - 1);
+    if (!rc) /* what the generated module.h includes */
+        rc = write_in(dir, "wasm-rt.h", gr__codegen_wasm_rt_h,
+                      gr__codegen_wasm_rt_h_len);
+    return rc;
+}
+
+/* wasm-validate, wasm2c, header checks, post-pass, shim, cc. */
+static int
+build(struct build* b, const uint8_t* wasm, size_t len, const char* hash,
+      const char* flavor, char* err, size_t errlen)
+{
+    struct job j;
+    struct gr__codegen_info info;
+    struct gr__codegen_buf shim = { 0 };
+    char *hdr = NULL, *csrc = NULL, **names = NULL;
+    size_t hdr_len = 0, c_len = 0, n_names = 0;
+    char path[PATH_MAX];
+    double t0 = now_s();
+    int rc;
+    memset(&j, 0, sizeof j);
+    memset(&info, 0, sizeof info);
+
+    if ((rc = gr_fs_mkdir_p(b->out)) < 0 ||
+        (rc = write_in(b->out, "module.wasm", wasm, len)) < 0)
+        goto fail;
+    pjoin(path, b->out, "module.wasm");
+    if ((rc = job_arg(&j, "wasm-validate")) < 0 ||
+        (rc = job_arg(&j, path)) < 0)
+        goto fail;
+    if ((rc = run_one(&j, "wasm-validate", GR_EINVALID_MODULE, err,
+                      errlen)) < 0)
+        goto fail;
+    job_fini(&j);
+
+    char cpath[PATH_MAX];
+    pjoin(cpath, b->tmp, "module.c");
+    if ((rc = job_arg(&j, "wasm2c")) < 0 || (rc = job_arg(&j, path)) < 0 ||
+        (rc = job_arg(&j, "-n")) < 0 || (rc = job_arg(&j, b->modname)) < 0 ||
+        (rc = job_arg(&j, "-o")) < 0 || (rc = job_arg(&j, cpath)) < 0)
+        goto fail;
+    if ((rc = run_one(&j, "wasm2c", GR_ECOMPILE, err, errlen)) < 0) {
+        if (rc == GR_ECOMPILE && WIFSIGNALED(j.status)) {
+            char first[512];
+            snprintf(first, sizeof first, "%s", err ? err : "");
+            gr__codegen_err(rc, err, errlen,
+                            "%s; the module probably uses a feature wasm2c "
+                            "1.0.32 cannot translate (SIMD, threads)",
+                            first);
+        }
+        goto fail;
+    }
+    job_fini(&j);
+
+    if ((rc = read_in(b->tmp, "module.h", &hdr, &hdr_len)) < 0)
+        goto fail;
+    if ((rc = gr__codegen_info_parse(hdr, b->modname, &info, err, errlen)) <
+        0)
+        goto fail;
+    for (size_t i = 0; i < info.n_imports && b->o->import_check; i++) {
+        const struct gr__codegen_fn* f = &info.imports[i];
+        if (!b->o->import_check(f->module, f->name, f->sig)) {
+            rc = gr__codegen_err(GR_EIMPORT, err, errlen,
+                                 "missing import %s.%s (signature %s)",
+                                 f->module, f->name, f->sig);
+            goto fail;
+        }
+    }
+
+    if ((rc = read_in(b->tmp, "module.c", &csrc, &c_len)) < 0)
+        goto fail;
+    long split_min = env_long("GRANARY_CODEGEN_SPLIT_MIN", SPLIT_MIN_BYTES);
+    int parts = (long)c_len >= split_min && b->jobs > 1 ? b->jobs : 1;
+    struct gr__codegen_xform x = { .mem_field = info.mem_field,
+                                   .cachebase = b->postpass,
+                                   .parts = parts };
+    /* The pass writes module.c over wasm2c's output (or the parts). */
+    if ((rc = gr__codegen_transform(csrc, c_len, &x, b->tmp, &names,
+                                    &n_names)) < 0)
+        goto fail;
+    gr_free(csrc);
+    csrc = NULL;
+    gr__codegen_shim_source(&info, &shim);
+    if (shim.oom) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    if ((rc = write_in(b->tmp, "shim.c", shim.data, shim.len)) < 0 ||
+        (rc = write_headers(b)) < 0)
+        goto fail;
+    double t1 = now_s();
+    if ((rc = compile_and_link(b, names, n_names, err, errlen)) < 0)
+        goto fail;
+    double t2 = now_s();
+
+    struct gr__codegen_buf meta = { 0 };
+    gr__codegen_buf_printf(
+      &meta,
+      "hash %s\nflavor %s\nabi %u\nwasm_bytes %zu\nc_bytes %zu\nparts %zu\n"
+      "cc %s\nopt %s\npostpass %d\nexplicit_bounds %d\nimports %zu\n"
+      "exports %zu\ntranslate_s %.3f\ncompile_s %.3f\n",
+      hash, flavor, GR_SHIM_ABI_VERSION, len, c_len, n_names, b->cc, b->opt,
+      b->postpass, b->o->explicit_bounds, info.n_imports, info.n_exports,
+      t1 - t0, t2 - t1);
+    rc = meta.oom ? -ENOMEM : write_in(b->out, "meta", meta.data, meta.len);
+    gr__codegen_buf_fini(&meta);
+    GR_INFO("codegen: %s compiled in %.2f s (%zu parts, %zu bytes of C)",
+            hash, t2 - t0, n_names, c_len);
+fail:
+    job_fini(&j);
+    gr__codegen_info_fini(&info);
+    gr__codegen_buf_fini(&shim);
+    gr_free(hdr);
+    gr_free(csrc);
+    for (size_t i = 0; i < n_names; i++)
+        gr_free(names[i]);
+    gr_free(names);
+    return rc;
+}
+
+int
+gr__codegen_ensure(const struct gr__codegen_opts* o, const uint8_t* wasm,
+                   size_t len, const char* hash_hex, char* so_path, char* err,
+                   size_t errlen)
+{
+    if (err && errlen)
+        err[0] = 0;
+    if (!o || !o->cache_dir || !hash_hex || !so_path || (!wasm && len))
+        return gr__codegen_err(-EINVAL, err, errlen, "bad arguments");
+    for (const char* h = hash_hex; *h; h++)
+        if (!((*h >= '0' && *h <= '9') || (*h >= 'a' && *h <= 'f')))
+            return gr__codegen_err(-EINVAL, err, errlen, "bad hash");
+    if (strlen(hash_hex) < 16 || strlen(hash_hex) > 64)
+        return gr__codegen_err(-EINVAL, err, errlen, "bad hash");
+    if (strlen(o->cache_dir) > PATH_MAX - 256)
+        return gr__codegen_err(-ENAMETOOLONG, err, errlen,
+                               "cache path too long");
+
+    struct build b;
+    memset(&b, 0, sizeof b);
+    b.o = o;
+    b.cc = o->cc && *o->cc ? o->cc : "cc";
+    b.postpass = !o->explicit_bounds &&
+                 env_long("GRANARY_CODEGEN_NO_POSTPASS", 0) == 0;
+    b.jobs = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (b.jobs < 1)
+        b.jobs = 1;
+    if (b.jobs > 64)
+        b.jobs = 64;
+    const char* opt = getenv("GRANARY_CODEGEN_OPT");
+    b.opt = (opt && opt[0] == '-' && opt[1] == 'O' ? opt : "-O2");
+    snprintf(b.modname, sizeof b.modname, "g%.16s", hash_hex);
+
+    char flavor[64], final[PATH_MAX];
+    int rc = make_flavor(&b, flavor, sizeof flavor);
+    if (rc < 0)
+        return gr__codegen_err(rc, err, errlen, "out of memory");
+    if (snprintf(final, sizeof final, "%s/objects/%s-%s", o->cache_dir,
+                 hash_hex, flavor) >= (int)sizeof final - 16)
+        return gr__codegen_err(-ENAMETOOLONG, err, errlen,
+                               "cache path too long");
+    pjoin(so_path, final, "module.so");
+    if (access(so_path, R_OK) == 0)
+        return 0;
+
+    char tool[PATH_MAX];
+    snprintf(tool, sizeof tool, "%s", b.cc);
+    tool[strcspn(tool, " \t")] = 0;
+    const char* need[] = { "wasm-validate", "wasm2c", tool };
+    for (size_t i = 0; i < 3; i++)
+        if (!find_tool(need[i]))
+            return gr__codegen_err(GR_ETOOLCHAIN, err, errlen,
+                                   "%s not found on PATH%s", need[i],
+                                   i < 2 ? " (install Debian package wabt)"
+                                         : "");
+
+    char objects[PATH_MAX];
+    pjoin(objects, o->cache_dir, "objects");
+    if ((rc = gr_fs_mkdir_p(objects)) < 0)
+        return gr__codegen_err(rc, err, errlen, "cannot create %s: %s",
+                               objects, strerror(-rc));
+    gr__cache_clean_stale(o->cache_dir, STALE_TMP_AGE_S);
+    if ((rc = gr__cache_mktemp(o->cache_dir, b.tmp)) < 0)
+        return gr__codegen_err(rc, err, errlen,
+                               "cannot create build directory: %s",
+                               strerror(-rc));
+    pjoin(b.out, b.tmp, "out");
+
+    rc = build(&b, wasm, len, hash_hex, flavor, err, errlen);
+    if (rc == 0) {
+        rc = gr__cache_publish(b.out, final);
+        if (rc < 0)
+            gr__codegen_err(rc, err, errlen, "cannot publish %s: %s", final,
+                            strerror(-rc));
+    } else if (err && !err[0]) {
+        gr__codegen_err(rc, err, errlen, "codegen failed: %s",
+                        rc > -4000 ? strerror(-rc) : "error");
+    }
+    if (getenv("GRANARY_CODEGEN_KEEP") && rc == 0)
+        GR_WARN("codegen: keeping build directory %s", b.tmp);
+    else
+        gr_fs_remove_tree(b.tmp);
+    if (rc < 0)
+        so_path[0] = 0;
+    return rc;
+}

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Engine-private: the codegen half of the engine. Turns wasm bytes into a
+ * cached native object (wasm-validate, wasm2c, post-pass, shim, cc) under
+ * <cache_dir>/objects/<hash>-<flavor>/. object.c calls gr__codegen_ensure;
+ * the rest is shared between codegen.c, cache.c, postpass.c, shimgen.c. */
+#ifndef GR_ENGINE_CODEGEN_H
+#define GR_ENGINE_CODEGEN_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+
+struct gr__codegen_opts
+{
+    const char* cache_dir; /* required */
+    const char* cc;        /* NULL = "cc"; may hold arguments ("gcc -m64") */
+    int jobs;              /* 0 = number of CPUs */
+    int explicit_bounds;   /* WASM_RT_MEMCHECK_SIGNAL_HANDLER=0, no post-pass */
+    gr_import_check_fn import_check; /* NULL = accept every import */
+};
+
+/* Ensures <cache_dir>/objects/<hash>-<flavor>/module.so exists for this
+ * wasm and writes its path into so_path (PATH_MAX bytes). The flavor
+ * encodes GR_SHIM_ABI_VERSION, explicit_bounds and a hash of the compiler
+ * command, flags and embedded runtime header, so changed flags never reuse
+ * stale objects. hash_hex is the SHA-256 hex of wasm (trusted, not
+ * recomputed). The object is built in <cache_dir>/tmp/<unique>/ and
+ * published with one rename(); a lost race uses the winner's object.
+ * Returns 0, GR_EINVALID_MODULE (validator message in err), GR_EIMPORT
+ * (first missing import and its signature), GR_ECOMPILE (wasm2c or cc
+ * output), GR_ETOOLCHAIN (a tool is not on PATH), GR_ETIMEOUT (a step ran
+ * past its deadline) or -errno. On failure nothing is left in the cache.
+ * Thread-safe and multi-process safe; err may be NULL. */
+int
+gr__codegen_ensure(const struct gr__codegen_opts* o, const uint8_t* wasm,
+                   size_t len, const char* hash_hex, char* so_path, char* err,
+                   size_t errlen);
+
+/* The runtime headers generated code compiles against, embedded at build
+ * time (codegen.cmake) so an installed binary needs no source tree. */
+extern const char gr__codegen_wasm_rt_h[];
+extern const size_t gr__codegen_wasm_rt_h_len;
+extern const char gr__codegen_shim_h[];
+extern const size_t gr__codegen_shim_h_len;
+
+/* ---- growable byte buffer (postpass.c) ---- */
+
+struct gr__codegen_buf
+{
+    char* data; /* always NUL-terminated once anything was appended */
+    size_t len, cap;
+    int oom; /* sticky: an append failed */
+};
+
+void
+gr__codegen_buf_add(struct gr__codegen_buf* b, const char* s, size_t n);
+void
+gr__codegen_buf_puts(struct gr__codegen_buf* b, const char* s);
+void
+gr__codegen_buf_printf(struct gr__codegen_buf* b, const char* fmt, ...)
+  __attribute__((format(printf, 2, 3)));
+void
+gr__codegen_buf_fini(struct gr__codegen_buf* b);
+
+/* Formats into err[0..errlen) when err is non-NULL; returns rc. */
+int
+gr__codegen_err(int rc, char* err, size_t errlen, const char* fmt, ...)
+  __attribute__((format(printf, 4, 5)));
+
+/* ---- header parsing and shim generation (shimgen.c) ---- */
+
+struct gr__codegen_fn
+{
+    char* module; /* import module; NULL for exports */
+    char* name;   /* unmangled wasm name */
+    char* sym;    /* C symbol in the generated code */
+    char sig[64]; /* "ii>i" */
+};
+
+struct gr__codegen_info
+{
+    char* prefix;       /* "Z_<modname>" */
+    char* mem_field;    /* defined memory field, NULL if none */
+    char* sp_field;     /* "w2c___stack_pointer" or NULL */
+    char** tables;      /* funcref table fields */
+    size_t n_tables;
+    char** inst_args;   /* struct types of instantiate's import arguments */
+    size_t n_inst_args;
+    struct gr__codegen_fn* imports;
+    size_t n_imports;
+    struct gr__codegen_fn* exports; /* functions only */
+    size_t n_exports;
+};
+
+/* Parses the wasm2c 1.0.32 header text for module name modname. Rejects
+ * imported memories (GR_EINVALID_MODULE) and imported globals or tables
+ * or unsupported import signatures (GR_EIMPORT). Returns 0, a GR_E* code
+ * or -ENOMEM; info must be released with gr__codegen_info_fini. */
+int
+gr__codegen_info_parse(const char* header, const char* modname,
+                       struct gr__codegen_info* info, char* err,
+                       size_t errlen);
+void
+gr__codegen_info_fini(struct gr__codegen_info* info);
+
+/* Writes the shim C source for info into out (includes "module.h" and
+ * "engine/shim.h"). */
+void
+gr__codegen_shim_source(const struct gr__codegen_info* info,
+                        struct gr__codegen_buf* out);
+
+/* ---- post-pass and split (postpass.c) ---- */
+
+struct gr__codegen_xform
+{
+    const char* mem_field; /* memory field to cache the base of; NULL: none */
+    int cachebase;         /* apply the memory-base post-pass */
+    int parts;             /* > 1: split function bodies into this many files */
+};
+
+/* Transforms the wasm2c output src[0..len) and writes the resulting C
+ * files into dir (module.c alone, or common.h + part0.c .. partN-1.c).
+ * names receives the file names (owned: free each with gr_free, then the
+ * array); *n_names their count. Returns 0 or -errno. */
+int
+gr__codegen_transform(const char* src, size_t len,
+                      const struct gr__codegen_xform* x, const char* dir,
+                      char*** names, size_t* n_names);
+
+/* ---- object cache (cache.c) ---- */
+
+/* Removes <cache_dir>/tmp/<entry> build directories older than max_age
+ * seconds whose owning process is gone. Best effort. */
+void
+gr__cache_clean_stale(const char* cache_dir, long max_age);
+
+/* Creates a unique build directory <cache_dir>/tmp/<pid>-<random> and
+ * writes its path into dir (PATH_MAX). Returns 0 or -errno. */
+int
+gr__cache_mktemp(const char* cache_dir, char* dir);
+
+/* Publishes the finished directory src as final with rename(). When
+ * another process won the race (final exists) ours is discarded. Returns
+ * 0 (final is complete either way) or -errno. */
+int
+gr__cache_publish(const char* src, const char* final);
+
+#endif

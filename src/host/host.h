@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The host interface as a whole: the per-instance context host functions
+ * find through gr_instance_host(), and the tables of imports Granary
+ * provides (WASI now; env/faas, MPI, OpenMP later) used to vet modules. */
+#ifndef GR_HOST_HOST_H
+#define GR_HOST_HOST_H
+
+struct gr_wasi;
+
+/* Per-instance host context. The faaslet layer owns it and stores it with
+ * gr_instance_set_host(); every member is owned by the faaslet layer. Used by
+ * whichever thread is running the instance. */
+typedef struct gr_host_ctx
+{
+    struct gr_wasi* wasi; /* NULL: every WASI call fails with ENOSYS */
+    void* faas;           /* Granary API state (later issues) */
+} gr_host_ctx;
+
+/* One import the host provides: module, field name and wasm signature
+ * (engine/shim.h format: "iiii>i"). Tables end with a NULL name. */
+struct gr_host_import
+{
+    const char* module;
+    const char* name;
+    const char* sig;
+};
+
+/* Returns 1 if Granary provides module.name with exactly signature sig, else
+ * 0. Matches gr_import_check_fn (engine.h). Thread-safe (static tables). */
+int
+gr_host_import_check(const char* module, const char* name, const char* sig);
+
+#endif
