@@ -86,6 +86,8 @@ struct gr__codegen_info
     char* sp_field;     /* "w2c___stack_pointer" or NULL */
     char** tables;      /* funcref table fields */
     size_t n_tables;
+    char** ctx_fields;  /* imported-module context pointer fields */
+    size_t n_ctx_fields;
     char** inst_args;   /* struct types of instantiate's import arguments */
     size_t n_inst_args;
     struct gr__codegen_fn* imports;

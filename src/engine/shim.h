@@ -11,7 +11,7 @@
 
 #include "engine/wasm-rt.h"
 
-#define GR_SHIM_ABI_VERSION 1u
+#define GR_SHIM_ABI_VERSION 2u
 #define GR_SHIM_SYMBOL "granary_shim"
 #define GR_SHIM_NO_OFFSET ((size_t)-1)
 

@@ -236,8 +236,15 @@ parse_field(struct gr__codegen_info* info, const struct line* l,
               "its own memory (link without --import-memory)");
         return 1; /* an imported global or table */
     }
-    if (ptr)
+    if (ptr) {
+        /* "struct Z_<mod>_instance_t* <field>": the context pointer an
+         * imported module's functions receive. */
+        if (type_n > 20 && memcmp(type, "struct Z_", 9) == 0 &&
+            memcmp(type + type_n - 12, "_instance_t*", 12) == 0)
+            return push_str(&info->ctx_fields, &info->n_ctx_fields, name,
+                            name_n);
         return 0;
+    }
     if (type_n == 16 && memcmp(type, "wasm_rt_memory_t", 16) == 0) {
         if (!info->mem_field && !(info->mem_field = gr_strndup(name, name_n)))
             return -ENOMEM;
@@ -387,6 +394,9 @@ gr__codegen_info_fini(struct gr__codegen_info* info)
     for (size_t i = 0; i < info->n_tables; i++)
         gr_free(info->tables[i]);
     gr_free(info->tables);
+    for (size_t i = 0; i < info->n_ctx_fields; i++)
+        gr_free(info->ctx_fields[i]);
+    gr_free(info->ctx_fields);
     for (size_t i = 0; i < info->n_inst_args; i++)
         gr_free(info->inst_args[i]);
     gr_free(info->inst_args);
@@ -438,6 +448,13 @@ gr__codegen_shim_source(const struct gr__codegen_info* info,
         for (size_t i = 0; i < info->n_tables; i++)
             gr__codegen_buf_printf(b, "    offsetof(%s_instance_t, %s),\n", z,
                                    info->tables[i]);
+        gr__codegen_buf_puts(b, "};\n");
+    }
+    if (info->n_ctx_fields) {
+        gr__codegen_buf_puts(b, "static const size_t gr_shim_ctx[] = {\n");
+        for (size_t i = 0; i < info->n_ctx_fields; i++)
+            gr__codegen_buf_printf(b, "    offsetof(%s_instance_t, %s),\n", z,
+                                   info->ctx_fields[i]);
         gr__codegen_buf_puts(b, "};\n");
     }
     if (info->n_exports) {
@@ -494,10 +511,12 @@ gr__codegen_shim_source(const struct gr__codegen_info* info,
       "    .init_module = %s_init_module,\n"
       "    .instantiate = gr_shim_inst,\n    .free = gr_shim_free,\n"
       "    .n_exports = %zu,\n    .exports = %s,\n"
-      "    .n_imports = %zu,\n    .imports = %s,\n};\n\n",
+      "    .n_imports = %zu,\n    .imports = %s,\n"
+      "    .n_import_ctx = %zu,\n    .import_ctx_offsets = %s,\n};\n\n",
       info->n_tables, info->n_tables ? "gr_shim_tables" : "NULL", z,
       info->n_exports, info->n_exports ? "gr_shim_exports" : "NULL",
-      info->n_imports, info->n_imports ? "gr_shim_imports" : "NULL");
+      info->n_imports, info->n_imports ? "gr_shim_imports" : "NULL",
+      info->n_ctx_fields, info->n_ctx_fields ? "gr_shim_ctx" : "NULL");
     gr__codegen_buf_puts(
       b, "__attribute__((visibility(\"default\"))) const struct gr_shim*\n"
          "granary_shim(void);\n\n"

@@ -6,10 +6,12 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "host/faas/faas.h"
 #include "host/wasi/wasi.h"
 
 static const struct gr_host_import* const tables[] = {
     gr_wasi_imports,
+    gr_faas_imports,
 };
 
 int

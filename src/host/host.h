@@ -27,7 +27,6 @@ struct gr_host_import
 
 /* Returns 1 if Granary provides module.name with exactly signature sig, else
  * 0. Matches gr_import_check_fn (engine.h). Thread-safe (static tables). */
-int
-gr_host_import_check(const char* module, const char* name, const char* sig);
+int gr_host_import_check(const char* module, const char* name, const char* sig);
 
 #endif

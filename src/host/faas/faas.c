@@ -90,6 +90,13 @@ gr_faas_output_write(gr_faas_ctx* c, wasm_rt_memory_t* mem, uint32_t buf,
 
 /* ---- imports ------------------------------------------------------------ */
 
+const struct gr_host_import gr_faas_imports[] = {
+    { "granary", "input_size", ">i" },
+    { "granary", "input_read", "iii>i" },
+    { "granary", "output_write", "ii>i" },
+    { NULL, NULL, NULL },
+};
+
 struct Z_granary_instance_t;
 
 /* The wasm2c import symbols (declared here: only generated code calls). */

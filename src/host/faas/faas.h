@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "engine/wasm-rt.h"
+#include "host/host.h"
 
 /* Per-call input and output of one Faaslet. Used only by the thread
  * running the call. */
@@ -41,5 +42,9 @@ gr_faas_output_write(gr_faas_ctx* c, wasm_rt_memory_t* mem, uint32_t buf,
  * capture of command modules). Returns 0 or -1 if over the limit. */
 int
 gr_faas_output_append(gr_faas_ctx* c, const void* data, size_t n);
+
+/* The imports of module "granary" with their signatures (NULL-terminated;
+ * see gr_host_import_check). */
+extern const struct gr_host_import gr_faas_imports[];
 
 #endif

@@ -15,45 +15,54 @@
 #include "util/alloc.h"
 
 /* Rights a regular file, a directory or a stream descriptor can use. */
-#define RIGHTS_FILE                                                          \
-    (GR_WASI_R_FD_DATASYNC | GR_WASI_R_FD_READ | GR_WASI_R_FD_SEEK |          \
-     GR_WASI_R_FD_FDSTAT_SET_FLAGS | GR_WASI_R_FD_SYNC | GR_WASI_R_FD_TELL |  \
-     GR_WASI_R_FD_WRITE | GR_WASI_R_FD_ADVISE | GR_WASI_R_FD_ALLOCATE |       \
-     GR_WASI_R_FD_FILESTAT_GET | GR_WASI_R_FD_FILESTAT_SET_SIZE |             \
+#define RIGHTS_FILE                                                            \
+    (GR_WASI_R_FD_DATASYNC | GR_WASI_R_FD_READ | GR_WASI_R_FD_SEEK |           \
+     GR_WASI_R_FD_FDSTAT_SET_FLAGS | GR_WASI_R_FD_SYNC | GR_WASI_R_FD_TELL |   \
+     GR_WASI_R_FD_WRITE | GR_WASI_R_FD_ADVISE | GR_WASI_R_FD_ALLOCATE |        \
+     GR_WASI_R_FD_FILESTAT_GET | GR_WASI_R_FD_FILESTAT_SET_SIZE |              \
      GR_WASI_R_FD_FILESTAT_SET_TIMES | GR_WASI_R_POLL_FD_READWRITE)
-#define RIGHTS_DIR                                                           \
-    (GR_WASI_R_FD_FDSTAT_SET_FLAGS | GR_WASI_R_FD_SYNC |                      \
-     GR_WASI_R_FD_DATASYNC | GR_WASI_R_PATH_CREATE_DIRECTORY |                \
-     GR_WASI_R_PATH_CREATE_FILE | GR_WASI_R_PATH_LINK_SOURCE |                \
-     GR_WASI_R_PATH_LINK_TARGET | GR_WASI_R_PATH_OPEN |                       \
-     GR_WASI_R_FD_READDIR | GR_WASI_R_PATH_READLINK |                         \
-     GR_WASI_R_PATH_RENAME_SOURCE | GR_WASI_R_PATH_RENAME_TARGET |            \
-     GR_WASI_R_PATH_FILESTAT_GET | GR_WASI_R_PATH_FILESTAT_SET_SIZE |         \
-     GR_WASI_R_PATH_FILESTAT_SET_TIMES | GR_WASI_R_FD_FILESTAT_GET |          \
-     GR_WASI_R_FD_FILESTAT_SET_TIMES | GR_WASI_R_PATH_SYMLINK |               \
-     GR_WASI_R_PATH_REMOVE_DIRECTORY | GR_WASI_R_PATH_UNLINK_FILE)
-#define RIGHTS_STREAM                                                        \
-    (GR_WASI_R_FD_READ | GR_WASI_R_FD_WRITE | GR_WASI_R_FD_FDSTAT_SET_FLAGS | \
+#define RIGHTS_DIR                                                             \
+    (GR_WASI_R_FD_FDSTAT_SET_FLAGS | GR_WASI_R_FD_SYNC |                       \
+     GR_WASI_R_FD_DATASYNC | GR_WASI_R_PATH_CREATE_DIRECTORY |                 \
+     GR_WASI_R_PATH_CREATE_FILE | GR_WASI_R_PATH_LINK_SOURCE |                 \
+     GR_WASI_R_PATH_LINK_TARGET | GR_WASI_R_PATH_OPEN | GR_WASI_R_FD_READDIR | \
+     GR_WASI_R_PATH_READLINK | GR_WASI_R_PATH_RENAME_SOURCE |                  \
+     GR_WASI_R_PATH_RENAME_TARGET | GR_WASI_R_PATH_FILESTAT_GET |              \
+     GR_WASI_R_PATH_FILESTAT_SET_SIZE | GR_WASI_R_PATH_FILESTAT_SET_TIMES |    \
+     GR_WASI_R_FD_FILESTAT_GET | GR_WASI_R_FD_FILESTAT_SET_TIMES |             \
+     GR_WASI_R_PATH_SYMLINK | GR_WASI_R_PATH_REMOVE_DIRECTORY |                \
+     GR_WASI_R_PATH_UNLINK_FILE)
+#define RIGHTS_STREAM                                                          \
+    (GR_WASI_R_FD_READ | GR_WASI_R_FD_WRITE | GR_WASI_R_FD_FDSTAT_SET_FLAGS |  \
      GR_WASI_R_FD_FILESTAT_GET | GR_WASI_R_POLL_FD_READWRITE)
-#define RIGHTS_SOCKET                                                        \
+#define RIGHTS_SOCKET                                                          \
     (RIGHTS_STREAM | GR_WASI_R_SOCK_SHUTDOWN | GR_WASI_R_SOCK_ACCEPT)
 
 uint8_t
 gr__wasi_filetype_from_mode(unsigned mode)
 {
     switch (mode & S_IFMT) {
-        case S_IFREG: return GR_WASI_FT_REGULAR_FILE;
-        case S_IFDIR: return GR_WASI_FT_DIRECTORY;
-        case S_IFCHR: return GR_WASI_FT_CHARACTER_DEVICE;
-        case S_IFBLK: return GR_WASI_FT_BLOCK_DEVICE;
-        case S_IFLNK: return GR_WASI_FT_SYMBOLIC_LINK;
-        case S_IFSOCK: return GR_WASI_FT_SOCKET_STREAM;
-        default: return GR_WASI_FT_UNKNOWN; /* FIFOs have no WASI type */
+        case S_IFREG:
+            return GR_WASI_FT_REGULAR_FILE;
+        case S_IFDIR:
+            return GR_WASI_FT_DIRECTORY;
+        case S_IFCHR:
+            return GR_WASI_FT_CHARACTER_DEVICE;
+        case S_IFBLK:
+            return GR_WASI_FT_BLOCK_DEVICE;
+        case S_IFLNK:
+            return GR_WASI_FT_SYMBOLIC_LINK;
+        case S_IFSOCK:
+            return GR_WASI_FT_SOCKET_STREAM;
+        default:
+            return GR_WASI_FT_UNKNOWN; /* FIFOs have no WASI type */
     }
 }
 
 void
-gr__wasi_host_type(int host_fd, uint8_t* filetype, uint64_t* base,
+gr__wasi_host_type(int host_fd,
+                   uint8_t* filetype,
+                   uint64_t* base,
                    uint64_t* inheriting)
 {
     struct stat st;
@@ -174,23 +183,20 @@ install_stdio(gr_wasi* w, int fd)
         if (!w->in_is_buf && w->stdin_fd >= 0) {
             e.kind = GR_WASI_KIND_HOST;
             e.host_fd = w->stdin_fd;
-            gr__wasi_host_type(e.host_fd, &e.filetype, &e.base,
-                               &e.inheriting);
+            gr__wasi_host_type(e.host_fd, &e.filetype, &e.base, &e.inheriting);
             e.base &= ~GR_WASI_R_FD_WRITE;
         } else {
             e.kind = GR_WASI_KIND_STDIN;
             e.filetype = GR_WASI_FT_CHARACTER_DEVICE;
             e.base = GR_WASI_R_FD_READ | GR_WASI_R_POLL_FD_READWRITE |
-                     GR_WASI_R_FD_FILESTAT_GET |
-                     GR_WASI_R_FD_FDSTAT_SET_FLAGS;
+                     GR_WASI_R_FD_FILESTAT_GET | GR_WASI_R_FD_FDSTAT_SET_FLAGS;
         }
     } else {
         const gr_wasi_sink* s = &w->sinks[fd];
         if (!s->write && s->host_fd >= 0) {
             e.kind = GR_WASI_KIND_HOST;
             e.host_fd = s->host_fd;
-            gr__wasi_host_type(e.host_fd, &e.filetype, &e.base,
-                               &e.inheriting);
+            gr__wasi_host_type(e.host_fd, &e.filetype, &e.base, &e.inheriting);
             e.base &= ~(GR_WASI_R_FD_READ | GR_WASI_R_SOCK_ACCEPT);
             e.inheriting = 0;
         } else {
@@ -198,8 +204,7 @@ install_stdio(gr_wasi* w, int fd)
             e.sink = fd;
             e.filetype = GR_WASI_FT_CHARACTER_DEVICE;
             e.base = GR_WASI_R_FD_WRITE | GR_WASI_R_POLL_FD_READWRITE |
-                     GR_WASI_R_FD_FILESTAT_GET |
-                     GR_WASI_R_FD_FDSTAT_SET_FLAGS;
+                     GR_WASI_R_FD_FILESTAT_GET | GR_WASI_R_FD_FDSTAT_SET_FLAGS;
         }
     }
     return put_at(w, (uint32_t)fd, &e);
@@ -301,8 +306,8 @@ gr_wasi_create(const gr_wasi_config* cfg, gr_wasi** out)
     if ((rc = pack(cfg->envp, cfg->envc, &w->env, &w->env_size)) != 0)
         goto fail;
     w->envc = (uint32_t)cfg->envc;
-    if (cfg->stdin_buf && (rc = gr_wasi_set_stdin(w, cfg->stdin_buf,
-                                                  cfg->stdin_len)) != 0)
+    if (cfg->stdin_buf &&
+        (rc = gr_wasi_set_stdin(w, cfg->stdin_buf, cfg->stdin_len)) != 0)
         goto fail;
     if (cfg->n_preopens + cfg->n_listen_fds + 3 > w->max_fds) {
         rc = -EINVAL;
@@ -405,7 +410,8 @@ gr_wasi_set_stdin(gr_wasi* w, const void* buf, size_t len)
     if (!w->in_is_buf) {
         /* Switch a host-fd stdin to the buffer. */
         w->in_is_buf = 1;
-        if (w->nfds > 0 && w->fds[0].used && w->fds[0].kind != GR_WASI_KIND_STDIN) {
+        if (w->nfds > 0 && w->fds[0].used &&
+            w->fds[0].kind != GR_WASI_KIND_STDIN) {
             gr__wasi_fd_release(&w->fds[0]);
             return install_stdio(w, 0);
         }
@@ -447,8 +453,11 @@ gr_wasi_fd_count(const gr_wasi* w)
 }
 
 uint32_t
-gr__wasi_iovecs(gr_wasi_mem* m, uint32_t iovs, uint32_t iovs_len,
-                struct iovec** iov, int* n)
+gr__wasi_iovecs(gr_wasi_mem* m,
+                uint32_t iovs,
+                uint32_t iovs_len,
+                struct iovec** iov,
+                int* n)
 {
     *iov = NULL;
     *n = 0;
@@ -511,7 +520,9 @@ gr__wasi_put_filestat(uint8_t* p, const struct stat* st)
 }
 
 uint32_t
-gr__wasi_times(uint64_t atim, uint64_t mtim, uint32_t fst,
+gr__wasi_times(uint64_t atim,
+               uint64_t mtim,
+               uint32_t fst,
                struct timespec ts[2])
 {
     const uint32_t known = GR_WASI_FST_ATIM | GR_WASI_FST_ATIM_NOW |

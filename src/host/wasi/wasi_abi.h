@@ -209,7 +209,8 @@ enum
 #define GR_WASI_IOVEC_SIZE 8u     /* buf u32 @0, buf_len u32 @4 */
 #define GR_WASI_FDSTAT_SIZE 24u   /* filetype u8 @0, flags u16 @2, */
                                   /* rights_base u64 @8, inheriting u64 @16 */
-#define GR_WASI_FILESTAT_SIZE 64u /* dev @0 ino @8 filetype u8 @16 nlink @24 */
+#define GR_WASI_FILESTAT_SIZE 64u /* dev @0 ino @8 filetype u8 @16 nlink @24   \
+                                   */
                                   /* size @32 atim @40 mtim @48 ctim @56 */
 #define GR_WASI_PRESTAT_SIZE 8u   /* tag u8 @0, name_len u32 @4 */
 #define GR_WASI_DIRENT_SIZE 24u   /* next u64 @0 ino u64 @8 namlen u32 @16 */

@@ -25,25 +25,37 @@ static uint8_t
 dtype(int dirfd, const char* name, unsigned char t)
 {
     switch (t) {
-        case DT_REG: return GR_WASI_FT_REGULAR_FILE;
-        case DT_DIR: return GR_WASI_FT_DIRECTORY;
-        case DT_LNK: return GR_WASI_FT_SYMBOLIC_LINK;
-        case DT_CHR: return GR_WASI_FT_CHARACTER_DEVICE;
-        case DT_BLK: return GR_WASI_FT_BLOCK_DEVICE;
-        case DT_SOCK: return GR_WASI_FT_SOCKET_STREAM;
+        case DT_REG:
+            return GR_WASI_FT_REGULAR_FILE;
+        case DT_DIR:
+            return GR_WASI_FT_DIRECTORY;
+        case DT_LNK:
+            return GR_WASI_FT_SYMBOLIC_LINK;
+        case DT_CHR:
+            return GR_WASI_FT_CHARACTER_DEVICE;
+        case DT_BLK:
+            return GR_WASI_FT_BLOCK_DEVICE;
+        case DT_SOCK:
+            return GR_WASI_FT_SOCKET_STREAM;
         case DT_UNKNOWN: {
             struct stat st;
             if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
                 return gr__wasi_filetype_from_mode(st.st_mode);
             return GR_WASI_FT_UNKNOWN;
         }
-        default: return GR_WASI_FT_UNKNOWN;
+        default:
+            return GR_WASI_FT_UNKNOWN;
     }
 }
 
 uint32_t
-gr_wasi_fd_readdir(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd, uint32_t buf,
-                   uint32_t buf_len, uint64_t cookie, uint32_t bufused_ptr)
+gr_wasi_fd_readdir(gr_wasi* w,
+                   gr_wasi_mem* mem,
+                   uint32_t fd,
+                   uint32_t buf,
+                   uint32_t buf_len,
+                   uint64_t cookie,
+                   uint32_t bufused_ptr)
 {
     gr__wasi_fd* e;
     uint32_t r = gr__wasi_fd_get(w, fd, GR_WASI_R_FD_READDIR, &e);

@@ -27,8 +27,12 @@ need_host(const gr__wasi_fd* e, uint32_t virt_err)
 }
 
 uint32_t
-gr_wasi_fd_advise(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd, uint64_t offset,
-                  uint64_t len, uint32_t advice)
+gr_wasi_fd_advise(gr_wasi* w,
+                  gr_wasi_mem* mem,
+                  uint32_t fd,
+                  uint64_t offset,
+                  uint64_t len,
+                  uint32_t advice)
 {
     (void)mem;
     static const int map[] = { POSIX_FADV_NORMAL,   POSIX_FADV_SEQUENTIAL,
@@ -53,8 +57,11 @@ gr_wasi_fd_advise(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd, uint64_t offset,
 }
 
 uint32_t
-gr_wasi_fd_allocate(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
-                    uint64_t offset, uint64_t len)
+gr_wasi_fd_allocate(gr_wasi* w,
+                    gr_wasi_mem* mem,
+                    uint32_t fd,
+                    uint64_t offset,
+                    uint64_t len)
 {
     (void)mem;
     gr__wasi_fd* e;
@@ -124,7 +131,9 @@ host_fdflags(int fl)
 }
 
 uint32_t
-gr_wasi_fd_fdstat_get(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
+gr_wasi_fd_fdstat_get(gr_wasi* w,
+                      gr_wasi_mem* mem,
+                      uint32_t fd,
                       uint32_t stat_ptr)
 {
     gr__wasi_fd* e;
@@ -150,7 +159,9 @@ gr_wasi_fd_fdstat_get(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
 }
 
 uint32_t
-gr_wasi_fd_fdstat_set_flags(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
+gr_wasi_fd_fdstat_set_flags(gr_wasi* w,
+                            gr_wasi_mem* mem,
+                            uint32_t fd,
                             uint32_t flags)
 {
     (void)mem;
@@ -162,8 +173,8 @@ gr_wasi_fd_fdstat_set_flags(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
         return GR_WASI_EINVAL;
     /* Linux cannot change the sync flags of an open file (F_SETFL ignores
      * them), so asking for them is refused rather than silently dropped. */
-    if (flags & (GR_WASI_FDFLAG_DSYNC | GR_WASI_FDFLAG_RSYNC |
-                 GR_WASI_FDFLAG_SYNC))
+    if (flags &
+        (GR_WASI_FDFLAG_DSYNC | GR_WASI_FDFLAG_RSYNC | GR_WASI_FDFLAG_SYNC))
         return GR_WASI_ENOTSUP;
     if (e->kind != GR_WASI_KIND_HOST) {
         e->fdflags = (uint16_t)flags;
@@ -181,8 +192,11 @@ gr_wasi_fd_fdstat_set_flags(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
 }
 
 uint32_t
-gr_wasi_fd_fdstat_set_rights(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
-                             uint64_t base, uint64_t inheriting)
+gr_wasi_fd_fdstat_set_rights(gr_wasi* w,
+                             gr_wasi_mem* mem,
+                             uint32_t fd,
+                             uint64_t base,
+                             uint64_t inheriting)
 {
     (void)mem;
     gr__wasi_fd* e;
@@ -198,8 +212,7 @@ gr_wasi_fd_fdstat_set_rights(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
 }
 
 uint32_t
-gr_wasi_fd_filestat_get(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
-                        uint32_t buf)
+gr_wasi_fd_filestat_get(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd, uint32_t buf)
 {
     gr__wasi_fd* e;
     uint32_t r = gr__wasi_fd_get(w, fd, GR_WASI_R_FD_FILESTAT_GET, &e);
@@ -222,7 +235,9 @@ gr_wasi_fd_filestat_get(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
 }
 
 uint32_t
-gr_wasi_fd_filestat_set_size(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
+gr_wasi_fd_filestat_set_size(gr_wasi* w,
+                             gr_wasi_mem* mem,
+                             uint32_t fd,
                              uint64_t size)
 {
     (void)mem;
@@ -238,8 +253,12 @@ gr_wasi_fd_filestat_set_size(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
 }
 
 uint32_t
-gr_wasi_fd_filestat_set_times(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
-                              uint64_t atim, uint64_t mtim, uint32_t fstflags)
+gr_wasi_fd_filestat_set_times(gr_wasi* w,
+                              gr_wasi_mem* mem,
+                              uint32_t fd,
+                              uint64_t atim,
+                              uint64_t mtim,
+                              uint32_t fstflags)
 {
     (void)mem;
     gr__wasi_fd* e;
@@ -292,8 +311,14 @@ is_socket(const gr__wasi_fd* e)
 
 /* The shared body of read/write/pread/pwrite. */
 static uint32_t
-rw(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd, uint32_t iovs,
-   uint32_t iovs_len, int write, int positioned, uint64_t offset,
+rw(gr_wasi* w,
+   gr_wasi_mem* mem,
+   uint32_t fd,
+   uint32_t iovs,
+   uint32_t iovs_len,
+   int write,
+   int positioned,
+   uint64_t offset,
    uint32_t result_ptr)
 {
     gr__wasi_fd* e;
@@ -318,10 +343,10 @@ rw(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd, uint32_t iovs,
         return r;
     ssize_t got;
     if (e->kind == GR_WASI_KIND_STDIN) {
-        got = positioned ? -1 : (ssize_t)read_buf(w, iov, n);
+        got = (positioned || write) ? -1 : (ssize_t)read_buf(w, iov, n);
         errno = ESPIPE;
     } else if (e->kind == GR_WASI_KIND_SINK) {
-        got = positioned ? -1 : (ssize_t)write_sink(w, e, iov, n);
+        got = (positioned || !write) ? -1 : (ssize_t)write_sink(w, e, iov, n);
         errno = ESPIPE;
     } else if (n == 0) {
         got = 0;
@@ -343,36 +368,58 @@ rw(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd, uint32_t iovs,
 }
 
 uint32_t
-gr_wasi_fd_read(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd, uint32_t iovs,
-                uint32_t iovs_len, uint32_t nread_ptr)
+gr_wasi_fd_read(gr_wasi* w,
+                gr_wasi_mem* mem,
+                uint32_t fd,
+                uint32_t iovs,
+                uint32_t iovs_len,
+                uint32_t nread_ptr)
 {
     return rw(w, mem, fd, iovs, iovs_len, 0, 0, 0, nread_ptr);
 }
 
 uint32_t
-gr_wasi_fd_write(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd, uint32_t iovs,
-                 uint32_t iovs_len, uint32_t nwritten_ptr)
+gr_wasi_fd_write(gr_wasi* w,
+                 gr_wasi_mem* mem,
+                 uint32_t fd,
+                 uint32_t iovs,
+                 uint32_t iovs_len,
+                 uint32_t nwritten_ptr)
 {
     return rw(w, mem, fd, iovs, iovs_len, 1, 0, 0, nwritten_ptr);
 }
 
 uint32_t
-gr_wasi_fd_pread(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd, uint32_t iovs,
-                 uint32_t iovs_len, uint64_t offset, uint32_t nread_ptr)
+gr_wasi_fd_pread(gr_wasi* w,
+                 gr_wasi_mem* mem,
+                 uint32_t fd,
+                 uint32_t iovs,
+                 uint32_t iovs_len,
+                 uint64_t offset,
+                 uint32_t nread_ptr)
 {
     return rw(w, mem, fd, iovs, iovs_len, 0, 1, offset, nread_ptr);
 }
 
 uint32_t
-gr_wasi_fd_pwrite(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd, uint32_t iovs,
-                  uint32_t iovs_len, uint64_t offset, uint32_t nwritten_ptr)
+gr_wasi_fd_pwrite(gr_wasi* w,
+                  gr_wasi_mem* mem,
+                  uint32_t fd,
+                  uint32_t iovs,
+                  uint32_t iovs_len,
+                  uint64_t offset,
+                  uint32_t nwritten_ptr)
 {
     return rw(w, mem, fd, iovs, iovs_len, 1, 1, offset, nwritten_ptr);
 }
 
 uint32_t
-gr_wasi_fd_seek(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd, uint64_t offset,
-                uint32_t whence, uint32_t newoffset_ptr)
+gr_wasi_fd_seek(gr_wasi* w,
+                gr_wasi_mem* mem,
+                uint32_t fd,
+                uint64_t offset,
+                uint32_t whence,
+                uint32_t newoffset_ptr)
 {
     gr__wasi_fd* e;
     int64_t off = (int64_t)offset;
@@ -385,10 +432,17 @@ gr_wasi_fd_seek(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd, uint64_t offset,
         return r;
     int wh;
     switch (whence) {
-        case GR_WASI_WHENCE_SET: wh = SEEK_SET; break;
-        case GR_WASI_WHENCE_CUR: wh = SEEK_CUR; break;
-        case GR_WASI_WHENCE_END: wh = SEEK_END; break;
-        default: return GR_WASI_EINVAL;
+        case GR_WASI_WHENCE_SET:
+            wh = SEEK_SET;
+            break;
+        case GR_WASI_WHENCE_CUR:
+            wh = SEEK_CUR;
+            break;
+        case GR_WASI_WHENCE_END:
+            wh = SEEK_END;
+            break;
+        default:
+            return GR_WASI_EINVAL;
     }
     uint8_t* p = gr__wasi_ptr(mem, newoffset_ptr, 8);
     if (!p)
@@ -405,8 +459,7 @@ gr_wasi_fd_seek(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd, uint64_t offset,
 }
 
 uint32_t
-gr_wasi_fd_tell(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
-                uint32_t offset_ptr)
+gr_wasi_fd_tell(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd, uint32_t offset_ptr)
 {
     gr__wasi_fd* e;
     uint32_t r = gr__wasi_fd_get(w, fd, GR_WASI_R_FD_TELL, &e);
@@ -445,8 +498,7 @@ gr_wasi_fd_renumber(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd, uint32_t to)
 }
 
 uint32_t
-gr_wasi_fd_prestat_get(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
-                       uint32_t buf)
+gr_wasi_fd_prestat_get(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd, uint32_t buf)
 {
     gr__wasi_fd* e;
     uint32_t r = gr__wasi_fd_get(w, fd, 0, &e);
@@ -464,8 +516,11 @@ gr_wasi_fd_prestat_get(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
 }
 
 uint32_t
-gr_wasi_fd_prestat_dir_name(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
-                            uint32_t path, uint32_t path_len)
+gr_wasi_fd_prestat_dir_name(gr_wasi* w,
+                            gr_wasi_mem* mem,
+                            uint32_t fd,
+                            uint32_t path,
+                            uint32_t path_len)
 {
     gr__wasi_fd* e;
     uint32_t r = gr__wasi_fd_get(w, fd, 0, &e);

@@ -27,24 +27,24 @@
 
 enum gr__wasi_kind
 {
-    GR_WASI_KIND_HOST,   /* a host descriptor (file, dir, socket, pipe...) */
-    GR_WASI_KIND_STDIN,  /* stdin served from w->in_buf */
-    GR_WASI_KIND_SINK,   /* stdout/stderr sent to a callback or discarded */
+    GR_WASI_KIND_HOST,  /* a host descriptor (file, dir, socket, pipe...) */
+    GR_WASI_KIND_STDIN, /* stdin served from w->in_buf */
+    GR_WASI_KIND_SINK,  /* stdout/stderr sent to a callback or discarded */
 };
 
 typedef struct gr__wasi_fd
 {
     int used;
-    int kind;     /* enum gr__wasi_kind */
-    int host_fd;  /* -1 when none */
-    int owned;    /* close host_fd when the guest fd goes away */
+    int kind;    /* enum gr__wasi_kind */
+    int host_fd; /* -1 when none */
+    int owned;   /* close host_fd when the guest fd goes away */
     uint8_t filetype;
     uint16_t fdflags; /* for virtual descriptors */
     uint64_t base;    /* rights */
     uint64_t inheriting;
-    char* preopen;     /* guest name of a preopened directory, or NULL */
+    char* preopen; /* guest name of a preopened directory, or NULL */
     size_t preopen_len;
-    int sink;          /* 1 or 2 for GR_WASI_KIND_SINK */
+    int sink; /* 1 or 2 for GR_WASI_KIND_SINK */
 } gr__wasi_fd;
 
 struct gr_wasi
@@ -139,53 +139,57 @@ gr__wasi_ld64(const uint8_t* p)
 
 /* Descriptor table (wasi.c). Looks up fd and checks it holds all of
  * `rights`: returns 0 and sets *out, EBADF or ENOTCAPABLE. */
-uint32_t
-gr__wasi_fd_get(gr_wasi* w, uint32_t fd, uint64_t rights, gr__wasi_fd** out);
+uint32_t gr__wasi_fd_get(gr_wasi* w,
+                         uint32_t fd,
+                         uint64_t rights,
+                         gr__wasi_fd** out);
 /* Takes the lowest free guest number for e (copied). Returns 0 with *fd set,
  * EMFILE or ENOMEM; on failure e's host descriptor is not closed. */
-uint32_t
-gr__wasi_fd_insert(gr_wasi* w, const gr__wasi_fd* e, uint32_t* fd);
+uint32_t gr__wasi_fd_insert(gr_wasi* w, const gr__wasi_fd* e, uint32_t* fd);
 /* Releases an entry (closes its host fd if owned). */
-void
-gr__wasi_fd_release(gr__wasi_fd* e);
+void gr__wasi_fd_release(gr__wasi_fd* e);
 /* Filetype and the rights that make sense for a host descriptor. */
-void
-gr__wasi_host_type(int host_fd, uint8_t* filetype, uint64_t* base,
-                   uint64_t* inheriting);
-uint8_t
-gr__wasi_filetype_from_mode(unsigned mode);
+void gr__wasi_host_type(int host_fd,
+                        uint8_t* filetype,
+                        uint64_t* base,
+                        uint64_t* inheriting);
+uint8_t gr__wasi_filetype_from_mode(unsigned mode);
 /* Writes a 64-byte filestat for st at p. */
 struct stat;
-void
-gr__wasi_put_filestat(uint8_t* p, const struct stat* st);
+void gr__wasi_put_filestat(uint8_t* p, const struct stat* st);
 /* Converts WASI times + fstflags to a utimensat() pair; EINVAL on bad flags. */
 struct timespec;
-uint32_t
-gr__wasi_times(uint64_t atim, uint64_t mtim, uint32_t fstflags,
-               struct timespec ts[2]);
+uint32_t gr__wasi_times(uint64_t atim,
+                        uint64_t mtim,
+                        uint32_t fstflags,
+                        struct timespec ts[2]);
 
 /* Gathers a guest iovec array into host iovecs (each range checked; total
  * clamped to GR_WASI_IO_MAX). *iov is gr_malloc'ed (gr_free it) unless
  * *n == 0. Returns 0, EFAULT, EINVAL (too many) or ENOMEM. */
 struct iovec;
-uint32_t
-gr__wasi_iovecs(gr_wasi_mem* m, uint32_t iovs, uint32_t iovs_len,
-                struct iovec** iov, int* n);
+uint32_t gr__wasi_iovecs(gr_wasi_mem* m,
+                         uint32_t iovs,
+                         uint32_t iovs_len,
+                         struct iovec** iov,
+                         int* n);
 
 /* Sandboxed paths (wasi_sandbox.c). A resolved path: the directory that
  * holds the final component (an O_PATH descriptor beneath the preopen) and
  * that component, free of '/', never "." or "..". */
 typedef struct gr__wasi_path
 {
-    int dirfd;                         /* owned; -1 if not resolved */
-    char name[GR_WASI_PATH_MAX];      /* final component */
-    int trailing_slash;               /* the guest path ended in '/' */
+    int dirfd;                   /* owned; -1 if not resolved */
+    char name[GR_WASI_PATH_MAX]; /* final component */
+    int trailing_slash;          /* the guest path ended in '/' */
 } gr__wasi_path;
 
 /* Copies guest[path..path+len) into buf (NUL-terminated) after checking the
  * range (EFAULT), length (ENAMETOOLONG) and embedded NULs (EINVAL). */
-uint32_t
-gr__wasi_copy_path(gr_wasi_mem* m, uint32_t path, uint32_t len, char* buf);
+uint32_t gr__wasi_copy_path(gr_wasi_mem* m,
+                            uint32_t path,
+                            uint32_t len,
+                            char* buf);
 
 /* Resolves a guest path relative to the directory descriptor base (a host
  * fd) so that nothing outside it can be named: the parent is opened with
@@ -194,14 +198,11 @@ gr__wasi_copy_path(gr_wasi_mem* m, uint32_t path, uint32_t len, char* buf);
  * that need a real name refuse that). Absolute paths and escapes give
  * ENOTCAPABLE. On success p->dirfd is owned by the caller
  * (gr__wasi_path_fini). */
-uint32_t
-gr__wasi_path_resolve(int base, const char* path, gr__wasi_path* p);
-void
-gr__wasi_path_fini(gr__wasi_path* p);
+uint32_t gr__wasi_path_resolve(int base, const char* path, gr__wasi_path* p);
+void gr__wasi_path_fini(gr__wasi_path* p);
 
 /* openat2 beneath base with the given open flags; returns the fd or a
  * negative host errno (EXDEV/ELOOP escapes reported as -EXDEV). */
-int
-gr__wasi_open_beneath(int base, const char* path, int flags, unsigned mode);
+int gr__wasi_open_beneath(int base, const char* path, int flags, unsigned mode);
 
 #endif

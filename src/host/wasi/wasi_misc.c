@@ -10,8 +10,12 @@
 
 /* Writes a pointer array and the NUL-separated block it points into. */
 static uint32_t
-put_strings(gr_wasi_mem* m, uint32_t vec, uint32_t buf, const char* block,
-            size_t size, uint32_t count)
+put_strings(gr_wasi_mem* m,
+            uint32_t vec,
+            uint32_t buf,
+            const char* block,
+            size_t size,
+            uint32_t count)
 {
     uint8_t* pv = gr__wasi_ptr(m, vec, (uint64_t)count * 4);
     uint8_t* pb = gr__wasi_ptr(m, buf, size);
@@ -27,8 +31,11 @@ put_strings(gr_wasi_mem* m, uint32_t vec, uint32_t buf, const char* block,
 }
 
 static uint32_t
-put_sizes(gr_wasi_mem* m, uint32_t count_ptr, uint32_t size_ptr,
-          uint32_t count, size_t size)
+put_sizes(gr_wasi_mem* m,
+          uint32_t count_ptr,
+          uint32_t size_ptr,
+          uint32_t count,
+          size_t size)
 {
     uint8_t* pc = gr__wasi_ptr(m, count_ptr, 4);
     uint8_t* ps = gr__wasi_ptr(m, size_ptr, 4);
@@ -40,28 +47,33 @@ put_sizes(gr_wasi_mem* m, uint32_t count_ptr, uint32_t size_ptr,
 }
 
 uint32_t
-gr_wasi_args_get(gr_wasi* w, gr_wasi_mem* mem, uint32_t argv,
-                 uint32_t argv_buf)
+gr_wasi_args_get(gr_wasi* w, gr_wasi_mem* mem, uint32_t argv, uint32_t argv_buf)
 {
     return put_strings(mem, argv, argv_buf, w->args, w->args_size, w->argc);
 }
 
 uint32_t
-gr_wasi_args_sizes_get(gr_wasi* w, gr_wasi_mem* mem, uint32_t argc_ptr,
+gr_wasi_args_sizes_get(gr_wasi* w,
+                       gr_wasi_mem* mem,
+                       uint32_t argc_ptr,
                        uint32_t size_ptr)
 {
     return put_sizes(mem, argc_ptr, size_ptr, w->argc, w->args_size);
 }
 
 uint32_t
-gr_wasi_environ_get(gr_wasi* w, gr_wasi_mem* mem, uint32_t env,
+gr_wasi_environ_get(gr_wasi* w,
+                    gr_wasi_mem* mem,
+                    uint32_t env,
                     uint32_t env_buf)
 {
     return put_strings(mem, env, env_buf, w->env, w->env_size, w->envc);
 }
 
 uint32_t
-gr_wasi_environ_sizes_get(gr_wasi* w, gr_wasi_mem* mem, uint32_t count_ptr,
+gr_wasi_environ_sizes_get(gr_wasi* w,
+                          gr_wasi_mem* mem,
+                          uint32_t count_ptr,
                           uint32_t size_ptr)
 {
     return put_sizes(mem, count_ptr, size_ptr, w->envc, w->env_size);
@@ -71,20 +83,27 @@ static int
 host_clock(uint32_t id, clockid_t* out)
 {
     switch (id) {
-        case GR_WASI_CLOCK_REALTIME: *out = CLOCK_REALTIME; return 1;
-        case GR_WASI_CLOCK_MONOTONIC: *out = CLOCK_MONOTONIC; return 1;
+        case GR_WASI_CLOCK_REALTIME:
+            *out = CLOCK_REALTIME;
+            return 1;
+        case GR_WASI_CLOCK_MONOTONIC:
+            *out = CLOCK_MONOTONIC;
+            return 1;
         case GR_WASI_CLOCK_PROCESS_CPUTIME:
             *out = CLOCK_PROCESS_CPUTIME_ID;
             return 1;
         case GR_WASI_CLOCK_THREAD_CPUTIME:
             *out = CLOCK_THREAD_CPUTIME_ID;
             return 1;
-        default: return 0;
+        default:
+            return 0;
     }
 }
 
 uint32_t
-gr_wasi_clock_res_get(gr_wasi* w, gr_wasi_mem* mem, uint32_t id,
+gr_wasi_clock_res_get(gr_wasi* w,
+                      gr_wasi_mem* mem,
+                      uint32_t id,
                       uint32_t res_ptr)
 {
     (void)w;
@@ -97,14 +116,17 @@ gr_wasi_clock_res_get(gr_wasi* w, gr_wasi_mem* mem, uint32_t id,
         return GR_WASI_EFAULT;
     if (clock_getres(c, &ts) != 0)
         return gr_wasi_errno_from_host(errno);
-    gr__wasi_st64(p, (uint64_t)ts.tv_sec * 1000000000ull +
-                       (uint64_t)ts.tv_nsec);
+    gr__wasi_st64(p,
+                  (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
     return 0;
 }
 
 uint32_t
-gr_wasi_clock_time_get(gr_wasi* w, gr_wasi_mem* mem, uint32_t id,
-                       uint64_t precision, uint32_t time_ptr)
+gr_wasi_clock_time_get(gr_wasi* w,
+                       gr_wasi_mem* mem,
+                       uint32_t id,
+                       uint64_t precision,
+                       uint32_t time_ptr)
 {
     (void)w;
     (void)precision; /* we always give the best the host has */
@@ -119,8 +141,8 @@ gr_wasi_clock_time_get(gr_wasi* w, gr_wasi_mem* mem, uint32_t id,
         return gr_wasi_errno_from_host(errno);
     if (ts.tv_sec < 0)
         return GR_WASI_EOVERFLOW;
-    gr__wasi_st64(p, (uint64_t)ts.tv_sec * 1000000000ull +
-                       (uint64_t)ts.tv_nsec);
+    gr__wasi_st64(p,
+                  (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
     return 0;
 }
 

@@ -12,11 +12,11 @@
 
 #include "host/wasi/wasi_int.h"
 
-#define RIGHTS_OPEN_FILE                                                     \
-    (GR_WASI_R_FD_DATASYNC | GR_WASI_R_FD_READ | GR_WASI_R_FD_SEEK |          \
-     GR_WASI_R_FD_FDSTAT_SET_FLAGS | GR_WASI_R_FD_SYNC | GR_WASI_R_FD_TELL |  \
-     GR_WASI_R_FD_WRITE | GR_WASI_R_FD_ADVISE | GR_WASI_R_FD_ALLOCATE |       \
-     GR_WASI_R_FD_FILESTAT_GET | GR_WASI_R_FD_FILESTAT_SET_SIZE |             \
+#define RIGHTS_OPEN_FILE                                                       \
+    (GR_WASI_R_FD_DATASYNC | GR_WASI_R_FD_READ | GR_WASI_R_FD_SEEK |           \
+     GR_WASI_R_FD_FDSTAT_SET_FLAGS | GR_WASI_R_FD_SYNC | GR_WASI_R_FD_TELL |   \
+     GR_WASI_R_FD_WRITE | GR_WASI_R_FD_ADVISE | GR_WASI_R_FD_ALLOCATE |        \
+     GR_WASI_R_FD_FILESTAT_GET | GR_WASI_R_FD_FILESTAT_SET_SIZE |              \
      GR_WASI_R_FD_FILESTAT_SET_TIMES | GR_WASI_R_POLL_FD_READWRITE)
 
 static uint32_t
@@ -33,8 +33,14 @@ beneath_err(int neg)
 
 /* Looks up a directory descriptor holding `rights` and copies the path. */
 static uint32_t
-begin(gr_wasi* w, gr_wasi_mem* m, uint32_t fd, uint64_t rights,
-      uint32_t path, uint32_t len, char* buf, gr__wasi_fd** e)
+begin(gr_wasi* w,
+      gr_wasi_mem* m,
+      uint32_t fd,
+      uint64_t rights,
+      uint32_t path,
+      uint32_t len,
+      char* buf,
+      gr__wasi_fd** e)
 {
     /* Not-a-directory before rights: files never hold path rights, and
      * ENOTDIR is what the guest can act on. */
@@ -68,14 +74,17 @@ exists(const gr__wasi_path* p, struct stat* st)
 }
 
 uint32_t
-gr_wasi_path_create_directory(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
-                              uint32_t path, uint32_t path_len)
+gr_wasi_path_create_directory(gr_wasi* w,
+                              gr_wasi_mem* mem,
+                              uint32_t fd,
+                              uint32_t path,
+                              uint32_t path_len)
 {
     char buf[GR_WASI_PATH_MAX];
     gr__wasi_fd* e;
     gr__wasi_path p;
-    uint32_t r = begin(w, mem, fd, GR_WASI_R_PATH_CREATE_DIRECTORY, path,
-                       path_len, buf, &e);
+    uint32_t r = begin(
+      w, mem, fd, GR_WASI_R_PATH_CREATE_DIRECTORY, path, path_len, buf, &e);
     if (r || (r = gr__wasi_path_resolve(e->host_fd, buf, &p)))
         return r;
     if (strcmp(p.name, ".") == 0)
@@ -94,16 +103,20 @@ open_follow(int base, const char* path)
 }
 
 uint32_t
-gr_wasi_path_filestat_get(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
-                          uint32_t flags, uint32_t path, uint32_t path_len,
+gr_wasi_path_filestat_get(gr_wasi* w,
+                          gr_wasi_mem* mem,
+                          uint32_t fd,
+                          uint32_t flags,
+                          uint32_t path,
+                          uint32_t path_len,
                           uint32_t buf_ptr)
 {
     char buf[GR_WASI_PATH_MAX];
     gr__wasi_fd* e;
     gr__wasi_path p;
     struct stat st;
-    uint32_t r = begin(w, mem, fd, GR_WASI_R_PATH_FILESTAT_GET, path,
-                       path_len, buf, &e);
+    uint32_t r =
+      begin(w, mem, fd, GR_WASI_R_PATH_FILESTAT_GET, path, path_len, buf, &e);
     if (r)
         return r;
     uint8_t* out = gr__wasi_ptr(mem, buf_ptr, GR_WASI_FILESTAT_SIZE);
@@ -130,17 +143,22 @@ gr_wasi_path_filestat_get(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
 }
 
 uint32_t
-gr_wasi_path_filestat_set_times(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
-                                uint32_t flags, uint32_t path,
-                                uint32_t path_len, uint64_t atim,
-                                uint64_t mtim, uint32_t fstflags)
+gr_wasi_path_filestat_set_times(gr_wasi* w,
+                                gr_wasi_mem* mem,
+                                uint32_t fd,
+                                uint32_t flags,
+                                uint32_t path,
+                                uint32_t path_len,
+                                uint64_t atim,
+                                uint64_t mtim,
+                                uint32_t fstflags)
 {
     char buf[GR_WASI_PATH_MAX];
     gr__wasi_fd* e;
     gr__wasi_path p;
     struct timespec ts[2];
-    uint32_t r = begin(w, mem, fd, GR_WASI_R_PATH_FILESTAT_SET_TIMES, path,
-                       path_len, buf, &e);
+    uint32_t r = begin(
+      w, mem, fd, GR_WASI_R_PATH_FILESTAT_SET_TIMES, path, path_len, buf, &e);
     if (r || (r = gr__wasi_times(atim, mtim, fstflags, ts)))
         return r;
     if ((r = gr__wasi_path_resolve(e->host_fd, buf, &p)))
@@ -168,20 +186,32 @@ gr_wasi_path_filestat_set_times(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
 }
 
 uint32_t
-gr_wasi_path_link(gr_wasi* w, gr_wasi_mem* mem, uint32_t old_fd,
-                  uint32_t old_flags, uint32_t old_path, uint32_t old_len,
-                  uint32_t new_fd, uint32_t new_path, uint32_t new_len)
+gr_wasi_path_link(gr_wasi* w,
+                  gr_wasi_mem* mem,
+                  uint32_t old_fd,
+                  uint32_t old_flags,
+                  uint32_t old_path,
+                  uint32_t old_len,
+                  uint32_t new_fd,
+                  uint32_t new_path,
+                  uint32_t new_len)
 {
     char obuf[GR_WASI_PATH_MAX], nbuf[GR_WASI_PATH_MAX];
     gr__wasi_fd *oe, *ne;
     gr__wasi_path op, np;
     struct stat st;
-    uint32_t r = begin(w, mem, old_fd, GR_WASI_R_PATH_LINK_SOURCE, old_path,
-                       old_len, obuf, &oe);
+    uint32_t r = begin(
+      w, mem, old_fd, GR_WASI_R_PATH_LINK_SOURCE, old_path, old_len, obuf, &oe);
     if (r)
         return r;
-    if ((r = begin(w, mem, new_fd, GR_WASI_R_PATH_LINK_TARGET, new_path,
-                   new_len, nbuf, &ne)))
+    if ((r = begin(w,
+                   mem,
+                   new_fd,
+                   GR_WASI_R_PATH_LINK_TARGET,
+                   new_path,
+                   new_len,
+                   nbuf,
+                   &ne)))
         return r;
     if ((r = gr__wasi_path_resolve(oe->host_fd, obuf, &op)))
         return r;
@@ -204,8 +234,9 @@ gr_wasi_path_link(gr_wasi* w, gr_wasi_mem* mem, uint32_t old_fd,
                 /* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc does not. */
                 char proc[64];
                 snprintf(proc, sizeof(proc), "/proc/self/fd/%d", o);
-                if (linkat(AT_FDCWD, proc, np.dirfd, np.name,
-                           AT_SYMLINK_FOLLOW) != 0)
+                if (linkat(
+                      AT_FDCWD, proc, np.dirfd, np.name, AT_SYMLINK_FOLLOW) !=
+                    0)
                     r = host_err();
             }
             close(o);
@@ -219,10 +250,16 @@ gr_wasi_path_link(gr_wasi* w, gr_wasi_mem* mem, uint32_t old_fd,
 }
 
 uint32_t
-gr_wasi_path_open(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
-                  uint32_t dirflags, uint32_t path, uint32_t path_len,
-                  uint32_t oflags, uint64_t rights_base,
-                  uint64_t rights_inheriting, uint32_t fdflags,
+gr_wasi_path_open(gr_wasi* w,
+                  gr_wasi_mem* mem,
+                  uint32_t fd,
+                  uint32_t dirflags,
+                  uint32_t path,
+                  uint32_t path_len,
+                  uint32_t oflags,
+                  uint64_t rights_base,
+                  uint64_t rights_inheriting,
+                  uint32_t fdflags,
                   uint32_t opened_fd_ptr)
 {
     char buf[GR_WASI_PATH_MAX];
@@ -303,15 +340,20 @@ gr_wasi_path_open(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
 }
 
 uint32_t
-gr_wasi_path_readlink(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
-                      uint32_t path, uint32_t path_len, uint32_t buf_ptr,
-                      uint32_t buf_len, uint32_t bufused_ptr)
+gr_wasi_path_readlink(gr_wasi* w,
+                      gr_wasi_mem* mem,
+                      uint32_t fd,
+                      uint32_t path,
+                      uint32_t path_len,
+                      uint32_t buf_ptr,
+                      uint32_t buf_len,
+                      uint32_t bufused_ptr)
 {
     char buf[GR_WASI_PATH_MAX], target[GR_WASI_PATH_MAX];
     gr__wasi_fd* e;
     gr__wasi_path p;
-    uint32_t r = begin(w, mem, fd, GR_WASI_R_PATH_READLINK, path, path_len,
-                       buf, &e);
+    uint32_t r =
+      begin(w, mem, fd, GR_WASI_R_PATH_READLINK, path, path_len, buf, &e);
     if (r)
         return r;
     uint8_t* out = gr__wasi_ptr(mem, buf_ptr, buf_len);
@@ -337,14 +379,17 @@ gr_wasi_path_readlink(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
 }
 
 uint32_t
-gr_wasi_path_remove_directory(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
-                              uint32_t path, uint32_t path_len)
+gr_wasi_path_remove_directory(gr_wasi* w,
+                              gr_wasi_mem* mem,
+                              uint32_t fd,
+                              uint32_t path,
+                              uint32_t path_len)
 {
     char buf[GR_WASI_PATH_MAX];
     gr__wasi_fd* e;
     gr__wasi_path p;
-    uint32_t r = begin(w, mem, fd, GR_WASI_R_PATH_REMOVE_DIRECTORY, path,
-                       path_len, buf, &e);
+    uint32_t r = begin(
+      w, mem, fd, GR_WASI_R_PATH_REMOVE_DIRECTORY, path, path_len, buf, &e);
     if (r || (r = gr__wasi_path_resolve(e->host_fd, buf, &p)))
         return r;
     if (strcmp(p.name, ".") == 0)
@@ -356,15 +401,18 @@ gr_wasi_path_remove_directory(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
 }
 
 uint32_t
-gr_wasi_path_unlink_file(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
-                         uint32_t path, uint32_t path_len)
+gr_wasi_path_unlink_file(gr_wasi* w,
+                         gr_wasi_mem* mem,
+                         uint32_t fd,
+                         uint32_t path,
+                         uint32_t path_len)
 {
     char buf[GR_WASI_PATH_MAX];
     gr__wasi_fd* e;
     gr__wasi_path p;
     struct stat st;
-    uint32_t r = begin(w, mem, fd, GR_WASI_R_PATH_UNLINK_FILE, path,
-                       path_len, buf, &e);
+    uint32_t r =
+      begin(w, mem, fd, GR_WASI_R_PATH_UNLINK_FILE, path, path_len, buf, &e);
     if (r || (r = gr__wasi_path_resolve(e->host_fd, buf, &p)))
         return r;
     if (strcmp(p.name, ".") == 0)
@@ -378,20 +426,31 @@ gr_wasi_path_unlink_file(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
 }
 
 uint32_t
-gr_wasi_path_rename(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
-                    uint32_t old_path, uint32_t old_len, uint32_t new_fd,
-                    uint32_t new_path, uint32_t new_len)
+gr_wasi_path_rename(gr_wasi* w,
+                    gr_wasi_mem* mem,
+                    uint32_t fd,
+                    uint32_t old_path,
+                    uint32_t old_len,
+                    uint32_t new_fd,
+                    uint32_t new_path,
+                    uint32_t new_len)
 {
     char obuf[GR_WASI_PATH_MAX], nbuf[GR_WASI_PATH_MAX];
     gr__wasi_fd *oe, *ne;
     gr__wasi_path op, np;
     struct stat st;
-    uint32_t r = begin(w, mem, fd, GR_WASI_R_PATH_RENAME_SOURCE, old_path,
-                       old_len, obuf, &oe);
+    uint32_t r = begin(
+      w, mem, fd, GR_WASI_R_PATH_RENAME_SOURCE, old_path, old_len, obuf, &oe);
     if (r)
         return r;
-    if ((r = begin(w, mem, new_fd, GR_WASI_R_PATH_RENAME_TARGET, new_path,
-                   new_len, nbuf, &ne)))
+    if ((r = begin(w,
+                   mem,
+                   new_fd,
+                   GR_WASI_R_PATH_RENAME_TARGET,
+                   new_path,
+                   new_len,
+                   nbuf,
+                   &ne)))
         return r;
     if ((r = gr__wasi_path_resolve(oe->host_fd, obuf, &op)))
         return r;
@@ -403,8 +462,7 @@ gr_wasi_path_rename(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
         r = GR_WASI_EBUSY;
     } else if ((r = check_trailing(&op)) || (r = check_trailing(&np))) {
         /* r set */
-    } else if (np.trailing_slash && exists(&op, &st) &&
-               !S_ISDIR(st.st_mode)) {
+    } else if (np.trailing_slash && exists(&op, &st) && !S_ISDIR(st.st_mode)) {
         r = GR_WASI_ENOTDIR; /* "file" -> "newname/" */
     } else if (renameat(op.dirfd, op.name, np.dirfd, np.name) != 0) {
         r = host_err();
@@ -472,16 +530,20 @@ target_stays_inside(const char* target, int depth)
 }
 
 uint32_t
-gr_wasi_path_symlink(gr_wasi* w, gr_wasi_mem* mem, uint32_t old_path,
-                     uint32_t old_len, uint32_t fd, uint32_t new_path,
+gr_wasi_path_symlink(gr_wasi* w,
+                     gr_wasi_mem* mem,
+                     uint32_t old_path,
+                     uint32_t old_len,
+                     uint32_t fd,
+                     uint32_t new_path,
                      uint32_t new_len)
 {
     char target[GR_WASI_PATH_MAX], buf[GR_WASI_PATH_MAX];
     gr__wasi_fd* e;
     gr__wasi_path p;
     struct stat st;
-    uint32_t r = begin(w, mem, fd, GR_WASI_R_PATH_SYMLINK, new_path, new_len,
-                       buf, &e);
+    uint32_t r =
+      begin(w, mem, fd, GR_WASI_R_PATH_SYMLINK, new_path, new_len, buf, &e);
     if (r || (r = gr__wasi_copy_path(mem, old_path, old_len, target)))
         return r;
     if (target[0] == '\0')

@@ -33,7 +33,7 @@ struct sub
 {
     uint64_t userdata;
     uint8_t type;
-    uint16_t error;   /* set: the event is ready with this error */
+    uint16_t error; /* set: the event is ready with this error */
     int ready;
     uint64_t deadline; /* clocks: CLOCK_MONOTONIC ns */
     int pfd;           /* fd subs: index into the pollfd array, or -1 */
@@ -64,10 +64,18 @@ clock_sub(struct sub* s, const uint8_t* in, uint64_t mono)
     int abs = (flags & GR_WASI_SUBCLOCK_ABSTIME) != 0;
     clockid_t c;
     switch (id) {
-        case GR_WASI_CLOCK_REALTIME: c = CLOCK_REALTIME; break;
-        case GR_WASI_CLOCK_MONOTONIC: c = CLOCK_MONOTONIC; break;
-        case GR_WASI_CLOCK_PROCESS_CPUTIME: c = CLOCK_PROCESS_CPUTIME_ID; break;
-        case GR_WASI_CLOCK_THREAD_CPUTIME: c = CLOCK_THREAD_CPUTIME_ID; break;
+        case GR_WASI_CLOCK_REALTIME:
+            c = CLOCK_REALTIME;
+            break;
+        case GR_WASI_CLOCK_MONOTONIC:
+            c = CLOCK_MONOTONIC;
+            break;
+        case GR_WASI_CLOCK_PROCESS_CPUTIME:
+            c = CLOCK_PROCESS_CPUTIME_ID;
+            break;
+        case GR_WASI_CLOCK_THREAD_CPUTIME:
+            c = CLOCK_THREAD_CPUTIME_ID;
+            break;
         default:
             s->ready = 1;
             s->error = GR_WASI_EINVAL;
@@ -90,13 +98,15 @@ clock_sub(struct sub* s, const uint8_t* in, uint64_t mono)
 }
 
 uint32_t
-gr_wasi_poll_oneoff(gr_wasi* w, gr_wasi_mem* mem, uint32_t in, uint32_t out,
-                    uint32_t nsubscriptions, uint32_t nevents_ptr)
+gr_wasi_poll_oneoff(gr_wasi* w,
+                    gr_wasi_mem* mem,
+                    uint32_t in,
+                    uint32_t out,
+                    uint32_t nsubscriptions,
+                    uint32_t nevents_ptr)
 {
     if (nsubscriptions == 0)
         return GR_WASI_EINVAL;
-    if (nsubscriptions > GR_WASI_POLL_MAX)
-        return GR_WASI_ENOTSUP;
     const uint8_t* pin = gr__wasi_ptr(
       mem, in, (uint64_t)nsubscriptions * GR_WASI_SUBSCRIPTION_SIZE);
     uint8_t* pout =
@@ -104,6 +114,8 @@ gr_wasi_poll_oneoff(gr_wasi* w, gr_wasi_mem* mem, uint32_t in, uint32_t out,
     uint8_t* pn = gr__wasi_ptr(mem, nevents_ptr, 4);
     if (!pin || !pout || !pn)
         return GR_WASI_EFAULT;
+    if (nsubscriptions > GR_WASI_POLL_MAX)
+        return GR_WASI_ENOTSUP; /* bounds the host allocation below */
 
     uint32_t rc = 0;
     struct sub* subs = gr_calloc(nsubscriptions, sizeof(*subs));
@@ -132,8 +144,8 @@ gr_wasi_poll_oneoff(gr_wasi* w, gr_wasi_mem* mem, uint32_t in, uint32_t out,
             uint64_t right = s->type == GR_WASI_EVENT_FD_READ
                                ? GR_WASI_R_FD_READ
                                : GR_WASI_R_FD_WRITE;
-            uint32_t r = gr__wasi_fd_get(w, fd, GR_WASI_R_POLL_FD_READWRITE,
-                                         &e);
+            uint32_t r =
+              gr__wasi_fd_get(w, fd, GR_WASI_R_POLL_FD_READWRITE, &e);
             if (r == 0 && (e->base & right) != right)
                 r = GR_WASI_ENOTCAPABLE;
             if (r) {
@@ -211,8 +223,7 @@ gr_wasi_poll_oneoff(gr_wasi* w, gr_wasi_mem* mem, uint32_t in, uint32_t out,
                     s->flags = GR_WASI_EVENTRW_HANGUP;
                 int avail = 0;
                 if (s->type == GR_WASI_EVENT_FD_READ &&
-                    ioctl(pfds[s->pfd].fd, FIONREAD, &avail) == 0 &&
-                    avail > 0)
+                    ioctl(pfds[s->pfd].fd, FIONREAD, &avail) == 0 && avail > 0)
                     s->nbytes = (uint64_t)avail;
             }
         }
@@ -246,8 +257,11 @@ sock_get(gr_wasi* w, uint32_t fd, uint64_t rights, gr__wasi_fd** e)
 }
 
 uint32_t
-gr_wasi_sock_accept(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
-                    uint32_t flags, uint32_t fd_ptr)
+gr_wasi_sock_accept(gr_wasi* w,
+                    gr_wasi_mem* mem,
+                    uint32_t fd,
+                    uint32_t flags,
+                    uint32_t fd_ptr)
 {
     gr__wasi_fd* e;
     uint32_t r = sock_get(w, fd, GR_WASI_R_SOCK_ACCEPT, &e);
@@ -282,9 +296,14 @@ gr_wasi_sock_accept(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd,
 }
 
 uint32_t
-gr_wasi_sock_recv(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd, uint32_t ri_data,
-                  uint32_t ri_data_len, uint32_t ri_flags,
-                  uint32_t ro_datalen_ptr, uint32_t ro_flags_ptr)
+gr_wasi_sock_recv(gr_wasi* w,
+                  gr_wasi_mem* mem,
+                  uint32_t fd,
+                  uint32_t ri_data,
+                  uint32_t ri_data_len,
+                  uint32_t ri_flags,
+                  uint32_t ro_datalen_ptr,
+                  uint32_t ro_flags_ptr)
 {
     gr__wasi_fd* e;
     uint32_t r = sock_get(w, fd, GR_WASI_R_FD_READ, &e);
@@ -312,15 +331,18 @@ gr_wasi_sock_recv(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd, uint32_t ri_data,
     if (got < 0)
         return gr_wasi_errno_from_host(err);
     gr__wasi_st32(plen, (uint32_t)got);
-    gr__wasi_st16(pfl, (msg.msg_flags & MSG_TRUNC)
-                         ? GR_WASI_RO_RECV_DATA_TRUNCATED
-                         : 0);
+    gr__wasi_st16(
+      pfl, (msg.msg_flags & MSG_TRUNC) ? GR_WASI_RO_RECV_DATA_TRUNCATED : 0);
     return 0;
 }
 
 uint32_t
-gr_wasi_sock_send(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd, uint32_t si_data,
-                  uint32_t si_data_len, uint32_t si_flags,
+gr_wasi_sock_send(gr_wasi* w,
+                  gr_wasi_mem* mem,
+                  uint32_t fd,
+                  uint32_t si_data,
+                  uint32_t si_data_len,
+                  uint32_t si_flags,
                   uint32_t so_datalen_ptr)
 {
     gr__wasi_fd* e;
@@ -356,11 +378,17 @@ gr_wasi_sock_shutdown(gr_wasi* w, gr_wasi_mem* mem, uint32_t fd, uint32_t how)
         return r;
     int h;
     switch (how) {
-        case GR_WASI_SD_RD: h = SHUT_RD; break;
-        case GR_WASI_SD_WR: h = SHUT_WR; break;
-        case GR_WASI_SD_RD | GR_WASI_SD_WR: h = SHUT_RDWR; break;
-        default: return GR_WASI_EINVAL;
+        case GR_WASI_SD_RD:
+            h = SHUT_RD;
+            break;
+        case GR_WASI_SD_WR:
+            h = SHUT_WR;
+            break;
+        case GR_WASI_SD_RD | GR_WASI_SD_WR:
+            h = SHUT_RDWR;
+            break;
+        default:
+            return GR_WASI_EINVAL;
     }
-    return shutdown(e->host_fd, h) == 0 ? 0
-                                        : gr_wasi_errno_from_host(errno);
+    return shutdown(e->host_fd, h) == 0 ? 0 : gr_wasi_errno_from_host(errno);
 }

@@ -7,7 +7,10 @@
 #include "host/host.h"
 #include "host/wasi/wasi.h"
 
-#define W(name, sig) { "wasi_snapshot_preview1", name, sig }
+#define W(name, sig)                                                           \
+    {                                                                          \
+        "wasi_snapshot_preview1", name, sig                                    \
+    }
 
 const struct gr_host_import gr_wasi_imports[] = {
     W("args_get", "ii>i"),

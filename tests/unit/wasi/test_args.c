@@ -68,8 +68,7 @@ test_args_efault(void** state)
     /* exactly at the end is fine */
     assert_int_equal(gr_wasi_args_get(t->w, &t->mem, end - 12, end - 24), 0);
     /* a NULL memory behaves as an empty one */
-    assert_int_equal(gr_wasi_args_sizes_get(t->w, NULL, 0, 4),
-                     GR_WASI_EFAULT);
+    assert_int_equal(gr_wasi_args_sizes_get(t->w, NULL, 0, 4), GR_WASI_EFAULT);
 }
 
 static void
@@ -178,8 +177,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_args, tw_setup, tw_teardown),
         cmocka_unit_test_setup_teardown(test_environ, tw_setup, tw_teardown),
-        cmocka_unit_test_setup_teardown(test_args_efault, tw_setup,
-                                        tw_teardown),
+        cmocka_unit_test_setup_teardown(
+          test_args_efault, tw_setup, tw_teardown),
         cmocka_unit_test_setup_teardown(test_clocks, tw_setup, tw_teardown),
         cmocka_unit_test_setup_teardown(test_random, tw_setup, tw_teardown),
         cmocka_unit_test_setup_teardown(test_proc, tw_setup, tw_teardown),

@@ -68,9 +68,10 @@ list_all(tw* t, uint32_t buf_len, struct seen* s)
     memset(s, 0, sizeof(*s));
     for (;;) {
         assert_true(guard++ < 10000);
-        assert_int_equal(gr_wasi_fd_readdir(t->w, &t->mem, TW_ROOT_FD, BUF,
-                                            buf_len, cookie, USED),
-                         0);
+        assert_int_equal(
+          gr_wasi_fd_readdir(
+            t->w, &t->mem, TW_ROOT_FD, BUF, buf_len, cookie, USED),
+          0);
         uint32_t used = tw_ld32(t, USED);
         assert_true(used <= buf_len);
         uint32_t pos = 0;
@@ -79,14 +80,16 @@ list_all(tw* t, uint32_t buf_len, struct seen* s)
             uint32_t namlen = tw_ld32(t, BUF + pos + 16);
             if (pos + 24 + namlen > used)
                 break; /* cut short: resume from here */
-            note(s, (char*)t->mem.data + BUF + pos + 24, namlen,
+            note(s,
+                 (char*)t->mem.data + BUF + pos + 24,
+                 namlen,
                  t->mem.data[BUF + pos + 20]);
             cookie = tw_ld64(t, BUF + pos);
             pos += 24 + namlen;
             whole++;
         }
         if (used < buf_len)
-            break; /* end of directory */
+            break;              /* end of directory */
         assert_true(whole > 0); /* buffers here always hold one entry */
     }
 }
@@ -117,13 +120,11 @@ test_readdir_small_buffers(void** state)
             assert_int_equal(s.count[i], 1);
     }
     /* a buffer too small for a header still reports it is full */
-    assert_int_equal(gr_wasi_fd_readdir(t->w, &t->mem, TW_ROOT_FD, BUF, 10, 0,
-                                        USED),
-                     0);
+    assert_int_equal(
+      gr_wasi_fd_readdir(t->w, &t->mem, TW_ROOT_FD, BUF, 10, 0, USED), 0);
     assert_int_equal(tw_ld32(t, USED), 10);
-    assert_int_equal(gr_wasi_fd_readdir(t->w, &t->mem, TW_ROOT_FD, BUF, 0, 0,
-                                        USED),
-                     0);
+    assert_int_equal(
+      gr_wasi_fd_readdir(t->w, &t->mem, TW_ROOT_FD, BUF, 0, 0, USED), 0);
     assert_int_equal(tw_ld32(t, USED), 0);
 }
 
@@ -132,22 +133,24 @@ test_readdir_errors(void** state)
 {
     tw* t = *state;
     uint32_t fd;
-    assert_int_equal(gr_wasi_fd_readdir(t->w, &t->mem, TW_ROOT_FD,
-                                        TW_MEM_SIZE - 10, 20, 0, USED),
-                     GR_WASI_EFAULT);
-    assert_int_equal(gr_wasi_fd_readdir(t->w, &t->mem, TW_ROOT_FD, 0xFFFFFFF0u,
-                                        0x20, 0, USED),
-                     GR_WASI_EFAULT);
-    assert_int_equal(gr_wasi_fd_readdir(t->w, &t->mem, TW_ROOT_FD, BUF, 100, 0,
-                                        TW_MEM_SIZE),
-                     GR_WASI_EFAULT);
+    assert_int_equal(
+      gr_wasi_fd_readdir(
+        t->w, &t->mem, TW_ROOT_FD, TW_MEM_SIZE - 10, 20, 0, USED),
+      GR_WASI_EFAULT);
+    assert_int_equal(
+      gr_wasi_fd_readdir(t->w, &t->mem, TW_ROOT_FD, 0xFFFFFFF0u, 0x20, 0, USED),
+      GR_WASI_EFAULT);
+    assert_int_equal(
+      gr_wasi_fd_readdir(t->w, &t->mem, TW_ROOT_FD, BUF, 100, 0, TW_MEM_SIZE),
+      GR_WASI_EFAULT);
     /* a huge guest buffer costs the host nothing extra */
-    assert_int_equal(gr_wasi_fd_readdir(t->w, &t->mem, TW_ROOT_FD, 0,
-                                        TW_MEM_SIZE + 1, 0, USED),
+    assert_int_equal(gr_wasi_fd_readdir(
+                       t->w, &t->mem, TW_ROOT_FD, 0, TW_MEM_SIZE + 1, 0, USED),
                      GR_WASI_EFAULT);
-    assert_int_equal(gr_wasi_fd_readdir(t->w, &t->mem, TW_ROOT_FD, 0,
-                                        TW_MEM_SIZE - 4096, 0, TW_MEM_SIZE - 4),
-                     0);
+    assert_int_equal(
+      gr_wasi_fd_readdir(
+        t->w, &t->mem, TW_ROOT_FD, 0, TW_MEM_SIZE - 4096, 0, TW_MEM_SIZE - 4),
+      0);
     assert_int_equal(gr_wasi_fd_readdir(t->w, &t->mem, 1, BUF, 100, 0, USED),
                      GR_WASI_ENOTCAPABLE);
     tw_write_file(tw_host(t, "f", 0), "x");
@@ -159,15 +162,13 @@ test_readdir_errors(void** state)
     /* an opened directory lists too; without the right it cannot */
     assert_int_equal(mkdir(tw_host(t, "d", 0), 0755), 0);
     assert_int_equal(tw_open(t, "d", GR_WASI_O_DIRECTORY, &fd), 0);
-    assert_int_equal(gr_wasi_fd_readdir(t->w, &t->mem, fd, BUF, 1000, 0,
-                                        USED),
+    assert_int_equal(gr_wasi_fd_readdir(t->w, &t->mem, fd, BUF, 1000, 0, USED),
                      0);
     assert_int_equal(tw_ld32(t, USED), 2 * 24 + 1 + 2);
-    assert_int_equal(gr_wasi_fd_fdstat_set_rights(t->w, &t->mem, fd,
-                                                  GR_WASI_R_PATH_OPEN, 0),
-                     0);
-    assert_int_equal(gr_wasi_fd_readdir(t->w, &t->mem, fd, BUF, 1000, 0,
-                                        USED),
+    assert_int_equal(
+      gr_wasi_fd_fdstat_set_rights(t->w, &t->mem, fd, GR_WASI_R_PATH_OPEN, 0),
+      0);
+    assert_int_equal(gr_wasi_fd_readdir(t->w, &t->mem, fd, BUF, 1000, 0, USED),
                      GR_WASI_ENOTCAPABLE);
 }
 
@@ -175,12 +176,12 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_readdir_full, tw_setup,
-                                        tw_teardown),
-        cmocka_unit_test_setup_teardown(test_readdir_small_buffers, tw_setup,
-                                        tw_teardown),
-        cmocka_unit_test_setup_teardown(test_readdir_errors, tw_setup,
-                                        tw_teardown),
+        cmocka_unit_test_setup_teardown(
+          test_readdir_full, tw_setup, tw_teardown),
+        cmocka_unit_test_setup_teardown(
+          test_readdir_small_buffers, tw_setup, tw_teardown),
+        cmocka_unit_test_setup_teardown(
+          test_readdir_errors, tw_setup, tw_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

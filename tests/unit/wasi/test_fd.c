@@ -114,8 +114,7 @@ test_iov_efault(void** state)
     assert_int_equal(gr_wasi_fd_write(t->w, &t->mem, 1, end, 0, RES), 0);
     assert_int_equal(tw_ld32(t, RES), 0);
     /* empty memory */
-    assert_int_equal(gr_wasi_fd_write(t->w, NULL, 1, 0, 0, 0),
-                     GR_WASI_EFAULT);
+    assert_int_equal(gr_wasi_fd_write(t->w, NULL, 1, 0, 0, 0), GR_WASI_EFAULT);
 }
 
 static void
@@ -141,8 +140,7 @@ test_file_io(void** state)
     assert_int_equal(tw_ld64(t, RES), 7);
     assert_int_equal(gr_wasi_fd_seek(t->w, &t->mem, fd, 0, 3, RES),
                      GR_WASI_EINVAL);
-    assert_int_equal(gr_wasi_fd_seek(t->w, &t->mem, fd, (uint64_t)-100, 0,
-                                     RES),
+    assert_int_equal(gr_wasi_fd_seek(t->w, &t->mem, fd, (uint64_t)-100, 0, RES),
                      GR_WASI_EINVAL);
     assert_int_equal(gr_wasi_fd_seek(t->w, &t->mem, fd, 0, 0, TW_MEM_SIZE - 7),
                      GR_WASI_EFAULT);
@@ -159,37 +157,41 @@ test_file_io(void** state)
     assert_int_equal(gr_wasi_fd_pwrite(t->w, &t->mem, fd, IOV, 1, 0, RES), 0);
     assert_int_equal(gr_wasi_fd_tell(t->w, &t->mem, fd, RES), 0);
     assert_int_equal(tw_ld64(t, RES), 7);
-    assert_int_equal(gr_wasi_fd_pread(t->w, &t->mem, fd, IOV, 1,
-                                      (uint64_t)1 << 63, RES),
-                     GR_WASI_EINVAL);
+    assert_int_equal(
+      gr_wasi_fd_pread(t->w, &t->mem, fd, IOV, 1, (uint64_t)1 << 63, RES),
+      GR_WASI_EINVAL);
     /* stat, truncate, times */
     assert_int_equal(gr_wasi_fd_filestat_get(t->w, &t->mem, fd, 700), 0);
     assert_int_equal(t->mem.data[716], GR_WASI_FT_REGULAR_FILE);
     assert_int_equal(tw_ld64(t, 732), 10);
     assert_int_equal(tw_ld64(t, 724), 1);
     assert_int_equal(gr_wasi_fd_filestat_set_size(t->w, &t->mem, fd, 3), 0);
-    assert_int_equal(gr_wasi_fd_filestat_set_times(
-                       t->w, &t->mem, fd, 5000000000ull, 7000000000ull,
-                       GR_WASI_FST_ATIM | GR_WASI_FST_MTIM),
-                     0);
+    assert_int_equal(
+      gr_wasi_fd_filestat_set_times(t->w,
+                                    &t->mem,
+                                    fd,
+                                    5000000000ull,
+                                    7000000000ull,
+                                    GR_WASI_FST_ATIM | GR_WASI_FST_MTIM),
+      0);
     struct stat st;
     assert_int_equal(stat(tw_host(t, "f.txt", 0), &st), 0);
     assert_int_equal(st.st_size, 3);
     assert_int_equal(st.st_mtim.tv_sec, 7);
     assert_int_equal(st.st_atim.tv_sec, 5);
-    assert_int_equal(gr_wasi_fd_filestat_set_times(
-                       t->w, &t->mem, fd, 0, 0,
-                       GR_WASI_FST_ATIM | GR_WASI_FST_ATIM_NOW),
-                     GR_WASI_EINVAL);
-    assert_int_equal(gr_wasi_fd_filestat_set_times(t->w, &t->mem, fd, 0, 0,
-                                                   0x10),
-                     GR_WASI_EINVAL);
-    assert_int_equal(gr_wasi_fd_filestat_get(t->w, &t->mem, fd,
-                                             TW_MEM_SIZE - 63),
-                     GR_WASI_EFAULT);
-    assert_int_equal(gr_wasi_fd_advise(t->w, &t->mem, fd, 0, 10,
-                                       GR_WASI_ADVICE_SEQUENTIAL),
-                     0);
+    assert_int_equal(
+      gr_wasi_fd_filestat_set_times(
+        t->w, &t->mem, fd, 0, 0, GR_WASI_FST_ATIM | GR_WASI_FST_ATIM_NOW),
+      GR_WASI_EINVAL);
+    assert_int_equal(
+      gr_wasi_fd_filestat_set_times(t->w, &t->mem, fd, 0, 0, 0x10),
+      GR_WASI_EINVAL);
+    assert_int_equal(
+      gr_wasi_fd_filestat_get(t->w, &t->mem, fd, TW_MEM_SIZE - 63),
+      GR_WASI_EFAULT);
+    assert_int_equal(
+      gr_wasi_fd_advise(t->w, &t->mem, fd, 0, 10, GR_WASI_ADVICE_SEQUENTIAL),
+      0);
     assert_int_equal(gr_wasi_fd_advise(t->w, &t->mem, fd, 0, 10, 6),
                      GR_WASI_EINVAL);
     assert_int_equal(gr_wasi_fd_allocate(t->w, &t->mem, fd, 0, 100), 0);
@@ -222,9 +224,8 @@ test_fdstat_flags_rights(void** state)
     assert_false(base & GR_WASI_R_PATH_OPEN); /* not a directory right */
     assert_int_equal(tw_ld64(t, 716), 0);
     /* append */
-    assert_int_equal(gr_wasi_fd_fdstat_set_flags(t->w, &t->mem, fd,
-                                                 GR_WASI_FDFLAG_APPEND),
-                     0);
+    assert_int_equal(
+      gr_wasi_fd_fdstat_set_flags(t->w, &t->mem, fd, GR_WASI_FDFLAG_APPEND), 0);
     assert_int_equal(gr_wasi_fd_fdstat_get(t->w, &t->mem, fd, 700), 0);
     assert_int_equal(tw_ld16(t, 702), GR_WASI_FDFLAG_APPEND);
     tw_put(t, 100, "d");
@@ -247,9 +248,8 @@ test_fdstat_flags_rights(void** state)
                      GR_WASI_ENOTCAPABLE);
     assert_int_equal(gr_wasi_fd_fdstat_set_rights(t->w, &t->mem, fd, base, 0),
                      GR_WASI_ENOTCAPABLE);
-    assert_int_equal(gr_wasi_fd_fdstat_set_rights(
-                       t->w, &t->mem, fd, GR_WASI_R_FD_READ, 0),
-                     0);
+    assert_int_equal(
+      gr_wasi_fd_fdstat_set_rights(t->w, &t->mem, fd, GR_WASI_R_FD_READ, 0), 0);
     assert_int_equal(gr_wasi_fd_tell(t->w, &t->mem, fd, RES),
                      GR_WASI_ENOTCAPABLE);
     assert_int_equal(gr_wasi_fd_seek(t->w, &t->mem, fd, 1, 0, RES),
@@ -265,9 +265,17 @@ test_fdstat_flags_rights(void** state)
     assert_int_equal(gr_wasi_fd_read(t->w, &t->mem, fd, IOV, 1, RES), 0);
     /* a file opened with read rights only is not writable on the host */
     uint32_t n = tw_put(t, TW_PATH_OFF, "g");
-    assert_int_equal(gr_wasi_path_open(t->w, &t->mem, TW_ROOT_FD, 0,
-                                       TW_PATH_OFF, n, 0, GR_WASI_R_FD_READ,
-                                       0, 0, TW_OUT_OFF),
+    assert_int_equal(gr_wasi_path_open(t->w,
+                                       &t->mem,
+                                       TW_ROOT_FD,
+                                       0,
+                                       TW_PATH_OFF,
+                                       n,
+                                       0,
+                                       GR_WASI_R_FD_READ,
+                                       0,
+                                       0,
+                                       TW_OUT_OFF),
                      0);
     uint32_t ro = tw_ld32(t, TW_OUT_OFF);
     assert_int_equal(gr_wasi_fd_fdstat_get(t->w, &t->mem, ro, 700), 0);
@@ -283,14 +291,13 @@ test_prestat(void** state)
     assert_int_equal(gr_wasi_fd_prestat_get(t->w, &t->mem, 3, 100), 0);
     assert_int_equal(t->mem.data[100], 0);
     assert_int_equal(tw_ld32(t, 104), 1);
-    assert_int_equal(gr_wasi_fd_prestat_dir_name(t->w, &t->mem, 3, 200, 1),
-                     0);
+    assert_int_equal(gr_wasi_fd_prestat_dir_name(t->w, &t->mem, 3, 200, 1), 0);
     assert_int_equal(t->mem.data[200], '/');
     assert_int_equal(gr_wasi_fd_prestat_dir_name(t->w, &t->mem, 3, 200, 0),
                      GR_WASI_ENAMETOOLONG);
-    assert_int_equal(gr_wasi_fd_prestat_dir_name(t->w, &t->mem, 3,
-                                                 TW_MEM_SIZE, 1),
-                     GR_WASI_EFAULT);
+    assert_int_equal(
+      gr_wasi_fd_prestat_dir_name(t->w, &t->mem, 3, TW_MEM_SIZE, 1),
+      GR_WASI_EFAULT);
     assert_int_equal(gr_wasi_fd_prestat_get(t->w, &t->mem, 3, TW_MEM_SIZE - 4),
                      GR_WASI_EFAULT);
     /* the end of the preopens: wasi-libc stops at the first EBADF */
@@ -319,10 +326,8 @@ test_renumber_reset(void** state)
     assert_int_equal(tw_open(t, "a", 0, &a), 0);
     assert_int_equal(tw_open(t, "b", 0, &b), 0);
     assert_int_equal(gr_wasi_fd_count(t->w), 6);
-    assert_int_equal(gr_wasi_fd_renumber(t->w, &t->mem, a, 77),
-                     GR_WASI_EBADF);
-    assert_int_equal(gr_wasi_fd_renumber(t->w, &t->mem, 77, a),
-                     GR_WASI_EBADF);
+    assert_int_equal(gr_wasi_fd_renumber(t->w, &t->mem, a, 77), GR_WASI_EBADF);
+    assert_int_equal(gr_wasi_fd_renumber(t->w, &t->mem, 77, a), GR_WASI_EBADF);
     assert_int_equal(gr_wasi_fd_renumber(t->w, &t->mem, a, a), 0);
     assert_int_equal(gr_wasi_fd_renumber(t->w, &t->mem, a, b), 0);
     assert_int_equal(gr_wasi_fd_count(t->w), 5);
@@ -365,17 +370,16 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_stdout_capture, tw_setup,
-                                        tw_teardown),
+        cmocka_unit_test_setup_teardown(
+          test_stdout_capture, tw_setup, tw_teardown),
         cmocka_unit_test_setup_teardown(test_stdin, tw_setup, tw_teardown),
-        cmocka_unit_test_setup_teardown(test_iov_efault, tw_setup,
-                                        tw_teardown),
+        cmocka_unit_test_setup_teardown(test_iov_efault, tw_setup, tw_teardown),
         cmocka_unit_test_setup_teardown(test_file_io, tw_setup, tw_teardown),
-        cmocka_unit_test_setup_teardown(test_fdstat_flags_rights, tw_setup,
-                                        tw_teardown),
+        cmocka_unit_test_setup_teardown(
+          test_fdstat_flags_rights, tw_setup, tw_teardown),
         cmocka_unit_test_setup_teardown(test_prestat, tw_setup, tw_teardown),
-        cmocka_unit_test_setup_teardown(test_renumber_reset, tw_setup,
-                                        tw_teardown),
+        cmocka_unit_test_setup_teardown(
+          test_renumber_reset, tw_setup, tw_teardown),
         cmocka_unit_test_setup_teardown(test_fd_limit, tw_setup, tw_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

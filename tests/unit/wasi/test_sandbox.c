@@ -22,11 +22,25 @@
 #define O TW_OUT_OFF
 
 static const char* const escapes[] = {
-    "..",           "../",           "../outside/secret", "../secret",
-    "a/../../secret", "./../secret", "/etc/passwd",        "/",
-    "abs/passwd",   "up/secret",     "up2/outside/secret", "chain1/secret",
-    "chain1",       "a/up/secret",   "updir/secret",       "abs",
-    "up",           "chain1/",       "a/b/../../../secret",
+    "..",
+    "../",
+    "../outside/secret",
+    "../secret",
+    "a/../../secret",
+    "./../secret",
+    "/etc/passwd",
+    "/",
+    "abs/passwd",
+    "up/secret",
+    "up2/outside/secret",
+    "chain1/secret",
+    "chain1",
+    "a/up/secret",
+    "updir/secret",
+    "abs",
+    "up",
+    "chain1/",
+    "a/b/../../../secret",
 };
 
 /* Creates the hostile tree inside the sandbox, directly on the host. */
@@ -97,62 +111,101 @@ test_open_escapes(void** state)
     for (size_t i = 0; i < sizeof(escapes) / sizeof(escapes[0]); i++) {
         uint32_t n = tw_put(t, P, escapes[i]);
         for (uint32_t follow = 0; follow < 2; follow++) {
-            uint32_t r = gr_wasi_path_open(
-              t->w, &t->mem, TW_ROOT_FD, follow, P, n, 0, GR_WASI_R_ALL,
-              GR_WASI_R_ALL, 0, O);
+            uint32_t r = gr_wasi_path_open(t->w,
+                                           &t->mem,
+                                           TW_ROOT_FD,
+                                           follow,
+                                           P,
+                                           n,
+                                           0,
+                                           GR_WASI_R_ALL,
+                                           GR_WASI_R_ALL,
+                                           0,
+                                           O);
             if (r == 0) {
                 /* Only opening a symlink's own name without following may
                  * succeed... and Linux refuses that too (ELOOP). */
                 fail_msg("opened %s (follow=%u)", escapes[i], follow);
             }
-            if (follow || strchr(escapes[i], '/') || strcmp(escapes[i], "..") == 0)
+            if (follow || strchr(escapes[i], '/') ||
+                strcmp(escapes[i], "..") == 0)
                 assert_true(refused(r));
         }
         /* the most common escapes give exactly ENOTCAPABLE */
     }
     uint32_t n = tw_put(t, P, "../outside/secret");
-    assert_int_equal(gr_wasi_path_open(t->w, &t->mem, TW_ROOT_FD, 1, P, n, 0,
-                                       GR_WASI_R_ALL, 0, 0, O),
-                     GR_WASI_ENOTCAPABLE);
+    assert_int_equal(
+      gr_wasi_path_open(
+        t->w, &t->mem, TW_ROOT_FD, 1, P, n, 0, GR_WASI_R_ALL, 0, 0, O),
+      GR_WASI_ENOTCAPABLE);
     n = tw_put(t, P, "/etc/passwd");
-    assert_int_equal(gr_wasi_path_open(t->w, &t->mem, TW_ROOT_FD, 1, P, n, 0,
-                                       GR_WASI_R_ALL, 0, 0, O),
-                     GR_WASI_ENOTCAPABLE);
+    assert_int_equal(
+      gr_wasi_path_open(
+        t->w, &t->mem, TW_ROOT_FD, 1, P, n, 0, GR_WASI_R_ALL, 0, 0, O),
+      GR_WASI_ENOTCAPABLE);
     n = tw_put(t, P, "abs/passwd");
-    assert_int_equal(gr_wasi_path_open(t->w, &t->mem, TW_ROOT_FD, 1, P, n, 0,
-                                       GR_WASI_R_ALL, 0, 0, O),
-                     GR_WASI_ENOTCAPABLE);
+    assert_int_equal(
+      gr_wasi_path_open(
+        t->w, &t->mem, TW_ROOT_FD, 1, P, n, 0, GR_WASI_R_ALL, 0, 0, O),
+      GR_WASI_ENOTCAPABLE);
     n = tw_put(t, P, "chain1/secret");
-    assert_int_equal(gr_wasi_path_open(t->w, &t->mem, TW_ROOT_FD, 1, P, n, 0,
-                                       GR_WASI_R_ALL, 0, 0, O),
-                     GR_WASI_ENOTCAPABLE);
+    assert_int_equal(
+      gr_wasi_path_open(
+        t->w, &t->mem, TW_ROOT_FD, 1, P, n, 0, GR_WASI_R_ALL, 0, 0, O),
+      GR_WASI_ENOTCAPABLE);
     /* creating through an escape creates nothing */
     n = tw_put(t, P, "up/created");
-    assert_int_equal(gr_wasi_path_open(t->w, &t->mem, TW_ROOT_FD, 1, P, n,
-                                       GR_WASI_O_CREAT, GR_WASI_R_ALL, 0, 0,
+    assert_int_equal(gr_wasi_path_open(t->w,
+                                       &t->mem,
+                                       TW_ROOT_FD,
+                                       1,
+                                       P,
+                                       n,
+                                       GR_WASI_O_CREAT,
+                                       GR_WASI_R_ALL,
+                                       0,
+                                       0,
                                        O),
                      GR_WASI_ENOTCAPABLE);
     n = tw_put(t, P, "updir/created");
-    assert_int_equal(gr_wasi_path_open(t->w, &t->mem, TW_ROOT_FD, 1, P, n,
+    assert_int_equal(gr_wasi_path_open(t->w,
+                                       &t->mem,
+                                       TW_ROOT_FD,
+                                       1,
+                                       P,
+                                       n,
                                        GR_WASI_O_CREAT | GR_WASI_O_TRUNC,
-                                       GR_WASI_R_ALL, 0, 0, O),
+                                       GR_WASI_R_ALL,
+                                       0,
+                                       0,
+                                       O),
                      GR_WASI_ENOTCAPABLE);
     /* legitimate paths with ".." inside the tree still work */
     n = tw_put(t, P, "a/b/../../inside");
-    assert_int_equal(gr_wasi_path_open(t->w, &t->mem, TW_ROOT_FD, 0, P, n, 0,
-                                       GR_WASI_R_FD_READ, 0, 0, O),
-                     0);
+    assert_int_equal(
+      gr_wasi_path_open(
+        t->w, &t->mem, TW_ROOT_FD, 0, P, n, 0, GR_WASI_R_FD_READ, 0, 0, O),
+      0);
     n = tw_put(t, P, "a/../a/b/..");
-    assert_int_equal(gr_wasi_path_open(t->w, &t->mem, TW_ROOT_FD, 0, P, n,
-                                       GR_WASI_O_DIRECTORY, GR_WASI_R_ALL,
-                                       GR_WASI_R_ALL, 0, O),
+    assert_int_equal(gr_wasi_path_open(t->w,
+                                       &t->mem,
+                                       TW_ROOT_FD,
+                                       0,
+                                       P,
+                                       n,
+                                       GR_WASI_O_DIRECTORY,
+                                       GR_WASI_R_ALL,
+                                       GR_WASI_R_ALL,
+                                       0,
+                                       O),
                      0);
     /* a directory opened inside is itself a boundary */
     uint32_t sub = tw_ld32(t, O);
     n = tw_put(t, P, "../inside");
-    assert_int_equal(gr_wasi_path_open(t->w, &t->mem, sub, 0, P, n, 0,
-                                       GR_WASI_R_FD_READ, 0, 0, O),
-                     GR_WASI_ENOTCAPABLE);
+    assert_int_equal(
+      gr_wasi_path_open(
+        t->w, &t->mem, sub, 0, P, n, 0, GR_WASI_R_FD_READ, 0, 0, O),
+      GR_WASI_ENOTCAPABLE);
     check_outside(t);
 }
 
@@ -173,8 +226,8 @@ test_other_call_escapes(void** state)
         /* follow: never succeeds through an escape */
         r = gr_wasi_path_filestat_get(t->w, &t->mem, TW_ROOT_FD, 1, P, n, O);
         assert_true(refused(r));
-        r = gr_wasi_path_filestat_set_times(t->w, &t->mem, TW_ROOT_FD, 1, P,
-                                            n, 0, 0, GR_WASI_FST_MTIM_NOW);
+        r = gr_wasi_path_filestat_set_times(
+          t->w, &t->mem, TW_ROOT_FD, 1, P, n, 0, 0, GR_WASI_FST_MTIM_NOW);
         assert_true(refused(r));
         r = gr_wasi_path_create_directory(t->w, &t->mem, TW_ROOT_FD, P, n);
         if (!(refused(r) || (own_name && r == GR_WASI_EEXIST)))
@@ -186,20 +239,20 @@ test_other_call_escapes(void** state)
             r = gr_wasi_path_unlink_file(t->w, &t->mem, TW_ROOT_FD, P, n);
             assert_true(refused(r) || r == GR_WASI_EISDIR);
             /* rename inside -> outside and outside -> inside */
-            r = gr_wasi_path_rename(t->w, &t->mem, TW_ROOT_FD, P2, m,
-                                    TW_ROOT_FD, P, n);
+            r = gr_wasi_path_rename(
+              t->w, &t->mem, TW_ROOT_FD, P2, m, TW_ROOT_FD, P, n);
             assert_true(refused(r) || r == GR_WASI_EBUSY);
-            r = gr_wasi_path_rename(t->w, &t->mem, TW_ROOT_FD, P, n,
-                                    TW_ROOT_FD, P2, m);
+            r = gr_wasi_path_rename(
+              t->w, &t->mem, TW_ROOT_FD, P, n, TW_ROOT_FD, P2, m);
             assert_true(refused(r) || r == GR_WASI_EBUSY);
-            r = gr_wasi_path_link(t->w, &t->mem, TW_ROOT_FD, 0, P, n,
-                                  TW_ROOT_FD, P2, m);
+            r = gr_wasi_path_link(
+              t->w, &t->mem, TW_ROOT_FD, 0, P, n, TW_ROOT_FD, P2, m);
             assert_true(refused(r) || r == GR_WASI_EEXIST);
-            r = gr_wasi_path_link(t->w, &t->mem, TW_ROOT_FD, 1, P, n,
-                                  TW_ROOT_FD, P2, m);
+            r = gr_wasi_path_link(
+              t->w, &t->mem, TW_ROOT_FD, 1, P, n, TW_ROOT_FD, P2, m);
             assert_true(refused(r) || r == GR_WASI_EEXIST);
-            r = gr_wasi_path_readlink(t->w, &t->mem, TW_ROOT_FD, P, n, O, 64,
-                                      O + 100);
+            r = gr_wasi_path_readlink(
+              t->w, &t->mem, TW_ROOT_FD, P, n, O, 64, O + 100);
             assert_true(refused(r) || r == GR_WASI_EINVAL);
             r = gr_wasi_path_symlink(t->w, &t->mem, P2, m, TW_ROOT_FD, P, n);
             assert_true(refused(r) || r == GR_WASI_EEXIST);
@@ -209,33 +262,31 @@ test_other_call_escapes(void** state)
     /* link the outside secret in: the source cannot be named */
     uint32_t n = tw_put(t, P, "../outside/secret");
     uint32_t m = tw_put(t, P2, "stolen");
-    assert_int_equal(gr_wasi_path_link(t->w, &t->mem, TW_ROOT_FD, 0, P, n,
-                                       TW_ROOT_FD, P2, m),
-                     GR_WASI_ENOTCAPABLE);
+    assert_int_equal(
+      gr_wasi_path_link(t->w, &t->mem, TW_ROOT_FD, 0, P, n, TW_ROOT_FD, P2, m),
+      GR_WASI_ENOTCAPABLE);
     n = tw_put(t, P, "updir/secret");
-    assert_int_equal(gr_wasi_path_link(t->w, &t->mem, TW_ROOT_FD, 1, P, n,
-                                       TW_ROOT_FD, P2, m),
-                     GR_WASI_ENOTCAPABLE);
+    assert_int_equal(
+      gr_wasi_path_link(t->w, &t->mem, TW_ROOT_FD, 1, P, n, TW_ROOT_FD, P2, m),
+      GR_WASI_ENOTCAPABLE);
     n = tw_put(t, P, "updir");
-    assert_int_equal(gr_wasi_path_link(t->w, &t->mem, TW_ROOT_FD, 1, P, n,
-                                       TW_ROOT_FD, P2, m),
-                     GR_WASI_ENOTCAPABLE);
+    assert_int_equal(
+      gr_wasi_path_link(t->w, &t->mem, TW_ROOT_FD, 1, P, n, TW_ROOT_FD, P2, m),
+      GR_WASI_ENOTCAPABLE);
     assert_int_equal(access(tw_host(t, "stolen", 0), F_OK), -1);
     /* the symlinks themselves may be inspected without following */
     n = tw_put(t, P, "abs");
-    assert_int_equal(gr_wasi_path_filestat_get(t->w, &t->mem, TW_ROOT_FD, 0,
-                                               P, n, O),
-                     0);
+    assert_int_equal(
+      gr_wasi_path_filestat_get(t->w, &t->mem, TW_ROOT_FD, 0, P, n, O), 0);
     assert_int_equal(t->mem.data[O + 16], GR_WASI_FT_SYMBOLIC_LINK);
-    assert_int_equal(gr_wasi_path_readlink(t->w, &t->mem, TW_ROOT_FD, P, n,
-                                           O, 64, O + 100),
-                     0);
+    assert_int_equal(
+      gr_wasi_path_readlink(t->w, &t->mem, TW_ROOT_FD, P, n, O, 64, O + 100),
+      0);
     assert_int_equal(tw_ld32(t, O + 100), 4);
     assert_memory_equal(t->mem.data + O, "/etc", 4);
     /* and removed (unlinking the link, not its target) */
     n = tw_put(t, P, "updir");
-    assert_int_equal(gr_wasi_path_unlink_file(t->w, &t->mem, TW_ROOT_FD, P,
-                                              n),
+    assert_int_equal(gr_wasi_path_unlink_file(t->w, &t->mem, TW_ROOT_FD, P, n),
                      0);
     check_outside(t);
 }
@@ -251,9 +302,9 @@ test_symlink_creation_policy(void** state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         uint32_t n = tw_put(t, P, bad[i]);
         uint32_t m = tw_put(t, P2, "newlink");
-        assert_int_equal(gr_wasi_path_symlink(t->w, &t->mem, P, n,
-                                              TW_ROOT_FD, P2, m),
-                         GR_WASI_ENOTCAPABLE);
+        assert_int_equal(
+          gr_wasi_path_symlink(t->w, &t->mem, P, n, TW_ROOT_FD, P2, m),
+          GR_WASI_ENOTCAPABLE);
         m = tw_put(t, P2, "a/b/newlink");
         if (strcmp(bad[i], "..") == 0)
             continue; /* a/b/.. is inside */
@@ -262,18 +313,18 @@ test_symlink_creation_policy(void** state)
     /* relative targets that stay inside are fine, even via ".." */
     uint32_t n = tw_put(t, P, "../../inside");
     uint32_t m = tw_put(t, P2, "a/b/ok");
-    assert_int_equal(gr_wasi_path_symlink(t->w, &t->mem, P, n, TW_ROOT_FD,
-                                          P2, m),
-                     0);
+    assert_int_equal(
+      gr_wasi_path_symlink(t->w, &t->mem, P, n, TW_ROOT_FD, P2, m), 0);
     n = tw_put(t, P, "../../../inside");
     m = tw_put(t, P2, "a/b/bad");
-    assert_int_equal(gr_wasi_path_symlink(t->w, &t->mem, P, n, TW_ROOT_FD,
-                                          P2, m),
-                     GR_WASI_ENOTCAPABLE);
+    assert_int_equal(
+      gr_wasi_path_symlink(t->w, &t->mem, P, n, TW_ROOT_FD, P2, m),
+      GR_WASI_ENOTCAPABLE);
     n = tw_put(t, P, "a/b/ok");
-    assert_int_equal(gr_wasi_path_open(t->w, &t->mem, TW_ROOT_FD, 1, P, n, 0,
-                                       GR_WASI_R_FD_READ, 0, 0, O),
-                     0);
+    assert_int_equal(
+      gr_wasi_path_open(
+        t->w, &t->mem, TW_ROOT_FD, 1, P, n, 0, GR_WASI_R_FD_READ, 0, 0, O),
+      0);
     check_outside(t);
 }
 
@@ -284,39 +335,65 @@ test_bad_path_strings(void** state)
     /* embedded NUL: "inside\0../x" must not be truncated to "inside" */
     tw_write_file(tw_host(t, "inside", 0), "in");
     memcpy(t->mem.data + P, "inside\0../x", 11);
-    assert_int_equal(gr_wasi_path_open(t->w, &t->mem, TW_ROOT_FD, 0, P, 11, 0,
-                                       GR_WASI_R_FD_READ, 0, 0, O),
-                     GR_WASI_EINVAL);
-    assert_int_equal(gr_wasi_path_filestat_get(t->w, &t->mem, TW_ROOT_FD, 0,
-                                               P, 11, O),
-                     GR_WASI_EINVAL);
+    assert_int_equal(
+      gr_wasi_path_open(
+        t->w, &t->mem, TW_ROOT_FD, 0, P, 11, 0, GR_WASI_R_FD_READ, 0, 0, O),
+      GR_WASI_EINVAL);
+    assert_int_equal(
+      gr_wasi_path_filestat_get(t->w, &t->mem, TW_ROOT_FD, 0, P, 11, O),
+      GR_WASI_EINVAL);
     /* path ranges */
-    assert_int_equal(gr_wasi_path_open(t->w, &t->mem, TW_ROOT_FD, 0,
-                                       TW_MEM_SIZE - 3, 4, 0,
-                                       GR_WASI_R_FD_READ, 0, 0, O),
+    assert_int_equal(gr_wasi_path_open(t->w,
+                                       &t->mem,
+                                       TW_ROOT_FD,
+                                       0,
+                                       TW_MEM_SIZE - 3,
+                                       4,
+                                       0,
+                                       GR_WASI_R_FD_READ,
+                                       0,
+                                       0,
+                                       O),
                      GR_WASI_EFAULT);
-    assert_int_equal(gr_wasi_path_open(t->w, &t->mem, TW_ROOT_FD, 0,
-                                       0xFFFFFFF0u, 0x20, 0,
-                                       GR_WASI_R_FD_READ, 0, 0, O),
+    assert_int_equal(gr_wasi_path_open(t->w,
+                                       &t->mem,
+                                       TW_ROOT_FD,
+                                       0,
+                                       0xFFFFFFF0u,
+                                       0x20,
+                                       0,
+                                       GR_WASI_R_FD_READ,
+                                       0,
+                                       0,
+                                       O),
                      GR_WASI_EFAULT);
-    assert_int_equal(gr_wasi_path_unlink_file(t->w, &t->mem, TW_ROOT_FD, 10,
-                                              0xFFFFFFFFu),
-                     GR_WASI_EFAULT);
-    assert_int_equal(gr_wasi_path_symlink(t->w, &t->mem, 0xFFFFFFFFu, 2,
-                                          TW_ROOT_FD, P, 2),
-                     GR_WASI_EFAULT);
+    assert_int_equal(
+      gr_wasi_path_unlink_file(t->w, &t->mem, TW_ROOT_FD, 10, 0xFFFFFFFFu),
+      GR_WASI_EFAULT);
+    assert_int_equal(
+      gr_wasi_path_symlink(t->w, &t->mem, 0xFFFFFFFFu, 2, TW_ROOT_FD, P, 2),
+      GR_WASI_EFAULT);
     /* too long (host buffers are bounded) */
-    assert_int_equal(gr_wasi_path_create_directory(t->w, &t->mem, TW_ROOT_FD,
-                                                   0, 8192),
-                     GR_WASI_ENAMETOOLONG);
+    assert_int_equal(
+      gr_wasi_path_create_directory(t->w, &t->mem, TW_ROOT_FD, 0, 8192),
+      GR_WASI_ENAMETOOLONG);
     /* empty path */
-    assert_int_equal(gr_wasi_path_open(t->w, &t->mem, TW_ROOT_FD, 0, P, 0, 0,
-                                       GR_WASI_R_FD_READ, 0, 0, O),
-                     GR_WASI_ENOENT);
+    assert_int_equal(
+      gr_wasi_path_open(
+        t->w, &t->mem, TW_ROOT_FD, 0, P, 0, 0, GR_WASI_R_FD_READ, 0, 0, O),
+      GR_WASI_ENOENT);
     /* bad opened-fd pointer: nothing is created */
     uint32_t n = tw_put(t, P, "newfile");
-    assert_int_equal(gr_wasi_path_open(t->w, &t->mem, TW_ROOT_FD, 0, P, n,
-                                       GR_WASI_O_CREAT, GR_WASI_R_ALL, 0, 0,
+    assert_int_equal(gr_wasi_path_open(t->w,
+                                       &t->mem,
+                                       TW_ROOT_FD,
+                                       0,
+                                       P,
+                                       n,
+                                       GR_WASI_O_CREAT,
+                                       GR_WASI_R_ALL,
+                                       0,
+                                       0,
                                        TW_MEM_SIZE - 2),
                      GR_WASI_EFAULT);
     assert_int_equal(access(tw_host(t, "newfile", 0), F_OK), -1);
@@ -327,14 +404,14 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_open_escapes, tw_setup,
-                                        tw_teardown),
-        cmocka_unit_test_setup_teardown(test_other_call_escapes, tw_setup,
-                                        tw_teardown),
-        cmocka_unit_test_setup_teardown(test_symlink_creation_policy,
-                                        tw_setup, tw_teardown),
-        cmocka_unit_test_setup_teardown(test_bad_path_strings, tw_setup,
-                                        tw_teardown),
+        cmocka_unit_test_setup_teardown(
+          test_open_escapes, tw_setup, tw_teardown),
+        cmocka_unit_test_setup_teardown(
+          test_other_call_escapes, tw_setup, tw_teardown),
+        cmocka_unit_test_setup_teardown(
+          test_symlink_creation_policy, tw_setup, tw_teardown),
+        cmocka_unit_test_setup_teardown(
+          test_bad_path_strings, tw_setup, tw_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -164,9 +164,17 @@ uint32_t
 tw_open(tw* t, const char* path, uint32_t oflags, uint32_t* fd)
 {
     uint32_t n = tw_put(t, TW_PATH_OFF, path);
-    uint32_t r =
-      gr_wasi_path_open(t->w, &t->mem, TW_ROOT_FD, 1, TW_PATH_OFF, n, oflags,
-                        GR_WASI_R_ALL, GR_WASI_R_ALL, 0, TW_OUT_OFF);
+    uint32_t r = gr_wasi_path_open(t->w,
+                                   &t->mem,
+                                   TW_ROOT_FD,
+                                   1,
+                                   TW_PATH_OFF,
+                                   n,
+                                   oflags,
+                                   GR_WASI_R_ALL,
+                                   GR_WASI_R_ALL,
+                                   0,
+                                   TW_OUT_OFF);
     if (r == 0)
         *fd = tw_ld32(t, TW_OUT_OFF);
     return r;
