@@ -9,7 +9,7 @@ CMAKE_FLAGS ?=
 GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
 .PHONY: all build deps test test-unit asan tsan check demo format format-check \
-        bench-compute clean
+        bench-compute bench-faaslet clean
 
 all: build
 
@@ -55,6 +55,9 @@ demo: deps build
 
 bench-compute: build
 	cmake --build $(BUILD) --target bench-compute
+
+bench-faaslet: build
+	cmake --build $(BUILD) --target bench-faaslet
 
 format:
 	git ls-files '*.c' '*.h' | xargs clang-format-14 -i

@@ -205,21 +205,26 @@ enum
 
 #define GR_WASI_PREOPENTYPE_DIR 0
 
-/* Structure sizes and field offsets in guest memory (little endian). */
-#define GR_WASI_IOVEC_SIZE 8u     /* buf u32 @0, buf_len u32 @4 */
-#define GR_WASI_FDSTAT_SIZE 24u   /* filetype u8 @0, flags u16 @2, */
-                                  /* rights_base u64 @8, inheriting u64 @16 */
-#define GR_WASI_FILESTAT_SIZE 64u /* dev @0 ino @8 filetype u8 @16 nlink @24   \
-                                   */
-                                  /* size @32 atim @40 mtim @48 ctim @56 */
-#define GR_WASI_PRESTAT_SIZE 8u   /* tag u8 @0, name_len u32 @4 */
-#define GR_WASI_DIRENT_SIZE 24u   /* next u64 @0 ino u64 @8 namlen u32 @16 */
-                                  /* type u8 @20, then the name */
-#define GR_WASI_SUBSCRIPTION_SIZE 48u /* userdata u64 @0, tag u8 @8, */
-                                      /* clock: id u32 @16 timeout u64 @24 */
-                                      /* precision u64 @32 flags u16 @40; */
-                                      /* fd_readwrite: fd u32 @16 */
-#define GR_WASI_EVENT_SIZE 32u /* userdata u64 @0 error u16 @8 type u8 @10 */
-                               /* nbytes u64 @16 flags u16 @24 */
+/* Structure sizes in guest memory (little endian). Field offsets:
+ * iovec:        buf u32 @0, buf_len u32 @4
+ * fdstat:       filetype u8 @0, flags u16 @2, rights_base u64 @8,
+ *               rights_inheriting u64 @16
+ * filestat:     dev @0, ino @8, filetype u8 @16, nlink @24, size @32,
+ *               atim @40, mtim @48, ctim @56 (u64 unless noted)
+ * prestat:      tag u8 @0, name_len u32 @4
+ * dirent:       next u64 @0, ino u64 @8, namlen u32 @16, type u8 @20,
+ *               then the name (not NUL-terminated)
+ * subscription: userdata u64 @0, tag u8 @8; clock: id u32 @16,
+ *               timeout u64 @24, precision u64 @32, flags u16 @40;
+ *               fd_read/fd_write: fd u32 @16
+ * event:        userdata u64 @0, error u16 @8, type u8 @10,
+ *               nbytes u64 @16, flags u16 @24 */
+#define GR_WASI_IOVEC_SIZE 8u
+#define GR_WASI_FDSTAT_SIZE 24u
+#define GR_WASI_FILESTAT_SIZE 64u
+#define GR_WASI_PRESTAT_SIZE 8u
+#define GR_WASI_DIRENT_SIZE 24u
+#define GR_WASI_SUBSCRIPTION_SIZE 48u
+#define GR_WASI_EVENT_SIZE 32u
 
 #endif

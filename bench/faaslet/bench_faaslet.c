@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* bench_faaslet: start-up cost and density of Faaslets. For a small (1 MiB)
+ * and a large (64 MiB) no-op function it times, each followed by a no-op
+ * call: fresh instantiate (+ _initialize), restore from the Proto-Faaslet
+ * snapshot, and warm reuse (call + reset); a native fork()+wait of a no-op
+ * child is the process-isolation baseline in the same run. Then it measures
+ * PSS per idle Faaslet with 1,000 and 10,000 alive, and how many Faaslets
+ * one process holds before creation fails (and why). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <granary/status.h>
+
+#include "faaslet/faaslet.h"
+#include "host/host.h"
+
+#define ITERS 2000
+
+static double
+now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int
+cmp_double(const void* a, const void* b)
+{
+    double x = *(const double*)a, y = *(const double*)b;
+    return (x > y) - (x < y);
+}
+
+struct pct
+{
+    double p50, p99;
+};
+
+static struct pct
+percentiles(double* v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return (struct pct){ v[n / 2], v[(int)((double)n * 0.99)] };
+}
+
+static void
+die(const char* what, int rc, const char* err)
+{
+    fprintf(stderr, "bench_faaslet: %s: %s%s%s\n", what, gr_strerror(rc),
+            err && *err ? ": " : "", err ? err : "");
+    exit(1);
+}
+
+static gr_proto*
+load(gr_engine* e, const char* path, gr_object** obj)
+{
+    char err[512] = "";
+    int rc = gr_engine_load_file(e, path, obj, err, sizeof err);
+    if (rc)
+        die(path, rc, err);
+    gr_proto* p;
+    rc = gr_proto_create(*obj, NULL, &p, err, sizeof err);
+    if (rc)
+        die("proto", rc, err);
+    return p;
+}
+
+static void
+noop_call(gr_faaslet* f)
+{
+    gr_call c = { NULL, 0 };
+    gr_call_result r;
+    int rc = gr_faaslet_call(f, &c, &r);
+    if (rc || r.status)
+        die("call", rc ? rc : r.status, NULL);
+}
+
+struct thunk
+{
+    wasm_rt_function_ptr_t fn;
+    void* module;
+};
+
+static void
+call_void(void* p)
+{
+    struct thunk* t = p;
+    ((void (*)(void*))t->fn)(t->module);
+}
+
+static void
+call_int(void* p)
+{
+    struct thunk* t = p;
+    ((int (*)(void*))t->fn)(t->module);
+}
+
+/* Fresh: instantiate (data segments copied), _initialize, no-op call. */
+static struct pct
+bench_fresh(gr_object* obj, int iters)
+{
+    double* v = malloc(sizeof(double) * (size_t)iters);
+    wasm_rt_function_ptr_t init = gr_object_export(obj, "_initialize", ">");
+    wasm_rt_function_ptr_t main_fn = gr_object_export(obj, "granary_main",
+                                                      ">i");
+    gr_host_ctx host = { 0 };
+    for (int i = 0; i < iters; i++) {
+        double t0 = now_us();
+        gr_instance* in;
+        gr_trap t;
+        gr_instance_config cfg = { .host = &host };
+        int rc = gr_instance_create(obj, &cfg, &in, &t);
+        if (rc)
+            die("instantiate", rc, NULL);
+        struct thunk a = { init, gr_instance_module(in) };
+        if (init)
+            gr_instance_call(in, call_void, &a, &t);
+        a.fn = main_fn;
+        gr_instance_call(in, call_int, &a, &t);
+        v[i] = now_us() - t0;
+        gr_instance_destroy(in);
+    }
+    struct pct r = percentiles(v, iters);
+    free(v);
+    return r;
+}
+
+static struct pct
+bench_restore(gr_proto* p, int iters)
+{
+    double* v = malloc(sizeof(double) * (size_t)iters);
+    for (int i = 0; i < iters; i++) {
+        double t0 = now_us();
+        gr_faaslet* f;
+        int rc = gr_faaslet_create(p, &f);
+        if (rc)
+            die("restore", rc, NULL);
+        noop_call(f);
+        v[i] = now_us() - t0;
+        gr_faaslet_destroy(f);
+    }
+    struct pct r = percentiles(v, iters);
+    free(v);
+    return r;
+}
+
+static struct pct
+bench_warm(gr_proto* p, int iters)
+{
+    double* v = malloc(sizeof(double) * (size_t)iters);
+    gr_faaslet* f;
+    int rc = gr_faaslet_create(p, &f);
+    if (rc)
+        die("restore", rc, NULL);
+    noop_call(f);
+    for (int i = 0; i < iters; i++) {
+        double t0 = now_us();
+        noop_call(f);
+        v[i] = now_us() - t0;
+    }
+    gr_faaslet_destroy(f);
+    struct pct r = percentiles(v, iters);
+    free(v);
+    return r;
+}
+
+static struct pct
+bench_fork(int iters)
+{
+    double* v = malloc(sizeof(double) * (size_t)iters);
+    for (int i = 0; i < iters; i++) {
+        double t0 = now_us();
+        pid_t pid = fork();
+        if (pid == 0)
+            _exit(0);
+        int st;
+        waitpid(pid, &st, 0);
+        v[i] = now_us() - t0;
+    }
+    struct pct r = percentiles(v, iters);
+    free(v);
+    return r;
+}
+
+/* Proportional set size of this process in KiB. */
+static long
+pss_kb(void)
+{
+    FILE* f = fopen("/proc/self/smaps_rollup", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "Pss: %ld kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+static double
+pss_per_faaslet(gr_proto* p, int n)
+{
+    gr_faaslet** fs = calloc((size_t)n, sizeof *fs);
+    long before = pss_kb();
+    for (int i = 0; i < n; i++) {
+        int rc = gr_faaslet_create(p, &fs[i]);
+        if (rc)
+            die("restore for density", rc, NULL);
+        noop_call(fs[i]);
+    }
+    long after = pss_kb();
+    for (int i = 0; i < n; i++)
+        gr_faaslet_destroy(fs[i]);
+    free(fs);
+    return (double)(after - before) / n;
+}
+
+static int
+max_alive(gr_proto* p, int cap, char* why, size_t whylen)
+{
+    gr_faaslet** fs = calloc((size_t)cap, sizeof *fs);
+    int n = 0;
+    snprintf(why, whylen, "stopped at the cap of %d", cap);
+    for (; n < cap; n++) {
+        int rc = gr_faaslet_create(p, &fs[n]);
+        if (rc) {
+            snprintf(why, whylen, "creation failed: %s", gr_strerror(rc));
+            break;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        gr_faaslet_destroy(fs[i]);
+    free(fs);
+    return n;
+}
+
+int
+main(int argc, char** argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: bench_faaslet SMALL.wasm LARGE.wasm "
+                        "[max-alive-cap]\n");
+        return 2;
+    }
+    int cap = argc > 3 ? atoi(argv[3]) : 200000;
+    gr_engine_config ecfg = { .import_check = gr_host_import_check };
+    gr_engine* e;
+    int rc = gr_engine_create(&ecfg, &e);
+    if (rc)
+        die("engine", rc, NULL);
+    const char* names[2] = { "small (1 MiB)", "large (64 MiB)" };
+    gr_proto* protos[2];
+    gr_object* objs[2];
+    for (int i = 0; i < 2; i++)
+        protos[i] = load(e, argv[1 + i], &objs[i]);
+
+    struct pct fork_pct = bench_fork(ITERS / 4);
+    printf("# bench_faaslet: latency of start + no-op call, microseconds\n");
+    printf("%-15s %-8s %9s %9s %12s\n", "memory", "mode", "p50_us", "p99_us",
+           "p50_vs_fork");
+    printf("%-15s %-8s %9.2f %9.2f %12.3f\n", "native process", "fork",
+           fork_pct.p50, fork_pct.p99, 1.0);
+    double restore_small_p50 = 0;
+    for (int i = 0; i < 2; i++) {
+        int iters = i == 0 ? ITERS : ITERS / 4;
+        struct pct fr = bench_fresh(objs[i], iters);
+        struct pct rs = bench_restore(protos[i], iters);
+        struct pct wm = bench_warm(protos[i], iters);
+        if (i == 0)
+            restore_small_p50 = rs.p50;
+        printf("%-15s %-8s %9.2f %9.2f %12.3f\n", names[i], "fresh", fr.p50,
+               fr.p99, fr.p50 / fork_pct.p50);
+        printf("%-15s %-8s %9.2f %9.2f %12.3f\n", names[i], "restore",
+               rs.p50, rs.p99, rs.p50 / fork_pct.p50);
+        printf("%-15s %-8s %9.2f %9.2f %12.3f\n", names[i], "warm", wm.p50,
+               wm.p99, wm.p50 / fork_pct.p50);
+        printf("%-15s restore/fresh p50 ratio %.3f, warm/fresh %.3f\n",
+               names[i], rs.p50 / fr.p50, wm.p50 / fr.p50);
+    }
+
+    double pss1k = pss_per_faaslet(protos[0], 1000);
+    double pss10k = pss_per_faaslet(protos[0], 10000);
+    printf("# PSS per idle Faaslet (small function, after one call)\n");
+    printf("pss_kb_per_faaslet 1000_alive %.1f 10000_alive %.1f\n", pss1k,
+           pss10k);
+
+    struct rlimit as;
+    getrlimit(RLIMIT_AS, &as);
+    FILE* mc = fopen("/proc/sys/vm/max_map_count", "r");
+    long max_maps = -1;
+    if (mc) {
+        if (fscanf(mc, "%ld", &max_maps) != 1)
+            max_maps = -1;
+        fclose(mc);
+    }
+    char why[256];
+    int alive = max_alive(protos[0], cap, why, sizeof why);
+    printf("# density: each Faaslet holds an 8 GiB guarded reservation, so the\n"
+           "# 47-bit user address space (128 TiB) allows about 16,000; each\n"
+           "# also needs 2 memory mappings, so vm.max_map_count (%ld here)\n"
+           "# would allow about %ld\n",
+           max_maps, max_maps / 2);
+    printf("faaslets_alive %d (%s)\n", alive, why);
+
+    for (int i = 0; i < 2; i++) {
+        gr_proto_unref(protos[i]);
+        gr_object_unref(objs[i]);
+    }
+    gr_engine_destroy(e);
+    printf("RESULT restore_call_p50_us %.2f\n", restore_small_p50);
+    printf("RESULT pss_idle_kb %.1f\n", pss10k);
+    printf("RESULT faaslets_alive %d\n", alive);
+    return 0;
+}
