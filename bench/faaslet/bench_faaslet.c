@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,7 +73,7 @@ load(gr_engine* e, const char* path, gr_object** obj)
 static void
 noop_call(gr_faaslet* f)
 {
-    gr_call c = { NULL, 0 };
+    gr_call c = { .input = NULL };
     gr_call_result r;
     int rc = gr_faaslet_call(f, &c, &r);
     if (rc || r.status)
@@ -290,8 +289,6 @@ main(int argc, char** argv)
     printf("pss_kb_per_faaslet 1000_alive %.1f 10000_alive %.1f\n", pss1k,
            pss10k);
 
-    struct rlimit as;
-    getrlimit(RLIMIT_AS, &as);
     FILE* mc = fopen("/proc/sys/vm/max_map_count", "r");
     long max_maps = -1;
     if (mc) {

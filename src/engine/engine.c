@@ -5,6 +5,7 @@
 #include "engine/engine.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -137,6 +138,42 @@ gr_engine_cache_dir(const gr_engine* e)
     return e->cache_dir;
 }
 
+struct text_search
+{
+    uintptr_t addr;
+    uintptr_t start, end;
+};
+
+static int
+find_text(struct dl_phdr_info* info, size_t size, void* data)
+{
+    (void)size;
+    struct text_search* t = data;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr)* ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+            continue;
+        uintptr_t s = info->dlpi_addr + ph->p_vaddr;
+        if (t->addr >= s && t->addr < s + ph->p_memsz) {
+            t->start = s;
+            t->end = s + ph->p_memsz;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Publishes the object's executable segment so call deadlines can tell
+ * generated code from host code. */
+static void
+register_text(gr_object* o)
+{
+    struct text_search t = { (uintptr_t)o->shim->instantiate, 0, 0 };
+    if (dl_iterate_phdr(find_text, &t) && t.start &&
+        gr_rt_code_register((void*)t.start, t.end - t.start) == 0)
+        o->text = (void*)t.start;
+}
+
 static int
 open_object(const char* so_path, const char* hash, gr_object** out, char* err,
             size_t errlen)
@@ -159,6 +196,7 @@ open_object(const char* so_path, const char* hash, gr_object** out, char* err,
     }
     wasm_rt_init();
     o->shim->init_module();
+    register_text(o);
     *out = o;
     return 0;
 fail:
@@ -272,6 +310,8 @@ gr_object_unref(gr_object* o)
         return;
     /* Code of a dlclosed object must never run again; instances hold
      * references, so nothing can. */
+    if (o->text)
+        gr_rt_code_unregister(o->text);
     dlclose(o->dl);
     gr_free(o);
 }
@@ -412,8 +452,15 @@ gr_instance_set_host(gr_instance* in, void* host)
 int
 gr_instance_call(gr_instance* in, gr_rt_thunk fn, void* arg, gr_trap* trap)
 {
+    return gr_instance_call_timeout(in, fn, arg, trap, 0);
+}
+
+int
+gr_instance_call_timeout(gr_instance* in, gr_rt_thunk fn, void* arg,
+                         gr_trap* trap, uint64_t timeout_ns)
+{
     gr_trap t;
-    int rc = gr_rt_call(fn, arg, &t);
+    int rc = gr_rt_call_timeout(fn, arg, &t, timeout_ns);
     if (rc == GR_ETRAP && t.kind == GR_TRAP_OOB && in->mem) {
         uint32_t* sp = gr_instance_stack_pointer(in);
         if (sp && *sp > in->mem->size)

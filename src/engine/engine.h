@@ -115,6 +115,12 @@ gr_instance_set_host(gr_instance* in, void* host);
 int
 gr_instance_call(gr_instance* in, gr_rt_thunk fn, void* arg, gr_trap* trap);
 
+/* As gr_instance_call with a deadline (see gr_rt_call_timeout): a guest
+ * running past it ends with GR_TRAP_TIMEOUT. */
+int
+gr_instance_call_timeout(gr_instance* in, gr_rt_thunk fn, void* arg,
+                         gr_trap* trap, uint64_t timeout_ns);
+
 /* Instance images: everything of an instance except its linear memory
  * (globals, table contents), taken after initialisation so that new
  * instances can be made from it without running instantiate again. The

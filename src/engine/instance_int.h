@@ -15,6 +15,7 @@ struct gr_object
     void* dl;
     const struct gr_shim* shim;
     char hash[GR_SHA256_HEX_LEN + 1];
+    void* text; /* registered code range start, or NULL */
     struct gr_object* next; /* engine's list of loaded objects */
 };
 

@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include <granary/status.h>
@@ -29,6 +32,7 @@ struct frame
     struct frame* prev;
     enum gr_trap_kind kind;
     int exit_code;
+    uint64_t deadline; /* CLOCK_MONOTONIC ns; 0 = none */
 #if WASM_RT_USE_STACK_DEPTH_COUNT
     uint32_t depth;
 #endif
@@ -40,6 +44,9 @@ static _Thread_local struct frame* current_frame;
 static _Thread_local uint32_t page_limit;
 static _Thread_local uintptr_t stack_lo, stack_hi;
 static _Thread_local void* alt_stack;
+/* Per-thread POSIX timer that interrupts guest code past its deadline. */
+static _Thread_local timer_t call_timer;
+static _Thread_local int call_timer_ok;
 #if WASM_RT_USE_STACK_DEPTH_COUNT
 _Thread_local uint32_t wasm_rt_call_stack_depth;
 #endif
@@ -93,6 +100,117 @@ address_in_region(uintptr_t addr)
     return 0;
 }
 
+/* ---- generated-code ranges ------------------------------------------------
+ * A deadline may only unwind a thread that is executing generated code (it
+ * holds no host locks there); in a host function the unwind is retried a
+ * little later. Text ranges of loaded objects are published lock-free. */
+
+#define MAX_CODE_RANGES 4096
+static _Atomic uintptr_t code_start[MAX_CODE_RANGES];
+static _Atomic uintptr_t code_end[MAX_CODE_RANGES];
+static pthread_mutex_t code_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int
+gr_rt_code_register(const void* start, size_t len)
+{
+    pthread_mutex_lock(&code_lock);
+    for (size_t i = 0; i < MAX_CODE_RANGES; i++) {
+        if (!atomic_load(&code_start[i])) {
+            atomic_store(&code_end[i], (uintptr_t)start + len);
+            atomic_store(&code_start[i], (uintptr_t)start);
+            pthread_mutex_unlock(&code_lock);
+            return 0;
+        }
+    }
+    pthread_mutex_unlock(&code_lock);
+    return -ENOMEM;
+}
+
+void
+gr_rt_code_unregister(const void* start)
+{
+    pthread_mutex_lock(&code_lock);
+    for (size_t i = 0; i < MAX_CODE_RANGES; i++)
+        if (atomic_load(&code_start[i]) == (uintptr_t)start)
+            atomic_store(&code_start[i], 0);
+    pthread_mutex_unlock(&code_lock);
+}
+
+static int
+in_generated_code(uintptr_t pc)
+{
+    for (size_t i = 0; i < MAX_CODE_RANGES; i++) {
+        uintptr_t s = atomic_load_explicit(&code_start[i],
+                                           memory_order_acquire);
+        if (s && pc >= s && pc < atomic_load(&code_end[i]))
+            return 1;
+    }
+    return 0;
+}
+
+static uintptr_t
+interrupted_pc(void* uc)
+{
+    ucontext_t* u = uc;
+#if defined(__x86_64__)
+    return (uintptr_t)u->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+    return (uintptr_t)u->uc_mcontext.pc;
+#else
+    (void)u;
+    return 0;
+#endif
+}
+
+static uint64_t
+mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Arms (ns > 0) or disarms (0) this thread's call timer, ns from now. */
+static void
+arm_timer(uint64_t ns)
+{
+    if (!call_timer_ok)
+        return;
+    struct itimerspec its = { 0 };
+    its.it_value.tv_sec = (time_t)(ns / 1000000000u);
+    its.it_value.tv_nsec = (long)(ns % 1000000000u);
+    timer_settime(call_timer, 0, &its, NULL);
+}
+
+#define TIMEOUT_SIGNAL (SIGRTMIN + 3)
+#define TIMEOUT_RETRY_NS 1000000u
+
+static void
+timeout_handler(int sig, siginfo_t* si, void* uc)
+{
+    (void)sig;
+    (void)si;
+    struct frame* f = current_frame;
+    uint64_t deadline = 0;
+    for (struct frame* p = f; p; p = p->prev)
+        if (p->deadline && (!deadline || p->deadline < deadline))
+            deadline = p->deadline;
+    if (!f || !deadline)
+        return;
+    uint64_t now = mono_ns();
+    if (now < deadline) {
+        arm_timer(deadline - now);
+        return;
+    }
+    if (!in_generated_code(interrupted_pc(uc))) {
+        /* In a host function or the runtime: try again shortly. */
+        arm_timer(TIMEOUT_RETRY_NS);
+        return;
+    }
+    f->kind = GR_TRAP_TIMEOUT;
+    siglongjmp(f->buf, 1);
+}
+
 /* ---- signals ------------------------------------------------------------- */
 
 static void
@@ -136,6 +254,10 @@ fault_handler(int sig, siginfo_t* si, void* uc)
 static void
 thread_exit(void* p)
 {
+    if (call_timer_ok) {
+        timer_delete(call_timer);
+        call_timer_ok = 0;
+    }
     stack_t ss = { .ss_flags = SS_DISABLE };
     sigaltstack(&ss, NULL);
     munmap(p, ALT_STACK_SIZE);
@@ -156,6 +278,14 @@ gr_rt_install_handlers(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGSEGV, &sa, &old_segv);
     sigaction(SIGBUS, &sa, &old_bus);
+    struct sigaction ta;
+    memset(&ta, 0, sizeof ta);
+    ta.sa_sigaction = timeout_handler;
+    /* No SA_RESTART: a blocking host call returns EINTR so the guest gets
+     * back to generated code, where the deadline can unwind it. */
+    ta.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&ta.sa_mask);
+    sigaction(TIMEOUT_SIGNAL, &ta, NULL);
 }
 
 static void
@@ -203,6 +333,12 @@ init_thread(void)
         pthread_setspecific(thread_key, p);
     }
     alt_stack = p;
+    struct sigevent sev;
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_THREAD_ID;
+    sev.sigev_signo = TIMEOUT_SIGNAL;
+    sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+    call_timer_ok = timer_create(CLOCK_MONOTONIC, &sev, &call_timer) == 0;
     pthread_attr_t attr;
     if (pthread_getattr_np(pthread_self(), &attr) == 0) {
         void* addr;
@@ -218,11 +354,43 @@ init_thread(void)
 int
 gr_rt_call(gr_rt_thunk fn, void* arg, gr_trap* trap)
 {
+    return gr_rt_call_timeout(fn, arg, trap, 0);
+}
+
+/* The deadline in force for frame f: the nearest of its own and its
+ * callers'. */
+static uint64_t
+effective_deadline(const struct frame* f)
+{
+    uint64_t d = 0;
+    for (; f; f = f->prev)
+        if (f->deadline && (!d || f->deadline < d))
+            d = f->deadline;
+    return d;
+}
+
+static void
+rearm_for(const struct frame* f)
+{
+    uint64_t d = effective_deadline(f);
+    if (!d) {
+        arm_timer(0);
+        return;
+    }
+    uint64_t now = mono_ns();
+    arm_timer(d > now ? d - now : 1);
+}
+
+int
+gr_rt_call_timeout(gr_rt_thunk fn, void* arg, gr_trap* trap,
+                   uint64_t timeout_ns)
+{
     init_thread();
     struct frame f;
     f.prev = current_frame;
     f.kind = GR_TRAP_NONE;
     f.exit_code = 0;
+    f.deadline = timeout_ns ? mono_ns() + timeout_ns : 0;
 #if WASM_RT_USE_STACK_DEPTH_COUNT
     f.depth = wasm_rt_call_stack_depth;
 #endif
@@ -230,8 +398,12 @@ gr_rt_call(gr_rt_thunk fn, void* arg, gr_trap* trap)
     struct frame* volatile fp = &f;
     if (sigsetjmp(f.buf, 0) == 0) {
         current_frame = &f;
+        if (f.deadline)
+            rearm_for(&f);
         fn(arg);
         current_frame = f.prev;
+        if (f.deadline)
+            rearm_for(f.prev);
         if (trap) {
             trap->kind = GR_TRAP_NONE;
             trap->exit_code = 0;
@@ -239,6 +411,8 @@ gr_rt_call(gr_rt_thunk fn, void* arg, gr_trap* trap)
         return 0;
     }
     current_frame = fp->prev;
+    if (fp->deadline || fp->kind == GR_TRAP_TIMEOUT)
+        rearm_for(fp->prev);
 #if WASM_RT_USE_STACK_DEPTH_COUNT
     wasm_rt_call_stack_depth = fp->depth;
 #endif

@@ -66,6 +66,23 @@ typedef void (*gr_rt_thunk)(void* arg);
 int
 gr_rt_call(gr_rt_thunk fn, void* arg, gr_trap* trap);
 
+/* As gr_rt_call, with a deadline timeout_ns from now (0 = none; nested
+ * calls keep the nearest deadline of their callers). Past the deadline the
+ * call ends with GR_TRAP_TIMEOUT as soon as the thread is executing
+ * generated code (never inside a host function, which may hold locks; a
+ * blocking host call sees EINTR). Uses a per-thread timer and the signal
+ * SIGRTMIN+3. */
+int
+gr_rt_call_timeout(gr_rt_thunk fn, void* arg, gr_trap* trap,
+                   uint64_t timeout_ns);
+
+/* Registers [start, start+len) as generated code (the engine does this for
+ * each loaded object) so deadlines may interrupt it. Returns 0 or -ENOMEM. */
+int
+gr_rt_code_register(const void* start, size_t len);
+void
+gr_rt_code_unregister(const void* start);
+
 /* Leaves the innermost trap frame of this thread with the given trap. Only
  * valid inside gr_rt_call (host functions use it for proc_exit). */
 __attribute__((noreturn)) void

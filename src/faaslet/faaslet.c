@@ -382,7 +382,8 @@ gr_faaslet_call(gr_faaslet* f, const gr_call* c, gr_call_result* r)
     struct thunk_args a = { f->proto->entry, gr_instance_module(f->in), 0,
                             f->proto->kind == GR_ENTRY_REACTOR };
     uint64_t t0 = now_ns();
-    int crc = gr_instance_call(f->in, call_entry, &a, &r->trap);
+    int crc = gr_instance_call_timeout(f->in, call_entry, &a, &r->trap,
+                                       c->timeout_ns);
     r->exec_ns = now_ns() - t0;
     if (crc == 0) {
         r->return_code = a.ret;

@@ -59,6 +59,7 @@ typedef struct gr_call
 {
     const uint8_t* input;
     size_t input_len;
+    uint64_t timeout_ns; /* 0 = no deadline */
 } gr_call;
 
 /* One call's outcome. Buffers are owned by the Faaslet and valid until its

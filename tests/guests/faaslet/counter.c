@@ -37,6 +37,12 @@ GRANARY_MAIN(run)
         memset(p, 7, big);
         last_alloc = p;
     }
+    if (strcmp(in, "spin") == 0)
+        for (volatile unsigned i = 0;; i++)
+            ;
+    if (strcmp(in, "spinprint") == 0)
+        for (;;)
+            fprintf(stderr, "busy\n");
     if (strcmp(in, "print") == 0) {
         printf("to stdout\n");
         fprintf(stderr, "to stderr\n");

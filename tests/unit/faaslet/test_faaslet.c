@@ -42,7 +42,7 @@ make_proto(const char* guest, const gr_proto_config* cfg)
 static void
 call_str(gr_faaslet* f, const char* in, gr_call_result* r)
 {
-    gr_call c = { (const uint8_t*)in, strlen(in) };
+    gr_call c = { .input = (const uint8_t*)in, .input_len = strlen(in) };
     assert_int_equal(gr_faaslet_call(f, &c, r), 0);
 }
 
@@ -191,6 +191,36 @@ test_capture_and_limits(void** state)
 }
 
 static void
+test_runaway_guest_times_out(void** state)
+{
+    (void)state;
+    gr_rt_install_handlers();
+    gr_proto* p = make_proto("counter", NULL);
+    gr_faaslet* f;
+    assert_int_equal(gr_faaslet_create(p, &f), 0);
+    gr_call c = { .input = (const uint8_t*)"spin",
+                  .input_len = 4,
+                  .timeout_ns = 100000000 };
+    gr_call_result r;
+    assert_int_equal(gr_faaslet_call(f, &c, &r), 0);
+    assert_int_equal(r.status, GR_ETRAP);
+    assert_int_equal(r.trap.kind, GR_TRAP_TIMEOUT);
+    assert_true(r.exec_ns >= 100000000u);
+    assert_true(r.exec_ns < 5000000000u);
+    /* a guest stuck printing (in host code) is stopped too */
+    c.input = (const uint8_t*)"spinprint";
+    c.input_len = 9;
+    assert_int_equal(gr_faaslet_call(f, &c, &r), 0);
+    assert_int_equal(r.trap.kind, GR_TRAP_TIMEOUT);
+    /* and the Faaslet still works, with no deadline left armed */
+    call_str(f, "after", &r);
+    assert_int_equal(r.status, 0);
+    assert_output(&r, "init=1 calls=1 heap=initialised in=after");
+    gr_faaslet_destroy(f);
+    gr_proto_unref(p);
+}
+
+static void
 test_memory_limit(void** state)
 {
     (void)state;
@@ -274,6 +304,7 @@ main(void)
         cmocka_unit_test(test_command_stdin_stdout),
         cmocka_unit_test(test_capture_and_limits),
         cmocka_unit_test(test_memory_limit),
+        cmocka_unit_test(test_runaway_guest_times_out),
         cmocka_unit_test(test_pool_warm_cold_evict),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
