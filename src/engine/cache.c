@@ -78,7 +78,11 @@ gr__cache_mktemp(const char* cache_dir, char* dir)
         if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
             r = (uint64_t)clock() ^ ((uint64_t)time(NULL) << 20) ^
                 (uint64_t)attempt;
-        if (snprintf(dir, PATH_MAX, "%s/%ld-%016llx", tmp, (long)getpid(),
+        if (snprintf(dir,
+                     PATH_MAX,
+                     "%s/%ld-%016llx",
+                     tmp,
+                     (long)getpid(),
                      (unsigned long long)r) >= PATH_MAX)
             return -ENAMETOOLONG;
         if (mkdir(dir, 0755) == 0)
@@ -111,8 +115,7 @@ gr__cache_publish(const char* src, const char* final)
             if (de->d_name[0] == '.')
                 continue;
             char p[PATH_MAX];
-            if (snprintf(p, sizeof p, "%s/%s", src, de->d_name) <
-                (int)sizeof p)
+            if (snprintf(p, sizeof p, "%s/%s", src, de->d_name) < (int)sizeof p)
                 fsync_path(p, O_RDONLY);
         }
         closedir(d);

@@ -34,6 +34,8 @@ extern char** environ;
 /* C smaller than this is compiled as one file: splitting costs a shared
  * header parse per part, which only pays off for big modules. */
 #define SPLIT_MIN_BYTES (1024 * 1024)
+/* Generated C above this size is compiled at -O1 (a ~300 KB wasm). */
+#define O1_ABOVE_BYTES (4L * 1024 * 1024)
 #define MAX_ARGS 64
 #define OUT_CAP 8192
 
@@ -144,9 +146,9 @@ job_start(struct job* j)
     sigemptyset(&none);
     posix_spawnattr_setsigmask(&at, &none);
     posix_spawnattr_setpgroup(&at, 0);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
-                                    POSIX_SPAWN_SETSIGDEF |
-                                    POSIX_SPAWN_SETSIGMASK);
+    posix_spawnattr_setflags(&at,
+                             POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
+                               POSIX_SPAWN_SETSIGMASK);
     int rc = posix_spawnp(&j->pid, j->argv[0], &fa, &at, j->argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
@@ -276,15 +278,17 @@ job_ok(const struct job* j)
 
 /* The first `lines` lines of a job's output, flattened into err. */
 static void
-job_describe(const struct job* j, const char* what, int lines, char* err,
+job_describe(const struct job* j,
+             const char* what,
+             int lines,
+             char* err,
              size_t errlen)
 {
     char why[64];
     if (j->timed_out)
         snprintf(why, sizeof why, "timed out");
     else if (WIFSIGNALED(j->status))
-        snprintf(why, sizeof why, "killed by signal %d",
-                 WTERMSIG(j->status));
+        snprintf(why, sizeof why, "killed by signal %d", WTERMSIG(j->status));
     else
         snprintf(why, sizeof why, "exit status %d", WEXITSTATUS(j->status));
     char msg[1024];
@@ -304,8 +308,8 @@ job_describe(const struct job* j, const char* what, int lines, char* err,
         msg[k++] = (c == '\t' || c == '\r') ? ' ' : c;
     }
     msg[k] = 0;
-    gr__codegen_err(0, err, errlen, "%s failed (%s)%s%s", what, why,
-                    k ? ": " : "", msg);
+    gr__codegen_err(
+      0, err, errlen, "%s failed (%s)%s%s", what, why, k ? ": " : "", msg);
 }
 
 /* Finds an executable on PATH (or checks a name containing '/'). */
@@ -322,8 +326,9 @@ find_tool(const char* name)
         const char* e = strchr(p, ':');
         size_t n = e ? (size_t)(e - p) : strlen(p);
         char full[PATH_MAX];
-        if (n && snprintf(full, sizeof full, "%.*s/%s", (int)n, p, name) <
-                   (int)sizeof full &&
+        if (n &&
+            snprintf(full, sizeof full, "%.*s/%s", (int)n, p, name) <
+              (int)sizeof full &&
             access(full, X_OK) == 0)
             return 1;
         p += n;
@@ -339,10 +344,11 @@ struct build
 {
     const struct gr__codegen_opts* o;
     const char* cc;
-    char tmp[PATH_MAX];   /* <cache>/tmp/<unique> */
-    char out[PATH_MAX];   /* tmp/out: becomes the object directory */
+    char tmp[PATH_MAX]; /* <cache>/tmp/<unique> */
+    char out[PATH_MAX]; /* tmp/out: becomes the object directory */
     char modname[24];
-    const char* opt;      /* "-O2" */
+    const char* opt;     /* GRANARY_CODEGEN_OPT, or NULL: size policy */
+    const char* opt_eff; /* the level used for this module */
     int postpass;
     int jobs;
 };
@@ -366,18 +372,17 @@ read_in(const char* dir, const char* name, char** text, size_t* len)
 }
 
 static int
-run_one(struct job* j, const char* what, int rc_fail, char* err,
-        size_t errlen)
+run_one(struct job* j, const char* what, int rc_fail, char* err, size_t errlen)
 {
     size_t failed = 0;
-    int rc = run_jobs(j, 1, 1, env_long("GRANARY_CODEGEN_TIMEOUT",
-                                         STEP_TIMEOUT_S), &failed);
+    int rc = run_jobs(
+      j, 1, 1, env_long("GRANARY_CODEGEN_TIMEOUT", STEP_TIMEOUT_S), &failed);
     if (rc < 0)
-        return gr__codegen_err(rc, err, errlen, "%s: could not start: %s",
-                               what, strerror(-rc));
+        return gr__codegen_err(
+          rc, err, errlen, "%s: could not start: %s", what, strerror(-rc));
     if (!job_ok(j)) {
         job_describe(j, what, 3, err, errlen);
-        return j->timed_out ? GR_ETIMEOUT : rc_fail;
+        return rc_fail; /* a timeout is described as such in err */
     }
     return 0;
 }
@@ -387,8 +392,11 @@ static int
 add_cflags(struct job* j, const struct build* b, const char* inc)
 {
     int rc = 0;
-    const char* flags[] = { b->opt, "-fPIC", "-fvisibility=hidden",
-                            "-ftls-model=initial-exec", "-w",
+    const char* flags[] = { b->opt_eff ? b->opt_eff : "",
+                            "-fPIC",
+                            "-fvisibility=hidden",
+                            "-ftls-model=initial-exec",
+                            "-w",
                             b->o->explicit_bounds
                               ? "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0"
                               : "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1" };
@@ -409,7 +417,10 @@ add_cflags(struct job* j, const struct build* b, const char* inc)
 /* Compiles the C files (names, relative to b->tmp) plus shim.c in
  * parallel and links module.so into b->out. */
 static int
-compile_and_link(struct build* b, char** names, size_t n_names, char* err,
+compile_and_link(struct build* b,
+                 char** names,
+                 size_t n_names,
+                 char* err,
                  size_t errlen)
 {
     size_t n = n_names + 1;
@@ -447,14 +458,18 @@ compile_and_link(struct build* b, char** names, size_t n_names, char* err,
     long to = env_long("GRANARY_CODEGEN_TIMEOUT", STEP_TIMEOUT_S);
     rc = run_jobs(jobs, n, b->jobs, to, &failed);
     if (rc < 0) {
-        rc = gr__codegen_err(rc, err, errlen, "cc: could not start %s: %s",
-                             jobs[failed].argv[0], strerror(-rc));
+        rc = gr__codegen_err(rc,
+                             err,
+                             errlen,
+                             "cc: could not start %s: %s",
+                             jobs[failed].argv[0],
+                             strerror(-rc));
         goto out;
     }
     for (size_t i = 0; i < n; i++)
         if (jobs[i].pid > 0 && !job_ok(&jobs[i])) {
             job_describe(&jobs[i], "cc", 4, err, errlen);
-            rc = jobs[i].timed_out ? GR_ETIMEOUT : GR_ECOMPILE;
+            rc = GR_ECOMPILE;
             goto out;
         }
     for (size_t i = 0; i < n; i++)
@@ -473,7 +488,10 @@ compile_and_link(struct build* b, char** names, size_t n_names, char* err,
     if (!rc)
         rc = job_arg(l, path);
     for (size_t i = 0; i < n && !rc; i++) {
-        if (snprintf(path, sizeof path, "%s/%s.o", b->tmp,
+        if (snprintf(path,
+                     sizeof path,
+                     "%s/%s.o",
+                     b->tmp,
                      i < n_names ? names[i] : "shim.c") >= (int)sizeof path)
             rc = -ENAMETOOLONG;
         else
@@ -496,8 +514,12 @@ static int
 make_flavor(const struct build* b, char* out, size_t cap)
 {
     struct gr__codegen_buf s = { 0 };
-    gr__codegen_buf_printf(&s, "v%d|%s|%s|pp%d|", CODEGEN_VERSION, b->cc,
-                           b->opt, b->postpass);
+    gr__codegen_buf_printf(&s,
+                           "v%d|%s|%s|pp%d|",
+                           CODEGEN_VERSION,
+                           b->cc,
+                           b->opt ? b->opt : "auto",
+                           b->postpass);
     struct job j;
     memset(&j, 0, sizeof j);
     int rc = add_cflags(&j, b, NULL);
@@ -512,8 +534,12 @@ make_flavor(const struct build* b, char* out, size_t cap)
     if (!rc)
         rc = gr_sha256_hex(s.data, s.len, hex);
     if (!rc)
-        snprintf(out, cap, "a%u%c-%.16s", GR_SHIM_ABI_VERSION,
-                 b->o->explicit_bounds ? 'b' : 'g', hex);
+        snprintf(out,
+                 cap,
+                 "a%u%c-%.16s",
+                 GR_SHIM_ABI_VERSION,
+                 b->o->explicit_bounds ? 'b' : 'g',
+                 hex);
     gr__codegen_buf_fini(&s);
     return rc;
 }
@@ -535,24 +561,29 @@ write_headers(const struct build* b)
     pjoin(dir, b->tmp, "inc/engine");
     int rc = gr_fs_mkdir_p(dir);
     if (!rc)
-        rc = write_in(dir, "wasm-rt.h", gr__codegen_wasm_rt_h,
-                      gr__codegen_wasm_rt_h_len);
+        rc = write_in(
+          dir, "wasm-rt.h", gr__codegen_wasm_rt_h, gr__codegen_wasm_rt_h_len);
     if (!rc)
-        rc = write_in(dir, "shim.h", gr__codegen_shim_h,
-                      gr__codegen_shim_h_len);
+        rc =
+          write_in(dir, "shim.h", gr__codegen_shim_h, gr__codegen_shim_h_len);
     pjoin(dir, b->tmp, "inc");
     if (!rc)
         rc = write_in(dir, "granary-compat.h", compat_h, sizeof compat_h - 1);
     if (!rc) /* what the generated module.h includes */
-        rc = write_in(dir, "wasm-rt.h", gr__codegen_wasm_rt_h,
-                      gr__codegen_wasm_rt_h_len);
+        rc = write_in(
+          dir, "wasm-rt.h", gr__codegen_wasm_rt_h, gr__codegen_wasm_rt_h_len);
     return rc;
 }
 
 /* wasm-validate, wasm2c, header checks, post-pass, shim, cc. */
 static int
-build(struct build* b, const uint8_t* wasm, size_t len, const char* hash,
-      const char* flavor, char* err, size_t errlen)
+build(struct build* b,
+      const uint8_t* wasm,
+      size_t len,
+      const char* hash,
+      const char* flavor,
+      char* err,
+      size_t errlen)
 {
     struct job j;
     struct gr__codegen_info info;
@@ -569,11 +600,10 @@ build(struct build* b, const uint8_t* wasm, size_t len, const char* hash,
         (rc = write_in(b->out, "module.wasm", wasm, len)) < 0)
         goto fail;
     pjoin(path, b->out, "module.wasm");
-    if ((rc = job_arg(&j, "wasm-validate")) < 0 ||
-        (rc = job_arg(&j, path)) < 0)
+    if ((rc = job_arg(&j, "wasm-validate")) < 0 || (rc = job_arg(&j, path)) < 0)
         goto fail;
-    if ((rc = run_one(&j, "wasm-validate", GR_EINVALID_MODULE, err,
-                      errlen)) < 0)
+    if ((rc = run_one(&j, "wasm-validate", GR_EINVALID_MODULE, err, errlen)) <
+        0)
         goto fail;
     job_fini(&j);
 
@@ -587,7 +617,9 @@ build(struct build* b, const uint8_t* wasm, size_t len, const char* hash,
         if (rc == GR_ECOMPILE && WIFSIGNALED(j.status)) {
             char first[512];
             snprintf(first, sizeof first, "%s", err ? err : "");
-            gr__codegen_err(rc, err, errlen,
+            gr__codegen_err(rc,
+                            err,
+                            errlen,
                             "%s; the module probably uses a feature wasm2c "
                             "1.0.32 cannot translate (SIMD, threads)",
                             first);
@@ -598,29 +630,39 @@ build(struct build* b, const uint8_t* wasm, size_t len, const char* hash,
 
     if ((rc = read_in(b->tmp, "module.h", &hdr, &hdr_len)) < 0)
         goto fail;
-    if ((rc = gr__codegen_info_parse(hdr, b->modname, &info, err, errlen)) <
-        0)
+    if ((rc = gr__codegen_info_parse(hdr, b->modname, &info, err, errlen)) < 0)
         goto fail;
     for (size_t i = 0; i < info.n_imports && b->o->import_check; i++) {
         const struct gr__codegen_fn* f = &info.imports[i];
         if (!b->o->import_check(f->module, f->name, f->sig)) {
-            rc = gr__codegen_err(GR_EIMPORT, err, errlen,
+            rc = gr__codegen_err(GR_EIMPORT,
+                                 err,
+                                 errlen,
                                  "missing import %s.%s (signature %s)",
-                                 f->module, f->name, f->sig);
+                                 f->module,
+                                 f->name,
+                                 f->sig);
             goto fail;
         }
     }
 
     if ((rc = read_in(b->tmp, "module.c", &csrc, &c_len)) < 0)
         goto fail;
+    /* -O1 compiles big modules 2-2.5x faster than -O2 and, with the
+     * post-pass, loses little speed on kernels (see codegen.cmake). */
+    b->opt_eff =
+      b->opt ? b->opt
+      : (long)c_len > env_long("GRANARY_CODEGEN_O1_ABOVE", O1_ABOVE_BYTES)
+        ? "-O1"
+        : "-O2";
     long split_min = env_long("GRANARY_CODEGEN_SPLIT_MIN", SPLIT_MIN_BYTES);
     int parts = (long)c_len >= split_min && b->jobs > 1 ? b->jobs : 1;
     struct gr__codegen_xform x = { .mem_field = info.mem_field,
                                    .cachebase = b->postpass,
                                    .parts = parts };
     /* The pass writes module.c over wasm2c's output (or the parts). */
-    if ((rc = gr__codegen_transform(csrc, c_len, &x, b->tmp, &names,
-                                    &n_names)) < 0)
+    if ((rc = gr__codegen_transform(
+           csrc, c_len, &x, b->tmp, &names, &n_names)) < 0)
         goto fail;
     gr_free(csrc);
     csrc = NULL;
@@ -643,13 +685,27 @@ build(struct build* b, const uint8_t* wasm, size_t len, const char* hash,
       "hash %s\nflavor %s\nabi %u\nwasm_bytes %zu\nc_bytes %zu\nparts %zu\n"
       "cc %s\nopt %s\npostpass %d\nexplicit_bounds %d\nimports %zu\n"
       "exports %zu\ntranslate_s %.3f\ncompile_s %.3f\n",
-      hash, flavor, GR_SHIM_ABI_VERSION, len, c_len, n_names, b->cc, b->opt,
-      b->postpass, b->o->explicit_bounds, info.n_imports, info.n_exports,
-      t1 - t0, t2 - t1);
+      hash,
+      flavor,
+      GR_SHIM_ABI_VERSION,
+      len,
+      c_len,
+      n_names,
+      b->cc,
+      b->opt_eff,
+      b->postpass,
+      b->o->explicit_bounds,
+      info.n_imports,
+      info.n_exports,
+      t1 - t0,
+      t2 - t1);
     rc = meta.oom ? -ENOMEM : write_in(b->out, "meta", meta.data, meta.len);
     gr__codegen_buf_fini(&meta);
     GR_INFO("codegen: %s compiled in %.2f s (%zu parts, %zu bytes of C)",
-            hash, t2 - t0, n_names, c_len);
+            hash,
+            t2 - t0,
+            n_names,
+            c_len);
 fail:
     job_fini(&j);
     gr__codegen_info_fini(&info);
@@ -663,8 +719,12 @@ fail:
 }
 
 int
-gr__codegen_ensure(const struct gr__codegen_opts* o, const uint8_t* wasm,
-                   size_t len, const char* hash_hex, char* so_path, char* err,
+gr__codegen_ensure(const struct gr__codegen_opts* o,
+                   const uint8_t* wasm,
+                   size_t len,
+                   const char* hash_hex,
+                   char* so_path,
+                   char* err,
                    size_t errlen)
 {
     if (err && errlen)
@@ -677,32 +737,36 @@ gr__codegen_ensure(const struct gr__codegen_opts* o, const uint8_t* wasm,
     if (strlen(hash_hex) < 16 || strlen(hash_hex) > 64)
         return gr__codegen_err(-EINVAL, err, errlen, "bad hash");
     if (strlen(o->cache_dir) > PATH_MAX - 256)
-        return gr__codegen_err(-ENAMETOOLONG, err, errlen,
-                               "cache path too long");
+        return gr__codegen_err(
+          -ENAMETOOLONG, err, errlen, "cache path too long");
 
     struct build b;
     memset(&b, 0, sizeof b);
     b.o = o;
     b.cc = o->cc && *o->cc ? o->cc : "cc";
-    b.postpass = !o->explicit_bounds &&
-                 env_long("GRANARY_CODEGEN_NO_POSTPASS", 0) == 0;
+    b.postpass =
+      !o->explicit_bounds && env_long("GRANARY_CODEGEN_NO_POSTPASS", 0) == 0;
     b.jobs = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (b.jobs < 1)
         b.jobs = 1;
     if (b.jobs > 64)
         b.jobs = 64;
     const char* opt = getenv("GRANARY_CODEGEN_OPT");
-    b.opt = (opt && opt[0] == '-' && opt[1] == 'O' ? opt : "-O2");
+    b.opt = opt && opt[0] == '-' && opt[1] == 'O' ? opt : NULL;
     snprintf(b.modname, sizeof b.modname, "g%.16s", hash_hex);
 
     char flavor[64], final[PATH_MAX];
     int rc = make_flavor(&b, flavor, sizeof flavor);
     if (rc < 0)
         return gr__codegen_err(rc, err, errlen, "out of memory");
-    if (snprintf(final, sizeof final, "%s/objects/%s-%s", o->cache_dir,
-                 hash_hex, flavor) >= (int)sizeof final - 16)
-        return gr__codegen_err(-ENAMETOOLONG, err, errlen,
-                               "cache path too long");
+    if (snprintf(final,
+                 sizeof final,
+                 "%s/objects/%s-%s",
+                 o->cache_dir,
+                 hash_hex,
+                 flavor) >= (int)sizeof final - 16)
+        return gr__codegen_err(
+          -ENAMETOOLONG, err, errlen, "cache path too long");
     pjoin(so_path, final, "module.so");
     if (access(so_path, R_OK) == 0)
         return 0;
@@ -713,31 +777,36 @@ gr__codegen_ensure(const struct gr__codegen_opts* o, const uint8_t* wasm,
     const char* need[] = { "wasm-validate", "wasm2c", tool };
     for (size_t i = 0; i < 3; i++)
         if (!find_tool(need[i]))
-            return gr__codegen_err(GR_ETOOLCHAIN, err, errlen,
-                                   "%s not found on PATH%s", need[i],
+            return gr__codegen_err(GR_ETOOLCHAIN,
+                                   err,
+                                   errlen,
+                                   "%s not found on PATH%s",
+                                   need[i],
                                    i < 2 ? " (install Debian package wabt)"
                                          : "");
 
     char objects[PATH_MAX];
     pjoin(objects, o->cache_dir, "objects");
     if ((rc = gr_fs_mkdir_p(objects)) < 0)
-        return gr__codegen_err(rc, err, errlen, "cannot create %s: %s",
-                               objects, strerror(-rc));
+        return gr__codegen_err(
+          rc, err, errlen, "cannot create %s: %s", objects, strerror(-rc));
     gr__cache_clean_stale(o->cache_dir, STALE_TMP_AGE_S);
     if ((rc = gr__cache_mktemp(o->cache_dir, b.tmp)) < 0)
-        return gr__codegen_err(rc, err, errlen,
-                               "cannot create build directory: %s",
-                               strerror(-rc));
+        return gr__codegen_err(
+          rc, err, errlen, "cannot create build directory: %s", strerror(-rc));
     pjoin(b.out, b.tmp, "out");
 
     rc = build(&b, wasm, len, hash_hex, flavor, err, errlen);
     if (rc == 0) {
         rc = gr__cache_publish(b.out, final);
         if (rc < 0)
-            gr__codegen_err(rc, err, errlen, "cannot publish %s: %s", final,
-                            strerror(-rc));
+            gr__codegen_err(
+              rc, err, errlen, "cannot publish %s: %s", final, strerror(-rc));
     } else if (err && !err[0]) {
-        gr__codegen_err(rc, err, errlen, "codegen failed: %s",
+        gr__codegen_err(rc,
+                        err,
+                        errlen,
+                        "codegen failed: %s",
                         rc > -4000 ? strerror(-rc) : "error");
     }
     if (getenv("GRANARY_CODEGEN_KEEP") && rc == 0)

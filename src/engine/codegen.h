@@ -30,13 +30,17 @@ struct gr__codegen_opts
  * published with one rename(); a lost race uses the winner's object.
  * Returns 0, GR_EINVALID_MODULE (validator message in err), GR_EIMPORT
  * (first missing import and its signature), GR_ECOMPILE (wasm2c or cc
- * output), GR_ETOOLCHAIN (a tool is not on PATH), GR_ETIMEOUT (a step ran
- * past its deadline) or -errno. On failure nothing is left in the cache.
+ * failed or ran past the per-step deadline of 10 minutes; the first lines
+ * of its output in err), GR_ETOOLCHAIN (a tool is not on PATH) or -errno.
+ * On failure nothing is left in the cache.
  * Thread-safe and multi-process safe; err may be NULL. */
-int
-gr__codegen_ensure(const struct gr__codegen_opts* o, const uint8_t* wasm,
-                   size_t len, const char* hash_hex, char* so_path, char* err,
-                   size_t errlen);
+int gr__codegen_ensure(const struct gr__codegen_opts* o,
+                       const uint8_t* wasm,
+                       size_t len,
+                       const char* hash_hex,
+                       char* so_path,
+                       char* err,
+                       size_t errlen);
 
 /* The runtime headers generated code compiles against, embedded at build
  * time (codegen.cmake) so an installed binary needs no source tree. */
@@ -54,19 +58,14 @@ struct gr__codegen_buf
     int oom; /* sticky: an append failed */
 };
 
-void
-gr__codegen_buf_add(struct gr__codegen_buf* b, const char* s, size_t n);
-void
-gr__codegen_buf_puts(struct gr__codegen_buf* b, const char* s);
-void
-gr__codegen_buf_printf(struct gr__codegen_buf* b, const char* fmt, ...)
+void gr__codegen_buf_add(struct gr__codegen_buf* b, const char* s, size_t n);
+void gr__codegen_buf_puts(struct gr__codegen_buf* b, const char* s);
+void gr__codegen_buf_printf(struct gr__codegen_buf* b, const char* fmt, ...)
   __attribute__((format(printf, 2, 3)));
-void
-gr__codegen_buf_fini(struct gr__codegen_buf* b);
+void gr__codegen_buf_fini(struct gr__codegen_buf* b);
 
 /* Formats into err[0..errlen) when err is non-NULL; returns rc. */
-int
-gr__codegen_err(int rc, char* err, size_t errlen, const char* fmt, ...)
+int gr__codegen_err(int rc, char* err, size_t errlen, const char* fmt, ...)
   __attribute__((format(printf, 4, 5)));
 
 /* ---- header parsing and shim generation (shimgen.c) ---- */
@@ -81,14 +80,14 @@ struct gr__codegen_fn
 
 struct gr__codegen_info
 {
-    char* prefix;       /* "Z_<modname>" */
-    char* mem_field;    /* defined memory field, NULL if none */
-    char* sp_field;     /* "w2c___stack_pointer" or NULL */
-    char** tables;      /* funcref table fields */
+    char* prefix;    /* "Z_<modname>" */
+    char* mem_field; /* defined memory field, NULL if none */
+    char* sp_field;  /* "w2c___stack_pointer" or NULL */
+    char** tables;   /* funcref table fields */
     size_t n_tables;
-    char** ctx_fields;  /* imported-module context pointer fields */
+    char** ctx_fields; /* imported-module context pointer fields */
     size_t n_ctx_fields;
-    char** inst_args;   /* struct types of instantiate's import arguments */
+    char** inst_args; /* struct types of instantiate's import arguments */
     size_t n_inst_args;
     struct gr__codegen_fn* imports;
     size_t n_imports;
@@ -100,18 +99,17 @@ struct gr__codegen_info
  * imported memories (GR_EINVALID_MODULE) and imported globals or tables
  * or unsupported import signatures (GR_EIMPORT). Returns 0, a GR_E* code
  * or -ENOMEM; info must be released with gr__codegen_info_fini. */
-int
-gr__codegen_info_parse(const char* header, const char* modname,
-                       struct gr__codegen_info* info, char* err,
-                       size_t errlen);
-void
-gr__codegen_info_fini(struct gr__codegen_info* info);
+int gr__codegen_info_parse(const char* header,
+                           const char* modname,
+                           struct gr__codegen_info* info,
+                           char* err,
+                           size_t errlen);
+void gr__codegen_info_fini(struct gr__codegen_info* info);
 
 /* Writes the shim C source for info into out (includes "module.h" and
  * "engine/shim.h"). */
-void
-gr__codegen_shim_source(const struct gr__codegen_info* info,
-                        struct gr__codegen_buf* out);
+void gr__codegen_shim_source(const struct gr__codegen_info* info,
+                             struct gr__codegen_buf* out);
 
 /* ---- post-pass and split (postpass.c) ---- */
 
@@ -126,27 +124,26 @@ struct gr__codegen_xform
  * files into dir (module.c alone, or common.h + part0.c .. partN-1.c).
  * names receives the file names (owned: free each with gr_free, then the
  * array); *n_names their count. Returns 0 or -errno. */
-int
-gr__codegen_transform(const char* src, size_t len,
-                      const struct gr__codegen_xform* x, const char* dir,
-                      char*** names, size_t* n_names);
+int gr__codegen_transform(const char* src,
+                          size_t len,
+                          const struct gr__codegen_xform* x,
+                          const char* dir,
+                          char*** names,
+                          size_t* n_names);
 
 /* ---- object cache (cache.c) ---- */
 
 /* Removes <cache_dir>/tmp/<entry> build directories older than max_age
  * seconds whose owning process is gone. Best effort. */
-void
-gr__cache_clean_stale(const char* cache_dir, long max_age);
+void gr__cache_clean_stale(const char* cache_dir, long max_age);
 
 /* Creates a unique build directory <cache_dir>/tmp/<pid>-<random> and
  * writes its path into dir (PATH_MAX). Returns 0 or -errno. */
-int
-gr__cache_mktemp(const char* cache_dir, char* dir);
+int gr__cache_mktemp(const char* cache_dir, char* dir);
 
 /* Publishes the finished directory src as final with rename(). When
  * another process won the race (final exists) ours is discarded. Returns
  * 0 (final is complete either way) or -errno. */
-int
-gr__cache_publish(const char* src, const char* final);
+int gr__cache_publish(const char* src, const char* final);
 
 #endif

@@ -146,11 +146,11 @@ gr_instance_create_from_image(gr_object* o, const gr_instance_image* img,
 
 /* Puts an instance made by gr_instance_create_from_image back into the
  * image's state in place: globals and tables copied back, memory reset to
- * the memfd (gr_rt_memory_reset, keeping the listed ranges). */
+ * memfd (gr_rt_memory_reset; remap lists ranges mapped over since). */
 int
 gr_instance_reset_to_image(gr_instance* in, const gr_instance_image* img,
-                           uint32_t pages, const uint64_t (*keep)[2],
-                           size_t n_keep);
+                           int memfd, uint32_t pages,
+                           const uint64_t (*remap)[2], size_t n_remap);
 
 /* Host functions receive the pointer given to instantiate as their first
  * argument; the engine passes the gr_instance itself. */

@@ -174,8 +174,8 @@ fail:
 
 int
 gr_instance_reset_to_image(gr_instance* in, const gr_instance_image* img,
-                           uint32_t pages, const uint64_t (*keep)[2],
-                           size_t n_keep)
+                           int memfd, uint32_t pages,
+                           const uint64_t (*remap)[2], size_t n_remap)
 {
     if (img->shim != in->obj->shim)
         return -EINVAL;
@@ -183,6 +183,6 @@ gr_instance_reset_to_image(gr_instance* in, const gr_instance_image* img,
     if (rc == 0)
         rc = copy_tables(in, img, 0);
     if (rc == 0 && in->mem)
-        rc = gr_rt_memory_reset(in->mem, pages, keep, n_keep);
+        rc = gr_rt_memory_reset(in->mem, memfd, pages, remap, n_remap);
     return rc;
 }

@@ -140,18 +140,18 @@ static const char prelude_end[] = "\nstatic bool s_module_initialized";
 
 enum item_kind
 {
-    ITEM_OTHER,   /* non-static definitions: exports, init, free */
-    ITEM_FWD,     /* static function forward declaration */
-    ITEM_FUNC,    /* static function definition */
-    ITEM_OBJECT,  /* static object (tables, data segments, func_types) */
-    ITEM_HEADER,  /* preprocessor lines, typedefs */
+    ITEM_OTHER,  /* non-static definitions: exports, init, free */
+    ITEM_FWD,    /* static function forward declaration */
+    ITEM_FUNC,   /* static function definition */
+    ITEM_OBJECT, /* static object (tables, data segments, func_types) */
+    ITEM_HEADER, /* preprocessor lines, typedefs */
 };
 
 struct item
 {
     const char* p; /* text including leading comments, through the '\n' */
     size_t n;
-    size_t decl;   /* offset of the first non-comment line within p */
+    size_t decl; /* offset of the first non-comment line within p */
     enum item_kind kind;
     char name[128];
     int part;
@@ -301,8 +301,10 @@ classify(struct item* it)
 /* Appends a function definition, rewriting memory accessors on
  * &instance-><mem> to the cached-base versions when asked. */
 static void
-emit_func(struct gr__codegen_buf* b, const struct item* it,
-          const char* mem_field, int strip_static)
+emit_func(struct gr__codegen_buf* b,
+          const struct item* it,
+          const char* mem_field,
+          int strip_static)
 {
     const char* p = it->p;
     const char* e = it->p + it->n;
@@ -332,8 +334,8 @@ emit_func(struct gr__codegen_buf* b, const struct item* it,
         return;
     }
     gr__codegen_buf_add(b, p, (size_t)(eol + 1 - p));
-    gr__codegen_buf_printf(b, "  u8* const wbase = instance->%s.data;\n",
-                           mem_field);
+    gr__codegen_buf_printf(
+      b, "  u8* const wbase = instance->%s.data;\n", mem_field);
     p = eol + 1;
     const char* hit;
     while ((hit = memmem(p, (size_t)(e - p), pat, (size_t)pl)) != NULL) {
@@ -375,8 +377,11 @@ emit_extern(struct gr__codegen_buf* b, const struct item* it)
 }
 
 static int
-write_file(const char* dir, const char* name, struct gr__codegen_buf* b,
-           char** names, size_t* n_names)
+write_file(const char* dir,
+           const char* name,
+           struct gr__codegen_buf* b,
+           char** names,
+           size_t* n_names)
 {
     if (b->oom)
         return -ENOMEM;
@@ -403,7 +408,8 @@ balance(struct item* items, size_t n, int parts, size_t part0_load)
     size_t* order = gr_malloc((n ? n : 1) * sizeof *order);
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
-        if (items[i].kind == ITEM_FUNC && strncmp(items[i].name, "w2c_", 4) == 0)
+        if (items[i].kind == ITEM_FUNC &&
+            strncmp(items[i].name, "w2c_", 4) == 0)
             order[m++] = i;
     if (!load || !order) {
         /* Out of memory while balancing: round-robin needs nothing. */
@@ -439,9 +445,12 @@ balance(struct item* items, size_t n, int parts, size_t part0_load)
 }
 
 int
-gr__codegen_transform(const char* src, size_t len,
-                      const struct gr__codegen_xform* x, const char* dir,
-                      char*** names_out, size_t* n_names)
+gr__codegen_transform(const char* src,
+                      size_t len,
+                      const struct gr__codegen_xform* x,
+                      const char* dir,
+                      char*** names_out,
+                      size_t* n_names)
 {
     int parts = x->parts > 1 ? x->parts : 1;
     const char* mark = memmem(src, len, prelude_end, sizeof prelude_end - 1);
@@ -494,8 +503,7 @@ gr__codegen_transform(const char* src, size_t len,
         if (it->kind == ITEM_HEADER)
             gr__codegen_buf_add(&b, it->p, it->n);
         else if (it->kind == ITEM_FWD)
-            gr__codegen_buf_add(&b, it->p + it->decl + 7,
-                                it->n - it->decl - 7);
+            gr__codegen_buf_add(&b, it->p + it->decl + 7, it->n - it->decl - 7);
         else if (it->kind == ITEM_OBJECT)
             emit_extern(&b, it);
         if (it->kind == ITEM_OBJECT || it->kind == ITEM_OTHER ||
@@ -518,8 +526,8 @@ gr__codegen_transform(const char* src, size_t len,
                 emit_func(&b, it, mem, 1);
             } else if (k == 0 && it->kind == ITEM_OBJECT) {
                 gr__codegen_buf_add(&b, it->p, it->decl);
-                gr__codegen_buf_add(&b, it->p + it->decl + 7,
-                                    it->n - it->decl - 7);
+                gr__codegen_buf_add(
+                  &b, it->p + it->decl + 7, it->n - it->decl - 7);
             } else if (k == 0 && it->kind == ITEM_FUNC && !w2c_fn) {
                 emit_func(&b, it, NULL, 1);
             } else if (k == 0 && it->kind == ITEM_OTHER) {

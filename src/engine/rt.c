@@ -792,28 +792,9 @@ gr_rt_memory_map_fd(wasm_rt_memory_t* mem, int fd, uint32_t pages,
     return memory_create(mem, fd, pages, max_pages);
 }
 
-/* Drops private pages in [from, to) except the kept ranges. */
-static int
-drop_range(uint8_t* base, uint64_t from, uint64_t to,
-           const uint64_t (*keep)[2], size_t n_keep)
-{
-    for (size_t i = 0; i < n_keep && from < to; i++) {
-        uint64_t ks = keep[i][0], ke = keep[i][1];
-        if (ke <= from || ks >= to)
-            continue;
-        if (ks > from && drop_range(base, from, ks, keep + i + 1,
-                                    n_keep - i - 1))
-            return -errno;
-        from = ke;
-    }
-    if (from < to && madvise(base + from, to - from, MADV_DONTNEED) < 0)
-        return -errno;
-    return 0;
-}
-
 int
-gr_rt_memory_reset(wasm_rt_memory_t* mem, uint32_t pages,
-                   const uint64_t (*keep)[2], size_t n_keep)
+gr_rt_memory_reset(wasm_rt_memory_t* mem, int fd, uint32_t pages,
+                   const uint64_t (*remap)[2], size_t n_remap)
 {
     pthread_mutex_lock(&region_lock);
     struct region* r = find_region(mem->data);
@@ -828,9 +809,19 @@ gr_rt_memory_reset(wasm_rt_memory_t* mem, uint32_t pages,
     } else if (rc == 0 && r->pages < pages) {
         rc = -EINVAL; /* the memory never shrinks below its snapshot */
     }
-    if (rc == 0)
-        rc = drop_range(r->base, 0, (uint64_t)pages * GR_WASM_PAGE, keep,
-                        n_keep);
+    uint64_t limit = (uint64_t)pages * GR_WASM_PAGE;
+    for (size_t i = 0; rc == 0 && i < n_remap; i++) {
+        uint64_t a = remap[i][0], b = remap[i][1] < limit ? remap[i][1] : limit;
+        if (a >= b)
+            continue;
+        if (mmap(r->base + a, b - a, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_FIXED, fd, (off_t)a) == MAP_FAILED)
+            rc = -errno;
+    }
+    /* Dropping private copies keeps the page tables, so the next call
+     * faults pages back in cheaply; no VMA is created or destroyed. */
+    if (rc == 0 && limit && madvise(r->base, limit, MADV_DONTNEED) < 0)
+        rc = -errno;
     if (rc == 0) {
         r->pages = pages;
         for (size_t i = 0; i < r->n_members; i++) {
@@ -840,6 +831,19 @@ gr_rt_memory_reset(wasm_rt_memory_t* mem, uint32_t pages,
     }
     pthread_mutex_unlock(&region_lock);
     return rc;
+}
+
+int
+gr_rt_memory_map_shared(wasm_rt_memory_t* mem, uint64_t offset, uint64_t len,
+                        int fd, uint64_t fd_offset)
+{
+    if ((offset | len | fd_offset) & 4095 || !len ||
+        offset + len > mem->size || offset + len < offset)
+        return -EINVAL;
+    if (mmap(mem->data + offset, len, PROT_READ | PROT_WRITE,
+             MAP_SHARED | MAP_FIXED, fd, (off_t)fd_offset) == MAP_FAILED)
+        return -errno;
+    return 0;
 }
 
 uint32_t

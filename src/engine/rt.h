@@ -112,15 +112,26 @@ int
 gr_rt_memory_map_fd(wasm_rt_memory_t* mem, int fd, uint32_t pages,
                     uint32_t max_pages);
 
-/* Resets a memory created by gr_rt_memory_map_fd back to the fd's
- * contents without unmapping: pages beyond `pages` (grown since) become
- * inaccessible again, and private copies in [0, pages) are dropped
- * (MADV_DONTNEED) so the next access sees the file again. Ranges listed in
- * keep (shared mappings placed by the state layer) are left untouched.
- * Every member of the memory's group sees the new size. */
+/* Resets a memory created by gr_rt_memory_map_fd(fd) back to the fd's
+ * contents without unmapping it: pages beyond `pages` (grown since) become
+ * inaccessible again, the byte ranges in remap (page aligned [start, end):
+ * e.g. shared-state segments mapped into the memory during a call) get the
+ * fd's private mapping back, and private copies in [0, pages) are dropped
+ * (MADV_DONTNEED) so the next access sees the file again. Every member of
+ * the memory's group sees the new size. Returns 0 or -errno. */
 int
-gr_rt_memory_reset(wasm_rt_memory_t* mem, uint32_t pages,
-                   const uint64_t (*keep)[2], size_t n_keep);
+gr_rt_memory_reset(wasm_rt_memory_t* mem, int fd, uint32_t pages,
+                   const uint64_t (*remap)[2], size_t n_remap);
+
+/* Maps fd[fd_offset, fd_offset+len) MAP_SHARED over the linear-memory
+ * range [offset, offset+len), which must lie inside the current size and be
+ * 4 KiB aligned (host and wasm alignment agree: the base is page aligned).
+ * Writes through the mapping are seen by every other mapping of fd. The
+ * mapping survives memory.grow; gr_rt_memory_reset removes it (list it in
+ * remap). Returns 0, -EINVAL or -errno. */
+int
+gr_rt_memory_map_shared(wasm_rt_memory_t* mem, uint64_t offset, uint64_t len,
+                        int fd, uint64_t fd_offset);
 
 /* Number of 8 GiB reservations currently held in the pool (for tests). */
 size_t

@@ -78,11 +78,20 @@ type_letters(const char* t, size_t n, char* out, size_t cap)
         for (size_t i = sizeof pre - 1; i < n; i++) {
             char c;
             switch (t[i]) {
-            case 'i': c = 'i'; break;
-            case 'j': c = 'I'; break;
-            case 'f': c = 'f'; break;
-            case 'd': c = 'F'; break;
-            default: return -1;
+                case 'i':
+                    c = 'i';
+                    break;
+                case 'j':
+                    c = 'I';
+                    break;
+                case 'f':
+                    c = 'f';
+                    break;
+                case 'd':
+                    c = 'F';
+                    break;
+                default:
+                    return -1;
             }
             if (k + 1 >= cap)
                 return -1;
@@ -107,8 +116,7 @@ parse_decl(const struct line* l, char** sym, char* sig, size_t cap)
         n -= 7;
     }
     const char* open = memchr(p, '(', n);
-    const char* close = open ? memchr(open, ')', n - (size_t)(open - p))
-                             : NULL;
+    const char* close = open ? memchr(open, ')', n - (size_t)(open - p)) : NULL;
     if (!open || !close)
         return -1;
     const char* s = open;
@@ -211,8 +219,11 @@ fn_fini(struct gr__codegen_fn* f)
 
 /* One field line of the instance struct: "  <type> <name>;". */
 static int
-parse_field(struct gr__codegen_info* info, const struct line* l,
-            int after_import, char* err, size_t errlen)
+parse_field(struct gr__codegen_info* info,
+            const struct line* l,
+            int after_import,
+            char* err,
+            size_t errlen)
 {
     const char* p = l->p;
     size_t n = l->n;
@@ -231,7 +242,9 @@ parse_field(struct gr__codegen_info* info, const struct line* l,
     if (after_import) {
         if (ptr && strncmp(type, "wasm_rt_memory_t", 16) == 0)
             return gr__codegen_err(
-              GR_EINVALID_MODULE, err, errlen,
+              GR_EINVALID_MODULE,
+              err,
+              errlen,
               "imported memory is not supported: the module must define "
               "its own memory (link without --import-memory)");
         return 1; /* an imported global or table */
@@ -241,8 +254,8 @@ parse_field(struct gr__codegen_info* info, const struct line* l,
          * imported module's functions receive. */
         if (type_n > 20 && memcmp(type, "struct Z_", 9) == 0 &&
             memcmp(type + type_n - 12, "_instance_t*", 12) == 0)
-            return push_str(&info->ctx_fields, &info->n_ctx_fields, name,
-                            name_n);
+            return push_str(
+              &info->ctx_fields, &info->n_ctx_fields, name, name_n);
         return 0;
     }
     if (type_n == 16 && memcmp(type, "wasm_rt_memory_t", 16) == 0) {
@@ -251,8 +264,8 @@ parse_field(struct gr__codegen_info* info, const struct line* l,
     } else if (type_n == 23 &&
                memcmp(type, "wasm_rt_funcref_table_t", 23) == 0) {
         return push_str(&info->tables, &info->n_tables, name, name_n);
-    } else if (type_n == 3 && memcmp(type, "u32", 3) == 0 &&
-               name_n == 19 && memcmp(name, "w2c___stack_pointer", 19) == 0) {
+    } else if (type_n == 3 && memcmp(type, "u32", 3) == 0 && name_n == 19 &&
+               memcmp(name, "w2c___stack_pointer", 19) == 0) {
         if (!(info->sp_field = gr_strndup(name, name_n)))
             return -ENOMEM;
     }
@@ -289,13 +302,17 @@ parse_instantiate(struct gr__codegen_info* info, const struct line* l)
 }
 
 int
-gr__codegen_info_parse(const char* header, const char* modname,
-                       struct gr__codegen_info* info, char* err,
+gr__codegen_info_parse(const char* header,
+                       const char* modname,
+                       struct gr__codegen_info* info,
+                       char* err,
                        size_t errlen)
 {
     memset(info, 0, sizeof *info);
     char want_struct[160], want_inst[160];
-    snprintf(want_struct, sizeof want_struct, "typedef struct Z_%s_instance_t",
+    snprintf(want_struct,
+             sizeof want_struct,
+             "typedef struct Z_%s_instance_t",
              modname);
     snprintf(want_inst, sizeof want_inst, "void Z_%s_instantiate(", modname);
     int rc = 0;
@@ -327,10 +344,13 @@ gr__codegen_info_parse(const char* header, const char* modname,
             if (rc == 1) {
                 char *m = NULL, *nm = NULL;
                 parse_names(&comment, &m, &nm);
-                rc = gr__codegen_err(GR_EIMPORT, err, errlen,
+                rc = gr__codegen_err(GR_EIMPORT,
+                                     err,
+                                     errlen,
                                      "import %s.%s: imported globals and "
                                      "tables are not supported",
-                                     m ? m : "?", nm ? nm : "?");
+                                     m ? m : "?",
+                                     nm ? nm : "?");
                 gr_free(m);
                 gr_free(nm);
             }
@@ -359,10 +379,13 @@ gr__codegen_info_parse(const char* header, const char* modname,
             if (rc < 0 || (rc == 1 && imp)) {
                 if (rc == 1)
                     rc = gr__codegen_err(
-                      GR_EIMPORT, err, errlen,
+                      GR_EIMPORT,
+                      err,
+                      errlen,
                       "import %s.%s: only function imports with i32/i64/"
                       "f32/f64 values are supported",
-                      f.module ? f.module : "?", f.name ? f.name : "?");
+                      f.module ? f.module : "?",
+                      f.name ? f.name : "?");
                 fn_fini(&f);
                 goto fail;
             }
@@ -436,25 +459,27 @@ gr__codegen_shim_source(const struct gr__codegen_info* info,
       "#include \"engine/shim.h\"\n\n"
       "static void\ngr_shim_inst(void* i, void* host)\n{\n"
       "    (void)host;\n    %s_instantiate((%s_instance_t*)i",
-      z, z);
+      z,
+      z);
     for (size_t i = 0; i < info->n_inst_args; i++)
         gr__codegen_buf_printf(b, ", (%s*)host", info->inst_args[i]);
     gr__codegen_buf_printf(b,
                            ");\n}\n\nstatic void\ngr_shim_free(void* i)\n{\n"
                            "    %s_free((%s_instance_t*)i);\n}\n\n",
-                           z, z);
+                           z,
+                           z);
     if (info->n_tables) {
         gr__codegen_buf_puts(b, "static const size_t gr_shim_tables[] = {\n");
         for (size_t i = 0; i < info->n_tables; i++)
-            gr__codegen_buf_printf(b, "    offsetof(%s_instance_t, %s),\n", z,
-                                   info->tables[i]);
+            gr__codegen_buf_printf(
+              b, "    offsetof(%s_instance_t, %s),\n", z, info->tables[i]);
         gr__codegen_buf_puts(b, "};\n");
     }
     if (info->n_ctx_fields) {
         gr__codegen_buf_puts(b, "static const size_t gr_shim_ctx[] = {\n");
         for (size_t i = 0; i < info->n_ctx_fields; i++)
-            gr__codegen_buf_printf(b, "    offsetof(%s_instance_t, %s),\n", z,
-                                   info->ctx_fields[i]);
+            gr__codegen_buf_printf(
+              b, "    offsetof(%s_instance_t, %s),\n", z, info->ctx_fields[i]);
         gr__codegen_buf_puts(b, "};\n");
     }
     if (info->n_exports) {
@@ -466,8 +491,8 @@ gr__codegen_shim_source(const struct gr__codegen_info* info,
             put_cstr(b, f->name);
             gr__codegen_buf_puts(b, ", ");
             put_cstr(b, f->sig);
-            gr__codegen_buf_printf(b, ", (wasm_rt_function_ptr_t)&%s },\n",
-                                   f->sym);
+            gr__codegen_buf_printf(
+              b, ", (wasm_rt_function_ptr_t)&%s },\n", f->sym);
         }
         gr__codegen_buf_puts(b, "};\n");
     }
@@ -486,25 +511,28 @@ gr__codegen_shim_source(const struct gr__codegen_info* info,
         }
         gr__codegen_buf_puts(b, "};\n");
     }
-    gr__codegen_buf_printf(
-      b,
-      "\nstatic const struct gr_shim gr_shim_value = {\n"
-      "    .abi_version = GR_SHIM_ABI_VERSION,\n"
-      "    .instance_size = sizeof(%s_instance_t),\n",
-      z);
+    gr__codegen_buf_printf(b,
+                           "\nstatic const struct gr_shim gr_shim_value = {\n"
+                           "    .abi_version = GR_SHIM_ABI_VERSION,\n"
+                           "    .instance_size = sizeof(%s_instance_t),\n",
+                           z);
     if (info->mem_field)
         gr__codegen_buf_printf(
-          b, "    .memory_offset = offsetof(%s_instance_t, %s),\n", z,
+          b,
+          "    .memory_offset = offsetof(%s_instance_t, %s),\n",
+          z,
           info->mem_field);
     else
         gr__codegen_buf_puts(b, "    .memory_offset = GR_SHIM_NO_OFFSET,\n");
     if (info->sp_field)
         gr__codegen_buf_printf(
-          b, "    .stack_pointer_offset = offsetof(%s_instance_t, %s),\n", z,
+          b,
+          "    .stack_pointer_offset = offsetof(%s_instance_t, %s),\n",
+          z,
           info->sp_field);
     else
-        gr__codegen_buf_puts(b,
-                             "    .stack_pointer_offset = GR_SHIM_NO_OFFSET,\n");
+        gr__codegen_buf_puts(
+          b, "    .stack_pointer_offset = GR_SHIM_NO_OFFSET,\n");
     gr__codegen_buf_printf(
       b,
       "    .n_tables = %zu,\n    .table_offsets = %s,\n"
@@ -513,13 +541,19 @@ gr__codegen_shim_source(const struct gr__codegen_info* info,
       "    .n_exports = %zu,\n    .exports = %s,\n"
       "    .n_imports = %zu,\n    .imports = %s,\n"
       "    .n_import_ctx = %zu,\n    .import_ctx_offsets = %s,\n};\n\n",
-      info->n_tables, info->n_tables ? "gr_shim_tables" : "NULL", z,
-      info->n_exports, info->n_exports ? "gr_shim_exports" : "NULL",
-      info->n_imports, info->n_imports ? "gr_shim_imports" : "NULL",
-      info->n_ctx_fields, info->n_ctx_fields ? "gr_shim_ctx" : "NULL");
+      info->n_tables,
+      info->n_tables ? "gr_shim_tables" : "NULL",
+      z,
+      info->n_exports,
+      info->n_exports ? "gr_shim_exports" : "NULL",
+      info->n_imports,
+      info->n_imports ? "gr_shim_imports" : "NULL",
+      info->n_ctx_fields,
+      info->n_ctx_fields ? "gr_shim_ctx" : "NULL");
     gr__codegen_buf_puts(
-      b, "__attribute__((visibility(\"default\"))) const struct gr_shim*\n"
-         "granary_shim(void);\n\n"
-         "const struct gr_shim*\ngranary_shim(void)\n{\n"
-         "    return &gr_shim_value;\n}\n");
+      b,
+      "__attribute__((visibility(\"default\"))) const struct gr_shim*\n"
+      "granary_shim(void);\n\n"
+      "const struct gr_shim*\ngranary_shim(void)\n{\n"
+      "    return &gr_shim_value;\n}\n");
 }

@@ -129,10 +129,11 @@ gr_snapshot_restore(gr_snapshot* s, const gr_instance_config* cfg,
 }
 
 int
-gr_snapshot_reset(gr_snapshot* s, gr_instance* in, const uint64_t (*keep)[2],
-                  size_t n_keep)
+gr_snapshot_reset(gr_snapshot* s, gr_instance* in,
+                  const uint64_t (*remap)[2], size_t n_remap)
 {
-    return gr_instance_reset_to_image(in, s->image, s->pages, keep, n_keep);
+    return gr_instance_reset_to_image(in, s->image, s->fd, s->pages, remap,
+                                      n_remap);
 }
 
 uint32_t

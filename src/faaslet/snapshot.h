@@ -35,11 +35,12 @@ gr_snapshot_restore(gr_snapshot* s, const gr_instance_config* cfg,
 
 /* Resets an instance restored from s back to s without unmapping: private
  * pages are dropped (MADV_DONTNEED), grown pages become inaccessible,
- * globals and tables are copied back. Ranges in keep (sorted [start, end)
- * byte offsets, page aligned) keep their contents (shared state). */
+ * globals and tables are copied back, and the byte ranges in remap
+ * ([start, end), page aligned: shared mappings placed during the call) get
+ * the snapshot's private mapping back. */
 int
-gr_snapshot_reset(gr_snapshot* s, gr_instance* in, const uint64_t (*keep)[2],
-                  size_t n_keep);
+gr_snapshot_reset(gr_snapshot* s, gr_instance* in,
+                  const uint64_t (*remap)[2], size_t n_remap);
 
 /* Size of the captured memory in wasm pages, and the memfd (borrowed). */
 uint32_t

@@ -2,6 +2,7 @@
 /* Runtime layer: memory reservations, growth, limits, memory groups, trap
  * frames (explicit traps, guard-page faults, native stack overflow, nesting,
  * threads), function-type interning. No compiled guest needed. */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -320,13 +321,27 @@ test_map_fd_and_reset(void** state)
     assert_int_equal(wasm_rt_grow_memory(&m, 2), 2);
     m.data[3 * GR_WASM_PAGE] = 9;
 
-    /* keep page 1 (e.g. a shared-state mapping) across the reset */
+    /* a shared segment mapped over page 1 during the "call" */
+    int shared = memfd_create("state", MFD_CLOEXEC);
+    assert_int_equal(ftruncate(shared, GR_WASM_PAGE), 0);
+    assert_int_equal(gr_rt_memory_map_shared(&m, GR_WASM_PAGE, GR_WASM_PAGE,
+                                             shared, 0),
+                     0);
+    assert_int_equal(gr_rt_memory_map_shared(&m, 100, 4096, shared, 0),
+                     -EINVAL);
     m.data[GR_WASM_PAGE + 1] = 60;
-    const uint64_t keep[1][2] = { { GR_WASM_PAGE, 2 * GR_WASM_PAGE } };
-    assert_int_equal(gr_rt_memory_reset(&m, 2, keep, 1), 0);
+    uint8_t seen;
+    assert_int_equal(pread(shared, &seen, 1, 1), 1);
+    assert_int_equal(seen, 60);
+    const uint64_t remap[1][2] = { { GR_WASM_PAGE, 2 * GR_WASM_PAGE } };
+    assert_int_equal(gr_rt_memory_reset(&m, fd, 2, remap, 1), 0);
     assert_int_equal(m.pages, 2);
     assert_int_equal(m.data[10], 5);
-    assert_int_equal(m.data[GR_WASM_PAGE + 1], 60);
+    /* the snapshot's byte is back; the shared value is untouched */
+    assert_int_equal(m.data[GR_WASM_PAGE + 1], 6);
+    assert_int_equal(pread(shared, &seen, 1, 1), 1);
+    assert_int_equal(seen, 60);
+    close(shared);
     gr_trap t;
     struct mem_op oob = { &m, 3 * GR_WASM_PAGE, 1 };
     assert_int_equal(gr_rt_call(poke, &oob, &t), GR_ETRAP);
