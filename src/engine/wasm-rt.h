@@ -40,6 +40,12 @@ extern "C" {
 #define WASM_RT_MERGED_OOB_AND_EXHAUSTION_TRAPS 0
 #define WASM_RT_NO_RETURN __attribute__((noreturn))
 
+/* Branch hints used by the generated code. */
+#ifndef LIKELY
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#endif
+
 #if WASM_RT_USE_STACK_DEPTH_COUNT
 extern _Thread_local uint32_t wasm_rt_call_stack_depth;
 #endif

@@ -81,8 +81,12 @@ wasm_rt_register_func_type(uint32_t params, uint32_t results, ...)
 void
 wasm_rt_allocate_memory(wasm_rt_memory_t* m, uint32_t pages, uint32_t max)
 {
-    m->data = mmap(NULL, 8ull << 30, PROT_NONE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    m->data = mmap(NULL,
+                   8ull << 30,
+                   PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1,
+                   0);
     assert_true(m->data != MAP_FAILED);
     if (pages)
         assert_int_equal(
@@ -99,7 +103,8 @@ wasm_rt_grow_memory(wasm_rt_memory_t* m, uint32_t delta)
     if ((uint64_t)old + delta > m->max_pages)
         return UINT32_MAX;
     if (delta)
-        mprotect(m->data + ((size_t)old << 16), (size_t)delta << 16,
+        mprotect(m->data + ((size_t)old << 16),
+                 (size_t)delta << 16,
                  PROT_READ | PROT_WRITE);
     m->pages += delta;
     m->size = m->pages << 16;
@@ -113,7 +118,8 @@ wasm_rt_free_memory(wasm_rt_memory_t* m)
 }
 
 void
-wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t* t, uint32_t n,
+wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t* t,
+                               uint32_t n,
                                uint32_t max)
 {
     t->data = calloc(n ? n : 1, sizeof *t->data);
@@ -128,12 +134,9 @@ wasm_rt_free_funcref_table(wasm_rt_funcref_table_t* t)
 }
 
 /* Host functions imported by cg_basic. */
-uint32_t
-Z_envZ_host_add(void* ctx, uint32_t a, uint64_t b);
-double
-Z_envZ_hf(void* ctx, float a, double b);
-void
-Z_wasi_snapshot_preview1Z_proc_exit(void* ctx, uint32_t code);
+uint32_t Z_envZ_host_add(void* ctx, uint32_t a, uint64_t b);
+double Z_envZ_hf(void* ctx, float a, double b);
+void Z_wasi_snapshot_preview1Z_proc_exit(void* ctx, uint32_t code);
 
 uint32_t
 Z_envZ_host_add(void* ctx, uint32_t a, uint64_t b)
@@ -208,13 +211,21 @@ load_guest(const char* name, size_t* len)
 }
 
 static int
-compile(const char* cache, const uint8_t* w, size_t len, int jobs,
-        int bounds, gr_import_check_fn chk, char* so, char* err)
+compile(const char* cache,
+        const uint8_t* w,
+        size_t len,
+        int jobs,
+        int bounds,
+        gr_import_check_fn chk,
+        char* so,
+        char* err)
 {
     char hash[GR_SHA256_HEX_LEN + 1];
     assert_int_equal(gr_sha256_hex(w, len, hash), 0);
-    struct gr__codegen_opts o = { .cache_dir = cache, .cc = NULL,
-                                  .jobs = jobs, .explicit_bounds = bounds,
+    struct gr__codegen_opts o = { .cache_dir = cache,
+                                  .cc = NULL,
+                                  .jobs = jobs,
+                                  .explicit_bounds = bounds,
                                   .import_check = chk };
     return gr__codegen_ensure(&o, w, len, hash, so, err, 512);
 }
@@ -308,6 +319,11 @@ test_compile_basic(void** state)
     assert_int_not_equal(s->stack_pointer_offset, GR_SHIM_NO_OFFSET);
     assert_int_equal(s->n_tables, 1);
     assert_int_equal(s->n_imports, 3);
+    /* env and wasi_snapshot_preview1 contexts both hold the host pointer. */
+    assert_int_equal(s->n_import_ctx, 2);
+    for (size_t i = 0; i < s->n_import_ctx; i++)
+        assert_ptr_equal(*(void**)((char*)l.inst + s->import_ctx_offsets[i]),
+                         &marker);
     int seen = 0;
     for (size_t i = 0; i < s->n_imports; i++) {
         const struct gr_shim_import* im = &s->imports[i];
@@ -316,8 +332,8 @@ test_compile_basic(void** state)
         if (!strcmp(im->name, "hf"))
             seen |= 2, assert_string_equal(im->sig, "fF>F");
         if (!strcmp(im->name, "proc_exit"))
-            seen |= 4, assert_string_equal(im->module,
-                                           "wasi_snapshot_preview1"),
+            seen |= 4,
+              assert_string_equal(im->module, "wasi_snapshot_preview1"),
               assert_string_equal(im->sig, "i>");
     }
     assert_int_equal(seen, 7);
@@ -337,13 +353,11 @@ test_compile_basic(void** state)
     uint32_t (*add)(void*, uint32_t, uint32_t) =
       (uint32_t(*)(void*, uint32_t, uint32_t))export_fn(s, "add", "ii>i");
     assert_int_equal(add(l.inst, 2, 3), 5);
-    uint32_t (*ct)(void*, uint32_t, uint32_t, uint32_t) =
-      (uint32_t(*)(void*, uint32_t, uint32_t, uint32_t))export_fn(
-        s, "call_table", "iii>i");
+    uint32_t (*ct)(void*, uint32_t, uint32_t, uint32_t) = (uint32_t(*)(
+      void*, uint32_t, uint32_t, uint32_t))export_fn(s, "call_table", "iii>i");
     assert_int_equal(ct(l.inst, 1, 2, 3), 10);
     uint32_t (*ch)(void*, uint32_t, uint64_t) =
-      (uint32_t(*)(void*, uint32_t, uint64_t))export_fn(s, "call_host",
-                                                         "iI>i");
+      (uint32_t(*)(void*, uint32_t, uint64_t))export_fn(s, "call_host", "iI>i");
     assert_int_equal(ch(l.inst, 4, 5), 1009);
     double (*hf)(void*, float, double) =
       (double (*)(void*, float, double))export_fn(s, "call_hf", "fF>F");
@@ -393,9 +407,8 @@ test_cache_hit(void** state)
     assert_int_equal(count_entries(cache, "objects"), 2);
     struct loaded l;
     load(so2, &l, NULL);
-    uint32_t (*ch)(void*, uint32_t, uint64_t) =
-      (uint32_t(*)(void*, uint32_t, uint64_t))export_fn(l.s, "call_host",
-                                                         "iI>i");
+    uint32_t (*ch)(void*, uint32_t, uint64_t) = (uint32_t(*)(
+      void*, uint32_t, uint64_t))export_fn(l.s, "call_host", "iI>i");
     assert_int_equal(ch(l.inst, 4, 5), 9);
     unload(&l);
     gr_free(w);
@@ -450,8 +463,7 @@ test_missing_import(void** state)
     fresh_cache(cache);
     size_t len;
     uint8_t* w = load_guest("cg_basic", &len);
-    assert_int_equal(compile(cache, w, len, 2, 0, no_hf, so, err),
-                     GR_EIMPORT);
+    assert_int_equal(compile(cache, w, len, 2, 0, no_hf, so, err), GR_EIMPORT);
     assert_non_null(strstr(err, "env.hf"));
     assert_non_null(strstr(err, "fF>F"));
     assert_int_equal(count_entries(cache, "objects"), 0);
@@ -592,7 +604,10 @@ test_postpass_same_results(void** state)
     assert_true(a == b);
     assert_true(a > 0);
     print_message("matmul n=%d: post-pass %.2f ms, plain %.2f ms (%.2fx)\n",
-                  n, t_pp * 1e3, t_plain * 1e3, t_plain / t_pp);
+                  n,
+                  t_pp * 1e3,
+                  t_plain * 1e3,
+                  t_plain / t_pp);
     gr_free(w);
 }
 
@@ -606,9 +621,11 @@ make_big_module(int n, size_t* len)
     pathf(wasm, "%s/big.wasm", cache_root);
     FILE* f = fopen(wat, "w");
     assert_non_null(f);
-    fprintf(f, "(module (memory (export \"memory\") 1)\n"
-               " (type $t (func (param i32) (result i32)))\n"
-               " (table %d funcref)\n", n);
+    fprintf(f,
+            "(module (memory (export \"memory\") 1)\n"
+            " (type $t (func (param i32) (result i32)))\n"
+            " (table %d funcref)\n",
+            n);
     for (int k = 0; k < n; k++) {
         fprintf(f,
                 " (func $f%d (export \"f%d\") (param i32) (result i32)"
@@ -616,14 +633,20 @@ make_big_module(int n, size_t* len)
                 "  (local.set 1 (i32.add (i32.mul (local.get 0) (i32.const %d))"
                 " (i32.load offset=%d (i32.const 0))))\n"
                 "  (i32.store offset=%d (i32.const 0) (local.get 1))\n",
-                k, k, 2 * k + 1, (k * 4) % 4096, ((k * 7) % 1024) * 4);
+                k,
+                k,
+                2 * k + 1,
+                (k * 4) % 4096,
+                ((k * 7) % 1024) * 4);
         if (k > 0 && k % 8)
-            fprintf(f, "  (local.set 1 (i32.xor (local.get 1)"
-                       " (call $f%d (i32.shr_u (local.get 1) (i32.const 3)))))\n",
+            fprintf(f,
+                    "  (local.set 1 (i32.xor (local.get 1)"
+                    " (call $f%d (i32.shr_u (local.get 1) (i32.const 3)))))\n",
                     k - 1);
         if (k > 0 && k % 8 == 0)
-            fprintf(f, "  (local.set 1 (i32.add (local.get 1) (call_indirect"
-                       " (type $t) (local.get 1) (i32.const %d))))\n",
+            fprintf(f,
+                    "  (local.set 1 (i32.add (local.get 1) (call_indirect"
+                    " (type $t) (local.get 1) (i32.const %d))))\n",
                     k - 3);
         fprintf(f, "  (local.get 1))\n");
     }
@@ -658,8 +681,7 @@ test_split_compile(void** state)
     if (rc)
         fail_msg("split compile: %d %s", rc, err);
     char meta[PATH_MAX];
-    pathf(meta, "%.*s/meta", (int)(strlen(so_split) - 10),
-             so_split);
+    pathf(meta, "%.*s/meta", (int)(strlen(so_split) - 10), so_split);
     uint8_t* m = NULL;
     size_t ml;
     assert_int_equal(gr_fs_read_file(meta, 1 << 20, &m, &ml), 0);
@@ -695,8 +717,8 @@ static int
 setup(void** state)
 {
     (void)state;
-    pathf(cache_root, "%s/test_codegen.%ld",
-             GRANARY_BINARY_DIR, (long)getpid());
+    pathf(
+      cache_root, "%s/test_codegen.%ld", GRANARY_BINARY_DIR, (long)getpid());
     gr_fs_remove_tree(cache_root);
     return gr_fs_mkdir_p(cache_root);
 }
