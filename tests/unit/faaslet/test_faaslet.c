@@ -3,6 +3,7 @@
  * sees another's writes (memory, globals, tables), traps leave the
  * Faaslet and pool usable, grown memories reset, I/O limits, pools. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -276,6 +277,56 @@ test_pool_warm_cold_evict(void** state)
     gr_proto_unref(p);
 }
 
+struct thread_arg
+{
+    gr_proto* proto;
+    int bad;
+};
+
+static void*
+trap_thread(void* p)
+{
+    struct thread_arg* a = p;
+    gr_faaslet* f;
+    if (gr_faaslet_create(a->proto, &f)) {
+        a->bad++;
+        return NULL;
+    }
+    for (int i = 0; i < 50; i++) {
+        const char* in = i % 2 ? "trap" : "ok";
+        gr_call c = { .input = (const uint8_t*)in, .input_len = strlen(in) };
+        gr_call_result r;
+        if (gr_faaslet_call(f, &c, &r))
+            a->bad++;
+        else if (i % 2 && (r.status != GR_ETRAP ||
+                           r.trap.kind != GR_TRAP_UNREACHABLE))
+            a->bad++;
+        else if (!(i % 2) && (r.status != 0 || r.return_code != 1))
+            a->bad++;
+    }
+    gr_faaslet_destroy(f);
+    return NULL;
+}
+
+static void
+test_traps_on_many_threads(void** state)
+{
+    (void)state;
+    gr_rt_install_handlers();
+    gr_proto* p = make_proto("counter", NULL);
+    pthread_t th[4];
+    struct thread_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (struct thread_arg){ p, 0 };
+        pthread_create(&th[i], NULL, trap_thread, &args[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].bad, 0);
+    }
+    gr_proto_unref(p);
+}
+
 static int
 setup(void** state)
 {
@@ -305,6 +356,7 @@ main(void)
         cmocka_unit_test(test_capture_and_limits),
         cmocka_unit_test(test_memory_limit),
         cmocka_unit_test(test_runaway_guest_times_out),
+        cmocka_unit_test(test_traps_on_many_threads),
         cmocka_unit_test(test_pool_warm_cold_evict),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
