@@ -194,7 +194,7 @@ test_open_escapes(void** state)
                                        P,
                                        n,
                                        GR_WASI_O_DIRECTORY,
-                                       GR_WASI_R_ALL,
+                                       GR_WASI_R_FD_READDIR,
                                        GR_WASI_R_ALL,
                                        0,
                                        O),

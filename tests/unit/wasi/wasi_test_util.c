@@ -164,6 +164,10 @@ uint32_t
 tw_open(tw* t, const char* path, uint32_t oflags, uint32_t* fd)
 {
     uint32_t n = tw_put(t, TW_PATH_OFF, path);
+    /* Like wasi-libc: a directory open never asks for the write right. */
+    uint64_t rights = oflags & GR_WASI_O_DIRECTORY
+                        ? GR_WASI_R_ALL & ~(uint64_t)GR_WASI_R_FD_WRITE
+                        : GR_WASI_R_ALL;
     uint32_t r = gr_wasi_path_open(t->w,
                                    &t->mem,
                                    TW_ROOT_FD,
@@ -171,7 +175,7 @@ tw_open(tw* t, const char* path, uint32_t oflags, uint32_t* fd)
                                    TW_PATH_OFF,
                                    n,
                                    oflags,
-                                   GR_WASI_R_ALL,
+                                   rights,
                                    GR_WASI_R_ALL,
                                    0,
                                    TW_OUT_OFF);
