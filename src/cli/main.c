@@ -14,6 +14,13 @@ usage(FILE* f)
           "\n"
           "commands:\n"
           "  run      run a WASI command module (like wasmtime run)\n"
+          "  serve    run the HTTP API, scheduler and engine (one process)\n"
+          "  token    create, list or revoke API tokens of a server\n"
+          "  upload   upload a function to a server\n"
+          "  invoke   call a function on a server\n"
+          "  status   show a call's record\n"
+          "  logs     print a call's stdout and stderr\n"
+          "  fn       list, show or delete functions on a server\n"
           "  version  print the version\n"
           "  help     show this help\n"
           "\n"
@@ -31,6 +38,22 @@ main(int argc, char** argv)
     const char* cmd = argv[1];
     if (strcmp(cmd, "run") == 0)
         return gr_cli_run(argc - 1, argv + 1);
+#ifdef GRANARY_HTTP_SERVER
+    if (strcmp(cmd, "serve") == 0)
+        return gr_cli_serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "token") == 0)
+        return gr_cli_token(argc - 1, argv + 1);
+    if (strcmp(cmd, "upload") == 0)
+        return gr_cli_upload(argc - 1, argv + 1);
+    if (strcmp(cmd, "invoke") == 0)
+        return gr_cli_invoke(argc - 1, argv + 1);
+    if (strcmp(cmd, "status") == 0)
+        return gr_cli_status(argc - 1, argv + 1);
+    if (strcmp(cmd, "logs") == 0)
+        return gr_cli_logs(argc - 1, argv + 1);
+    if (strcmp(cmd, "fn") == 0)
+        return gr_cli_fn(argc - 1, argv + 1);
+#endif
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("granary %s\n", GRANARY_VERSION);
         return GR_CLI_OK;

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -44,9 +43,8 @@ static _Thread_local struct frame* current_frame;
 static _Thread_local uint32_t page_limit;
 static _Thread_local uintptr_t stack_lo, stack_hi;
 static _Thread_local void* alt_stack;
-/* Per-thread POSIX timer that interrupts guest code past its deadline. */
-static _Thread_local timer_t call_timer;
-static _Thread_local int call_timer_ok;
+/* This thread's entry in the watchdog's table (see "deadlines" below). */
+static _Thread_local struct watched* watch_slot;
 #if WASM_RT_USE_STACK_DEPTH_COUNT
 _Thread_local uint32_t wasm_rt_call_stack_depth;
 #endif
@@ -170,20 +168,98 @@ mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Arms (ns > 0) or disarms (0) this thread's call timer, ns from now. */
-static void
-arm_timer(uint64_t ns)
-{
-    if (!call_timer_ok)
-        return;
-    struct itimerspec its = { 0 };
-    its.it_value.tv_sec = (time_t)(ns / 1000000000u);
-    its.it_value.tv_nsec = (long)(ns % 1000000000u);
-    timer_settime(call_timer, 0, &its, NULL);
-}
+/* ---- deadlines --------------------------------------------------------------
+ * A call with a deadline publishes it in its thread's slot of a table; one
+ * watchdog thread scans the table every WATCH_TICK_NS and signals threads
+ * whose deadline has passed. A call pays two atomic stores, no syscall. The
+ * signal handler unwinds only if the thread is executing generated code;
+ * otherwise the watchdog signals it again on a later tick. */
 
 #define TIMEOUT_SIGNAL (SIGRTMIN + 3)
-#define TIMEOUT_RETRY_NS 1000000u
+#define WATCH_TICK_NS 2000000u
+#define MAX_WATCHED 4096
+
+struct watched
+{
+    _Atomic uint64_t deadline; /* 0 = none */
+    _Atomic int used;
+    pthread_t thread;
+};
+
+static struct watched watched[MAX_WATCHED];
+static atomic_size_t watched_high;
+static pthread_once_t watchdog_once = PTHREAD_ONCE_INIT;
+
+static void*
+watchdog_main(void* arg)
+{
+    (void)arg;
+    for (;;) {
+        struct timespec tick = { 0, WATCH_TICK_NS };
+        nanosleep(&tick, NULL);
+        uint64_t now = mono_ns();
+        size_t n = atomic_load(&watched_high);
+        for (size_t i = 0; i < n; i++) {
+            struct watched* w = &watched[i];
+            uint64_t d = atomic_load_explicit(&w->deadline,
+                                              memory_order_acquire);
+            if (d && d <= now && atomic_load(&w->used))
+                pthread_kill(w->thread, TIMEOUT_SIGNAL);
+        }
+    }
+    return NULL;
+}
+
+static void
+start_watchdog(void)
+{
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    /* Signals for guest threads must never land on the watchdog. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    if (pthread_create(&t, &attr, watchdog_main, NULL) != 0)
+        fputs("granary: cannot start the deadline watchdog\n", stderr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+}
+
+/* This thread's slot, claimed on first use; NULL if the table is full
+ * (deadlines are then not enforced on this thread, and we say so once). */
+static struct watched*
+my_watch_slot(void)
+{
+    if (watch_slot)
+        return watch_slot;
+    pthread_once(&watchdog_once, start_watchdog);
+    for (size_t i = 0; i < MAX_WATCHED; i++) {
+        int free_slot = 0;
+        if (atomic_compare_exchange_strong(&watched[i].used, &free_slot, 1)) {
+            watched[i].thread = pthread_self();
+            atomic_store(&watched[i].deadline, 0);
+            size_t high = atomic_load(&watched_high);
+            while (high < i + 1 &&
+                   !atomic_compare_exchange_weak(&watched_high, &high, i + 1))
+                ;
+            watch_slot = &watched[i];
+            return watch_slot;
+        }
+    }
+    static atomic_int warned;
+    if (!atomic_exchange(&warned, 1))
+        fputs("granary: too many threads for call deadlines\n", stderr);
+    return NULL;
+}
+
+static void
+publish_deadline(uint64_t d)
+{
+    if (watch_slot)
+        atomic_store_explicit(&watch_slot->deadline, d, memory_order_release);
+}
 
 static void
 timeout_handler(int sig, siginfo_t* si, void* uc)
@@ -195,18 +271,10 @@ timeout_handler(int sig, siginfo_t* si, void* uc)
     for (struct frame* p = f; p; p = p->prev)
         if (p->deadline && (!deadline || p->deadline < deadline))
             deadline = p->deadline;
-    if (!f || !deadline)
-        return;
-    uint64_t now = mono_ns();
-    if (now < deadline) {
-        arm_timer(deadline - now);
-        return;
-    }
-    if (!in_generated_code(interrupted_pc(uc))) {
-        /* In a host function or the runtime: try again shortly. */
-        arm_timer(TIMEOUT_RETRY_NS);
-        return;
-    }
+    if (!f || !deadline || mono_ns() < deadline)
+        return; /* stale signal: the call already ended */
+    if (!in_generated_code(interrupted_pc(uc)))
+        return; /* in a host function: the watchdog retries next tick */
     f->kind = GR_TRAP_TIMEOUT;
     siglongjmp(f->buf, 1);
 }
@@ -254,10 +322,13 @@ fault_handler(int sig, siginfo_t* si, void* uc)
 static void
 thread_exit(void* p)
 {
-    if (call_timer_ok) {
-        timer_delete(call_timer);
-        call_timer_ok = 0;
+    if (watch_slot) {
+        atomic_store(&watch_slot->deadline, 0);
+        atomic_store(&watch_slot->used, 0);
+        watch_slot = NULL;
     }
+    if (p == (void*)1)
+        return; /* the alternate stack was someone else's */
     stack_t ss = { .ss_flags = SS_DISABLE };
     sigaltstack(&ss, NULL);
     munmap(p, ALT_STACK_SIZE);
@@ -326,6 +397,7 @@ init_thread(void)
         /* Someone (e.g. ASan) already installed one; keep it. */
         munmap(p, ALT_STACK_SIZE);
         p = (void*)1;
+        pthread_setspecific(thread_key, p); /* for thread_exit */
     } else if (sigaltstack(&ss, NULL) < 0) {
         munmap(p, ALT_STACK_SIZE);
         return;
@@ -333,12 +405,6 @@ init_thread(void)
         pthread_setspecific(thread_key, p);
     }
     alt_stack = p;
-    struct sigevent sev;
-    memset(&sev, 0, sizeof sev);
-    sev.sigev_notify = SIGEV_THREAD_ID;
-    sev.sigev_signo = TIMEOUT_SIGNAL;
-    sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
-    call_timer_ok = timer_create(CLOCK_MONOTONIC, &sev, &call_timer) == 0;
     pthread_attr_t attr;
     if (pthread_getattr_np(pthread_self(), &attr) == 0) {
         void* addr;
@@ -372,13 +438,7 @@ effective_deadline(const struct frame* f)
 static void
 rearm_for(const struct frame* f)
 {
-    uint64_t d = effective_deadline(f);
-    if (!d) {
-        arm_timer(0);
-        return;
-    }
-    uint64_t now = mono_ns();
-    arm_timer(d > now ? d - now : 1);
+    publish_deadline(effective_deadline(f));
 }
 
 int
@@ -391,6 +451,8 @@ gr_rt_call_timeout(gr_rt_thunk fn, void* arg, gr_trap* trap,
     f.kind = GR_TRAP_NONE;
     f.exit_code = 0;
     f.deadline = timeout_ns ? mono_ns() + timeout_ns : 0;
+    if (f.deadline && !my_watch_slot())
+        f.deadline = 0;
 #if WASM_RT_USE_STACK_DEPTH_COUNT
     f.depth = wasm_rt_call_stack_depth;
 #endif

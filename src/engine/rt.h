@@ -70,8 +70,9 @@ gr_rt_call(gr_rt_thunk fn, void* arg, gr_trap* trap);
  * calls keep the nearest deadline of their callers). Past the deadline the
  * call ends with GR_TRAP_TIMEOUT as soon as the thread is executing
  * generated code (never inside a host function, which may hold locks; a
- * blocking host call sees EINTR). Uses a per-thread timer and the signal
- * SIGRTMIN+3. */
+ * blocking host call sees EINTR). A watchdog thread checks deadlines every
+ * 2 ms and signals overdue threads with SIGRTMIN+3; the cost per call is
+ * two atomic stores. */
 int
 gr_rt_call_timeout(gr_rt_thunk fn, void* arg, gr_trap* trap,
                    uint64_t timeout_ns);

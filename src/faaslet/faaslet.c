@@ -13,6 +13,7 @@
 
 #include "host/faas/faas.h"
 #include "host/host.h"
+#include "state/state.h"
 #include "util/alloc.h"
 
 #define DEFAULT_MAX_OUTPUT (16u << 20)
@@ -403,9 +404,26 @@ gr_faaslet_call(gr_faaslet* f, const gr_call* c, gr_call_result* r)
 }
 
 int
+gr_faaslet_set_state(gr_faaslet* f, struct gr_state* st, const char* user)
+{
+    gr_state_ctx* c;
+    int rc = gr_state_ctx_create(st, user, &c);
+    if (rc)
+        return rc;
+    gr_state_ctx_destroy(f->host.state);
+    f->host.state = c;
+    return 0;
+}
+
+int
 gr_faaslet_reset(gr_faaslet* f)
 {
-    int rc = gr_snapshot_reset(f->proto->snap, f->in, NULL, 0);
+    const uint64_t(*remap)[2] = NULL;
+    size_t n_remap =
+      f->host.state ? gr_state_ctx_ranges(f->host.state, &remap) : 0;
+    int rc = gr_snapshot_reset(f->proto->snap, f->in, remap, n_remap);
+    if (f->host.state)
+        gr_state_ctx_clear(f->host.state);
     int wrc = gr_wasi_reset_fds(f->wasi);
     return rc ? rc : wrc;
 }
@@ -416,6 +434,7 @@ gr_faaslet_destroy(gr_faaslet* f)
     if (!f)
         return;
     gr_instance_destroy(f->in);
+    gr_state_ctx_destroy(f->host.state);
     faaslet_host_fini(f);
     gr_proto_unref(f->proto);
     gr_free(f);

@@ -12,6 +12,7 @@
 #include "faaslet/snapshot.h"
 #include "host/wasi/wasi.h"
 
+struct gr_state;
 typedef struct gr_proto gr_proto;
 typedef struct gr_faaslet gr_faaslet;
 
@@ -91,7 +92,16 @@ gr_faaslet_create(gr_proto* p, gr_faaslet** out);
 int
 gr_faaslet_call(gr_faaslet* f, const gr_call* c, gr_call_result* r);
 
-/* Resets to the snapshot (done by gr_faaslet_call; exposed for tests). */
+/* Gives f access to shared state as `user` (state.h): creates its state
+ * context (replacing any earlier one). st must outlive f. Returns 0,
+ * -EINVAL (bad user name) or -ENOMEM. */
+int
+gr_faaslet_set_state(gr_faaslet* f, struct gr_state* st, const char* user);
+
+/* Resets to the snapshot (done by gr_faaslet_call; exposed for tests).
+ * Shared-state segments mapped during the call get the snapshot's private
+ * pages back and the call's state locks are released; shared values
+ * themselves are untouched. */
 int
 gr_faaslet_reset(gr_faaslet* f);
 

@@ -6,6 +6,7 @@
 #define GR_HOST_HOST_H
 
 struct gr_wasi;
+struct gr_state_ctx;
 
 /* Per-instance host context. The faaslet layer owns it and stores it with
  * gr_instance_set_host(); every member is owned by the faaslet layer. Used by
@@ -14,6 +15,7 @@ typedef struct gr_host_ctx
 {
     struct gr_wasi* wasi; /* NULL: every WASI call fails with ENOSYS */
     void* faas;           /* Granary API state (later issues) */
+    struct gr_state_ctx* state; /* shared state (NULL: state calls fail) */
 } gr_host_ctx;
 
 /* One import the host provides: module, field name and wasm signature

@@ -33,4 +33,29 @@ gr_test_mkdtemp(char* buf, size_t len);
 void
 gr_test_write_file(const char* path, const char* text);
 
+/* A private redis-server for a test: started on a free loopback port
+ * with no persistence, killed with its parent (PR_SET_PDEATHSIG) and by
+ * gr_test_redis_stop. Implemented in testredis.c. */
+typedef struct gr_test_redis
+{
+    int pid;       /* 0 when stopped */
+    int port;
+    char addr[32]; /* "127.0.0.1:<port>" */
+} gr_test_redis;
+
+/* Starts redis-server (on r->port if non-zero, else a free port) and waits
+ * until it answers. Returns 0 or -errno. */
+int
+gr_test_redis_start(gr_test_redis* r);
+/* SIGKILLs it and waits (no-op when stopped). */
+void
+gr_test_redis_stop(gr_test_redis* r);
+/* Sends sig (SIGSTOP/SIGCONT) to the server. */
+void
+gr_test_redis_signal(gr_test_redis* r, int sig);
+/* Runs one redis-cli command against it, output in out (may be NULL).
+ * Returns the exit status. */
+int
+gr_test_redis_cli(gr_test_redis* r, const char* args, char* out, size_t len);
+
 #endif

@@ -1,0 +1,925 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The call path: call records (sharded table, finished ones kept FIFO up to
+ * max_records), executor slots (an atomic token count), the bounded FIFO
+ * queue, running a call in a pooled Faaslet, waiting (lending the slot to
+ * queued calls when the waiter is itself running a call) and the chaining
+ * operations handed to the host layer. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <granary/status.h>
+
+#include "host/faas/faas.h"
+#include "host/host.h"
+#include "sched/sched_int.h"
+#include "util/alloc.h"
+
+/* The call this thread is running (innermost when calls nest because a
+ * waiting thread lent its slot). Chaining and lending start from here. */
+struct exec
+{
+    gr_sched* s;
+    struct gr__call* call;
+    struct gr__call** children; /* referenced records, by handle */
+    uint32_t n_children, cap_children;
+    uint64_t deadline; /* CLOCK_MONOTONIC ns, 0 = none */
+    struct exec* prev;
+};
+
+static _Thread_local struct exec* tl_exec;
+static _Thread_local int tl_nest;
+
+static const struct gr_faas_chain_ops chain_ops;
+
+/* Static empty string handed out for empty stdout/stderr so callers may
+ * print them; gr_call_info_fini knows not to free it. */
+static char empty_str[1];
+
+/* ---- records ------------------------------------------------------------- */
+
+static uint64_t
+next_id(gr_sched* s)
+{
+    for (;;) {
+        /* A bijection of a counter: unique, and not guessable from a
+         * neighbour's id without the per-process key. */
+        uint64_t x = atomic_fetch_add(&s->id_counter, 1) + 1;
+        x ^= s->id_key;
+        x *= 0x9E3779B97F4A7C15ull;
+        x ^= x >> 29;
+        x *= 0xBF58476D1CE4E5B9ull;
+        x ^= x >> 32;
+        if (x)
+            return x;
+    }
+}
+
+static struct gr__shard*
+shard_of(gr_sched* s, uint64_t id)
+{
+    return &s->shards[id % GR__SCHED_SHARDS];
+}
+
+static size_t
+bucket_of(const struct gr__shard* sh, uint64_t id)
+{
+    return (size_t)((id / GR__SCHED_SHARDS) % sh->nbuckets);
+}
+
+static void
+call_free(struct gr__call* c)
+{
+    gr__sched_fn_unref(c->fn);
+    gr_free(c->input);
+    gr_free(c->output);
+    if (c->out != empty_str)
+        gr_free(c->out);
+    if (c->err != empty_str)
+        gr_free(c->err);
+    gr_free(c);
+}
+
+static void
+call_unref(struct gr__call* c)
+{
+    if (c && atomic_fetch_sub(&c->refs, 1) == 1)
+        call_free(c);
+}
+
+/* A new record holding f (reference taken over), one reference for the
+ * table and one for the caller. */
+static struct gr__call*
+call_new(gr_sched* s,
+         struct gr__fn* f,
+         uint64_t parent,
+         uint32_t depth,
+         uint64_t timeout_ns)
+{
+    struct gr__call* c = gr_malloc(sizeof *c);
+    if (!c)
+        return NULL;
+    memset(c, 0, sizeof *c);
+    atomic_init(&c->refs, 2);
+    atomic_init(&c->state, GR_CALL_QUEUED);
+    atomic_init(&c->lenders, 0);
+    c->id = next_id(s);
+    c->parent = parent;
+    c->fn = f;
+    c->depth = depth;
+    c->timeout_ns = timeout_ns ? timeout_ns : s->cfg.timeout_ns;
+    memcpy(c->user, f->info.user, sizeof c->user);
+    memcpy(c->fn_name, f->info.name, sizeof c->fn_name);
+    c->queued_ns = gr__sched_now();
+    return c;
+}
+
+static void
+record_insert(gr_sched* s, struct gr__call* c)
+{
+    struct gr__shard* sh = shard_of(s, c->id);
+    pthread_mutex_lock(&sh->lock);
+    size_t b = bucket_of(sh, c->id);
+    c->hnext = sh->buckets[b];
+    sh->buckets[b] = c;
+    pthread_mutex_unlock(&sh->lock);
+}
+
+/* Unlinks c from the hash (shard lock held). */
+static void
+record_unlink(struct gr__shard* sh, struct gr__call* c)
+{
+    for (struct gr__call** pp = &sh->buckets[bucket_of(sh, c->id)]; *pp;
+         pp = &(*pp)->hnext) {
+        if (*pp == c) {
+            *pp = c->hnext;
+            return;
+        }
+    }
+}
+
+static struct gr__call*
+record_find(gr_sched* s, uint64_t id)
+{
+    struct gr__shard* sh = shard_of(s, id);
+    struct gr__call* found = NULL;
+    pthread_mutex_lock(&sh->lock);
+    for (struct gr__call* c = sh->buckets[bucket_of(sh, id)]; c; c = c->hnext) {
+        if (c->id == id) {
+            found = c;
+            atomic_fetch_add(&c->refs, 1);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&sh->lock);
+    return found;
+}
+
+static void
+record_stats(gr_sched* s, const struct gr__call* c, gr_call_state st)
+{
+    atomic_fetch_add_explicit(&s->calls, 1, memory_order_relaxed);
+    if (st == GR_CALL_FAILED)
+        atomic_fetch_add_explicit(&s->errors, 1, memory_order_relaxed);
+    if (c->status == GR_ETIMEOUT)
+        atomic_fetch_add_explicit(&s->timeouts, 1, memory_order_relaxed);
+    uint64_t lat = c->finished_ns - c->queued_ns;
+    static const uint64_t le_ns[GR_SCHED_LATENCY_BUCKETS] = {
+        10000,      25000,      50000,      100000,     250000,   500000,
+        1000000,    2500000,    5000000,    10000000,   50000000, 100000000,
+        500000000u, 1000000000, 5000000000, 10000000000
+    };
+    for (int i = 0; i < GR_SCHED_LATENCY_BUCKETS; i++) {
+        if (lat <= le_ns[i]) {
+            atomic_fetch_add_explicit(&s->buckets[i], 1, memory_order_relaxed);
+            break;
+        }
+    }
+    atomic_fetch_add_explicit(&s->latency_sum_ns, lat, memory_order_relaxed);
+}
+
+/* Publishes the outcome already written into c: marks it finished, wakes
+ * its waiters, and forgets the oldest finished records beyond the limit. */
+static void
+record_finish(gr_sched* s, struct gr__call* c, gr_call_state st)
+{
+    struct gr__shard* sh = shard_of(s, c->id);
+    struct gr__call* drop = NULL;
+    c->finished_ns = gr__sched_now();
+    /* Count before publishing, so a waiter woken below sees the stats. */
+    record_stats(s, c, st);
+    pthread_mutex_lock(&sh->lock);
+    atomic_store(&c->state, st);
+    c->fnext = NULL;
+    if (sh->ftail)
+        sh->ftail->fnext = c;
+    else
+        sh->fhead = c;
+    sh->ftail = c;
+    if (++sh->nfinished > sh->max_finished) {
+        drop = sh->fhead;
+        sh->fhead = drop->fnext;
+        if (!sh->fhead)
+            sh->ftail = NULL;
+        sh->nfinished--;
+        record_unlink(sh, drop);
+    }
+    if (c->waiters)
+        pthread_cond_broadcast(&sh->done);
+    pthread_mutex_unlock(&sh->lock);
+    /* Pairs with the increment in wait_lending: either the lender sees the
+     * new state or we see it waiting. */
+    if (atomic_load(&c->lenders)) {
+        pthread_mutex_lock(&s->q_lock);
+        pthread_cond_broadcast(&s->q_cond);
+        pthread_mutex_unlock(&s->q_lock);
+    }
+    call_unref(drop);
+}
+
+static int
+dup_bytes(const void* src, size_t n, uint8_t** out)
+{
+    *out = NULL;
+    if (!n)
+        return 0;
+    *out = gr_malloc(n);
+    if (!*out)
+        return -ENOMEM;
+    memcpy(*out, src, n);
+    return 0;
+}
+
+static char*
+dup_str(const char* src, size_t n)
+{
+    if (!n)
+        return empty_str;
+    char* d = gr_malloc(n + 1);
+    if (!d)
+        return empty_str;
+    memcpy(d, src, n);
+    d[n] = '\0';
+    return d;
+}
+
+/* Copies c into out (a reference to c is held by the caller). */
+static int
+info_fill(gr_sched* s, struct gr__call* c, gr_call_info* out)
+{
+    struct gr__shard* sh = shard_of(s, c->id);
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&sh->lock);
+    out->state = atomic_load(&c->state);
+    out->started_ns = c->started_ns;
+    pthread_mutex_unlock(&sh->lock);
+    out->id = c->id;
+    out->parent = c->parent;
+    memcpy(out->user, c->user, sizeof out->user);
+    memcpy(out->fn, c->fn_name, sizeof out->fn);
+    memcpy(out->host, c->host, sizeof out->host);
+    out->queued_ns = c->queued_ns;
+    out->out = out->err = empty_str;
+    if (out->state != GR_CALL_DONE && out->state != GR_CALL_FAILED)
+        return 0;
+    /* Finished: the outcome fields no longer change. */
+    out->status = c->status;
+    out->return_code = c->return_code;
+    memcpy(out->trap, c->trap, sizeof out->trap);
+    out->cold = c->cold;
+    out->finished_ns = c->finished_ns;
+    int rc = dup_bytes(c->output, c->output_len, &out->output);
+    if (rc)
+        return rc;
+    out->output_len = c->output_len;
+    out->out = c->out && c->out[0] ? gr_strdup(c->out) : empty_str;
+    out->err = c->err && c->err[0] ? gr_strdup(c->err) : empty_str;
+    if (!out->out || !out->err) {
+        gr_call_info_fini(out);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void
+gr_call_info_fini(gr_call_info* ci)
+{
+    if (!ci)
+        return;
+    gr_free(ci->output);
+    if (ci->out != empty_str)
+        gr_free(ci->out);
+    if (ci->err != empty_str)
+        gr_free(ci->err);
+    ci->output = NULL;
+    ci->out = ci->err = NULL;
+    ci->output_len = 0;
+}
+
+/* ---- slots and queue ----------------------------------------------------- */
+
+static int
+slot_take(gr_sched* s)
+{
+    int n = atomic_load_explicit(&s->free_slots, memory_order_relaxed);
+    while (n > 0)
+        if (atomic_compare_exchange_weak(&s->free_slots, &n, n - 1))
+            return 1;
+    return 0;
+}
+
+static void
+slot_release(gr_sched* s)
+{
+    atomic_fetch_add(&s->free_slots, 1);
+    if (atomic_load(&s->queue_len)) {
+        pthread_mutex_lock(&s->q_lock);
+        pthread_cond_broadcast(&s->q_cond);
+        pthread_mutex_unlock(&s->q_lock);
+    }
+}
+
+/* Queue ring helpers: q_lock held. */
+static struct gr__call*
+queue_remove_at(gr_sched* s, size_t i)
+{
+    size_t len = atomic_load_explicit(&s->queue_len, memory_order_relaxed);
+    struct gr__call* c = s->queue[(s->q_head + i) % s->q_cap];
+    if (i == 0) {
+        s->q_head = (s->q_head + 1) % s->q_cap;
+    } else {
+        for (size_t k = i; k + 1 < len; k++)
+            s->queue[(s->q_head + k) % s->q_cap] =
+              s->queue[(s->q_head + k + 1) % s->q_cap];
+    }
+    atomic_store(&s->queue_len, len - 1);
+    return c;
+}
+
+static int
+queue_push(gr_sched* s, struct gr__call* c)
+{
+    pthread_mutex_lock(&s->q_lock);
+    size_t len = atomic_load_explicit(&s->queue_len, memory_order_relaxed);
+    int rc = 0;
+    if (atomic_load(&s->stopping))
+        rc = -ESHUTDOWN;
+    else if (len >= s->q_cap)
+        rc = -EBUSY;
+    else {
+        s->queue[(s->q_head + len) % s->q_cap] = c;
+        atomic_store(&s->queue_len, len + 1);
+        pthread_cond_broadcast(&s->q_cond);
+    }
+    pthread_mutex_unlock(&s->q_lock);
+    return rc;
+}
+
+/* ---- running ------------------------------------------------------------- */
+
+/* Writes the outcome into c (not yet visible: record_finish publishes). */
+static gr_call_state
+set_outcome(struct gr__call* c, int rc, const gr_call_result* r)
+{
+    gr_call_state st = GR_CALL_DONE;
+    if (rc < 0) {
+        c->status = rc;
+        st = GR_CALL_FAILED;
+    } else if (r->status) {
+        st = GR_CALL_FAILED;
+        c->status = r->status;
+        if (r->status == GR_ETRAP) {
+            if (r->trap.kind == GR_TRAP_TIMEOUT)
+                c->status = GR_ETIMEOUT;
+            snprintf(c->trap, sizeof c->trap, "%s", gr_trap_name(r->trap.kind));
+        }
+    }
+    c->return_code = r->return_code;
+    if (rc >= 0) {
+        if (dup_bytes(r->output, r->output_len, &c->output) == 0)
+            c->output_len = r->output_len;
+        c->out = dup_str(r->out, r->out_len);
+        c->err = dup_str(r->err, r->err_len);
+    }
+    return st;
+}
+
+/* Runs c on this thread, which holds (or lends) a slot. */
+static void
+run_call(gr_sched* s, struct gr__call* c, const uint8_t* input, size_t len)
+{
+    struct gr__fn* f = c->fn;
+    gr_call_result r = { 0 };
+    gr_faaslet* fl = NULL;
+    int cold = 0;
+    atomic_fetch_add_explicit(&s->running, 1, memory_order_relaxed);
+    int rc = gr__sched_fn_load(s, f);
+    if (!rc)
+        rc = gr_pool_acquire(f->pool, &fl, &cold);
+    if (!rc) {
+        gr_host_ctx* h = gr_instance_host(gr_faaslet_instance(fl));
+        gr_faas_ctx* fc = h->faas;
+        struct exec ex = { .s = s, .call = c, .prev = tl_exec };
+        ex.deadline = c->started_ns + c->timeout_ns;
+        fc->chain = &chain_ops;
+        fc->chain_ctx = &ex;
+        tl_exec = &ex;
+        gr_call call = { .input = input,
+                         .input_len = len,
+                         .timeout_ns = c->timeout_ns };
+        rc = gr_faaslet_call(fl, &call, &r);
+        tl_exec = ex.prev;
+        fc->chain = NULL;
+        fc->chain_ctx = NULL;
+        for (uint32_t i = 0; i < ex.n_children; i++)
+            call_unref(ex.children[i]);
+        gr_free(ex.children);
+        c->cold = cold;
+        atomic_fetch_add_explicit(
+          cold ? &s->cold : &s->warm, 1, memory_order_relaxed);
+    }
+    gr_call_state st = set_outcome(c, rc, &r);
+    if (fl)
+        gr_pool_release(f->pool, fl, rc < 0);
+    /* The version may now be replaced and freed: drop it promptly. */
+    c->fn = NULL;
+    gr__sched_fn_unref(f);
+    gr_free(c->input);
+    c->input = NULL;
+    atomic_fetch_sub_explicit(&s->running, 1, memory_order_relaxed);
+    record_finish(s, c, st);
+}
+
+/* Runs a call taken from the queue (its reference passes to us). */
+static void
+run_queued(gr_sched* s, struct gr__call* c)
+{
+    struct gr__shard* sh = shard_of(s, c->id);
+    pthread_mutex_lock(&sh->lock);
+    c->started_ns = gr__sched_now();
+    atomic_store(&c->state, GR_CALL_RUNNING);
+    pthread_mutex_unlock(&sh->lock);
+    run_call(s, c, c->input, c->input_len);
+    call_unref(c);
+}
+
+void*
+gr__sched_executor_main(void* arg)
+{
+    gr_sched* s = arg;
+    gr_rt_install_handlers();
+    pthread_mutex_lock(&s->q_lock);
+    for (;;) {
+        if (atomic_load(&s->stopping))
+            break;
+        if (atomic_load(&s->queue_len) && slot_take(s)) {
+            struct gr__call* c = queue_remove_at(s, 0);
+            pthread_mutex_unlock(&s->q_lock);
+            run_queued(s, c);
+            slot_release(s);
+            pthread_mutex_lock(&s->q_lock);
+            continue;
+        }
+        pthread_cond_wait(&s->q_cond, &s->q_lock);
+    }
+    pthread_mutex_unlock(&s->q_lock);
+    return NULL;
+}
+
+void
+gr__sched_queue_drain(gr_sched* s)
+{
+    pthread_mutex_lock(&s->q_lock);
+    while (atomic_load(&s->queue_len)) {
+        struct gr__call* c = queue_remove_at(s, 0);
+        pthread_mutex_unlock(&s->q_lock);
+        c->status = -ESHUTDOWN;
+        gr__sched_fn_unref(c->fn);
+        c->fn = NULL;
+        record_finish(s, c, GR_CALL_FAILED);
+        call_unref(c);
+        pthread_mutex_lock(&s->q_lock);
+    }
+    pthread_cond_broadcast(&s->q_cond);
+    pthread_mutex_unlock(&s->q_lock);
+}
+
+/* ---- waiting ------------------------------------------------------------- */
+
+static void
+abs_deadline(uint64_t deadline_mono, struct timespec* ts)
+{
+    /* Condition variables here use CLOCK_MONOTONIC (see sched.c). */
+    ts->tv_sec = (time_t)(deadline_mono / 1000000000u);
+    ts->tv_nsec = (long)(deadline_mono % 1000000000u);
+}
+
+static int
+finished(const struct gr__call* c)
+{
+    int st = atomic_load(&c->state);
+    return st == GR_CALL_DONE || st == GR_CALL_FAILED;
+}
+
+/* Waits for c on a thread that is running a call: instead of idling, runs
+ * queued calls (its own children first) with the slot it holds, so that
+ * a chain never deadlocks when every slot waits on a child. */
+static int
+wait_lending(gr_sched* s, struct gr__call* c, uint64_t deadline)
+{
+    int rc = 0;
+    uint64_t me = tl_exec->call->id;
+    atomic_fetch_add(&c->lenders, 1);
+    pthread_mutex_lock(&s->q_lock);
+    while (!finished(c)) {
+        size_t len = atomic_load(&s->queue_len);
+        size_t pick = len;
+        for (size_t i = 0; i < len; i++) {
+            if (s->queue[(s->q_head + i) % s->q_cap]->parent == me) {
+                pick = i;
+                break;
+            }
+        }
+        /* Bound how deep unrelated calls stack up on this thread. */
+        if (pick == len && len && tl_nest < GR__SCHED_LEND_DEPTH)
+            pick = 0;
+        if (pick < len) {
+            struct gr__call* q = queue_remove_at(s, pick);
+            pthread_mutex_unlock(&s->q_lock);
+            tl_nest++;
+            run_queued(s, q);
+            tl_nest--;
+            pthread_mutex_lock(&s->q_lock);
+            continue;
+        }
+        if (deadline) {
+            if (gr__sched_now() >= deadline) {
+                rc = -ETIMEDOUT;
+                break;
+            }
+            struct timespec ts;
+            abs_deadline(deadline, &ts);
+            pthread_cond_timedwait(&s->q_cond, &s->q_lock, &ts);
+        } else {
+            pthread_cond_wait(&s->q_cond, &s->q_lock);
+        }
+    }
+    pthread_mutex_unlock(&s->q_lock);
+    atomic_fetch_sub(&c->lenders, 1);
+    return rc;
+}
+
+static int
+wait_plain(gr_sched* s, struct gr__call* c, uint64_t deadline)
+{
+    struct gr__shard* sh = shard_of(s, c->id);
+    int rc = 0;
+    pthread_mutex_lock(&sh->lock);
+    c->waiters++;
+    while (!finished(c)) {
+        if (deadline) {
+            if (gr__sched_now() >= deadline) {
+                rc = -ETIMEDOUT;
+                break;
+            }
+            struct timespec ts;
+            abs_deadline(deadline, &ts);
+            pthread_cond_timedwait(&sh->done, &sh->lock, &ts);
+        } else {
+            pthread_cond_wait(&sh->done, &sh->lock);
+        }
+    }
+    c->waiters--;
+    pthread_mutex_unlock(&sh->lock);
+    return rc;
+}
+
+static int
+wait_call(gr_sched* s, struct gr__call* c, uint64_t deadline)
+{
+    if (finished(c))
+        return 0;
+    if (tl_exec && tl_exec->s == s)
+        return wait_lending(s, c, deadline);
+    return wait_plain(s, c, deadline);
+}
+
+/* ---- invoking ------------------------------------------------------------ */
+
+static int
+place(gr_sched* s, struct gr__call* c)
+{
+    int rc = s->placement.place(s->placement.ctx, c->user, c->fn_name, c->host);
+    c->host[sizeof c->host - 1] = '\0';
+    return rc;
+}
+
+/* Creates and queues a call; *out gets a reference to its record. */
+static int
+invoke(gr_sched* s,
+       const char* user,
+       const char* fn,
+       size_t fn_len,
+       const uint8_t* input,
+       size_t len,
+       uint64_t parent,
+       uint32_t depth,
+       uint64_t timeout_ns,
+       struct gr__call** out)
+{
+    if (atomic_load(&s->stopping))
+        return -ESHUTDOWN;
+    if (len > s->cfg.max_input)
+        return -EFBIG;
+    struct gr__fn* f = gr__sched_fn_find(s, user, fn, fn_len);
+    if (!f)
+        return -ENOENT;
+    struct gr__call* c = call_new(s, f, parent, depth, timeout_ns);
+    if (!c) {
+        gr__sched_fn_unref(f);
+        return -ENOMEM;
+    }
+    int rc = dup_bytes(input, len, &c->input);
+    c->input_len = len;
+    if (!rc)
+        rc = place(s, c);
+    if (rc) {
+        atomic_fetch_add(&s->rejected, rc == -EBUSY);
+        call_free(c);
+        return rc;
+    }
+    /* Insert before queueing so that the record exists when it runs. */
+    record_insert(s, c);
+    atomic_fetch_add(&c->refs, 1); /* the queue's */
+    rc = queue_push(s, c);
+    if (rc) {
+        if (rc == -EBUSY)
+            atomic_fetch_add(&s->rejected, 1);
+        atomic_fetch_sub(&c->refs, 1);
+        c->status = rc;
+        gr__sched_fn_unref(c->fn);
+        c->fn = NULL;
+        record_finish(s, c, GR_CALL_FAILED);
+        call_unref(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+static int
+parent_depth(gr_sched* s, uint64_t parent)
+{
+    if (!parent)
+        return 0;
+    if (tl_exec && tl_exec->call->id == parent)
+        return (int)tl_exec->call->depth + 1;
+    struct gr__call* p = record_find(s, parent);
+    int d = p ? (int)p->depth + 1 : 1;
+    call_unref(p);
+    return d;
+}
+
+int
+gr_sched_invoke(gr_sched* s,
+                const char* user,
+                const char* fn,
+                const uint8_t* input,
+                size_t len,
+                const gr_invoke_opts* o,
+                uint64_t* id)
+{
+    if (!user || !fn || !gr__sched_name_ok(user, strlen(user)) ||
+        !gr__sched_name_ok(fn, strlen(fn)))
+        return -ENOENT;
+    uint64_t parent = o ? o->parent : 0;
+    int depth = parent_depth(s, parent);
+    if (depth > GR__SCHED_MAX_DEPTH)
+        return -ELOOP;
+    struct gr__call* c;
+    int rc = invoke(s,
+                    user,
+                    fn,
+                    strlen(fn),
+                    input,
+                    len,
+                    parent,
+                    (uint32_t)depth,
+                    o ? o->timeout_ns : 0,
+                    &c);
+    if (rc)
+        return rc;
+    *id = c->id;
+    call_unref(c);
+    return 0;
+}
+
+int
+gr_sched_await(gr_sched* s, uint64_t id, uint64_t wait_ns, gr_call_info* out)
+{
+    struct gr__call* c = record_find(s, id);
+    if (!c)
+        return -ENOENT;
+    int rc = wait_call(s, c, wait_ns ? gr__sched_now() + wait_ns : 0);
+    if (!rc)
+        rc = info_fill(s, c, out);
+    call_unref(c);
+    return rc;
+}
+
+int
+gr_sched_call(gr_sched* s,
+              const char* user,
+              const char* fn,
+              const uint8_t* input,
+              size_t len,
+              const gr_invoke_opts* o,
+              gr_call_info* out)
+{
+    if (!user || !fn || !gr__sched_name_ok(user, strlen(user)) ||
+        !gr__sched_name_ok(fn, strlen(fn)))
+        return -ENOENT;
+    if (atomic_load_explicit(&s->stopping, memory_order_relaxed))
+        return -ESHUTDOWN;
+    uint64_t parent = o ? o->parent : 0;
+    /* Fast path: a free slot and nobody queued ahead of us. Run here. */
+    if (!parent && !atomic_load(&s->queue_len) && slot_take(s)) {
+        int rc;
+        struct gr__fn* f = NULL;
+        struct gr__call* c = NULL;
+        if (len > s->cfg.max_input)
+            rc = -EFBIG;
+        else if (!(f = gr__sched_fn_find(s, user, fn, strlen(fn))))
+            rc = -ENOENT;
+        else if (!(c = call_new(s, f, 0, 0, o ? o->timeout_ns : 0)))
+            rc = -ENOMEM;
+        else
+            rc = place(s, c);
+        if (rc) {
+            if (c)
+                call_free(c);
+            else
+                gr__sched_fn_unref(f);
+            slot_release(s);
+            if (rc == -EBUSY)
+                atomic_fetch_add(&s->rejected, 1);
+            return rc;
+        }
+        c->started_ns = c->queued_ns;
+        atomic_store_explicit(&c->state, GR_CALL_RUNNING, memory_order_relaxed);
+        record_insert(s, c);
+        run_call(s, c, input, len);
+        slot_release(s);
+        rc = info_fill(s, c, out);
+        call_unref(c);
+        return rc;
+    }
+    uint64_t id;
+    int rc = gr_sched_invoke(s, user, fn, input, len, o, &id);
+    if (rc)
+        return rc;
+    return gr_sched_await(s, id, 0, out);
+}
+
+int
+gr_sched_call_get(gr_sched* s, const char* user, uint64_t id, gr_call_info* out)
+{
+    struct gr__call* c = record_find(s, id);
+    if (!c)
+        return -ENOENT;
+    int rc = -EACCES;
+    if (user && strcmp(user, c->user) == 0)
+        rc = info_fill(s, c, out);
+    call_unref(c);
+    return rc;
+}
+
+/* ---- chaining (called from host functions of the running guest) ---------- */
+
+static int32_t
+chain_start(void* ctx,
+            const char* fn,
+            size_t fn_len,
+            const uint8_t* input,
+            size_t len)
+{
+    struct exec* ex = ctx;
+    gr_sched* s = ex->s;
+    if (!gr__sched_name_ok(fn, fn_len))
+        return GR_FAAS_EINVAL;
+    if (ex->call->depth + 1 > GR__SCHED_MAX_DEPTH)
+        return GR_FAAS_EDEPTH;
+    if (ex->n_children >= GR__SCHED_MAX_CHILDREN)
+        return GR_FAAS_EBUSY;
+    if (ex->n_children == ex->cap_children) {
+        uint32_t cap = ex->cap_children ? ex->cap_children * 2 : 8;
+        struct gr__call** v =
+          gr_realloc(ex->children, cap * sizeof *ex->children);
+        if (!v)
+            return GR_FAAS_EBUSY;
+        ex->children = v;
+        ex->cap_children = cap;
+    }
+    struct gr__call* c;
+    int rc = invoke(s,
+                    ex->call->user,
+                    fn,
+                    fn_len,
+                    input,
+                    len,
+                    ex->call->id,
+                    ex->call->depth + 1,
+                    0,
+                    &c);
+    switch (rc) {
+        case 0:
+            break;
+        case -ENOENT:
+            return GR_FAAS_ENOENT;
+        case -EBUSY:
+            return GR_FAAS_EBUSY;
+        case -EFBIG:
+            return GR_FAAS_EINVAL;
+        default:
+            return GR_FAAS_EFAILED;
+    }
+    ex->children[ex->n_children] = c;
+    return (int32_t)ex->n_children++;
+}
+
+static int32_t
+chain_wait(struct exec* ex, int32_t handle, struct gr__call** out)
+{
+    if (handle < 0 || (uint32_t)handle >= ex->n_children)
+        return GR_FAAS_EHANDLE;
+    struct gr__call* c = ex->children[handle];
+    if (wait_call(ex->s, c, ex->deadline))
+        return GR_FAAS_ETIMEDOUT;
+    *out = c;
+    return 0;
+}
+
+static int32_t
+chain_await(void* ctx, int32_t handle)
+{
+    struct gr__call* c;
+    int32_t rc = chain_wait(ctx, handle, &c);
+    if (rc)
+        return rc;
+    if (atomic_load(&c->state) == GR_CALL_DONE)
+        return c->return_code;
+    return c->status == GR_ETIMEOUT ? GR_FAAS_ETIMEDOUT : GR_FAAS_EFAILED;
+}
+
+static int32_t
+chain_output(void* ctx, int32_t handle, uint8_t* dst, size_t len, size_t offset)
+{
+    struct gr__call* c;
+    int32_t rc = chain_wait(ctx, handle, &c);
+    if (rc)
+        return rc;
+    if (offset >= c->output_len)
+        return 0;
+    size_t n = c->output_len - offset;
+    if (n > len)
+        n = len;
+    memcpy(dst, c->output + offset, n);
+    return (int32_t)n;
+}
+
+static const struct gr_faas_chain_ops chain_ops = {
+    .chain = chain_start,
+    .await = chain_await,
+    .output = chain_output,
+};
+
+/* ---- setup --------------------------------------------------------------- */
+
+int
+gr__sched_calls_init(gr_sched* s)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&s->q_lock, NULL);
+    pthread_cond_init(&s->q_cond, &ca);
+    size_t per = s->cfg.max_records / GR__SCHED_SHARDS;
+    for (int i = 0; i < GR__SCHED_SHARDS; i++) {
+        struct gr__shard* sh = &s->shards[i];
+        pthread_mutex_init(&sh->lock, NULL);
+        pthread_cond_init(&sh->done, &ca);
+        sh->max_finished = per ? per : 1;
+        sh->nbuckets = sh->max_finished < 1024 ? 1024 : sh->max_finished;
+        sh->buckets = gr_calloc(sh->nbuckets, sizeof *sh->buckets);
+        if (!sh->buckets)
+            return -ENOMEM;
+    }
+    pthread_condattr_destroy(&ca);
+    s->q_cap = s->cfg.queue_max;
+    s->queue = gr_calloc(s->q_cap, sizeof *s->queue);
+    return s->queue ? 0 : -ENOMEM;
+}
+
+void
+gr__sched_calls_fini(gr_sched* s)
+{
+    for (int i = 0; i < GR__SCHED_SHARDS; i++) {
+        struct gr__shard* sh = &s->shards[i];
+        for (size_t b = 0; sh->buckets && b < sh->nbuckets; b++) {
+            struct gr__call* c = sh->buckets[b];
+            while (c) {
+                struct gr__call* next = c->hnext;
+                call_unref(c);
+                c = next;
+            }
+        }
+        gr_free(sh->buckets);
+        pthread_mutex_destroy(&sh->lock);
+        pthread_cond_destroy(&sh->done);
+    }
+    gr_free(s->queue);
+    pthread_mutex_destroy(&s->q_lock);
+    pthread_cond_destroy(&s->q_cond);
+}

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The scheduler: the function store (per user), placement of calls behind
+ * an interface the multi-host planner will implement, the executor pool
+ * (one slot per core by default), bounded queueing with backpressure,
+ * chaining, and the record of every call. The HTTP API and the CLI talk
+ * only to this interface. Thread-safe throughout. */
+#ifndef GR_SCHED_SCHED_H
+#define GR_SCHED_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+
+typedef struct gr_sched gr_sched;
+
+#define GR_SCHED_NAME_MAX 64 /* user and function names: [A-Za-z0-9_.-]{1,64} */
+
+/* Where a granule runs. The embedded default has one host, "local". The
+ * planner (multi-host) implements the same interface. */
+typedef struct gr_placement
+{
+    void* ctx;
+    /* Chooses a host for one call of user/fn; writes its id (NUL-terminated,
+     * < 64 bytes) into host. Returns 0 or -EBUSY (no free slot anywhere). */
+    int (*place)(void* ctx, const char* user, const char* fn, char* host);
+} gr_placement;
+
+typedef struct gr_sched_config
+{
+    gr_engine* engine;       /* borrowed, required */
+    const char* data_dir;    /* function store; NULL = $GRANARY_DATA, else
+                                $XDG_DATA_HOME/granary or
+                                ~/.local/share/granary */
+    int slots;               /* executor slots; 0 = number of CPUs */
+    size_t queue_max;        /* queued calls before -EBUSY; 0 = 1024 */
+    uint64_t timeout_ns;     /* default per-call timeout; 0 = 60 s */
+    uint32_t max_pages;      /* per-Faaslet memory cap; 0 = 65535 pages */
+    size_t max_input;        /* bytes; 0 = 16 MiB */
+    size_t max_output;       /* bytes; 0 = 16 MiB */
+    size_t max_module;       /* upload size; 0 = 64 MiB */
+    size_t max_records;      /* finished call records kept; 0 = 100000 */
+    const gr_placement* placement; /* NULL = local only */
+    uint64_t idle_ns; /* evict Faaslets idle this long; 0 = 60 s */
+} gr_sched_config;
+
+/* Creates the scheduler, loads the store (re-compiling from the object
+ * cache as needed, lazily) and starts the executor threads. */
+int
+gr_sched_create(const gr_sched_config* cfg, gr_sched** out);
+/* Stops accepting calls, finishes running ones, frees everything. */
+void
+gr_sched_destroy(gr_sched* s);
+
+/* ---- functions ---------------------------------------------------------- */
+
+typedef struct gr_fn_info
+{
+    char user[GR_SCHED_NAME_MAX + 1];
+    char name[GR_SCHED_NAME_MAX + 1];
+    char hash[65];        /* SHA-256 of the wasm */
+    uint64_t size;        /* wasm bytes */
+    uint64_t uploaded_ns; /* CLOCK_REALTIME */
+} gr_fn_info;
+
+/* Validates, compiles and stores user/fn (replacing an older version:
+ * running calls finish on the old one). Returns 0, -EINVAL (bad name),
+ * -EFBIG (too large), or an engine error (GR_EINVALID_MODULE, GR_EIMPORT,
+ * GR_ECOMPILE, ...) with the reason in err. A failed upload leaves any
+ * previous version in place. */
+int
+gr_sched_fn_upload(gr_sched* s, const char* user, const char* fn,
+                   const uint8_t* wasm, size_t len, char* err,
+                   size_t errlen);
+int
+gr_sched_fn_delete(gr_sched* s, const char* user, const char* fn);
+int
+gr_sched_fn_get(gr_sched* s, const char* user, const char* fn,
+                gr_fn_info* out);
+/* All functions of user, sorted by name; *out owned by the caller
+ * (gr_free). */
+int
+gr_sched_fn_list(gr_sched* s, const char* user, gr_fn_info** out, size_t* n);
+
+/* ---- calls -------------------------------------------------------------- */
+
+typedef enum gr_call_state
+{
+    GR_CALL_QUEUED,
+    GR_CALL_RUNNING,
+    GR_CALL_DONE,   /* ran to the end (any return code) */
+    GR_CALL_FAILED, /* trap, timeout, or could not run (see status) */
+} gr_call_state;
+
+/* A copy of one call's record; free with gr_call_info_fini. */
+typedef struct gr_call_info
+{
+    uint64_t id;
+    uint64_t parent; /* the chaining caller, 0 if none */
+    char user[GR_SCHED_NAME_MAX + 1];
+    char fn[GR_SCHED_NAME_MAX + 1];
+    char host[64];
+    gr_call_state state;
+    int status;         /* 0, GR_ETRAP, GR_ETIMEOUT, -errno */
+    int return_code;
+    char trap[64];      /* trap name, "" if none */
+    uint8_t* output;
+    size_t output_len;
+    char* out; /* captured stdout / stderr */
+    char* err;
+    int cold; /* 1 if a new Faaslet was restored for it */
+    uint64_t queued_ns, started_ns, finished_ns; /* CLOCK_MONOTONIC */
+} gr_call_info;
+
+void
+gr_call_info_fini(gr_call_info* ci);
+const char*
+gr_call_state_name(gr_call_state st);
+
+typedef struct gr_invoke_opts
+{
+    uint64_t timeout_ns; /* 0 = the scheduler's default */
+    uint64_t parent;     /* set by chaining */
+} gr_invoke_opts;
+
+/* Queues a call of user/fn and returns its id at once. Returns 0, -ENOENT
+ * (no such function), -EFBIG (input too large), -EBUSY (queue full: the
+ * caller should answer 429/503), -ESHUTDOWN. */
+int
+gr_sched_invoke(gr_sched* s, const char* user, const char* fn,
+                const uint8_t* input, size_t len, const gr_invoke_opts* o,
+                uint64_t* id);
+
+/* Waits for call id to finish (at most wait_ns; 0 = forever) and copies
+ * its record into out. When the caller is itself an executor thread (a
+ * chaining parent), it lends its slot: it runs queued calls while it waits,
+ * so a chain never deadlocks when every slot is waiting on a child.
+ * Returns 0, -ENOENT, -ETIMEDOUT. */
+int
+gr_sched_await(gr_sched* s, uint64_t id, uint64_t wait_ns, gr_call_info* out);
+
+/* Runs a call synchronously (invoke + await), on the calling thread when a
+ * slot is free (no hand-off), else through the queue. Same errors as
+ * gr_sched_invoke. */
+int
+gr_sched_call(gr_sched* s, const char* user, const char* fn,
+              const uint8_t* input, size_t len, const gr_invoke_opts* o,
+              gr_call_info* out);
+
+/* Copies the record of a call of user (queued, running or finished).
+ * Returns 0, -ENOENT (unknown or forgotten), -EACCES (another user's). */
+int
+gr_sched_call_get(gr_sched* s, const char* user, uint64_t id,
+                  gr_call_info* out);
+
+/* ---- metrics ------------------------------------------------------------ */
+
+#define GR_SCHED_LATENCY_BUCKETS 16
+
+typedef struct gr_sched_stats
+{
+    uint64_t calls, errors, timeouts, rejected; /* rejected: queue full */
+    uint64_t cold_starts, warm_starts;
+    uint64_t queue_depth, running, slots;
+    uint64_t faaslets_alive;
+    /* Latency histogram (queue to finish), upper bounds in seconds:
+     * bucket_le[i]; counts are cumulative as Prometheus expects. */
+    double bucket_le[GR_SCHED_LATENCY_BUCKETS];
+    uint64_t bucket_count[GR_SCHED_LATENCY_BUCKETS];
+    double latency_sum_s;
+} gr_sched_stats;
+
+void
+gr_sched_get_stats(gr_sched* s, gr_sched_stats* st);
+
+#endif

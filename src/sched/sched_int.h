@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private to src/sched: the scheduler's structures shared by the function
+ * store (store.c), the call path (call.c) and the lifecycle (sched.c). */
+#ifndef GR_SCHED_SCHED_INT_H
+#define GR_SCHED_SCHED_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "faaslet/faaslet.h"
+#include "faaslet/pool.h"
+#include "sched/sched.h"
+
+#define GR__SCHED_MAX_DEPTH 64      /* chain depth */
+#define GR__SCHED_MAX_CHILDREN 1024 /* children per call */
+#define GR__SCHED_LEND_DEPTH 32     /* nested calls one waiting thread runs */
+#define GR__SCHED_SHARDS 16         /* call-record table shards */
+
+/* One version of one function. Immutable after creation except the lazily
+ * loaded proto/pool (set once under load_lock, then read-only). Shared by
+ * reference: the store holds one, every call using it holds one. */
+struct gr__fn
+{
+    atomic_int refs;
+    gr_fn_info info;
+    struct gr__fn* next; /* store hash chain (store lock) */
+    pthread_mutex_t load_lock;
+    atomic_int loaded; /* proto and pool are set */
+    gr_proto* proto;
+    gr_pool* pool;
+};
+
+/* The record of one call. Table fields under its shard's lock; state is
+ * also atomic so waiters can poll it. */
+struct gr__call
+{
+    atomic_int refs;
+    uint64_t id, parent;
+    struct gr__call* hnext; /* shard hash chain */
+    struct gr__call* fnext; /* shard's finished FIFO */
+    struct gr__fn* fn;      /* held until the call has run */
+    uint8_t* input;         /* owned copy (async calls only) */
+    size_t input_len;
+    uint64_t timeout_ns;
+    char user[GR_SCHED_NAME_MAX + 1];
+    char fn_name[GR_SCHED_NAME_MAX + 1];
+    uint32_t depth;     /* chain depth: 0 for a top-level call */
+    atomic_int state;   /* gr_call_state */
+    atomic_int lenders; /* waiting executor threads (see call.c) */
+    int waiters;        /* plain waiters (shard lock) */
+    char host[64];
+    int status, return_code, cold;
+    char trap[64];
+    uint8_t* output;
+    size_t output_len;
+    char *out, *err;
+    uint64_t queued_ns, started_ns, finished_ns;
+};
+
+struct gr__shard
+{
+    pthread_mutex_t lock;
+    pthread_cond_t done; /* a call with plain waiters finished */
+    struct gr__call** buckets;
+    size_t nbuckets;
+    struct gr__call *fhead, *ftail; /* finished, oldest first */
+    size_t nfinished, max_finished;
+};
+
+struct gr_sched
+{
+    gr_sched_config cfg;
+    char* data_dir;
+    gr_placement placement;
+
+    /* function store */
+    pthread_rwlock_t fn_lock;
+    struct gr__fn** fn_buckets;
+    size_t fn_nbuckets;
+    pthread_mutex_t upload_lock; /* serialises store writes */
+
+    /* slots and queue */
+    atomic_int free_slots;
+    atomic_size_t queue_len;
+    pthread_mutex_t q_lock;
+    pthread_cond_t q_cond;   /* work, a free slot, a lender's child done */
+    struct gr__call** queue; /* ring of queue_max */
+    size_t q_head, q_cap;
+    atomic_int stopping;
+    atomic_int running;
+    pthread_t* threads;
+    int nthreads;
+    pthread_t janitor;
+    int janitor_started;
+    pthread_mutex_t jan_lock;
+    pthread_cond_t jan_cond;
+
+    /* records */
+    struct gr__shard shards[GR__SCHED_SHARDS];
+    atomic_uint_fast64_t id_counter;
+    uint64_t id_key;
+
+    /* stats */
+    atomic_uint_fast64_t calls, errors, timeouts, rejected, cold, warm;
+    atomic_uint_fast64_t buckets[GR_SCHED_LATENCY_BUCKETS];
+    atomic_uint_fast64_t latency_sum_ns;
+};
+
+uint64_t gr__sched_now(void);
+
+/* store.c */
+int gr__sched_store_open(gr_sched* s);
+void gr__sched_store_close(gr_sched* s);
+/* A new reference to the current version of user/fn, or NULL. */
+struct gr__fn* gr__sched_fn_find(gr_sched* s,
+                                 const char* user,
+                                 const char* fn,
+                                 size_t fn_len);
+void gr__sched_fn_unref(struct gr__fn* f);
+/* Loads the proto and pool on first use. Returns 0 or an error. */
+int gr__sched_fn_load(gr_sched* s, struct gr__fn* f);
+/* Calls cb on every loaded function (store read lock held). */
+void gr__sched_fn_each(gr_sched* s,
+                       void (*cb)(struct gr__fn* f, void* ud),
+                       void* ud);
+int gr__sched_name_ok(const char* name, size_t len);
+
+/* call.c */
+int gr__sched_calls_init(gr_sched* s);
+void gr__sched_calls_fini(gr_sched* s);
+void* gr__sched_executor_main(void* arg);
+/* Fails every queued call with -ESHUTDOWN. */
+void gr__sched_queue_drain(gr_sched* s);
+
+#endif

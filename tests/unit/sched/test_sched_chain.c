@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Chaining through the scheduler with real guests: a calls b calls c,
+ * fan-out of 20 children, no deadlock when every slot waits on a child
+ * (slots=1, and slots=2 with nested chains from several threads), the
+ * depth bound, and the guest-facing error codes. */
+#include <pthread.h>
+
+#include "sched_test_util.h"
+
+/* the guest API's codes, as seen by a guest */
+#define EHANDLE (-1)
+#define ENOENT_ (-4)
+#define EDEPTH (-6)
+#define EFAULT_ (-7)
+
+static void
+test_chain_of_three(void** state)
+{
+    (void)state;
+    char* dir = new_data_dir();
+    gr_sched* s = make_sched(dir, 2, 0);
+    call_ok(s, "a", "chain:b,c|x", "a(b(c[x]))", 2);
+    /* the children were recorded with their parent */
+    gr_call_info ci;
+    const char* in = "chain:b|y";
+    assert_int_equal(
+      gr_sched_call(s, "u", "a", (const uint8_t*)in, strlen(in), NULL, &ci), 0);
+    assert_int_equal(ci.return_code, 1);
+    gr_call_info_fini(&ci);
+    finish(s, dir);
+}
+
+static void
+test_fan_out(void** state)
+{
+    (void)state;
+    char* dir = new_data_dir();
+    gr_sched* s = make_sched(dir, 2, 0);
+    call_ok(s,
+            "a",
+            "fan:b:20",
+            "0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19",
+            190);
+    gr_sched_stats st;
+    gr_sched_get_stats(s, &st);
+    assert_int_equal(st.calls, 21);
+    finish(s, dir);
+}
+
+static void
+test_no_deadlock_one_slot(void** state)
+{
+    (void)state;
+    char* dir = new_data_dir();
+    gr_sched* s = make_sched(dir, 1, 0);
+    call_ok(s, "a", "chain:b,c|x", "a(b(c[x]))", 2);
+    call_ok(s, "a", "fan:c:20", NULL, 190);
+    call_ok(s, "a", "rec:b:20", NULL, 20);
+    /* async parents too: the executor thread lends its slot */
+    uint64_t ids[4];
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(
+          gr_sched_invoke(
+            s, "u", "a", (const uint8_t*)"chain:b,c|z", 11, NULL, &ids[i]),
+          0);
+    for (int i = 0; i < 4; i++) {
+        gr_call_info ci;
+        assert_int_equal(gr_sched_await(s, ids[i], 0, &ci), 0);
+        assert_int_equal(ci.state, GR_CALL_DONE);
+        assert_int_equal(ci.return_code, 2);
+        gr_call_info_fini(&ci);
+    }
+    finish(s, dir);
+}
+
+struct worker
+{
+    gr_sched* s;
+    int failures;
+};
+
+static void*
+nested_main(void* arg)
+{
+    struct worker* w = arg;
+    for (int i = 0; i < 10; i++) {
+        const char* in = i % 2 ? "rec:a:6" : "fan:b:8";
+        int want = i % 2 ? 6 : 28;
+        gr_call_info ci;
+        if (gr_sched_call(
+              w->s, "u", "a", (const uint8_t*)in, strlen(in), NULL, &ci) ||
+            ci.state != GR_CALL_DONE || ci.return_code != want)
+            w->failures++;
+        gr_call_info_fini(&ci);
+    }
+    return NULL;
+}
+
+static void
+test_no_deadlock_nested_two_slots(void** state)
+{
+    (void)state;
+    char* dir = new_data_dir();
+    gr_sched* s = make_sched(dir, 2, 0);
+    struct worker w[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (struct worker){ s, 0 };
+        assert_int_equal(pthread_create(&t[i], NULL, nested_main, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].failures, 0);
+    }
+    finish(s, dir);
+}
+
+static void
+test_depth_and_errors(void** state)
+{
+    (void)state;
+    char* dir = new_data_dir();
+    gr_sched* s = make_sched(dir, 2, 0);
+    call_ok(s, "a", "rec:a:60", NULL, 60);
+    call_ok(s, "a", "rec:a:100", NULL, EDEPTH);
+    call_ok(s, "a", "badptr", NULL, EFAULT_);
+    call_ok(s, "a", "badhandle", NULL, EHANDLE);
+    call_ok(s, "a", "nochild", NULL, ENOENT_);
+    /* a failing child is reported to the parent as failed */
+    call_ok(s, "a", "chain:b|", "a(b[])", 1);
+    finish(s, dir);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_chain_of_three),
+        cmocka_unit_test(test_fan_out),
+        cmocka_unit_test(test_no_deadlock_one_slot),
+        cmocka_unit_test(test_no_deadlock_nested_two_slots),
+        cmocka_unit_test(test_depth_and_errors),
+    };
+    return cmocka_run_group_tests(tests, engine_setup, engine_teardown);
+}
