@@ -30,5 +30,7 @@ int gr_cli_invoke(int argc, char** argv);
 int gr_cli_status(int argc, char** argv);
 int gr_cli_logs(int argc, char** argv);
 int gr_cli_fn(int argc, char** argv);
+/* granary state get|set|delete USER/KEY: shared state values. */
+int gr_cli_state(int argc, char** argv);
 
 #endif

@@ -827,3 +827,120 @@ gr_cli_fn(int argc, char** argv)
     resp_fini(&r);
     return ex;
 }
+
+/* ---- state get / set / delete ---------------------------------------------
+ */
+
+static void
+state_usage(FILE* f)
+{
+    fprintf(f,
+            "usage: granary state get USER/KEY [-o FILE] [options]\n"
+            "       granary state set USER/KEY [--value STR | --file F]"
+            " [options]\n"
+            "       granary state delete USER/KEY [options]\n\n"
+            "Reads, writes or deletes a shared state value (the\n"
+            "authoritative global tier). set reads stdin when neither\n"
+            "--value nor --file is given; get writes the raw bytes to\n"
+            "stdout unless -o is given.\n\noptions:\n%s\n%s",
+            client_opts_help,
+            exit_help);
+}
+
+int
+gr_cli_state(int argc, char** argv)
+{
+    struct client c;
+    client_init(&c);
+    const char* pos[2] = { NULL, NULL };
+    const char *value = NULL, *file = NULL, *out = NULL;
+    int npos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char* a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            state_usage(stdout);
+            return GR_CLI_OK;
+        }
+        if (client_opt(&c, argc, argv, &i))
+            continue;
+        if (i + 1 < argc && strcmp(a, "--value") == 0) {
+            value = argv[++i];
+        } else if (i + 1 < argc && strcmp(a, "--file") == 0) {
+            file = argv[++i];
+        } else if (i + 1 < argc && strcmp(a, "-o") == 0) {
+            out = argv[++i];
+        } else if (a[0] == '-' || npos == 2) {
+            fprintf(stderr, "granary state: unexpected '%s'\n", a);
+            return GR_CLI_USAGE;
+        } else {
+            pos[npos++] = a;
+        }
+    }
+    char user[128], key[128], path[300];
+    if (npos != 2 || split_fn(pos[1], user, key, sizeof user) < 0) {
+        state_usage(stderr);
+        return GR_CLI_USAGE;
+    }
+    snprintf(path, sizeof path, "/s/%s/%s", user, key);
+    const char* method;
+    uint8_t* body = NULL;
+    size_t len = 0;
+    if (strcmp(pos[0], "get") == 0) {
+        method = "GET";
+    } else if (strcmp(pos[0], "delete") == 0) {
+        method = "DELETE";
+    } else if (strcmp(pos[0], "set") == 0) {
+        method = "PUT";
+        int rc = 0;
+        if (value) {
+            len = strlen(value);
+            body = (uint8_t*)gr_strdup(value);
+            rc = body ? 0 : -ENOMEM;
+        } else if (file) {
+            rc = gr_fs_read_file(file, MAX_FILE, &body, &len);
+        } else {
+            rc = read_all(stdin, &body, &len);
+        }
+        if (rc < 0) {
+            fprintf(stderr,
+                    "granary state: %s: %s\n",
+                    file ? file : "stdin",
+                    strerror(-rc));
+            return GR_CLI_FAILURE;
+        }
+    } else {
+        fprintf(stderr, "granary state: unknown subcommand '%s'\n", pos[0]);
+        return GR_CLI_USAGE;
+    }
+    struct resp r;
+    int rc = request(&c,
+                     method,
+                     path,
+                     body,
+                     len,
+                     body ? "application/octet-stream" : NULL,
+                     0,
+                     &r);
+    gr_free(body);
+    if (rc)
+        return rc;
+    int ex = exit_for(r.code);
+    if (ex != GR_CLI_OK) {
+        print_error("state", &r);
+    } else if (method[0] == 'G') {
+        FILE* f = out ? fopen(out, "wb") : stdout;
+        if (!f || fwrite(r.body ? r.body : "", 1, r.len, f) != r.len) {
+            fprintf(stderr,
+                    "granary state: %s: %s\n",
+                    out ? out : "stdout",
+                    strerror(errno));
+            ex = GR_CLI_FAILURE;
+        }
+        if (f && f != stdout)
+            fclose(f);
+    } else if (c.json) {
+        fwrite(r.body, 1, r.len, stdout);
+    }
+    resp_fini(&r);
+    return ex;
+}

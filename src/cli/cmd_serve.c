@@ -18,6 +18,7 @@
 #include "http/http.h"
 #include "http/tokens.h"
 #include "sched/sched.h"
+#include "state/state.h"
 #include "util/fs.h"
 #include "util/log.h"
 
@@ -47,6 +48,8 @@ serve_usage(FILE* f)
       "  --max-output SIZE   largest call output (default 16M)\n"
       "  --max-upload SIZE   largest module (default 64M)\n"
       "  --max-memory MIB    per-Faaslet linear memory cap (default 4096)\n"
+      "  --redis HOST:PORT   global state tier in Redis (default: an\n"
+      "                      embedded in-process tier, single host)\n"
       "  --threads N         HTTP worker threads (default 2 x slots)\n"
       "  --idle-timeout SECONDS  close idle connections (default 30)\n"
       "  --port-file FILE    write the bound port to FILE once listening\n"
@@ -71,6 +74,7 @@ struct serve_opts
     double timeout, max_timeout, idle;
     unsigned long long max_input, max_output, max_upload;
     long max_mib;
+    const char* redis;
     int quiet;
 };
 
@@ -197,6 +201,8 @@ parse_args(int argc, char** argv, struct serve_opts* o)
             bad = parse_size(v, &o->max_upload);
         else if (strcmp(a, "--max-memory") == 0)
             bad = parse_long(v, 1, 4096, &o->max_mib);
+        else if (strcmp(a, "--redis") == 0)
+            o->redis = v;
         else {
             fprintf(stderr, "granary serve: unknown option '%s'\n", a);
             return -1;
@@ -223,6 +229,7 @@ gr_cli_serve(int argc, char** argv)
     int status = GR_CLI_FAILURE;
     gr_engine* engine = NULL;
     gr_sched* sched = NULL;
+    gr_state* state = NULL;
     gr_http_server* srv = NULL;
     char err[1024] = "";
     char data[4000], tokens[4096];
@@ -259,7 +266,16 @@ gr_cli_serve(int argc, char** argv)
           stderr, "granary serve: cannot start engine: %s\n", gr_strerror(rc));
         goto out;
     }
+    gr_state_config stcfg = { .redis = o.redis };
+    rc = gr_state_create(&stcfg, &state, err, sizeof err);
+    if (rc) {
+        fprintf(stderr,
+                "granary serve: cannot start the state service: %s\n",
+                err[0] ? err : gr_strerror(rc));
+        goto out;
+    }
     gr_sched_config scfg = {
+        .state = state,
         .engine = engine,
         .data_dir = data,
         .slots = (int)o.slots,
@@ -281,6 +297,7 @@ gr_cli_serve(int argc, char** argv)
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     long slots = o.slots ? o.slots : (cpus > 0 ? cpus : 1);
     gr_http_config hcfg = {
+        .state = state,
         .sched = sched,
         .host = o.host,
         .port = (uint16_t)o.port,
@@ -331,6 +348,8 @@ gr_cli_serve(int argc, char** argv)
 out:
     gr_http_server_stop(srv);
     gr_sched_destroy(sched);
+    if (state)
+        gr_state_destroy(state);
     gr_engine_destroy(engine);
     return status;
 }

@@ -21,6 +21,7 @@ usage(FILE* f)
           "  status   show a call's record\n"
           "  logs     print a call's stdout and stderr\n"
           "  fn       list, show or delete functions on a server\n"
+          "  state    get, set or delete shared state values on a server\n"
           "  version  print the version\n"
           "  help     show this help\n"
           "\n"
@@ -53,6 +54,8 @@ main(int argc, char** argv)
         return gr_cli_logs(argc - 1, argv + 1);
     if (strcmp(cmd, "fn") == 0)
         return gr_cli_fn(argc - 1, argv + 1);
+    if (strcmp(cmd, "state") == 0)
+        return gr_cli_state(argc - 1, argv + 1);
 #endif
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("granary %s\n", GRANARY_VERSION);

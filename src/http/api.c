@@ -14,6 +14,7 @@
 
 #include "http/http_int.h"
 #include "http/text.h"
+#include "state/state.h"
 #include "util/alloc.h"
 #include "util/log.h"
 
@@ -645,6 +646,86 @@ do_whoami(struct MHD_Connection* c, gr__http_req* r)
       json_pack("{s:s, s:b}", "user", r->user, "admin", r->admin));
 }
 
+/* ---- state values --------------------------------------------------- */
+
+/* Answers for a state-service error. */
+static enum MHD_Result
+state_error(struct MHD_Connection* c, gr__http_req* r, int rc)
+{
+    switch (rc) {
+        case -ENOENT:
+            return gr__http_error(c, r, MHD_HTTP_NOT_FOUND, "no such key");
+        case -EFBIG:
+            return gr__http_error(
+              c, r, MHD_HTTP_CONTENT_TOO_LARGE, "value too large");
+        case -EINVAL:
+            return gr__http_error(c, r, MHD_HTTP_BAD_REQUEST, "bad key");
+        case -ECONNREFUSED:
+        case -ECONNRESET:
+        case -ETIMEDOUT:
+        case -EIO: {
+            char msg[160];
+            snprintf(msg,
+                     sizeof msg,
+                     "state service unavailable: %s",
+                     gr_strerror(rc));
+            return gr__http_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, msg);
+        }
+        default:
+            return sched_error(c, r, rc, NULL);
+    }
+}
+
+static enum MHD_Result
+do_state(struct MHD_Connection* c, gr__http_req* r)
+{
+    gr_state* st = r->srv->cfg.state;
+    const char* user = r->route.user;
+    const char* key = r->route.fn;
+    if (!st)
+        return gr__http_error(
+          c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "no state service configured");
+    int rc;
+    switch (r->route.action) {
+        case GR_HTTP_STATE_GET: {
+            uint8_t* data = NULL;
+            size_t len = 0;
+            rc = gr_state_get(st, user, key, &data, &len);
+            if (rc < 0)
+                return state_error(c, r, rc);
+            struct MHD_Response* resp = MHD_create_response_from_buffer(
+              len, data ? (void*)data : (void*)"", MHD_RESPMEM_MUST_COPY);
+            gr_free(data);
+            return gr__http_send(
+              c, r, MHD_HTTP_OK, resp, "application/octet-stream");
+        }
+        case GR_HTTP_STATE_PUT:
+            rc = gr_state_set(st, user, key, r->body, r->len);
+            if (rc < 0)
+                return state_error(c, r, rc);
+            return gr__http_json(c,
+                                 r,
+                                 MHD_HTTP_OK,
+                                 json_pack("{s:s, s:s, s:I}",
+                                           "user",
+                                           user,
+                                           "key",
+                                           key,
+                                           "size",
+                                           (json_int_t)r->len));
+        default:
+            rc = gr_state_delete(st, user, key);
+            if (rc < 0)
+                return state_error(c, r, rc);
+            return gr__http_json(
+              c,
+              r,
+              MHD_HTTP_OK,
+              json_pack(
+                "{s:s, s:s, s:b}", "user", user, "key", key, "deleted", 1));
+    }
+}
+
 enum MHD_Result
 gr__http_dispatch(struct MHD_Connection* c, gr__http_req* r)
 {
@@ -669,6 +750,10 @@ gr__http_dispatch(struct MHD_Connection* c, gr__http_req* r)
             return do_call_get(c, r);
         case GR_HTTP_CALL_POST:
             return do_call_post(c, r);
+        case GR_HTTP_STATE_GET:
+        case GR_HTTP_STATE_PUT:
+        case GR_HTTP_STATE_DELETE:
+            return do_state(c, r);
     }
     return gr__http_error(c, r, MHD_HTTP_NOT_FOUND, "no such resource");
 }

@@ -12,6 +12,8 @@
 
 typedef struct gr_http_server gr_http_server;
 
+struct gr_state;
+
 typedef struct gr_http_config
 {
     gr_sched* sched;          /* borrowed, required; outlives the server */
@@ -24,6 +26,8 @@ typedef struct gr_http_config
     unsigned idle_timeout_s;  /* idle connection timeout; 0 = 30 s */
     uint64_t max_timeout_ns;  /* cap on ?timeout= per call; 0 = none */
     unsigned max_connections; /* 0 = 4096 */
+    struct gr_state* state;   /* shared state for /s/; NULL = 503 there */
+    size_t max_state;         /* PUT /s/ body bytes; 0 = 64 MiB */
 } gr_http_config;
 
 /* Loads the token file and starts serving. Returns 0, -EINVAL (bad

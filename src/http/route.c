@@ -130,6 +130,20 @@ gr_http_route_match(const char* method, const char* path, gr_http_route* r)
             return -ENOTSUP;
         return 0;
     }
+    if (seg_is(&s[0], "s") && n == 3) {
+        if (copy_name(&s[1], r->user) < 0 || copy_name(&s[2], r->fn) < 0)
+            return -EINVAL;
+        r->allow = "GET, HEAD, PUT, DELETE";
+        if (is_get(method))
+            r->action = GR_HTTP_STATE_GET;
+        else if (method_is(method, "PUT"))
+            r->action = GR_HTTP_STATE_PUT;
+        else if (method_is(method, "DELETE"))
+            r->action = GR_HTTP_STATE_DELETE;
+        else
+            return -ENOTSUP;
+        return 0;
+    }
     if (seg_is(&s[0], "calls") && n == 1) {
         r->action = GR_HTTP_CALL_POST;
         r->allow = "POST";

@@ -21,13 +21,16 @@ typedef enum gr_http_action
     GR_HTTP_FN_INVOKE, /* POST /f/{user}/{fn} */
     GR_HTTP_CALL_GET,  /* GET /calls/{id} */
     GR_HTTP_CALL_POST, /* POST /calls (JSON invocation) */
+    GR_HTTP_STATE_GET, /* GET /s/{user}/{key} */
+    GR_HTTP_STATE_PUT, /* PUT /s/{user}/{key} */
+    GR_HTTP_STATE_DELETE, /* DELETE /s/{user}/{key} */
 } gr_http_action;
 
 typedef struct gr_http_route
 {
     gr_http_action action;
     char user[GR_TOKEN_USER_MAX + 1]; /* "" for GET /f */
-    char fn[GR_TOKEN_USER_MAX + 1];
+    char fn[GR_TOKEN_USER_MAX + 1]; /* function, or state key for /s/ */
     uint64_t call_id;
     const char* allow; /* on -ENOTSUP: the Allow header value (static) */
 } gr_http_route;

@@ -191,6 +191,9 @@ begin(struct MHD_Connection* c, gr__http_req* r, const char* url)
             /* base64 input takes 4/3 of the bytes, plus the JSON around */
             r->limit = s->cfg.max_input / 3 * 4 + 65536;
             break;
+        case GR_HTTP_STATE_PUT:
+            r->limit = s->cfg.max_state;
+            break;
         default:
             r->limit = 0; /* no body expected */
             break;
@@ -430,6 +433,8 @@ gr_http_server_start(const gr_http_config* cfg,
         s->cfg.max_input = DEFAULT_MAX_INPUT;
     if (!s->cfg.max_upload)
         s->cfg.max_upload = DEFAULT_MAX_UPLOAD;
+    if (!s->cfg.max_state)
+        s->cfg.max_state = 64u << 20;
     if (!s->cfg.idle_timeout_s)
         s->cfg.idle_timeout_s = 30;
     if (!s->cfg.max_connections)

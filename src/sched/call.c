@@ -398,6 +398,13 @@ run_call(gr_sched* s, struct gr__call* c, const uint8_t* input, size_t len)
     int rc = gr__sched_fn_load(s, f);
     if (!rc)
         rc = gr_pool_acquire(f->pool, &fl, &cold);
+    /* A pool belongs to one user's function: a new Faaslet gets that
+     * user's view of shared state once. */
+    if (!rc && cold && s->cfg.state &&
+        (rc = gr_faaslet_set_state(fl, s->cfg.state, c->user)) < 0) {
+        gr_pool_release(f->pool, fl, 1);
+        fl = NULL;
+    }
     if (!rc) {
         gr_host_ctx* h = gr_instance_host(gr_faaslet_instance(fl));
         gr_faas_ctx* fc = h->faas;

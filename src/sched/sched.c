@@ -120,6 +120,9 @@ gr_sched_create(const gr_sched_config* cfg, gr_sched** out)
                      ? *cfg->placement
                      : (gr_placement){ .ctx = NULL, .place = place_local };
     c->placement = &s->placement;
+    if (cfg->remote)
+        s->remote = *cfg->remote;
+    c->remote = NULL; /* copied into s->remote */
     atomic_init(&s->free_slots, c->slots);
     if (getrandom(&s->id_key, sizeof s->id_key, 0) != sizeof s->id_key)
         s->id_key = gr__sched_now() ^ (uint64_t)getpid() << 32;

@@ -13,6 +13,7 @@
 #include "engine/engine.h"
 
 typedef struct gr_sched gr_sched;
+struct gr_state;
 
 #define GR_SCHED_NAME_MAX 64 /* user and function names: [A-Za-z0-9_.-]{1,64} */
 
@@ -41,7 +42,12 @@ typedef struct gr_sched_config
     size_t max_module;       /* upload size; 0 = 64 MiB */
     size_t max_records;      /* finished call records kept; 0 = 100000 */
     const gr_placement* placement; /* NULL = local only */
+    struct gr_state* state; /* shared state given to every Faaslet (borrowed;
+                               NULL = none: state calls fail cleanly) */
     uint64_t idle_ns; /* evict Faaslets idle this long; 0 = 60 s */
+    const struct gr_remote* remote; /* multi-host: runs calls placed on
+                                       other hosts (borrowed; NULL = every
+                                       host name runs here) */
 } gr_sched_config;
 
 /* Creates the scheduler, loads the store (re-compiling from the object
@@ -121,6 +127,11 @@ typedef struct gr_invoke_opts
 {
     uint64_t timeout_ns; /* 0 = the scheduler's default */
     uint64_t parent;     /* set by chaining */
+    uint64_t id;         /* use this call id (assigned by the planner)
+                            instead of a new one; 0 = new. -EEXIST if a
+                            record with it exists. */
+    const char* host;    /* skip placement and run on this host ("local" =
+                            here); NULL = ask the placement */
 } gr_invoke_opts;
 
 /* Queues a call of user/fn and returns its id at once. Returns 0, -ENOENT
@@ -152,6 +163,68 @@ gr_sched_call(gr_sched* s, const char* user, const char* fn,
 int
 gr_sched_call_get(gr_sched* s, const char* user, uint64_t id,
                   gr_call_info* out);
+
+/* ---- remote execution (multi-host; docs/cluster.md) --------------------
+ * With gr_sched_config.remote set, a call that placement (or
+ * gr_invoke_opts.host) puts on a host other than "local" is not queued
+ * here: its record is marked running and remote->start hands it to that
+ * host. The call then finishes when gr_sched_remote_done delivers its
+ * outcome. Whoever implements start guarantees that done is called
+ * exactly once for every start that returned 0 (also when the host dies
+ * or the call's deadline passes), otherwise its waiters wait forever.
+ * Without the function in the local store, a call can still be placed
+ * remotely (a worker's chained call goes to the planner). */
+
+typedef struct gr_remote_call
+{
+    uint64_t id;       /* this scheduler's call id */
+    uint64_t parent;   /* the chaining parent's id, 0 if none */
+    const char* user;
+    const char* fn;
+    const char* hash;  /* hex SHA-256 of the wasm; "" if not stored here */
+    const uint8_t* input;
+    size_t input_len;
+    uint64_t timeout_ns;
+} gr_remote_call;
+
+typedef struct gr_remote
+{
+    void* ctx;
+    /* Sends call d to host. Everything in d is borrowed for the duration
+     * of the call only. Must not wait for the call to run (it is invoked
+     * from guests that chain). Returns 0 (done will follow) or a negative
+     * errno (the call fails with it; done must not be called). */
+    int (*start)(void* ctx, const char* host, const gr_remote_call* d);
+} gr_remote;
+
+/* Delivers the outcome of remote call id: r->state (GR_CALL_DONE or
+ * GR_CALL_FAILED), status, return_code, trap, output, out, err, cold and
+ * host (where it ran; "" keeps the placed host) are copied. Returns 0,
+ * -ENOENT (unknown or forgotten id) or -EALREADY (already finished, or
+ * not a remote call). Thread-safe. */
+int
+gr_sched_remote_done(gr_sched* s, uint64_t id, const gr_call_info* r);
+
+/* Functions with warm (idle) Faaslets here, for heartbeats. */
+typedef struct gr_warm_fn
+{
+    char user[GR_SCHED_NAME_MAX + 1];
+    char fn[GR_SCHED_NAME_MAX + 1];
+    char hash[65];
+    uint32_t idle, busy;
+} gr_warm_fn;
+
+/* Lists loaded functions that have Faaslets (idle or busy); *out owned by
+ * the caller (gr_free; NULL when *n is 0). Returns 0 or -ENOMEM. */
+int
+gr_sched_warm_list(gr_sched* s, gr_warm_fn** out, size_t* n);
+
+/* Copies the stored wasm whose SHA-256 is hash (hex) into *wasm (owned,
+ * gr_free) and its function's record into info (may be NULL). Returns 0,
+ * -ENOENT (no stored function has that hash) or an I/O error. */
+int
+gr_sched_fn_wasm(gr_sched* s, const char* hash, uint8_t** wasm, size_t* len,
+                 gr_fn_info* info);
 
 /* ---- metrics ------------------------------------------------------------ */
 

@@ -47,6 +47,8 @@ struct gr__call
     uint32_t depth;     /* chain depth: 0 for a top-level call */
     atomic_int state;   /* gr_call_state */
     atomic_int lenders; /* waiting executor threads (see call.c) */
+    atomic_int remote;  /* 1 while handed to another host, awaiting
+                           gr_sched_remote_done */
     int waiters;        /* plain waiters (shard lock) */
     char host[64];
     int status, return_code, cold;
@@ -72,6 +74,7 @@ struct gr_sched
     gr_sched_config cfg;
     char* data_dir;
     gr_placement placement;
+    gr_remote remote; /* .start NULL = no remote execution */
 
     /* function store */
     pthread_rwlock_t fn_lock;
