@@ -9,7 +9,8 @@ CMAKE_FLAGS ?=
 GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
 .PHONY: all build deps test test-unit asan tsan check demo format format-check \
-        bench-compute bench-faaslet clean
+        bench-compute bench-faaslet bench-serve bench-state \
+        bench-cluster test-cluster clean
 
 all: build
 
@@ -23,7 +24,7 @@ build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 test: build
-	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) -LE cluster
 
 $(ASAN_BUILD)/CMakeCache.txt:
 	cmake -S . -B $(ASAN_BUILD) $(GEN) -DCMAKE_BUILD_TYPE=Debug \
@@ -34,7 +35,7 @@ asan: $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:allow_user_segv_handler=1:use_sigaltstack=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -LE cluster
 
 $(TSAN_BUILD)/CMakeCache.txt:
 	cmake -S . -B $(TSAN_BUILD) $(GEN) -DCMAKE_BUILD_TYPE=Debug \
@@ -58,6 +59,19 @@ bench-compute: build
 
 bench-faaslet: build
 	cmake --build $(BUILD) --target bench-faaslet
+
+bench-serve: build
+	cmake --build $(BUILD) --target bench-serve
+
+bench-state: build
+	cmake --build $(BUILD) --target bench-state
+
+bench-cluster: build
+	cmake --build $(BUILD) --target bench-cluster
+
+# Multi-host tests on network namespaces (needs root).
+test-cluster: build
+	GRANARY_TEST_CLUSTER=1 ctest --test-dir $(BUILD) -L cluster --output-on-failure
 
 format:
 	git ls-files '*.c' '*.h' | xargs clang-format-14 -i

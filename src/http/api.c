@@ -454,14 +454,9 @@ do_fn_invoke(struct MHD_Connection* c, gr__http_req* r)
 static int
 call_get(gr__http_req* r, uint64_t id, gr_call_info* ci)
 {
-    int rc = gr_sched_call_get(r->srv->cfg.sched, r->user, id, ci);
-    if (rc != -EACCES || !r->admin)
-        return rc;
-    /* An admin may read any user's calls. gr_sched_call_get checks the
-     * owner and has no "any user" form, so read a finished record through
-     * await with a 1 ns wait; an unfinished one reads as -EAGAIN. */
-    rc = gr_sched_await(r->srv->cfg.sched, id, 1, ci);
-    return rc == -ETIMEDOUT ? -EAGAIN : rc;
+    /* An admin may read any user's calls. */
+    return gr_sched_call_get(
+      r->srv->cfg.sched, r->admin ? NULL : r->user, id, ci);
 }
 
 static enum MHD_Result
@@ -490,15 +485,6 @@ do_call_get(struct MHD_Connection* c, gr__http_req* r)
         gr_call_info_fini(&ci);
         if (rc == -ENOENT)
             return gr__http_error(c, r, MHD_HTTP_NOT_FOUND, "no such call");
-        if (rc == -EAGAIN)
-            return gr__http_json(c,
-                                 r,
-                                 MHD_HTTP_OK,
-                                 json_pack("{s:o, s:s}",
-                                           "id",
-                                           id_json(r->route.call_id),
-                                           "state",
-                                           "pending"));
         return sched_error(c, r, rc, NULL);
     }
     r->call_id = ci.id;

@@ -89,14 +89,19 @@ call_unref(struct gr__call* c)
         call_free(c);
 }
 
-/* A new record holding f (reference taken over), one reference for the
- * table and one for the caller. */
+/* A new record of user/fn holding f (reference taken over; NULL for a
+ * function not stored here, which can only run remotely), one reference
+ * for the table and one for the caller. id 0 = a new id. */
 static struct gr__call*
 call_new(gr_sched* s,
          struct gr__fn* f,
+         const char* user,
+         const char* fn,
+         size_t fn_len,
          uint64_t parent,
          uint32_t depth,
-         uint64_t timeout_ns)
+         uint64_t timeout_ns,
+         uint64_t id)
 {
     struct gr__call* c = gr_malloc(sizeof *c);
     if (!c)
@@ -105,26 +110,36 @@ call_new(gr_sched* s,
     atomic_init(&c->refs, 2);
     atomic_init(&c->state, GR_CALL_QUEUED);
     atomic_init(&c->lenders, 0);
-    c->id = next_id(s);
+    atomic_init(&c->remote, 0);
+    c->id = id ? id : next_id(s);
     c->parent = parent;
     c->fn = f;
     c->depth = depth;
     c->timeout_ns = timeout_ns ? timeout_ns : s->cfg.timeout_ns;
-    memcpy(c->user, f->info.user, sizeof c->user);
-    memcpy(c->fn_name, f->info.name, sizeof c->fn_name);
+    snprintf(c->user, sizeof c->user, "%s", user);
+    snprintf(c->fn_name, sizeof c->fn_name, "%.*s", (int)fn_len, fn);
     c->queued_ns = gr__sched_now();
     return c;
 }
 
-static void
+/* Inserts c; -EEXIST if a record with its id exists (only possible for
+ * ids given by the caller). */
+static int
 record_insert(gr_sched* s, struct gr__call* c)
 {
     struct gr__shard* sh = shard_of(s, c->id);
     pthread_mutex_lock(&sh->lock);
     size_t b = bucket_of(sh, c->id);
+    for (struct gr__call* o = sh->buckets[b]; o; o = o->hnext) {
+        if (o->id == c->id) {
+            pthread_mutex_unlock(&sh->lock);
+            return -EEXIST;
+        }
+    }
     c->hnext = sh->buckets[b];
     sh->buckets[b] = c;
     pthread_mutex_unlock(&sh->lock);
+    return 0;
 }
 
 /* Unlinks c from the hash (shard lock held). */
@@ -596,14 +611,92 @@ wait_call(gr_sched* s, struct gr__call* c, uint64_t deadline)
 /* ---- invoking ------------------------------------------------------------ */
 
 static int
-place(gr_sched* s, struct gr__call* c)
+place(gr_sched* s, struct gr__call* c, const char* pin)
 {
+    if (pin) {
+        snprintf(c->host, sizeof c->host, "%s", pin);
+        return 0;
+    }
     int rc = s->placement.place(s->placement.ctx, c->user, c->fn_name, c->host);
     c->host[sizeof c->host - 1] = '\0';
     return rc;
 }
 
-/* Creates and queues a call; *out gets a reference to its record. */
+static int
+placed_remote(const gr_sched* s, const struct gr__call* c)
+{
+    return s->remote.start && strcmp(c->host, "local") != 0;
+}
+
+/* Hands a placed call to its host (see gr_remote in sched.h). The record
+ * is published first so that an outcome arriving at once finds it. A
+ * start that fails finishes the call with its error, so the caller always
+ * gets a record. Takes over c's fn reference and input. */
+static int
+start_remote(gr_sched* s, struct gr__call* c)
+{
+    char hash[65] = "";
+    if (c->fn)
+        memcpy(hash, c->fn->info.hash, sizeof hash);
+    gr__sched_fn_unref(c->fn);
+    c->fn = NULL;
+    c->started_ns = gr__sched_now();
+    atomic_store(&c->state, GR_CALL_RUNNING);
+    atomic_store(&c->remote, 1);
+    int rc = record_insert(s, c);
+    if (rc)
+        return rc;
+    gr_remote_call d = { .id = c->id,
+                         .parent = c->parent,
+                         .user = c->user,
+                         .fn = c->fn_name,
+                         .hash = hash,
+                         .input = c->input,
+                         .input_len = c->input_len,
+                         .timeout_ns = c->timeout_ns };
+    rc = s->remote.start(s->remote.ctx, c->host, &d);
+    gr_free(c->input);
+    c->input = NULL;
+    int one = 1;
+    if (rc && atomic_compare_exchange_strong(&c->remote, &one, 0)) {
+        c->status = rc;
+        record_finish(s, c, GR_CALL_FAILED);
+    }
+    return 0;
+}
+
+int
+gr_sched_remote_done(gr_sched* s, uint64_t id, const gr_call_info* r)
+{
+    struct gr__call* c = record_find(s, id);
+    if (!c)
+        return -ENOENT;
+    int one = 1;
+    if (!atomic_compare_exchange_strong(&c->remote, &one, 0)) {
+        call_unref(c);
+        return -EALREADY;
+    }
+    gr_call_state st = r->state == GR_CALL_DONE ? GR_CALL_DONE
+                                                : GR_CALL_FAILED;
+    c->status = r->status;
+    if (st == GR_CALL_FAILED && !c->status)
+        c->status = -EIO;
+    c->return_code = r->return_code;
+    snprintf(c->trap, sizeof c->trap, "%s", r->trap);
+    if (r->host[0])
+        snprintf(c->host, sizeof c->host, "%s", r->host);
+    c->cold = r->cold;
+    if (r->output_len && dup_bytes(r->output, r->output_len, &c->output) == 0)
+        c->output_len = r->output_len;
+    c->out = r->out ? dup_str(r->out, strlen(r->out)) : empty_str;
+    c->err = r->err ? dup_str(r->err, strlen(r->err)) : empty_str;
+    record_finish(s, c, st);
+    call_unref(c);
+    return 0;
+}
+
+/* Creates and queues (or hands to another host) a call; *out gets a
+ * reference to its record. */
 static int
 invoke(gr_sched* s,
        const char* user,
@@ -613,7 +706,7 @@ invoke(gr_sched* s,
        size_t len,
        uint64_t parent,
        uint32_t depth,
-       uint64_t timeout_ns,
+       const gr_invoke_opts* o,
        struct gr__call** out)
 {
     if (atomic_load(&s->stopping))
@@ -621,9 +714,17 @@ invoke(gr_sched* s,
     if (len > s->cfg.max_input)
         return -EFBIG;
     struct gr__fn* f = gr__sched_fn_find(s, user, fn, fn_len);
-    if (!f)
+    if (!f && !s->remote.start)
         return -ENOENT;
-    struct gr__call* c = call_new(s, f, parent, depth, timeout_ns);
+    struct gr__call* c = call_new(s,
+                                  f,
+                                  user,
+                                  fn,
+                                  fn_len,
+                                  parent,
+                                  depth,
+                                  o ? o->timeout_ns : 0,
+                                  o ? o->id : 0);
     if (!c) {
         gr__sched_fn_unref(f);
         return -ENOMEM;
@@ -631,14 +732,27 @@ invoke(gr_sched* s,
     int rc = dup_bytes(input, len, &c->input);
     c->input_len = len;
     if (!rc)
-        rc = place(s, c);
+        rc = place(s, c, o ? o->host : NULL);
+    if (!rc && placed_remote(s, c)) {
+        if ((rc = start_remote(s, c))) {
+            call_free(c);
+            return rc;
+        }
+        *out = c;
+        return 0;
+    }
+    if (!rc && !c->fn)
+        rc = -ENOENT;
     if (rc) {
         atomic_fetch_add(&s->rejected, rc == -EBUSY);
         call_free(c);
         return rc;
     }
     /* Insert before queueing so that the record exists when it runs. */
-    record_insert(s, c);
+    if ((rc = record_insert(s, c))) {
+        call_free(c);
+        return rc;
+    }
     atomic_fetch_add(&c->refs, 1); /* the queue's */
     rc = queue_push(s, c);
     if (rc) {
@@ -686,16 +800,8 @@ gr_sched_invoke(gr_sched* s,
     if (depth > GR__SCHED_MAX_DEPTH)
         return -ELOOP;
     struct gr__call* c;
-    int rc = invoke(s,
-                    user,
-                    fn,
-                    strlen(fn),
-                    input,
-                    len,
-                    parent,
-                    (uint32_t)depth,
-                    o ? o->timeout_ns : 0,
-                    &c);
+    int rc = invoke(s, user, fn, strlen(fn), input, len, parent,
+                    (uint32_t)depth, o, &c);
     if (rc)
         return rc;
     *id = c->id;
@@ -731,8 +837,12 @@ gr_sched_call(gr_sched* s,
     if (atomic_load_explicit(&s->stopping, memory_order_relaxed))
         return -ESHUTDOWN;
     uint64_t parent = o ? o->parent : 0;
-    /* Fast path: a free slot and nobody queued ahead of us. Run here. */
-    if (!parent && !atomic_load(&s->queue_len) && slot_take(s)) {
+    const char* pin = o ? o->host : NULL;
+    /* Fast path: a free slot and nobody queued ahead of us. Run here.
+     * With remote hosts, only for calls pinned here (placement may send
+     * the rest elsewhere). */
+    if (!parent && (!s->remote.start || (pin && !strcmp(pin, "local"))) &&
+        !atomic_load(&s->queue_len) && slot_take(s)) {
         int rc;
         struct gr__fn* f = NULL;
         struct gr__call* c = NULL;
@@ -740,10 +850,11 @@ gr_sched_call(gr_sched* s,
             rc = -EFBIG;
         else if (!(f = gr__sched_fn_find(s, user, fn, strlen(fn))))
             rc = -ENOENT;
-        else if (!(c = call_new(s, f, 0, 0, o ? o->timeout_ns : 0)))
+        else if (!(c = call_new(s, f, user, fn, strlen(fn), 0, 0,
+                                o ? o->timeout_ns : 0, o ? o->id : 0)))
             rc = -ENOMEM;
         else
-            rc = place(s, c);
+            rc = place(s, c, pin);
         if (rc) {
             if (c)
                 call_free(c);
@@ -756,7 +867,11 @@ gr_sched_call(gr_sched* s,
         }
         c->started_ns = c->queued_ns;
         atomic_store_explicit(&c->state, GR_CALL_RUNNING, memory_order_relaxed);
-        record_insert(s, c);
+        if ((rc = record_insert(s, c))) {
+            call_free(c);
+            slot_release(s);
+            return rc;
+        }
         run_call(s, c, input, len);
         slot_release(s);
         rc = info_fill(s, c, out);
@@ -777,7 +892,7 @@ gr_sched_call_get(gr_sched* s, const char* user, uint64_t id, gr_call_info* out)
     if (!c)
         return -ENOENT;
     int rc = -EACCES;
-    if (user && strcmp(user, c->user) == 0)
+    if (!user || strcmp(user, c->user) == 0)
         rc = info_fill(s, c, out);
     call_unref(c);
     return rc;
@@ -818,7 +933,7 @@ chain_start(void* ctx,
                     len,
                     ex->call->id,
                     ex->call->depth + 1,
-                    0,
+                    NULL,
                     &c);
     switch (rc) {
         case 0:
