@@ -10,7 +10,7 @@ GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
 .PHONY: all build deps test test-unit asan tsan check demo format format-check \
         bench-compute bench-faaslet bench-serve bench-state \
-        bench-cluster test-cluster clean
+        bench-cluster test-cluster fuzz clean
 
 all: build
 
@@ -68,6 +68,14 @@ bench-state: build
 
 bench-cluster: build
 	cmake --build $(BUILD) --target bench-cluster
+
+# libFuzzer targets (wire format, WASI paths): a short smoke run of each.
+FUZZ_BUILD ?= build-fuzz
+fuzz:
+	cmake -S . -B $(FUZZ_BUILD) $(GEN) -DCMAKE_C_COMPILER=clang -DGRANARY_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	cmake --build $(FUZZ_BUILD) --target fuzz_net_corpus
+	ctest --test-dir $(FUZZ_BUILD) -L fuzz --output-on-failure
 
 # Multi-host tests on network namespaces (needs root).
 test-cluster: build
