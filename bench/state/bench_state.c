@@ -56,37 +56,38 @@ lr_of(int epoch)
     return LR0 / (1.0f + 0.5f * (float)epoch);
 }
 
+/* The value in KiB of the line "<field>: N kB" of /proc/<pid>/<file>, or 0
+ * if the process is gone. */
 static long
-vm_hwm_kb(int pid)
+proc_kb(int pid, const char* file, const char* field)
 {
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    char path[64], line[256], fmt[48];
+    snprintf(path, sizeof path, "/proc/%d/%s", pid, file);
+    snprintf(fmt, sizeof fmt, "%s: %%ld", field);
     FILE* f = fopen(path, "r");
     long kb = 0;
     while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmHWM: %ld", &kb) == 1)
+        if (sscanf(line, fmt, &kb) == 1)
             break;
     if (f)
         fclose(f);
     return kb;
 }
 
-/* Proportional set size of a process in KiB (0 if it is gone). PSS counts
- * a page shared by several mappings or processes once in total, so the
- * data set mapped into every Faaslet is not counted once per Faaslet. */
+/* Peak resident set size of a process. */
+static long
+vm_hwm_kb(int pid)
+{
+    return proc_kb(pid, "status", "VmHWM");
+}
+
+/* Proportional set size of a process. PSS counts a page shared by several
+ * mappings or processes once in total, so the data set mapped into every
+ * Faaslet is not counted once per Faaslet. */
 static long
 pss_kb(int pid)
 {
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/smaps_rollup", pid);
-    FILE* f = fopen(path, "r");
-    long kb = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "Pss: %ld", &kb) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kb;
+    return proc_kb(pid, "smaps_rollup", "Pss");
 }
 
 /* PSS of pid plus that of its direct children (the baseline's workers and
