@@ -33,4 +33,9 @@ int gr_cli_fn(int argc, char** argv);
 /* granary state get|set|delete USER/KEY: shared state values. */
 int gr_cli_state(int argc, char** argv);
 
+/* Multi-host cluster (docs/cluster.md). */
+int gr_cli_planner(int argc, char** argv);
+int gr_cli_worker(int argc, char** argv);
+int gr_cli_hosts(int argc, char** argv);
+
 #endif

@@ -21,6 +21,9 @@ usage(FILE* f)
           "  status   show a call's record\n"
           "  logs     print a call's stdout and stderr\n"
           "  fn       list, show or delete functions on a server\n"
+          "  planner  run the planner of a multi-host cluster\n"
+          "  worker   run a worker host joined to a planner\n"
+          "  hosts    list a cluster's hosts, slots and running calls\n"
           "  state    get, set or delete shared state values on a server\n"
           "  version  print the version\n"
           "  help     show this help\n"
@@ -56,6 +59,12 @@ main(int argc, char** argv)
         return gr_cli_fn(argc - 1, argv + 1);
     if (strcmp(cmd, "state") == 0)
         return gr_cli_state(argc - 1, argv + 1);
+    if (strcmp(cmd, "planner") == 0)
+        return gr_cli_planner(argc - 1, argv + 1);
+    if (strcmp(cmd, "worker") == 0)
+        return gr_cli_worker(argc - 1, argv + 1);
+    if (strcmp(cmd, "hosts") == 0)
+        return gr_cli_hosts(argc - 1, argv + 1);
 #endif
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("granary %s\n", GRANARY_VERSION);

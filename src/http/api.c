@@ -222,6 +222,62 @@ do_metrics(struct MHD_Connection* c, gr__http_req* r)
       c, r, MHD_HTTP_OK, resp, "text/plain; version=0.0.4; charset=utf-8");
 }
 
+/* GET /hosts: every host calls may run on (the planner's registry, or
+ * "local" for granary serve). Any authenticated user may list hosts and
+ * their load; calls and warm functions of other users are shown to admins
+ * only. */
+static enum MHD_Result
+do_hosts(struct MHD_Connection* c, gr__http_req* r)
+{
+    gr_host_info* v = NULL;
+    size_t n = 0;
+    if (gr_sched_hosts(r->srv->cfg.sched, &v, &n) < 0)
+        return gr__http_error(
+          c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    json_t* arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const gr_host_info* h = &v[i];
+        json_t* run = json_array();
+        for (size_t k = 0; k < h->nrunning; k++) {
+            if (!r->admin && strcmp(h->running[k].user, r->user) != 0)
+                continue;
+            char id[24];
+            snprintf(id, sizeof id, "%llu",
+                     (unsigned long long)h->running[k].id);
+            json_array_append_new(run,
+                                  json_pack("{s:s, s:s, s:s}",
+                                            "id", id,
+                                            "user", h->running[k].user,
+                                            "fn", h->running[k].fn));
+        }
+        json_t* warm = json_array();
+        for (size_t k = 0; k < h->nwarm; k++) {
+            if (!r->admin && strcmp(h->warm[k].user, r->user) != 0)
+                continue;
+            json_array_append_new(warm,
+                                  json_pack("{s:s, s:s, s:I}",
+                                            "user", h->warm[k].user,
+                                            "fn", h->warm[k].fn,
+                                            "idle",
+                                            (json_int_t)h->warm[k].idle));
+        }
+        json_array_append_new(
+          arr,
+          json_pack("{s:s, s:s, s:I, s:I, s:b, s:f, s:I, s:o, s:o}",
+                    "id", h->id,
+                    "address", h->address,
+                    "slots", (json_int_t)h->slots,
+                    "used", (json_int_t)h->used,
+                    "alive", h->alive,
+                    "seen_s", (double)h->seen_ms / 1000.0,
+                    "placed", (json_int_t)h->placed,
+                    "running", run,
+                    "warm", warm));
+    }
+    gr_host_info_free(v, n);
+    return gr__http_json(c, r, MHD_HTTP_OK, json_pack("{s:o}", "hosts", arr));
+}
+
 static enum MHD_Result
 do_fn_list(struct MHD_Connection* c, gr__http_req* r)
 {
@@ -732,6 +788,8 @@ gr__http_dispatch(struct MHD_Connection* c, gr__http_req* r)
             return do_fn_delete(c, r);
         case GR_HTTP_FN_INVOKE:
             return do_fn_invoke(c, r);
+        case GR_HTTP_HOSTS:
+            return do_hosts(c, r);
         case GR_HTTP_CALL_GET:
             return do_call_get(c, r);
         case GR_HTTP_CALL_POST:

@@ -100,9 +100,10 @@ gr_http_route_match(const char* method, const char* path, gr_http_route* r)
     if (n <= 0)
         return -ENOENT;
     if (n == 1 && (seg_is(&s[0], "healthz") || seg_is(&s[0], "metrics") ||
-                   seg_is(&s[0], "whoami"))) {
+                   seg_is(&s[0], "whoami") || seg_is(&s[0], "hosts"))) {
         r->action = seg_is(&s[0], "healthz")   ? GR_HTTP_HEALTHZ
                     : seg_is(&s[0], "metrics") ? GR_HTTP_METRICS
+                    : seg_is(&s[0], "hosts")   ? GR_HTTP_HOSTS
                                                : GR_HTTP_WHOAMI;
         r->allow = "GET, HEAD";
         return is_get(method) ? 0 : -ENOTSUP;

@@ -14,6 +14,7 @@ typedef enum gr_http_action
     GR_HTTP_HEALTHZ,   /* GET /healthz (no auth) */
     GR_HTTP_METRICS,   /* GET /metrics (no auth) */
     GR_HTTP_WHOAMI,    /* GET /whoami */
+    GR_HTTP_HOSTS,     /* GET /hosts (docs/cluster.md) */
     GR_HTTP_FN_LIST,   /* GET /f/{user}, or GET /f for the caller's own */
     GR_HTTP_FN_GET,    /* GET /f/{user}/{fn} */
     GR_HTTP_FN_UPLOAD, /* PUT /f/{user}/{fn} */

@@ -246,3 +246,36 @@ gr_sched_get_stats(gr_sched* s, gr_sched_stats* st)
     }
     st->latency_sum_s = (double)atomic_load(&s->latency_sum_ns) / 1e9;
 }
+
+void
+gr_host_info_free(gr_host_info* v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) {
+        gr_free(v[i].warm);
+        gr_free(v[i].running);
+    }
+    gr_free(v);
+}
+
+int
+gr_sched_hosts(gr_sched* s, gr_host_info** out, size_t* n)
+{
+    if (s->placement.hosts)
+        return s->placement.hosts(s->placement.ctx, out, n);
+    gr_host_info* h = gr_calloc(1, sizeof *h);
+    if (!h)
+        return -ENOMEM;
+    memcpy(h->id, "local", sizeof "local");
+    h->slots = (uint32_t)s->cfg.slots;
+    h->used = (uint32_t)atomic_load(&s->running);
+    h->alive = 1;
+    h->placed = atomic_load(&s->calls);
+    int rc = gr_sched_warm_list(s, &h->warm, &h->nwarm);
+    if (rc) {
+        gr_free(h);
+        return rc;
+    }
+    *out = h;
+    *n = 1;
+    return 0;
+}

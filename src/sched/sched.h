@@ -14,6 +14,7 @@
 
 typedef struct gr_sched gr_sched;
 struct gr_state;
+struct gr_host_info;
 
 #define GR_SCHED_NAME_MAX 64 /* user and function names: [A-Za-z0-9_.-]{1,64} */
 
@@ -25,6 +26,9 @@ typedef struct gr_placement
     /* Chooses a host for one call of user/fn; writes its id (NUL-terminated,
      * < 64 bytes) into host. Returns 0 or -EBUSY (no free slot anywhere). */
     int (*place)(void* ctx, const char* user, const char* fn, char* host);
+    /* Optional: describes every host (gr_sched_hosts, GET /hosts); *out
+     * owned by the caller (gr_host_info_free). NULL = this host only. */
+    int (*hosts)(void* ctx, struct gr_host_info** out, size_t* n);
 } gr_placement;
 
 typedef struct gr_sched_config
@@ -158,8 +162,9 @@ gr_sched_call(gr_sched* s, const char* user, const char* fn,
               const uint8_t* input, size_t len, const gr_invoke_opts* o,
               gr_call_info* out);
 
-/* Copies the record of a call of user (queued, running or finished).
- * Returns 0, -ENOENT (unknown or forgotten), -EACCES (another user's). */
+/* Copies the record of a call of user (queued, running or finished);
+ * user NULL reads any user's call (for administrators). Returns 0, -ENOENT
+ * (unknown or forgotten), -EACCES (another user's). */
 int
 gr_sched_call_get(gr_sched* s, const char* user, uint64_t id,
                   gr_call_info* out);
@@ -225,6 +230,37 @@ gr_sched_warm_list(gr_sched* s, gr_warm_fn** out, size_t* n);
 int
 gr_sched_fn_wasm(gr_sched* s, const char* hash, uint8_t** wasm, size_t* len,
                  gr_fn_info* info);
+
+/* One host as the placement sees it (GET /hosts, granary hosts). */
+typedef struct gr_host_call
+{
+    uint64_t id;
+    char user[GR_SCHED_NAME_MAX + 1];
+    char fn[GR_SCHED_NAME_MAX + 1];
+} gr_host_call;
+
+typedef struct gr_host_info
+{
+    char id[64];
+    char address[64];   /* where it connected from; "" for this host */
+    uint32_t slots;     /* executor slots offered */
+    uint32_t used;      /* calls running there now */
+    int alive;          /* 0: dropped, kept for a while for the record */
+    uint64_t seen_ms;   /* ms since its last heartbeat (0 = this host) */
+    uint64_t placed;    /* calls placed there so far */
+    gr_warm_fn* warm;   /* functions with Faaslets there */
+    size_t nwarm;
+    gr_host_call* running; /* calls running there */
+    size_t nrunning;
+} gr_host_info;
+
+/* Describes the hosts calls may run on: the placement's hosts callback,
+ * or this host alone. *out owned by the caller (gr_host_info_free).
+ * Returns 0 or -ENOMEM. */
+int
+gr_sched_hosts(gr_sched* s, gr_host_info** out, size_t* n);
+void
+gr_host_info_free(gr_host_info* v, size_t n);
 
 /* ---- metrics ------------------------------------------------------------ */
 

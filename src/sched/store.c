@@ -502,3 +502,90 @@ gr_sched_fn_list(gr_sched* s, const char* user, gr_fn_info** out, size_t* n)
     *n = cnt;
     return 0;
 }
+
+/* ---- multi-host helpers ---------------------------------------------------- */
+
+int
+gr_sched_fn_wasm(gr_sched* s,
+                 const char* hash,
+                 uint8_t** wasm,
+                 size_t* len,
+                 gr_fn_info* info)
+{
+    if (!hash || strlen(hash) != GR_SHA256_HEX_LEN)
+        return -ENOENT;
+    gr_fn_info found;
+    int have = 0;
+    pthread_rwlock_rdlock(&s->fn_lock);
+    for (size_t b = 0; b < s->fn_nbuckets && !have; b++)
+        for (struct gr__fn* f = s->fn_buckets[b]; f && !have; f = f->next)
+            if (strcmp(f->info.hash, hash) == 0) {
+                found = f->info;
+                have = 1;
+            }
+    pthread_rwlock_unlock(&s->fn_lock);
+    if (!have)
+        return -ENOENT;
+    char path[PATH_MAX], got[GR_SHA256_HEX_LEN + 1];
+    int rc = fn_path(s, found.user, found.name, "wasm", path, sizeof path);
+    if (!rc)
+        rc = gr_fs_read_file(path, MAX_STORED_WASM, wasm, len);
+    if (rc)
+        return rc == -ENOENT ? -ENOENT : rc;
+    /* The file may have been replaced by a newer upload since. */
+    if ((rc = gr_sha256_hex(*wasm, *len, got)) || strcmp(got, hash) != 0) {
+        gr_free(*wasm);
+        *wasm = NULL;
+        return rc ? rc : -ENOENT;
+    }
+    if (info)
+        *info = found;
+    return 0;
+}
+
+struct warm_acc
+{
+    gr_warm_fn* v;
+    size_t n, cap;
+    int rc;
+};
+
+static void
+warm_one(struct gr__fn* f, void* ud)
+{
+    struct warm_acc* a = ud;
+    gr_pool_stats ps;
+    gr_pool_get_stats(f->pool, &ps);
+    if (a->rc || (!ps.idle && !ps.busy))
+        return;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 16;
+        gr_warm_fn* v = gr_realloc(a->v, cap * sizeof *v);
+        if (!v) {
+            a->rc = -ENOMEM;
+            return;
+        }
+        a->v = v;
+        a->cap = cap;
+    }
+    gr_warm_fn* w = &a->v[a->n++];
+    memcpy(w->user, f->info.user, sizeof w->user);
+    memcpy(w->fn, f->info.name, sizeof w->fn);
+    memcpy(w->hash, f->info.hash, sizeof w->hash);
+    w->idle = (uint32_t)ps.idle;
+    w->busy = (uint32_t)ps.busy;
+}
+
+int
+gr_sched_warm_list(gr_sched* s, gr_warm_fn** out, size_t* n)
+{
+    struct warm_acc a = { 0 };
+    gr__sched_fn_each(s, warm_one, &a);
+    if (a.rc) {
+        gr_free(a.v);
+        return a.rc;
+    }
+    *out = a.v;
+    *n = a.n;
+    return 0;
+}

@@ -1,0 +1,907 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The planner: the registry of worker hosts (Hello, Heartbeat, Bye, and a
+ * monitor that drops silent or disconnected hosts), placement through a
+ * pluggable policy, remote execution of the planner scheduler's calls
+ * (Invoke out, InvokeResult back, matched by call id), chained calls
+ * coming from workers, and module bytes served by content hash. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <granary/status.h>
+
+#include "cluster/cluster_int.h"
+#include "util/alloc.h"
+#include "util/log.h"
+
+#define MAX_HOSTS 256
+#define FLIGHT_BUCKETS 1024
+#define MONITOR_PERIOD_NS 100000000ull
+
+/* One registered worker. Under planner->lock; freed only after it is
+ * unlinked from the table and every flight on it is gone. */
+struct host
+{
+    char id[64];
+    char addr[64];
+    gr_peer* peer; /* a reference */
+    uint32_t slots, hb_used;
+    uint32_t inflight; /* placed here, no outcome yet (incl. reserved) */
+    uint64_t last_ns, placed, order;
+    int down; /* connection ended or Bye: dropped at the next tick */
+    gr_warm_fn* warm;
+    size_t nwarm;
+};
+
+/* A call sent to a host and not yet answered. Under planner->lock. */
+struct flight
+{
+    uint64_t id;
+    struct host* host; /* valid while the flight is in the table */
+    char host_id[64];  /* for messages after it left the table */
+    char user[GR_SCHED_NAME_MAX + 1];
+    char fn[GR_SCHED_NAME_MAX + 1];
+    uint64_t deadline_ns;
+    struct flight* next;
+};
+
+struct gr_planner
+{
+    gr_planner_config cfg;
+    char listen[128];
+    char id[64];
+    gr_placement placement;
+    gr_remote remote;
+    gr_sched* sched;
+    gr_server* server;
+
+    pthread_mutex_t lock;
+    pthread_cond_t cv; /* monitor wake-up; chain thread count */
+    struct host* hosts[MAX_HOSTS];
+    size_t nhosts;
+    uint64_t next_order;
+    struct flight* flights[FLIGHT_BUCKETS];
+    int stopping;
+    int chain_threads;
+    pthread_t monitor;
+    int monitor_started;
+};
+
+/* The host a chained call comes from, set by the thread placing it, so
+ * that the policy can keep an app's granules together. */
+static _Thread_local const char* tl_near;
+
+/* ---- hosts and flights (lock held) --------------------------------------- */
+
+static struct host*
+host_by_id(gr_planner* p, const char* id)
+{
+    for (size_t i = 0; i < p->nhosts; i++)
+        if (strcmp(p->hosts[i]->id, id) == 0)
+            return p->hosts[i];
+    return NULL;
+}
+
+static struct host*
+host_by_peer(gr_planner* p, gr_peer* peer)
+{
+    for (size_t i = 0; i < p->nhosts; i++)
+        if (p->hosts[i]->peer == peer)
+            return p->hosts[i];
+    return NULL;
+}
+
+static void
+host_unlink(gr_planner* p, struct host* h)
+{
+    for (size_t i = 0; i < p->nhosts; i++)
+        if (p->hosts[i] == h) {
+            p->hosts[i] = p->hosts[--p->nhosts];
+            return;
+        }
+}
+
+static void
+host_free(struct host* h)
+{
+    if (!h)
+        return;
+    gr_peer_unref(h->peer);
+    gr_free(h->warm);
+    gr_free(h);
+}
+
+static struct flight**
+flight_slot(gr_planner* p, uint64_t id)
+{
+    return &p->flights[id % FLIGHT_BUCKETS];
+}
+
+static struct flight*
+flight_take(gr_planner* p, uint64_t id)
+{
+    for (struct flight** pp = flight_slot(p, id); *pp; pp = &(*pp)->next) {
+        struct flight* f = *pp;
+        if (f->id == id) {
+            *pp = f->next;
+            f->next = NULL;
+            return f;
+        }
+    }
+    return NULL;
+}
+
+/* Moves flights matching (host == h, or past deadline when h is NULL)
+ * onto *out. */
+static void
+flights_take_if(gr_planner* p, struct host* h, uint64_t now,
+                struct flight** out)
+{
+    for (size_t b = 0; b < FLIGHT_BUCKETS; b++) {
+        struct flight** pp = &p->flights[b];
+        while (*pp) {
+            struct flight* f = *pp;
+            int take = h ? f->host == h : now >= f->deadline_ns;
+            if (!take) {
+                pp = &f->next;
+                continue;
+            }
+            *pp = f->next;
+            if (!h && f->host->inflight)
+                f->host->inflight--;
+            f->next = *out;
+            *out = f;
+        }
+    }
+}
+
+/* Fails every flight on the list with status and frees them. No lock. */
+static void
+flights_fail(gr_planner* p, struct flight* f, int status, const char* why)
+{
+    while (f) {
+        struct flight* next = f->next;
+        gr_call_info ci;
+        gr__cluster_info_failed(&ci, status, f->host_id);
+        GR_WARN("planner: call %016llx (%s/%s) failed: %s",
+                (unsigned long long)f->id,
+                f->user,
+                f->fn,
+                why);
+        gr_sched_remote_done(p->sched, f->id, &ci);
+        gr_free(f);
+        f = next;
+    }
+}
+
+/* ---- placement ----------------------------------------------------------- */
+
+static uint32_t
+warm_idle(const struct host* h, const char* user, const char* fn)
+{
+    for (size_t i = 0; i < h->nwarm; i++)
+        if (strcmp(h->warm[i].fn, fn) == 0 && strcmp(h->warm[i].user, user) == 0)
+            return h->warm[i].idle;
+    return 0;
+}
+
+static int
+planner_place(void* ctx, const char* user, const char* fn, char* out)
+{
+    gr_planner* p = ctx;
+    gr_cluster_view v[MAX_HOSTS];
+    struct host* map[MAX_HOSTS];
+    size_t n = 0;
+    pthread_mutex_lock(&p->lock);
+    if (p->stopping) {
+        pthread_mutex_unlock(&p->lock);
+        return -ESHUTDOWN;
+    }
+    for (size_t i = 0; i < p->nhosts; i++) {
+        struct host* h = p->hosts[i];
+        if (h->down)
+            continue;
+        map[n] = h;
+        v[n] = (gr_cluster_view){
+            .id = h->id,
+            .slots = h->slots,
+            .used = h->inflight,
+            .warm_idle = warm_idle(h, user, fn),
+            .near = tl_near && strcmp(tl_near, h->id) == 0,
+            .order = h->order,
+        };
+        n++;
+    }
+    if (!n) {
+        pthread_mutex_unlock(&p->lock);
+        GR_WARN("planner: no worker host to run %s/%s", user, fn);
+        return -EBUSY;
+    }
+    size_t i = p->cfg.policy->choose(v, n);
+    if (i >= n)
+        i = 0;
+    struct host* h = map[i];
+    h->inflight++; /* reserved until the outcome (or a failed start) */
+    h->placed++;
+    /* A warm Faaslet used now is not idle for the next placement. */
+    for (size_t k = 0; k < h->nwarm; k++)
+        if (strcmp(h->warm[k].fn, fn) == 0 &&
+            strcmp(h->warm[k].user, user) == 0 && h->warm[k].idle)
+            h->warm[k].idle--;
+    snprintf(out, 64, "%s", h->id);
+    pthread_mutex_unlock(&p->lock);
+    return 0;
+}
+
+static int
+planner_start(void* ctx, const char* host, const gr_remote_call* d)
+{
+    gr_planner* p = ctx;
+    struct flight* f = gr_calloc(1, sizeof *f);
+    if (!f)
+        return -ENOMEM;
+    f->id = d->id;
+    snprintf(f->user, sizeof f->user, "%s", d->user);
+    snprintf(f->fn, sizeof f->fn, "%s", d->fn);
+    uint64_t t = d->timeout_ns ? d->timeout_ns : p->cfg.default_timeout_ns;
+    f->deadline_ns = gr__cluster_now() + t + p->cfg.grace_ns;
+
+    pthread_mutex_lock(&p->lock);
+    struct host* h = p->stopping ? NULL : host_by_id(p, host);
+    if (!h || h->down) {
+        pthread_mutex_unlock(&p->lock);
+        gr_free(f);
+        return p->stopping ? -ESHUTDOWN : -EHOSTDOWN;
+    }
+    f->host = h;
+    memcpy(f->host_id, h->id, sizeof f->host_id);
+    struct flight** slot = flight_slot(p, f->id);
+    f->next = *slot;
+    *slot = f;
+    gr_peer* peer = h->peer;
+    gr_peer_ref(peer);
+    pthread_mutex_unlock(&p->lock);
+
+    Granary__Invoke inv = GRANARY__INVOKE__INIT;
+    inv.call_id = d->id;
+    inv.user = (char*)d->user;
+    inv.fn = (char*)d->fn;
+    inv.wasm_hash = (char*)d->hash;
+    inv.input.data = (uint8_t*)d->input;
+    inv.input.len = d->input_len;
+    inv.timeout_ns = d->timeout_ns;
+    inv.parent_call_id = d->parent;
+    inv.origin_host = p->id;
+    Granary__Envelope env = GRANARY__ENVELOPE__INIT;
+    env.body_case = GRANARY__ENVELOPE__BODY_INVOKE;
+    env.invoke = &inv;
+    int rc = gr_peer_send(peer, &env);
+    gr_peer_unref(peer);
+    if (rc) {
+        GR_WARN("planner: cannot send call %016llx to %s: %s",
+                (unsigned long long)d->id,
+                host,
+                gr_net_strerror(rc));
+        pthread_mutex_lock(&p->lock);
+        struct flight* mine = flight_take(p, d->id);
+        if (mine && mine->host->inflight)
+            mine->host->inflight--;
+        pthread_mutex_unlock(&p->lock);
+        gr_free(mine);
+        return rc;
+    }
+    GR_DEBUG("planner: call %016llx %s/%s -> %s (parent %016llx)",
+             (unsigned long long)d->id,
+             d->user,
+             d->fn,
+             host,
+             (unsigned long long)d->parent);
+    return 0;
+}
+
+static int
+planner_hosts(void* ctx, gr_host_info** out, size_t* nout)
+{
+    gr_planner* p = ctx;
+    int rc = -ENOMEM;
+    pthread_mutex_lock(&p->lock);
+    size_t n = p->nhosts;
+    gr_host_info* v = gr_calloc(n ? n : 1, sizeof *v);
+    if (!v)
+        goto fail;
+    uint64_t now = gr__cluster_now();
+    for (size_t i = 0; i < n; i++) {
+        struct host* h = p->hosts[i];
+        gr_host_info* o = &v[i];
+        snprintf(o->id, sizeof o->id, "%s", h->id);
+        snprintf(o->address, sizeof o->address, "%s", h->addr);
+        o->slots = h->slots;
+        o->used = h->inflight > h->hb_used ? h->inflight : h->hb_used;
+        o->alive = !h->down;
+        o->seen_ms = (now - h->last_ns) / 1000000u;
+        o->placed = h->placed;
+        if (h->nwarm) {
+            o->warm = gr_malloc(h->nwarm * sizeof *o->warm);
+            if (!o->warm)
+                goto fail;
+            memcpy(o->warm, h->warm, h->nwarm * sizeof *o->warm);
+            o->nwarm = h->nwarm;
+        }
+        size_t cap = 0;
+        for (size_t b = 0; b < FLIGHT_BUCKETS; b++)
+            for (struct flight* f = p->flights[b]; f; f = f->next) {
+                if (f->host != h)
+                    continue;
+                if (o->nrunning == cap) {
+                    cap = cap ? cap * 2 : 8;
+                    gr_host_call* r =
+                      gr_realloc(o->running, cap * sizeof *r);
+                    if (!r)
+                        goto fail;
+                    o->running = r;
+                }
+                gr_host_call* r = &o->running[o->nrunning++];
+                r->id = f->id;
+                memcpy(r->user, f->user, sizeof r->user);
+                memcpy(r->fn, f->fn, sizeof r->fn);
+            }
+    }
+    pthread_mutex_unlock(&p->lock);
+    *out = v;
+    *nout = n;
+    return 0;
+fail:
+    pthread_mutex_unlock(&p->lock);
+    gr_host_info_free(v, n);
+    return rc;
+}
+
+/* ---- messages from workers ----------------------------------------------- */
+
+static void
+reply_or_send(gr_peer* peer, const Granary__Envelope* req, Granary__Envelope* m)
+{
+    if (req->id)
+        gr_peer_reply(peer, req, m);
+    else
+        gr_peer_send(peer, m);
+}
+
+static int
+host_id_ok(const char* id)
+{
+    size_t n = id ? strlen(id) : 0;
+    if (n == 0 || n >= 64)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+            return 0;
+    }
+    return strcmp(id, "local") != 0 && strcmp(id, "planner") != 0;
+}
+
+static void
+copy_warm(struct host* h, const Granary__Heartbeat* hb)
+{
+    gr_warm_fn* v = hb->n_warm ? gr_calloc(hb->n_warm, sizeof *v) : NULL;
+    size_t n = 0;
+    for (size_t i = 0; v && i < hb->n_warm; i++) {
+        const Granary__WarmFunction* w = hb->warm[i];
+        if (!w->user || !w->fn)
+            continue;
+        snprintf(v[n].user, sizeof v[n].user, "%s", w->user);
+        snprintf(v[n].fn, sizeof v[n].fn, "%s", w->fn);
+        snprintf(v[n].hash, sizeof v[n].hash, "%s", w->hash ? w->hash : "");
+        v[n].idle = w->idle;
+        n++;
+    }
+    gr_free(h->warm);
+    h->warm = v;
+    h->nwarm = v ? n : 0;
+}
+
+/* Registers (or re-registers) the host behind peer. Returns what must be
+ * failed and freed outside the lock: a replaced entry and its flights. */
+static int
+host_register(gr_planner* p, gr_peer* peer, const char* id, uint32_t slots,
+              struct host** replaced, struct flight** orphans)
+{
+    struct host* h = gr_calloc(1, sizeof *h);
+    if (!h)
+        return -ENOMEM;
+    snprintf(h->id, sizeof h->id, "%s", id);
+    gr_peer_addr(peer, h->addr, sizeof h->addr);
+    h->peer = peer;
+    gr_peer_ref(peer);
+    h->slots = slots;
+    h->last_ns = gr__cluster_now();
+    pthread_mutex_lock(&p->lock);
+    struct host* old = host_by_id(p, id);
+    if (!old)
+        old = host_by_peer(p, peer);
+    if (old) {
+        host_unlink(p, old);
+        flights_take_if(p, old, 0, orphans);
+        *replaced = old;
+    }
+    if (p->nhosts >= MAX_HOSTS || p->stopping) {
+        pthread_mutex_unlock(&p->lock);
+        host_free(h);
+        return p->stopping ? -ESHUTDOWN : -ENOSPC;
+    }
+    h->order = ++p->next_order;
+    p->hosts[p->nhosts++] = h;
+    pthread_mutex_unlock(&p->lock);
+    return 0;
+}
+
+static void
+on_hello(gr_planner* p, gr_peer* peer, const Granary__Envelope* m)
+{
+    const Granary__Hello* hi = m->hello;
+    char addr[64];
+    gr_peer_addr(peer, addr, sizeof addr);
+    int rc = 0;
+    if (!host_id_ok(hi->host_id))
+        rc = -EINVAL;
+    else if (hi->version != GR_NET_PROTO_VERSION)
+        rc = -EPROTONOSUPPORT;
+    else if (hi->slots == 0 || hi->slots > 4096)
+        rc = -EINVAL;
+    struct host* old = NULL;
+    struct flight* orphans = NULL;
+    if (!rc)
+        rc = host_register(p, peer, hi->host_id, hi->slots, &old, &orphans);
+    if (rc) {
+        GR_WARN("planner: refusing host '%s' from %s: %s",
+                hi->host_id ? hi->host_id : "",
+                addr,
+                gr_strerror(rc));
+        Granary__Error e = GRANARY__ERROR__INIT;
+        e.code = rc;
+        e.message = (char*)"hello refused";
+        Granary__Envelope r = GRANARY__ENVELOPE__INIT;
+        r.body_case = GRANARY__ENVELOPE__BODY_ERROR;
+        r.error = &e;
+        reply_or_send(peer, m, &r);
+        return;
+    }
+    if (old) {
+        GR_INFO("planner: host %s re-registered (was %s)", hi->host_id,
+                old->addr);
+        flights_fail(p, orphans, -EHOSTDOWN, "its host re-registered");
+        host_free(old);
+    }
+    GR_INFO("planner: host %s joined from %s with %u slots",
+            hi->host_id,
+            addr,
+            hi->slots);
+    Granary__Welcome w = GRANARY__WELCOME__INIT;
+    w.planner_id = p->id;
+    w.version = GR_NET_PROTO_VERSION;
+    w.heartbeat_ms = (uint32_t)p->cfg.heartbeat_ms;
+    Granary__Envelope r = GRANARY__ENVELOPE__INIT;
+    r.body_case = GRANARY__ENVELOPE__BODY_WELCOME;
+    r.welcome = &w;
+    reply_or_send(peer, m, &r);
+}
+
+static void
+on_heartbeat(gr_planner* p, gr_peer* peer, const Granary__Heartbeat* hb)
+{
+    pthread_mutex_lock(&p->lock);
+    struct host* h = host_by_peer(p, peer);
+    if (h && !h->down) {
+        h->last_ns = gr__cluster_now();
+        h->hb_used = hb->used_slots;
+        copy_warm(h, hb);
+        pthread_mutex_unlock(&p->lock);
+        return;
+    }
+    pthread_mutex_unlock(&p->lock);
+    /* Dropped for silence while its connection lived (a stall, a
+     * partition that healed): the heartbeat carries enough to rejoin. */
+    if (h || !host_id_ok(hb->host_id) || !hb->slots || hb->slots > 4096)
+        return;
+    struct host* old = NULL;
+    struct flight* orphans = NULL;
+    if (host_register(p, peer, hb->host_id, hb->slots, &old, &orphans) == 0)
+        GR_INFO("planner: host %s rejoined", hb->host_id);
+    flights_fail(p, orphans, -EHOSTDOWN, "its host re-registered");
+    host_free(old);
+}
+
+static void
+on_result(gr_planner* p, gr_peer* peer, const Granary__InvokeResult* res)
+{
+    pthread_mutex_lock(&p->lock);
+    struct flight* f = NULL;
+    for (struct flight* g = *flight_slot(p, res->call_id); g; g = g->next)
+        if (g->id == res->call_id)
+            f = g;
+    /* Only the host the call was sent to may answer it. */
+    if (f && f->host->peer == peer) {
+        f = flight_take(p, res->call_id);
+        if (f->host->inflight)
+            f->host->inflight--;
+    } else {
+        f = NULL;
+    }
+    char host[64];
+    snprintf(host, sizeof host, "%s", f ? f->host->id : "");
+    pthread_mutex_unlock(&p->lock);
+    if (!f) {
+        GR_DEBUG("planner: dropping late or unknown result for %016llx",
+                 (unsigned long long)res->call_id);
+        return;
+    }
+    gr_free(f);
+    gr_call_info ci;
+    int rc = gr__cluster_info_from_result(res, &ci);
+    if (rc)
+        gr__cluster_info_failed(&ci, rc, host);
+    if (!ci.host[0])
+        snprintf(ci.host, sizeof ci.host, "%s", host);
+    gr_sched_remote_done(p->sched, res->call_id, &ci);
+    if (!rc)
+        gr__cluster_info_fini(&ci);
+}
+
+static void
+on_fetch(gr_planner* p, gr_peer* peer, const Granary__Envelope* m)
+{
+    uint8_t* wasm = NULL;
+    size_t len = 0;
+    gr_fn_info fi;
+    int rc = gr_sched_fn_wasm(p->sched, m->fetch_module->hash, &wasm, &len, &fi);
+    if (rc) {
+        GR_WARN("planner: module %.16s... asked for but not found: %s",
+                m->fetch_module->hash,
+                gr_strerror(rc));
+        gr_peer_reply_error(peer, m, rc, "no module with that hash");
+        return;
+    }
+    Granary__ModuleBytes mb = GRANARY__MODULE_BYTES__INIT;
+    mb.hash = m->fetch_module->hash;
+    mb.wasm.data = wasm;
+    mb.wasm.len = len;
+    mb.user = fi.user;
+    mb.fn = fi.name;
+    Granary__Envelope r = GRANARY__ENVELOPE__INIT;
+    r.body_case = GRANARY__ENVELOPE__BODY_MODULE_BYTES;
+    r.module_bytes = &mb;
+    gr_peer_reply(peer, m, &r);
+    gr_free(wasm);
+}
+
+/* A chained call made by a guest on a worker: placed and run like any
+ * call of the planner's scheduler, on its own thread (it waits for the
+ * outcome), then answered with an InvokeResult carrying the worker's id
+ * for it. */
+struct chain_job
+{
+    gr_planner* p;
+    gr_peer* peer;
+    Granary__Envelope* msg;
+    char origin[64];
+};
+
+static void*
+chain_main(void* arg)
+{
+    struct chain_job* j = arg;
+    gr_planner* p = j->p;
+    const Granary__Invoke* inv = j->msg->invoke;
+    tl_near = j->origin;
+    gr_invoke_opts o = { .parent = inv->parent_call_id,
+                         .timeout_ns = inv->timeout_ns };
+    gr_call_info ci;
+    int rc = gr_sched_call(p->sched,
+                           inv->user,
+                           inv->fn,
+                           inv->input.data,
+                           inv->input.len,
+                           &o,
+                           &ci);
+    tl_near = NULL;
+    if (rc) {
+        gr__cluster_send_failure(j->peer, inv->call_id, rc, "");
+    } else {
+        Granary__InvokeResult res;
+        gr__cluster_result_from_info(&res, inv->call_id, &ci, ci.host);
+        Granary__Envelope env = GRANARY__ENVELOPE__INIT;
+        env.body_case = GRANARY__ENVELOPE__BODY_INVOKE_RESULT;
+        env.invoke_result = &res;
+        gr_peer_send(j->peer, &env);
+        gr_call_info_fini(&ci);
+    }
+    gr_peer_unref(j->peer);
+    gr_msg_free(j->msg);
+    gr_free(j);
+    pthread_mutex_lock(&p->lock);
+    p->chain_threads--;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+/* Takes ownership of m. */
+static void
+on_chain(gr_planner* p, gr_peer* peer, Granary__Envelope* m)
+{
+    uint64_t call_id = m->invoke->call_id;
+    struct chain_job* j = gr_calloc(1, sizeof *j);
+    int rc = -ENOMEM;
+    if (!j)
+        goto fail;
+    pthread_mutex_lock(&p->lock);
+    struct host* h = host_by_peer(p, peer);
+    if (h)
+        snprintf(j->origin, sizeof j->origin, "%s", h->id);
+    rc = p->stopping ? -ESHUTDOWN : 0;
+    if (!rc)
+        p->chain_threads++;
+    pthread_mutex_unlock(&p->lock);
+    if (rc)
+        goto fail;
+    j->p = p;
+    j->peer = peer;
+    j->msg = m;
+    gr_peer_ref(peer);
+    pthread_attr_t a;
+    pthread_t t;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    rc = -pthread_create(&t, &a, chain_main, j);
+    pthread_attr_destroy(&a);
+    if (!rc)
+        return;
+    gr_peer_unref(peer);
+    pthread_mutex_lock(&p->lock);
+    p->chain_threads--;
+    pthread_mutex_unlock(&p->lock);
+fail:
+    gr_free(j);
+    gr__cluster_send_failure(peer, call_id, rc, "");
+    gr_msg_free(m);
+}
+
+static void
+planner_on_message(void* ctx, gr_peer* peer, Granary__Envelope* m)
+{
+    gr_planner* p = ctx;
+    char addr[64];
+    switch (m->body_case) {
+        case GRANARY__ENVELOPE__BODY_HELLO:
+            on_hello(p, peer, m);
+            break;
+        case GRANARY__ENVELOPE__BODY_HEARTBEAT:
+            on_heartbeat(p, peer, m->heartbeat);
+            break;
+        case GRANARY__ENVELOPE__BODY_BYE: {
+            pthread_mutex_lock(&p->lock);
+            struct host* h = host_by_peer(p, peer);
+            if (h)
+                h->down = 1;
+            pthread_cond_broadcast(&p->cv);
+            pthread_mutex_unlock(&p->lock);
+            break;
+        }
+        case GRANARY__ENVELOPE__BODY_INVOKE_RESULT:
+            on_result(p, peer, m->invoke_result);
+            break;
+        case GRANARY__ENVELOPE__BODY_INVOKE:
+            on_chain(p, peer, m);
+            return; /* m handed over */
+        case GRANARY__ENVELOPE__BODY_FETCH_MODULE:
+            on_fetch(p, peer, m);
+            break;
+        case GRANARY__ENVELOPE__BODY_PING: {
+            Granary__Pong pong = GRANARY__PONG__INIT;
+            pong.nonce = m->ping->nonce;
+            pong.data = m->ping->data;
+            Granary__Envelope r = GRANARY__ENVELOPE__INIT;
+            r.body_case = GRANARY__ENVELOPE__BODY_PONG;
+            r.pong = &pong;
+            reply_or_send(peer, m, &r);
+            break;
+        }
+        default:
+            gr_peer_addr(peer, addr, sizeof addr);
+            GR_WARN("planner: unexpected %s message from %s",
+                    gr_net_type_name(m->body_case),
+                    addr);
+            if (m->id)
+                gr_peer_reply_error(peer, m, -ENOTSUP, "unexpected message");
+            break;
+    }
+    gr_msg_free(m);
+}
+
+static void
+planner_on_state(void* ctx, gr_peer* peer, int up)
+{
+    gr_planner* p = ctx;
+    if (up)
+        return;
+    pthread_mutex_lock(&p->lock);
+    struct host* h = host_by_peer(p, peer);
+    if (h)
+        h->down = 1;
+    pthread_cond_broadcast(&p->cv); /* drop it now, not at the next tick */
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* ---- monitor ------------------------------------------------------------- */
+
+static void*
+monitor_main(void* arg)
+{
+    gr_planner* p = arg;
+    uint64_t dead_ns = (uint64_t)p->cfg.dead_ms * 1000000u;
+    pthread_mutex_lock(&p->lock);
+    while (!p->stopping) {
+        uint64_t next = gr__cluster_now() + MONITOR_PERIOD_NS;
+        struct timespec ts = { .tv_sec = (time_t)(next / 1000000000u),
+                               .tv_nsec = (long)(next % 1000000000u) };
+        pthread_cond_timedwait(&p->cv, &p->lock, &ts);
+        if (p->stopping)
+            break;
+        uint64_t now = gr__cluster_now();
+        struct host* gone[MAX_HOSTS];
+        struct flight* lost[MAX_HOSTS];
+        int silent[MAX_HOSTS];
+        size_t ngone = 0;
+        for (size_t i = 0; i < p->nhosts;) {
+            struct host* h = p->hosts[i];
+            int quiet = now - h->last_ns > dead_ns;
+            if (!h->down && !quiet) {
+                i++;
+                continue;
+            }
+            host_unlink(p, h);
+            lost[ngone] = NULL;
+            flights_take_if(p, h, 0, &lost[ngone]);
+            silent[ngone] = !h->down;
+            gone[ngone++] = h;
+        }
+        struct flight* late = NULL;
+        flights_take_if(p, NULL, now, &late);
+        pthread_mutex_unlock(&p->lock);
+        for (size_t i = 0; i < ngone; i++) {
+            size_t nl = 0;
+            for (struct flight* f = lost[i]; f; f = f->next)
+                nl++;
+            GR_WARN("planner: dropping host %s (%s); failing %zu call(s) "
+                    "running there",
+                    gone[i]->id,
+                    silent[i] ? "no heartbeat" : "disconnected",
+                    nl);
+            char why[128];
+            snprintf(why, sizeof why, "host %s was lost", gone[i]->id);
+            flights_fail(p, lost[i], -EHOSTDOWN, why);
+            host_free(gone[i]);
+        }
+        flights_fail(p, late, GR_ETIMEOUT, "no result by its deadline");
+        pthread_mutex_lock(&p->lock);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+int
+gr_planner_create(const gr_planner_config* cfg, gr_planner** out)
+{
+    gr_planner* p = gr_calloc(1, sizeof *p);
+    if (!p)
+        return -ENOMEM;
+    p->cfg = cfg ? *cfg : (gr_planner_config){ 0 };
+    snprintf(p->listen, sizeof p->listen, "%s",
+             p->cfg.listen ? p->cfg.listen : "0.0.0.0:7070");
+    snprintf(p->id, sizeof p->id, "%s", p->cfg.id ? p->cfg.id : "planner");
+    p->cfg.listen = p->listen;
+    p->cfg.id = p->id;
+    if (!p->cfg.policy)
+        p->cfg.policy = gr_cluster_policy_find("binpack");
+    if (p->cfg.heartbeat_ms <= 0)
+        p->cfg.heartbeat_ms = 500;
+    if (p->cfg.dead_ms <= 0)
+        p->cfg.dead_ms = 2000;
+    if (!p->cfg.grace_ns)
+        p->cfg.grace_ns = 5000000000ull;
+    if (!p->cfg.default_timeout_ns)
+        p->cfg.default_timeout_ns = 60000000000ull;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    p->placement = (gr_placement){ .ctx = p,
+                                   .place = planner_place,
+                                   .hosts = planner_hosts };
+    p->remote = (gr_remote){ .ctx = p, .start = planner_start };
+    *out = p;
+    return 0;
+}
+
+const gr_placement*
+gr_planner_placement(gr_planner* p)
+{
+    return &p->placement;
+}
+
+const gr_remote*
+gr_planner_remote(gr_planner* p)
+{
+    return &p->remote;
+}
+
+int
+gr_planner_start(gr_planner* p, gr_sched* s)
+{
+    p->sched = s;
+    gr_server_config sc = {
+        .listen = p->listen,
+        .peer = { .on_message = planner_on_message,
+                  .on_state = planner_on_state,
+                  .ctx = p },
+    };
+    int rc = gr_server_start(&sc, &p->server);
+    if (rc)
+        return rc;
+    rc = -pthread_create(&p->monitor, NULL, monitor_main, p);
+    if (rc)
+        return rc;
+    p->monitor_started = 1;
+    GR_INFO("planner: listening for workers on %s (policy %s)",
+            p->listen,
+            p->cfg.policy->name);
+    return 0;
+}
+
+int
+gr_planner_port(const gr_planner* p)
+{
+    return p->server ? gr_server_port(p->server) : -1;
+}
+
+void
+gr_planner_destroy(gr_planner* p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->stopping = 1;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->lock);
+    if (p->monitor_started)
+        pthread_join(p->monitor, NULL);
+    /* Readers stop first: no handler runs after this. */
+    gr_server_stop(p->server);
+    struct flight* all = NULL;
+    pthread_mutex_lock(&p->lock);
+    for (size_t i = 0; i < p->nhosts; i++)
+        flights_take_if(p, p->hosts[i], 0, &all);
+    pthread_mutex_unlock(&p->lock);
+    if (p->sched)
+        flights_fail(p, all, -ESHUTDOWN, "the planner is shutting down");
+    pthread_mutex_lock(&p->lock);
+    while (p->chain_threads)
+        pthread_cond_wait(&p->cv, &p->lock);
+    pthread_mutex_unlock(&p->lock);
+    for (size_t i = 0; i < p->nhosts; i++)
+        host_free(p->hosts[i]);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->cv);
+    gr_free(p);
+}
