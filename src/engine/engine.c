@@ -94,7 +94,11 @@ gr_engine_create(const gr_engine_config* cfg, gr_engine** out)
     e->jobs = cfg->jobs > 0 ? cfg->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (e->jobs < 1)
         e->jobs = 1;
-    e->explicit_bounds = cfg->explicit_bounds;
+    /* GRANARY_BOUNDS_CHECKS=1 selects explicit bounds checks instead of
+     * guard pages, e.g. to run under valgrind, which guard-page faults
+     * confuse. */
+    const char* bc = getenv("GRANARY_BOUNDS_CHECKS");
+    e->explicit_bounds = cfg->explicit_bounds || (bc && strcmp(bc, "1") == 0);
     e->import_check = cfg->import_check;
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->cond, NULL);

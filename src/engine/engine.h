@@ -30,7 +30,8 @@ typedef struct gr_engine_config
     /* Parallel compile jobs for one module; 0 = number of CPUs. */
     int jobs;
     /* Build objects with explicit bounds checks instead of guard pages
-     * (for valgrind). Cached separately. */
+     * (for valgrind). Cached separately. Also set by the environment
+     * variable GRANARY_BOUNDS_CHECKS=1. */
     int explicit_bounds;
     /* Import policy; NULL accepts any import the process can resolve. */
     gr_import_check_fn import_check;

@@ -32,9 +32,7 @@ struct frame
     enum gr_trap_kind kind;
     int exit_code;
     uint64_t deadline; /* CLOCK_MONOTONIC ns; 0 = none */
-#if WASM_RT_USE_STACK_DEPTH_COUNT
     uint32_t depth;
-#endif
 };
 
 /* Per-thread state; touched only by its own thread (and by the fault
@@ -45,9 +43,11 @@ static _Thread_local uintptr_t stack_lo, stack_hi;
 static _Thread_local void* alt_stack;
 /* This thread's entry in the watchdog's table (see "deadlines" below). */
 static _Thread_local struct watched* watch_slot;
-#if WASM_RT_USE_STACK_DEPTH_COUNT
+/* Call depth of objects built with explicit bounds checks (they count
+ * depth instead of relying on the guard page below the stack); defined
+ * always, because the host itself is built in guard-page mode. */
+extern _Thread_local uint32_t wasm_rt_call_stack_depth;
 _Thread_local uint32_t wasm_rt_call_stack_depth;
-#endif
 
 #define ALT_STACK_SIZE (64 * 1024)
 /* A fault this far below the lowest usable stack address is a stack
@@ -453,9 +453,7 @@ gr_rt_call_timeout(gr_rt_thunk fn, void* arg, gr_trap* trap,
     f.deadline = timeout_ns ? mono_ns() + timeout_ns : 0;
     if (f.deadline && !my_watch_slot())
         f.deadline = 0;
-#if WASM_RT_USE_STACK_DEPTH_COUNT
     f.depth = wasm_rt_call_stack_depth;
-#endif
     /* volatile: read after a siglongjmp back into this frame */
     struct frame* volatile fp = &f;
     if (sigsetjmp(f.buf, 0) == 0) {
@@ -475,9 +473,7 @@ gr_rt_call_timeout(gr_rt_thunk fn, void* arg, gr_trap* trap,
     current_frame = fp->prev;
     if (fp->deadline || fp->kind == GR_TRAP_TIMEOUT)
         rearm_for(fp->prev);
-#if WASM_RT_USE_STACK_DEPTH_COUNT
     wasm_rt_call_stack_depth = fp->depth;
-#endif
     if (trap) {
         trap->kind = fp->kind;
         trap->exit_code = fp->exit_code;

@@ -127,6 +127,24 @@ test_each_trap_kind(void** state)
     expect_trap("recurse", "call stack exhausted");
 }
 
+/* Objects built with explicit bounds checks (GRANARY_BOUNDS_CHECKS=1, the
+ * valgrind mode) run the same programs and report the same traps. */
+static void
+test_bounds_checked_mode(void** state)
+{
+    (void)state;
+    setenv("GRANARY_BOUNDS_CHECKS", "1", 1);
+    gr_test_proc p = run(gr_test_guest("hello"), "x", NULL);
+    assert_int_equal(p.status, 0);
+    assert_non_null(strstr(p.out, "arg 1: x"));
+    gr_test_proc_free(&p);
+    expect_trap("oob", "out of bounds memory access");
+    expect_trap("div", "integer divide by zero");
+    expect_trap("recurse", "call stack exhausted");
+    expect_trap("stack", "call stack exhausted");
+    unsetenv("GRANARY_BOUNDS_CHECKS");
+}
+
 static void
 test_bad_modules(void** state)
 {
@@ -175,6 +193,7 @@ main(void)
         cmocka_unit_test(test_dir_mapping_and_escape),
         cmocka_unit_test(test_exit_code_propagates),
         cmocka_unit_test(test_each_trap_kind),
+        cmocka_unit_test(test_bounds_checked_mode),
         cmocka_unit_test(test_bad_modules),
         cmocka_unit_test(test_usage_errors),
     };
