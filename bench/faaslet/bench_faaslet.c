@@ -51,8 +51,12 @@ percentiles(double* v, int n)
 static void
 die(const char* what, int rc, const char* err)
 {
-    fprintf(stderr, "bench_faaslet: %s: %s%s%s\n", what, gr_strerror(rc),
-            err && *err ? ": " : "", err ? err : "");
+    fprintf(stderr,
+            "bench_faaslet: %s: %s%s%s\n",
+            what,
+            gr_strerror(rc),
+            err && *err ? ": " : "",
+            err ? err : "");
     exit(1);
 }
 
@@ -106,8 +110,8 @@ bench_fresh(gr_object* obj, int iters)
 {
     double* v = malloc(sizeof(double) * (size_t)iters);
     wasm_rt_function_ptr_t init = gr_object_export(obj, "_initialize", ">");
-    wasm_rt_function_ptr_t main_fn = gr_object_export(obj, "granary_main",
-                                                      ">i");
+    wasm_rt_function_ptr_t main_fn =
+      gr_object_export(obj, "granary_main", ">i");
     gr_host_ctx host = { 0 };
     for (int i = 0; i < iters; i++) {
         double t0 = now_us();
@@ -243,8 +247,9 @@ int
 main(int argc, char** argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: bench_faaslet SMALL.wasm LARGE.wasm "
-                        "[max-alive-cap]\n");
+        fprintf(stderr,
+                "usage: bench_faaslet SMALL.wasm LARGE.wasm "
+                "[max-alive-cap]\n");
         return 2;
     }
     int cap = argc > 3 ? atoi(argv[3]) : 200000;
@@ -261,10 +266,18 @@ main(int argc, char** argv)
 
     struct pct fork_pct = bench_fork(ITERS / 4);
     printf("# bench_faaslet: latency of start + no-op call, microseconds\n");
-    printf("%-15s %-8s %9s %9s %12s\n", "memory", "mode", "p50_us", "p99_us",
+    printf("%-15s %-8s %9s %9s %12s\n",
+           "memory",
+           "mode",
+           "p50_us",
+           "p99_us",
            "p50_vs_fork");
-    printf("%-15s %-8s %9.2f %9.2f %12.3f\n", "native process", "fork",
-           fork_pct.p50, fork_pct.p99, 1.0);
+    printf("%-15s %-8s %9.2f %9.2f %12.3f\n",
+           "native process",
+           "fork",
+           fork_pct.p50,
+           fork_pct.p99,
+           1.0);
     double restore_small_p50 = 0;
     for (int i = 0; i < 2; i++) {
         int iters = i == 0 ? ITERS : ITERS / 4;
@@ -273,21 +286,35 @@ main(int argc, char** argv)
         struct pct wm = bench_warm(protos[i], iters);
         if (i == 0)
             restore_small_p50 = rs.p50;
-        printf("%-15s %-8s %9.2f %9.2f %12.3f\n", names[i], "fresh", fr.p50,
-               fr.p99, fr.p50 / fork_pct.p50);
-        printf("%-15s %-8s %9.2f %9.2f %12.3f\n", names[i], "restore",
-               rs.p50, rs.p99, rs.p50 / fork_pct.p50);
-        printf("%-15s %-8s %9.2f %9.2f %12.3f\n", names[i], "warm", wm.p50,
-               wm.p99, wm.p50 / fork_pct.p50);
+        printf("%-15s %-8s %9.2f %9.2f %12.3f\n",
+               names[i],
+               "fresh",
+               fr.p50,
+               fr.p99,
+               fr.p50 / fork_pct.p50);
+        printf("%-15s %-8s %9.2f %9.2f %12.3f\n",
+               names[i],
+               "restore",
+               rs.p50,
+               rs.p99,
+               rs.p50 / fork_pct.p50);
+        printf("%-15s %-8s %9.2f %9.2f %12.3f\n",
+               names[i],
+               "warm",
+               wm.p50,
+               wm.p99,
+               wm.p50 / fork_pct.p50);
         printf("%-15s restore/fresh p50 ratio %.3f, warm/fresh %.3f\n",
-               names[i], rs.p50 / fr.p50, wm.p50 / fr.p50);
+               names[i],
+               rs.p50 / fr.p50,
+               wm.p50 / fr.p50);
     }
 
     double pss1k = pss_per_faaslet(protos[0], 1000);
     double pss10k = pss_per_faaslet(protos[0], 10000);
     printf("# PSS per idle Faaslet (small function, after one call)\n");
-    printf("pss_kb_per_faaslet 1000_alive %.1f 10000_alive %.1f\n", pss1k,
-           pss10k);
+    printf(
+      "pss_kb_per_faaslet 1000_alive %.1f 10000_alive %.1f\n", pss1k, pss10k);
 
     FILE* mc = fopen("/proc/sys/vm/max_map_count", "r");
     long max_maps = -1;
@@ -298,11 +325,13 @@ main(int argc, char** argv)
     }
     char why[256];
     int alive = max_alive(protos[0], cap, why, sizeof why);
-    printf("# density: each Faaslet holds an 8 GiB guarded reservation, so the\n"
-           "# 47-bit user address space (128 TiB) allows about 16,000; each\n"
-           "# also needs 2 memory mappings, so vm.max_map_count (%ld here)\n"
-           "# would allow about %ld\n",
-           max_maps, max_maps / 2);
+    printf(
+      "# density: each Faaslet holds an 8 GiB guarded reservation, so the\n"
+      "# 47-bit user address space (128 TiB) allows about 16,000; each\n"
+      "# also needs 2 memory mappings, so vm.max_map_count (%ld here)\n"
+      "# would allow about %ld\n",
+      max_maps,
+      max_maps / 2);
     printf("faaslets_alive %d (%s)\n", alive, why);
 
     for (int i = 0; i < 2; i++) {

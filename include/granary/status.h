@@ -21,7 +21,6 @@ enum gr_status
 
 /* Returns a static description of a status code (0, -errno or GR_E*);
  * never NULL. Thread-safe. */
-const char*
-gr_strerror(int status);
+const char* gr_strerror(int status);
 
 #endif

@@ -104,8 +104,8 @@ parse_args(int argc, char** argv, struct run_opts* o)
             i++;
             break;
         } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "granary run: unknown or incomplete option '%s'\n",
-                    a);
+            fprintf(
+              stderr, "granary run: unknown or incomplete option '%s'\n", a);
             return -1;
         } else {
             break;
@@ -164,19 +164,21 @@ gr_cli_run(int argc, char** argv)
                               .import_check = gr_host_import_check };
     int rc = gr_engine_create(&ecfg, &engine);
     if (rc) {
-        fprintf(stderr, "granary run: cannot start engine: %s\n",
-                gr_strerror(rc));
+        fprintf(
+          stderr, "granary run: cannot start engine: %s\n", gr_strerror(rc));
         goto out;
     }
     rc = gr_engine_load_file(engine, o.file, &obj, err, sizeof err);
     if (rc) {
-        fprintf(stderr, "granary run: %s: %s\n", o.file,
+        fprintf(stderr,
+                "granary run: %s: %s\n",
+                o.file,
                 err[0] ? err : gr_strerror(rc));
         status = rc > -4000 ? GR_CLI_FAILURE : GR_CLI_BAD_MODULE;
         goto out;
     }
-    void (*start)(void*) = (void (*)(void*))gr_object_export(obj, "_start",
-                                                             ">");
+    void (*start)(void*) =
+      (void (*)(void*))gr_object_export(obj, "_start", ">");
     if (!start) {
         fprintf(stderr,
                 "granary run: %s has no _start export (a reactor module?); "
@@ -198,8 +200,8 @@ gr_cli_run(int argc, char** argv)
     };
     rc = gr_wasi_create(&wcfg, &wasi);
     if (rc) {
-        fprintf(stderr, "granary run: cannot set up WASI: %s\n",
-                gr_strerror(rc));
+        fprintf(
+          stderr, "granary run: cannot set up WASI: %s\n", gr_strerror(rc));
         goto out;
     }
     gr_host_ctx host = { .wasi = wasi };
@@ -216,7 +218,9 @@ gr_cli_run(int argc, char** argv)
     } else if (rc == GR_EEXIT) {
         status = trap.exit_code;
     } else if (rc == GR_ETRAP) {
-        fprintf(stderr, "granary run: %s: wasm trap: %s\n", o.file,
+        fprintf(stderr,
+                "granary run: %s: wasm trap: %s\n",
+                o.file,
                 gr_trap_name(trap.kind));
         status = GR_CLI_TRAP;
     } else {

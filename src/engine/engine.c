@@ -5,9 +5,9 @@
 #include "engine/engine.h"
 
 #include <dlfcn.h>
-#include <link.h>
 #include <errno.h>
 #include <limits.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -88,8 +88,8 @@ gr_engine_create(const gr_engine_config* cfg, gr_engine** out)
     if (!e)
         return -ENOMEM;
     const char* cc = cfg->cc ? cfg->cc : getenv("GRANARY_CC");
-    e->cache_dir = cfg->cache_dir ? gr_strdup(cfg->cache_dir)
-                                  : default_cache_dir();
+    e->cache_dir =
+      cfg->cache_dir ? gr_strdup(cfg->cache_dir) : default_cache_dir();
     e->cc = gr_strdup(cc && *cc ? cc : "cc");
     e->jobs = cfg->jobs > 0 ? cfg->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (e->jobs < 1)
@@ -108,7 +108,8 @@ gr_engine_create(const gr_engine_config* cfg, gr_engine** out)
     }
     int rc = gr_fs_mkdir_p(e->cache_dir);
     if (rc) {
-        GR_ERROR("cannot create cache directory %s: %s", e->cache_dir,
+        GR_ERROR("cannot create cache directory %s: %s",
+                 e->cache_dir,
                  gr_strerror(rc));
         gr_engine_destroy(e);
         return rc;
@@ -179,7 +180,10 @@ register_text(gr_object* o)
 }
 
 static int
-open_object(const char* so_path, const char* hash, gr_object** out, char* err,
+open_object(const char* so_path,
+            const char* hash,
+            gr_object** out,
+            char* err,
             size_t errlen)
 {
     gr_object* o = gr_calloc(1, sizeof *o);
@@ -230,12 +234,19 @@ find_pending(gr_engine* e, const char* hash)
 }
 
 int
-gr_engine_load(gr_engine* e, const uint8_t* wasm, size_t len, gr_object** out,
-               char* err, size_t errlen)
+gr_engine_load(gr_engine* e,
+               const uint8_t* wasm,
+               size_t len,
+               gr_object** out,
+               char* err,
+               size_t errlen)
 {
     char hash[GR_SHA256_HEX_LEN + 1];
     if (len > MAX_MODULE_BYTES) {
-        set_err(err, errlen, "module is %zu bytes; the limit is %u", len,
+        set_err(err,
+                errlen,
+                "module is %zu bytes; the limit is %u",
+                len,
                 MAX_MODULE_BYTES);
         return GR_EINVALID_MODULE;
     }
@@ -285,7 +296,10 @@ gr_engine_load(gr_engine* e, const uint8_t* wasm, size_t len, gr_object** out,
 }
 
 int
-gr_engine_load_file(gr_engine* e, const char* path, gr_object** out, char* err,
+gr_engine_load_file(gr_engine* e,
+                    const char* path,
+                    gr_object** out,
+                    char* err,
                     size_t errlen)
 {
     uint8_t* data;
@@ -360,7 +374,8 @@ do_instantiate(void* p)
 }
 
 int
-gr__instance_alloc(gr_object* o, const gr_instance_config* cfg,
+gr__instance_alloc(gr_object* o,
+                   const gr_instance_config* cfg,
                    gr_instance** out)
 {
     const struct gr_shim* s = o->shim;
@@ -381,8 +396,10 @@ gr__instance_alloc(gr_object* o, const gr_instance_config* cfg,
 }
 
 int
-gr_instance_create(gr_object* o, const gr_instance_config* cfg,
-                   gr_instance** out, gr_trap* trap)
+gr_instance_create(gr_object* o,
+                   const gr_instance_config* cfg,
+                   gr_instance** out,
+                   gr_trap* trap)
 {
     const struct gr_shim* s = o->shim;
     gr_instance* in;
@@ -460,8 +477,11 @@ gr_instance_call(gr_instance* in, gr_rt_thunk fn, void* arg, gr_trap* trap)
 }
 
 int
-gr_instance_call_timeout(gr_instance* in, gr_rt_thunk fn, void* arg,
-                         gr_trap* trap, uint64_t timeout_ns)
+gr_instance_call_timeout(gr_instance* in,
+                         gr_rt_thunk fn,
+                         void* arg,
+                         gr_trap* trap,
+                         uint64_t timeout_ns)
 {
     gr_trap t;
     int rc = gr_rt_call_timeout(fn, arg, &t, timeout_ns);

@@ -17,7 +17,8 @@ typedef struct gr_instance gr_instance;
 
 /* Decides whether the host provides an import with this wasm signature
  * (see shim.h for the signature format). Returns 1 if yes, 0 if not. */
-typedef int (*gr_import_check_fn)(const char* module, const char* name,
+typedef int (*gr_import_check_fn)(const char* module,
+                                  const char* name,
                                   const char* sig);
 
 typedef struct gr_engine_config
@@ -39,12 +40,9 @@ typedef struct gr_engine_config
 
 /* Creates an engine (cache directory created if missing). cfg may be NULL.
  * Returns 0 or a negative error; *out owned by the caller. */
-int
-gr_engine_create(const gr_engine_config* cfg, gr_engine** out);
-void
-gr_engine_destroy(gr_engine* e);
-const char*
-gr_engine_cache_dir(const gr_engine* e);
+int gr_engine_create(const gr_engine_config* cfg, gr_engine** out);
+void gr_engine_destroy(gr_engine* e);
+const char* gr_engine_cache_dir(const gr_engine* e);
 
 /* Validates wasm[0..len), compiles it unless the cache already holds it,
  * and loads it. On failure returns GR_EINVALID_MODULE, GR_EIMPORT,
@@ -53,29 +51,31 @@ gr_engine_cache_dir(const gr_engine* e);
  * Thread-safe; concurrent loads of one module (even from several
  * processes) compile it at most once per process and never corrupt the
  * cache. *out is a new reference (gr_object_unref). */
-int
-gr_engine_load(gr_engine* e, const uint8_t* wasm, size_t len, gr_object** out,
-               char* err, size_t errlen);
+int gr_engine_load(gr_engine* e,
+                   const uint8_t* wasm,
+                   size_t len,
+                   gr_object** out,
+                   char* err,
+                   size_t errlen);
 
 /* As gr_engine_load, reading the module from a file (at most 256 MiB). */
-int
-gr_engine_load_file(gr_engine* e, const char* path, gr_object** out, char* err,
-                    size_t errlen);
+int gr_engine_load_file(gr_engine* e,
+                        const char* path,
+                        gr_object** out,
+                        char* err,
+                        size_t errlen);
 
-gr_object*
-gr_object_ref(gr_object* o);
-void
-gr_object_unref(gr_object* o);
+gr_object* gr_object_ref(gr_object* o);
+void gr_object_unref(gr_object* o);
 /* The hex SHA-256 of the module's wasm. */
-const char*
-gr_object_hash(const gr_object* o);
-const struct gr_shim*
-gr_object_shim(const gr_object* o);
+const char* gr_object_hash(const gr_object* o);
+const struct gr_shim* gr_object_shim(const gr_object* o);
 
 /* Looks up an exported function; if sig is non-NULL it must match exactly.
  * Returns the C function (cast it to the signature) or NULL. */
-wasm_rt_function_ptr_t
-gr_object_export(const gr_object* o, const char* name, const char* sig);
+wasm_rt_function_ptr_t gr_object_export(const gr_object* o,
+                                        const char* name,
+                                        const char* sig);
 
 typedef struct gr_instance_config
 {
@@ -86,41 +86,36 @@ typedef struct gr_instance_config
 /* Instantiates the object (memory, data, tables; no start function run).
  * Returns 0, or GR_ETRAP with *trap filled (e.g. a data segment out of
  * range, or GR_TRAP_OOM), or -ENOMEM. Holds a reference to o. */
-int
-gr_instance_create(gr_object* o, const gr_instance_config* cfg,
-                   gr_instance** out, gr_trap* trap);
-void
-gr_instance_destroy(gr_instance* in);
+int gr_instance_create(gr_object* o,
+                       const gr_instance_config* cfg,
+                       gr_instance** out,
+                       gr_trap* trap);
+void gr_instance_destroy(gr_instance* in);
 
-gr_object*
-gr_instance_object(const gr_instance* in);
+gr_object* gr_instance_object(const gr_instance* in);
 /* The wasm2c instance: the first argument of every export. */
-void*
-gr_instance_module(const gr_instance* in);
+void* gr_instance_module(const gr_instance* in);
 /* The instance's linear memory, or NULL if it has none. */
-wasm_rt_memory_t*
-gr_instance_memory(const gr_instance* in);
+wasm_rt_memory_t* gr_instance_memory(const gr_instance* in);
 /* The __stack_pointer global, or NULL if the object does not expose it. */
-uint32_t*
-gr_instance_stack_pointer(const gr_instance* in);
-void*
-gr_instance_host(const gr_instance* in);
-void
-gr_instance_set_host(gr_instance* in, void* host);
+uint32_t* gr_instance_stack_pointer(const gr_instance* in);
+void* gr_instance_host(const gr_instance* in);
+void gr_instance_set_host(gr_instance* in, void* host);
 
 /* Runs fn(arg) (which calls into this instance) under a trap frame, like
  * gr_rt_call, and classifies the outcome: an out-of-bounds fault caused by
  * the guest's shadow stack running off the bottom of memory (with
  * --stack-first the stack pointer wraps below 0) is reported as
  * GR_TRAP_EXHAUSTION. Returns 0, GR_ETRAP or GR_EEXIT. */
-int
-gr_instance_call(gr_instance* in, gr_rt_thunk fn, void* arg, gr_trap* trap);
+int gr_instance_call(gr_instance* in, gr_rt_thunk fn, void* arg, gr_trap* trap);
 
 /* As gr_instance_call with a deadline (see gr_rt_call_timeout): a guest
  * running past it ends with GR_TRAP_TIMEOUT. */
-int
-gr_instance_call_timeout(gr_instance* in, gr_rt_thunk fn, void* arg,
-                         gr_trap* trap, uint64_t timeout_ns);
+int gr_instance_call_timeout(gr_instance* in,
+                             gr_rt_thunk fn,
+                             void* arg,
+                             gr_trap* trap,
+                             uint64_t timeout_ns);
 
 /* Instance images: everything of an instance except its linear memory
  * (globals, table contents), taken after initialisation so that new
@@ -130,28 +125,29 @@ gr_instance_call_timeout(gr_instance* in, gr_rt_thunk fn, void* arg,
 typedef struct gr_instance_image gr_instance_image;
 
 /* Captures in's module state. Returns 0 or -ENOMEM. */
-int
-gr_instance_image_take(const gr_instance* in, gr_instance_image** out);
-void
-gr_instance_image_destroy(gr_instance_image* img);
+int gr_instance_image_take(const gr_instance* in, gr_instance_image** out);
+void gr_instance_image_destroy(gr_instance_image* img);
 
 /* Creates an instance of o in the image's state, its memory mapped
  * copy-on-write from memfd (pages long; see gr_rt_memory_map_fd). No guest
  * code runs. Returns 0, -ENOMEM, or -EINVAL if the image is of another
  * object. */
-int
-gr_instance_create_from_image(gr_object* o, const gr_instance_image* img,
-                              int memfd, uint32_t pages,
-                              const gr_instance_config* cfg,
-                              gr_instance** out);
+int gr_instance_create_from_image(gr_object* o,
+                                  const gr_instance_image* img,
+                                  int memfd,
+                                  uint32_t pages,
+                                  const gr_instance_config* cfg,
+                                  gr_instance** out);
 
 /* Puts an instance made by gr_instance_create_from_image back into the
  * image's state in place: globals and tables copied back, memory reset to
  * memfd (gr_rt_memory_reset; remap lists ranges mapped over since). */
-int
-gr_instance_reset_to_image(gr_instance* in, const gr_instance_image* img,
-                           int memfd, uint32_t pages,
-                           const uint64_t (*remap)[2], size_t n_remap);
+int gr_instance_reset_to_image(gr_instance* in,
+                               const gr_instance_image* img,
+                               int memfd,
+                               uint32_t pages,
+                               const uint64_t (*remap)[2],
+                               size_t n_remap);
 
 /* Host functions receive the pointer given to instantiate as their first
  * argument; the engine passes the gr_instance itself. */

@@ -13,7 +13,7 @@
 struct gr_instance_image
 {
     const struct gr_shim* shim;
-    uint8_t* module; /* copy of the instance struct */
+    uint8_t* module;                 /* copy of the instance struct */
     wasm_rt_funcref_table_t* tables; /* deep copies, one per shim table */
     const void* old_module;          /* closure pointer to rewrite */
 };
@@ -34,8 +34,7 @@ gr_instance_image_take(const gr_instance* in, gr_instance_image** out)
     img->shim = s;
     img->old_module = in->module;
     img->module = gr_malloc(s->instance_size);
-    img->tables = gr_calloc(s->n_tables ? s->n_tables : 1,
-                            sizeof *img->tables);
+    img->tables = gr_calloc(s->n_tables ? s->n_tables : 1, sizeof *img->tables);
     if (!img->module || !img->tables)
         goto fail;
     memcpy(img->module, in->module, s->instance_size);
@@ -126,15 +125,17 @@ copy_struct(gr_instance* in, const gr_instance_image* img)
     for (size_t i = 0; i < s->n_tables; i++)
         *table_at(in->module, s, i) = keep[i];
     for (size_t i = 0; i < s->n_import_ctx; i++)
-        memcpy((char*)in->module + s->import_ctx_offsets[i], &in,
-               sizeof(void*));
+        memcpy(
+          (char*)in->module + s->import_ctx_offsets[i], &in, sizeof(void*));
     gr_free(many);
     return 0;
 }
 
 int
-gr_instance_create_from_image(gr_object* o, const gr_instance_image* img,
-                              int memfd, uint32_t pages,
+gr_instance_create_from_image(gr_object* o,
+                              const gr_instance_image* img,
+                              int memfd,
+                              uint32_t pages,
                               const gr_instance_config* cfg,
                               gr_instance** out)
 {
@@ -151,8 +152,8 @@ gr_instance_create_from_image(gr_object* o, const gr_instance_image* img,
         table_at(in->module, s, i)->size = 0;
     }
     for (size_t i = 0; i < s->n_import_ctx; i++)
-        memcpy((char*)in->module + s->import_ctx_offsets[i], &in,
-               sizeof(void*));
+        memcpy(
+          (char*)in->module + s->import_ctx_offsets[i], &in, sizeof(void*));
     if (in->mem) {
         uint32_t max = in->mem->max_pages;
         memset(in->mem, 0, sizeof *in->mem);
@@ -173,9 +174,12 @@ fail:
 }
 
 int
-gr_instance_reset_to_image(gr_instance* in, const gr_instance_image* img,
-                           int memfd, uint32_t pages,
-                           const uint64_t (*remap)[2], size_t n_remap)
+gr_instance_reset_to_image(gr_instance* in,
+                           const gr_instance_image* img,
+                           int memfd,
+                           uint32_t pages,
+                           const uint64_t (*remap)[2],
+                           size_t n_remap)
 {
     if (img->shim != in->obj->shim)
         return -EINVAL;

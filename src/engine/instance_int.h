@@ -15,7 +15,7 @@ struct gr_object
     void* dl;
     const struct gr_shim* shim;
     char hash[GR_SHA256_HEX_LEN + 1];
-    void* text; /* registered code range start, or NULL */
+    void* text;             /* registered code range start, or NULL */
     struct gr_object* next; /* engine's list of loaded objects */
 };
 
@@ -29,8 +29,8 @@ struct gr_instance
 
 /* Allocates an instance of o (zeroed module struct, no instantiate run),
  * holding a reference to o. Returns 0 or -ENOMEM. */
-int
-gr__instance_alloc(gr_object* o, const gr_instance_config* cfg,
-                   gr_instance** out);
+int gr__instance_alloc(gr_object* o,
+                       const gr_instance_config* cfg,
+                       gr_instance** out);
 
 #endif

@@ -99,8 +99,8 @@ static int
 in_generated_code(uintptr_t pc)
 {
     for (size_t i = 0; i < MAX_CODE_RANGES; i++) {
-        uintptr_t s = atomic_load_explicit(&code_start[i],
-                                           memory_order_acquire);
+        uintptr_t s =
+          atomic_load_explicit(&code_start[i], memory_order_acquire);
         if (s && pc >= s && pc < atomic_load(&code_end[i]))
             return 1;
     }
@@ -162,8 +162,8 @@ watchdog_main(void* arg)
         size_t n = atomic_load(&watched_high);
         for (size_t i = 0; i < n; i++) {
             struct watched* w = &watched[i];
-            uint64_t d = atomic_load_explicit(&w->deadline,
-                                              memory_order_acquire);
+            uint64_t d =
+              atomic_load_explicit(&w->deadline, memory_order_acquire);
             if (d && d <= now && atomic_load(&w->used))
                 pthread_kill(w->thread, TIMEOUT_SIGNAL);
         }
@@ -342,8 +342,12 @@ init_thread(void)
     if (alt_stack)
         return;
     gr_rt_init();
-    void* p = mmap(NULL, ALT_STACK_SIZE, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* p = mmap(NULL,
+                   ALT_STACK_SIZE,
+                   PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1,
+                   0);
     if (p == MAP_FAILED)
         return; /* overflow then kills the process; nothing better to do */
     stack_t ss = { .ss_sp = p, .ss_size = ALT_STACK_SIZE };
@@ -398,7 +402,9 @@ rearm_for(const struct frame* f)
 }
 
 int
-gr_rt_call_timeout(gr_rt_thunk fn, void* arg, gr_trap* trap,
+gr_rt_call_timeout(gr_rt_thunk fn,
+                   void* arg,
+                   gr_trap* trap,
                    uint64_t timeout_ns)
 {
     init_thread();
@@ -442,7 +448,8 @@ gr_rt_raise(enum gr_trap_kind kind, int exit_code)
 {
     struct frame* f = current_frame;
     if (!f) {
-        fprintf(stderr, "granary: trap '%s' outside of a guest call\n",
+        fprintf(stderr,
+                "granary: trap '%s' outside of a guest call\n",
                 gr_trap_name(kind));
         abort();
     }

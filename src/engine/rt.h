@@ -28,10 +28,10 @@ enum gr_trap_kind
     GR_TRAP_CALL_INDIRECT = WASM_RT_TRAP_CALL_INDIRECT,
     GR_TRAP_UNCAUGHT_EXCEPTION = WASM_RT_TRAP_UNCAUGHT_EXCEPTION,
     GR_TRAP_EXHAUSTION = WASM_RT_TRAP_EXHAUSTION,
-    GR_TRAP_EXIT = 100,  /* proc_exit: exit_code holds the status */
-    GR_TRAP_TIMEOUT,     /* the call's deadline passed */
-    GR_TRAP_OOM,         /* the runtime could not allocate memory/tables */
-    GR_TRAP_HOST,        /* a host function aborted the call */
+    GR_TRAP_EXIT = 100, /* proc_exit: exit_code holds the status */
+    GR_TRAP_TIMEOUT,    /* the call's deadline passed */
+    GR_TRAP_OOM,        /* the runtime could not allocate memory/tables */
+    GR_TRAP_HOST,       /* a host function aborted the call */
 };
 
 /* The outcome of a guest call that did not return normally. */
@@ -42,19 +42,16 @@ typedef struct gr_trap
 } gr_trap;
 
 /* Short stable name of a trap kind ("out of bounds memory access", ...). */
-const char*
-gr_trap_name(enum gr_trap_kind kind);
+const char* gr_trap_name(enum gr_trap_kind kind);
 
 /* Installs the fault handlers (SIGSEGV/SIGBUS/SIGFPE) once per process.
  * Idempotent and thread-safe; called by gr_rt_call and the engine. */
-void
-gr_rt_init(void);
+void gr_rt_init(void);
 
 /* (Re)installs the fault handlers if something replaced them (test
  * frameworks such as cmocka install their own per test). Faults that are
  * not Granary's are forwarded to the handler that was there before. */
-void
-gr_rt_install_handlers(void);
+void gr_rt_install_handlers(void);
 
 typedef void (*gr_rt_thunk)(void* arg);
 
@@ -63,8 +60,7 @@ typedef void (*gr_rt_thunk)(void* arg);
  * GR_ETRAP otherwise (trap->kind set). Frames nest: a host function may call
  * back into the guest. The thread gets an alternate signal stack on first
  * use so a native stack overflow is reported as GR_TRAP_EXHAUSTION. */
-int
-gr_rt_call(gr_rt_thunk fn, void* arg, gr_trap* trap);
+int gr_rt_call(gr_rt_thunk fn, void* arg, gr_trap* trap);
 
 /* As gr_rt_call, with a deadline timeout_ns from now (0 = none; nested
  * calls keep the nearest deadline of their callers). Past the deadline the
@@ -73,45 +69,42 @@ gr_rt_call(gr_rt_thunk fn, void* arg, gr_trap* trap);
  * blocking host call sees EINTR). A watchdog thread checks deadlines every
  * 2 ms and signals overdue threads with SIGRTMIN+3; the cost per call is
  * two atomic stores. */
-int
-gr_rt_call_timeout(gr_rt_thunk fn, void* arg, gr_trap* trap,
-                   uint64_t timeout_ns);
+int gr_rt_call_timeout(gr_rt_thunk fn,
+                       void* arg,
+                       gr_trap* trap,
+                       uint64_t timeout_ns);
 
 /* Registers [start, start+len) as generated code (the engine does this for
  * each loaded object) so deadlines may interrupt it. Returns 0 or -ENOMEM. */
-int
-gr_rt_code_register(const void* start, size_t len);
-void
-gr_rt_code_unregister(const void* start);
+int gr_rt_code_register(const void* start, size_t len);
+void gr_rt_code_unregister(const void* start);
 
 /* Leaves the innermost trap frame of this thread with the given trap. Only
  * valid inside gr_rt_call (host functions use it for proc_exit). */
-__attribute__((noreturn)) void
-gr_rt_raise(enum gr_trap_kind kind, int exit_code);
+__attribute__((noreturn)) void gr_rt_raise(enum gr_trap_kind kind,
+                                           int exit_code);
 
 /* Per-thread cap on linear memory pages applied by the next
  * wasm_rt_allocate_memory / wasm_rt_grow_memory on this thread (0 = the
  * wasm maximum, 65536 pages). Set by the instance layer around instantiate. */
-void
-gr_rt_set_page_limit(uint32_t max_pages);
+void gr_rt_set_page_limit(uint32_t max_pages);
 
 /* Memory groups: make dst use src's linear memory (same reservation, same
  * pages). dst must not own a memory (freshly freed or never allocated). A
  * grow through any member updates every member. Returns 0 or -ENOMEM. */
-int
-gr_rt_memory_join(wasm_rt_memory_t* dst, const wasm_rt_memory_t* src);
+int gr_rt_memory_join(wasm_rt_memory_t* dst, const wasm_rt_memory_t* src);
 
 /* Removes mem from its group (without unmapping if others remain). */
-void
-gr_rt_memory_leave(wasm_rt_memory_t* mem);
+void gr_rt_memory_leave(wasm_rt_memory_t* mem);
 
 /* Snapshot support. Creates mem (as wasm_rt_allocate_memory would) with
  * its first `pages` pages mapped MAP_PRIVATE from fd (copy-on-write: no
  * copy is made, a page is copied only when written). max_pages is clamped
  * like the declared maximum. Returns 0, -EINVAL or -ENOMEM. */
-int
-gr_rt_memory_map_fd(wasm_rt_memory_t* mem, int fd, uint32_t pages,
-                    uint32_t max_pages);
+int gr_rt_memory_map_fd(wasm_rt_memory_t* mem,
+                        int fd,
+                        uint32_t pages,
+                        uint32_t max_pages);
 
 /* Resets a memory created by gr_rt_memory_map_fd(fd) back to the fd's
  * contents without unmapping it: pages beyond `pages` (grown since) become
@@ -120,9 +113,11 @@ gr_rt_memory_map_fd(wasm_rt_memory_t* mem, int fd, uint32_t pages,
  * fd's private mapping back, and private copies in [0, pages) are dropped
  * (MADV_DONTNEED) so the next access sees the file again. Every member of
  * the memory's group sees the new size. Returns 0 or -errno. */
-int
-gr_rt_memory_reset(wasm_rt_memory_t* mem, int fd, uint32_t pages,
-                   const uint64_t (*remap)[2], size_t n_remap);
+int gr_rt_memory_reset(wasm_rt_memory_t* mem,
+                       int fd,
+                       uint32_t pages,
+                       const uint64_t (*remap)[2],
+                       size_t n_remap);
 
 /* Maps fd[fd_offset, fd_offset+len) MAP_SHARED over the linear-memory
  * range [offset, offset+len), which must lie inside the current size and be
@@ -130,12 +125,13 @@ gr_rt_memory_reset(wasm_rt_memory_t* mem, int fd, uint32_t pages,
  * Writes through the mapping are seen by every other mapping of fd. The
  * mapping survives memory.grow; gr_rt_memory_reset removes it (list it in
  * remap). Returns 0, -EINVAL or -errno. */
-int
-gr_rt_memory_map_shared(wasm_rt_memory_t* mem, uint64_t offset, uint64_t len,
-                        int fd, uint64_t fd_offset);
+int gr_rt_memory_map_shared(wasm_rt_memory_t* mem,
+                            uint64_t offset,
+                            uint64_t len,
+                            int fd,
+                            uint64_t fd_offset);
 
 /* Number of 8 GiB reservations currently held in the pool (for tests). */
-size_t
-gr_rt_pool_size(void);
+size_t gr_rt_pool_size(void);
 
 #endif

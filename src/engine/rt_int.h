@@ -7,7 +7,6 @@
 
 /* Whether addr lies in a live linear-memory reservation. Lock-free and
  * async-signal-safe: the fault handler calls it. */
-int
-gr__rt_address_in_region(uintptr_t addr);
+int gr__rt_address_in_region(uintptr_t addr);
 
 #endif

@@ -48,8 +48,8 @@ gr__rt_address_in_region(uintptr_t addr)
 {
     size_t n = atomic_load_explicit(&region_high, memory_order_acquire);
     for (size_t i = 0; i < n; i++) {
-        uintptr_t b = atomic_load_explicit(&region_base[i],
-                                           memory_order_relaxed);
+        uintptr_t b =
+          atomic_load_explicit(&region_base[i], memory_order_relaxed);
         if (b && addr >= b && addr - b < GR_RT_RESERVATION)
             return 1;
     }
@@ -75,8 +75,12 @@ reserve(void)
     pthread_mutex_unlock(&region_lock);
     if (base)
         return base;
-    void* p = mmap(NULL, GR_RT_RESERVATION, PROT_NONE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void* p = mmap(NULL,
+                   GR_RT_RESERVATION,
+                   PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1,
+                   0);
     return p == MAP_FAILED ? NULL : p;
 }
 
@@ -87,9 +91,12 @@ reserve(void)
 static void
 release(uint8_t* base, size_t used)
 {
-    if (used && mmap(base, used, PROT_NONE,
+    if (used && mmap(base,
+                     used,
+                     PROT_NONE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
-                     -1, 0) == MAP_FAILED) {
+                     -1,
+                     0) == MAP_FAILED) {
         munmap(base, GR_RT_RESERVATION);
         return;
     }
@@ -152,8 +159,8 @@ publish_region(struct region* r)
         return -ENOMEM;
     r->slot = slot;
     regions[slot] = r;
-    atomic_store_explicit(&region_base[slot], (uintptr_t)r->base,
-                          memory_order_release);
+    atomic_store_explicit(
+      &region_base[slot], (uintptr_t)r->base, memory_order_release);
     if (slot == n)
         atomic_store_explicit(&region_high, n + 1, memory_order_release);
     return 0;
@@ -162,7 +169,9 @@ publish_region(struct region* r)
 /* Creates a registered memory of initial_pages, backed by anonymous zero
  * pages (fd < 0) or by a private mapping of fd. */
 static int
-memory_create(wasm_rt_memory_t* mem, int fd, uint32_t initial_pages,
+memory_create(wasm_rt_memory_t* mem,
+              int fd,
+              uint32_t initial_pages,
               uint32_t max_pages)
 {
     uint32_t limit = page_limit ? page_limit : MAX_PAGES;
@@ -181,8 +190,12 @@ memory_create(wasm_rt_memory_t* mem, int fd, uint32_t initial_pages,
     if (ok && bytes && fd < 0)
         ok = mprotect(base, bytes, PROT_READ | PROT_WRITE) == 0;
     else if (ok && bytes)
-        ok = mmap(base, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED,
-                  fd, 0) != MAP_FAILED;
+        ok = mmap(base,
+                  bytes,
+                  PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_FIXED,
+                  fd,
+                  0) != MAP_FAILED;
     if (!ok) {
         if (base)
             release(base, bytes);
@@ -213,7 +226,8 @@ memory_create(wasm_rt_memory_t* mem, int fd, uint32_t initial_pages,
 }
 
 void
-wasm_rt_allocate_memory(wasm_rt_memory_t* mem, uint32_t initial_pages,
+wasm_rt_allocate_memory(wasm_rt_memory_t* mem,
+                        uint32_t initial_pages,
                         uint32_t max_pages)
 {
     if (memory_create(mem, -1, initial_pages, max_pages))
@@ -221,7 +235,9 @@ wasm_rt_allocate_memory(wasm_rt_memory_t* mem, uint32_t initial_pages,
 }
 
 int
-gr_rt_memory_map_fd(wasm_rt_memory_t* mem, int fd, uint32_t pages,
+gr_rt_memory_map_fd(wasm_rt_memory_t* mem,
+                    int fd,
+                    uint32_t pages,
                     uint32_t max_pages)
 {
     if (fd < 0)
@@ -230,8 +246,11 @@ gr_rt_memory_map_fd(wasm_rt_memory_t* mem, int fd, uint32_t pages,
 }
 
 int
-gr_rt_memory_reset(wasm_rt_memory_t* mem, int fd, uint32_t pages,
-                   const uint64_t (*remap)[2], size_t n_remap)
+gr_rt_memory_reset(wasm_rt_memory_t* mem,
+                   int fd,
+                   uint32_t pages,
+                   const uint64_t (*remap)[2],
+                   size_t n_remap)
 {
     pthread_mutex_lock(&region_lock);
     struct region* r = find_region(mem->data);
@@ -239,8 +258,11 @@ gr_rt_memory_reset(wasm_rt_memory_t* mem, int fd, uint32_t pages,
     if (rc == 0 && r->pages > pages) {
         size_t from = (size_t)pages * GR_WASM_PAGE;
         size_t len = (size_t)(r->pages - pages) * GR_WASM_PAGE;
-        if (mmap(r->base + from, len, PROT_NONE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
+        if (mmap(r->base + from,
+                 len,
+                 PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+                 -1,
                  0) == MAP_FAILED)
             rc = -errno;
     } else if (rc == 0 && r->pages < pages) {
@@ -251,8 +273,12 @@ gr_rt_memory_reset(wasm_rt_memory_t* mem, int fd, uint32_t pages,
         uint64_t a = remap[i][0], b = remap[i][1] < limit ? remap[i][1] : limit;
         if (a >= b)
             continue;
-        if (mmap(r->base + a, b - a, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_FIXED, fd, (off_t)a) == MAP_FAILED)
+        if (mmap(r->base + a,
+                 b - a,
+                 PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_FIXED,
+                 fd,
+                 (off_t)a) == MAP_FAILED)
             rc = -errno;
     }
     /* Dropping private copies keeps the page tables, so the next call
@@ -271,14 +297,21 @@ gr_rt_memory_reset(wasm_rt_memory_t* mem, int fd, uint32_t pages,
 }
 
 int
-gr_rt_memory_map_shared(wasm_rt_memory_t* mem, uint64_t offset, uint64_t len,
-                        int fd, uint64_t fd_offset)
+gr_rt_memory_map_shared(wasm_rt_memory_t* mem,
+                        uint64_t offset,
+                        uint64_t len,
+                        int fd,
+                        uint64_t fd_offset)
 {
-    if ((offset | len | fd_offset) & 4095 || !len ||
-        offset + len > mem->size || offset + len < offset)
+    if ((offset | len | fd_offset) & 4095 || !len || offset + len > mem->size ||
+        offset + len < offset)
         return -EINVAL;
-    if (mmap(mem->data + offset, len, PROT_READ | PROT_WRITE,
-             MAP_SHARED | MAP_FIXED, fd, (off_t)fd_offset) == MAP_FAILED)
+    if (mmap(mem->data + offset,
+             len,
+             PROT_READ | PROT_WRITE,
+             MAP_SHARED | MAP_FIXED,
+             fd,
+             (off_t)fd_offset) == MAP_FAILED)
         return -errno;
     return 0;
 }
@@ -370,44 +403,44 @@ gr_rt_memory_leave(wasm_rt_memory_t* mem)
 
 /* ---- tables -------------------------------------------------------------- */
 
-#define DEFINE_TABLE_OPS(kind, elem_t, null_value)                            \
-    void wasm_rt_allocate_##kind##_table(wasm_rt_##kind##_table_t* t,         \
-                                         uint32_t elements, uint32_t max)     \
-    {                                                                         \
-        t->data = NULL;                                                       \
-        t->size = 0;                                                          \
-        t->max_size = max;                                                    \
-        if (elements > max)                                                   \
-            gr_rt_raise(GR_TRAP_OOM, 0);                                      \
-        if (elements) {                                                       \
-            t->data = gr_calloc(elements, sizeof(elem_t));                    \
-            if (!t->data)                                                     \
-                gr_rt_raise(GR_TRAP_OOM, 0);                                  \
-        }                                                                     \
-        t->size = elements;                                                   \
-    }                                                                         \
-    void wasm_rt_free_##kind##_table(wasm_rt_##kind##_table_t* t)             \
-    {                                                                         \
-        gr_free(t->data);                                                     \
-        t->data = NULL;                                                       \
-        t->size = 0;                                                          \
-    }                                                                         \
-    uint32_t wasm_rt_grow_##kind##_table(wasm_rt_##kind##_table_t* t,         \
-                                         uint32_t delta, elem_t init)         \
-    {                                                                         \
-        uint32_t old = t->size;                                               \
-        if (delta > t->max_size - old || old + (uint64_t)delta > 10000000u)   \
-            return UINT32_MAX;                                                \
-        if (!delta)                                                           \
-            return old;                                                       \
-        elem_t* d = gr_realloc(t->data, (old + delta) * sizeof(elem_t));      \
-        if (!d)                                                               \
-            return UINT32_MAX;                                                \
-        for (uint32_t i = old; i < old + delta; i++)                          \
-            d[i] = init;                                                      \
-        t->data = d;                                                          \
-        t->size = old + delta;                                                \
-        return old;                                                           \
+#define DEFINE_TABLE_OPS(kind, elem_t, null_value)                             \
+    void wasm_rt_allocate_##kind##_table(                                      \
+      wasm_rt_##kind##_table_t* t, uint32_t elements, uint32_t max)            \
+    {                                                                          \
+        t->data = NULL;                                                        \
+        t->size = 0;                                                           \
+        t->max_size = max;                                                     \
+        if (elements > max)                                                    \
+            gr_rt_raise(GR_TRAP_OOM, 0);                                       \
+        if (elements) {                                                        \
+            t->data = gr_calloc(elements, sizeof(elem_t));                     \
+            if (!t->data)                                                      \
+                gr_rt_raise(GR_TRAP_OOM, 0);                                   \
+        }                                                                      \
+        t->size = elements;                                                    \
+    }                                                                          \
+    void wasm_rt_free_##kind##_table(wasm_rt_##kind##_table_t* t)              \
+    {                                                                          \
+        gr_free(t->data);                                                      \
+        t->data = NULL;                                                        \
+        t->size = 0;                                                           \
+    }                                                                          \
+    uint32_t wasm_rt_grow_##kind##_table(                                      \
+      wasm_rt_##kind##_table_t* t, uint32_t delta, elem_t init)                \
+    {                                                                          \
+        uint32_t old = t->size;                                                \
+        if (delta > t->max_size - old || old + (uint64_t)delta > 10000000u)    \
+            return UINT32_MAX;                                                 \
+        if (!delta)                                                            \
+            return old;                                                        \
+        elem_t* d = gr_realloc(t->data, (old + delta) * sizeof(elem_t));       \
+        if (!d)                                                                \
+            return UINT32_MAX;                                                 \
+        for (uint32_t i = old; i < old + delta; i++)                           \
+            d[i] = init;                                                       \
+        t->data = d;                                                           \
+        t->size = old + delta;                                                 \
+        return old;                                                            \
     }
 
 DEFINE_TABLE_OPS(funcref, wasm_rt_funcref_t, wasm_rt_funcref_null_value)

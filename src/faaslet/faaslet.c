@@ -210,18 +210,30 @@ run_init(gr_faaslet* f, const char* name, char* err, size_t errlen)
     if (rc == GR_EEXIT && t.exit_code == 0)
         return 0;
     if (rc == GR_EEXIT)
-        set_err(err, errlen, "%s exited with status %d%s%s", name,
-                t.exit_code, f->err.len ? ": " : "",
+        set_err(err,
+                errlen,
+                "%s exited with status %d%s%s",
+                name,
+                t.exit_code,
+                f->err.len ? ": " : "",
                 f->err.len ? f->err.data : "");
     else if (rc)
-        set_err(err, errlen, "%s trapped: %s%s%s", name, gr_trap_name(t.kind),
-                f->err.len ? ": " : "", f->err.len ? f->err.data : "");
+        set_err(err,
+                errlen,
+                "%s trapped: %s%s%s",
+                name,
+                gr_trap_name(t.kind),
+                f->err.len ? ": " : "",
+                f->err.len ? f->err.data : "");
     return rc;
 }
 
 int
-gr_proto_create(gr_object* obj, const gr_proto_config* cfg, gr_proto** out,
-                char* err, size_t errlen)
+gr_proto_create(gr_object* obj,
+                const gr_proto_config* cfg,
+                gr_proto** out,
+                char* err,
+                size_t errlen)
 {
     gr_proto_config def = { 0 };
     if (!cfg)
@@ -241,7 +253,8 @@ gr_proto_create(gr_object* obj, const gr_proto_config* cfg, gr_proto** out,
     } else if ((p->entry = gr_object_export(obj, "_start", ">"))) {
         p->kind = GR_ENTRY_COMMAND;
     } else {
-        set_err(err, errlen,
+        set_err(err,
+                errlen,
                 "module exports neither granary_main (int(void)) nor _start");
         rc = GR_ENOEXPORT;
         goto fail;
@@ -282,8 +295,7 @@ gr_proto_create(gr_object* obj, const gr_proto_config* cfg, gr_proto** out,
     gr_trap t;
     rc = gr_instance_create(obj, &ic, &init.in, &t);
     if (rc == GR_ETRAP)
-        set_err(err, errlen, "instantiation trapped: %s",
-                gr_trap_name(t.kind));
+        set_err(err, errlen, "instantiation trapped: %s", gr_trap_name(t.kind));
     if (!rc && p->kind == GR_ENTRY_REACTOR) {
         rc = run_init(&init, "_initialize", err, errlen);
         if (!rc)
@@ -347,8 +359,7 @@ gr_faaslet_create(gr_proto* p, gr_faaslet** out)
     f->proto = gr_proto_ref(p);
     int rc = faaslet_host_init(f, p);
     if (!rc) {
-        gr_instance_config ic = { .max_pages = p->max_pages,
-                                  .host = &f->host };
+        gr_instance_config ic = { .max_pages = p->max_pages, .host = &f->host };
         rc = gr_snapshot_restore(p->snap, &ic, &f->in);
     }
     if (rc) {
@@ -380,11 +391,13 @@ gr_faaslet_call(gr_faaslet* f, const gr_call* c, gr_call_result* r)
     if (rc)
         return rc;
 
-    struct thunk_args a = { f->proto->entry, gr_instance_module(f->in), 0,
+    struct thunk_args a = { f->proto->entry,
+                            gr_instance_module(f->in),
+                            0,
                             f->proto->kind == GR_ENTRY_REACTOR };
     uint64_t t0 = now_ns();
-    int crc = gr_instance_call_timeout(f->in, call_entry, &a, &r->trap,
-                                       c->timeout_ns);
+    int crc =
+      gr_instance_call_timeout(f->in, call_entry, &a, &r->trap, c->timeout_ns);
     r->exec_ns = now_ns() - t0;
     if (crc == 0) {
         r->return_code = a.ret;

@@ -25,9 +25,9 @@ enum gr_entry_kind
 
 typedef struct gr_proto_config
 {
-    uint32_t max_pages;  /* linear-memory cap (64 KiB pages); 0 = 65535 */
-    size_t max_output;   /* output bytes per call; 0 = 16 MiB */
-    size_t max_capture;  /* stdout/stderr bytes kept per call; 0 = 1 MiB */
+    uint32_t max_pages; /* linear-memory cap (64 KiB pages); 0 = 65535 */
+    size_t max_output;  /* output bytes per call; 0 = 16 MiB */
+    size_t max_capture; /* stdout/stderr bytes kept per call; 0 = 1 MiB */
     /* WASI view (copied): argv, environment, preopened directories. */
     size_t argc;
     const char* const* argv;
@@ -43,17 +43,15 @@ typedef struct gr_proto_config
  * Returns 0, GR_ENOEXPORT (neither granary_main nor _start), GR_ETRAP /
  * GR_EEXIT (initialisation failed; message in err) or -errno. The proto
  * holds a reference to obj. Immutable and shareable across threads. */
-int
-gr_proto_create(gr_object* obj, const gr_proto_config* cfg, gr_proto** out,
-                char* err, size_t errlen);
-gr_proto*
-gr_proto_ref(gr_proto* p);
-void
-gr_proto_unref(gr_proto* p);
-enum gr_entry_kind
-gr_proto_entry(const gr_proto* p);
-gr_snapshot*
-gr_proto_snapshot(const gr_proto* p);
+int gr_proto_create(gr_object* obj,
+                    const gr_proto_config* cfg,
+                    gr_proto** out,
+                    char* err,
+                    size_t errlen);
+gr_proto* gr_proto_ref(gr_proto* p);
+void gr_proto_unref(gr_proto* p);
+enum gr_entry_kind gr_proto_entry(const gr_proto* p);
+gr_snapshot* gr_proto_snapshot(const gr_proto* p);
 
 /* One call's input. */
 typedef struct gr_call
@@ -82,35 +80,28 @@ typedef struct gr_call_result
 
 /* Restores a new Faaslet from the proto's snapshot (copy-on-write, no
  * guest code run). Returns 0 or -errno. */
-int
-gr_faaslet_create(gr_proto* p, gr_faaslet** out);
+int gr_faaslet_create(gr_proto* p, gr_faaslet** out);
 
 /* Runs one call and resets the Faaslet to the snapshot afterwards, traps
  * included. Returns 0 when the call ran (its outcome, trap or exit
  * included, is in r) or -errno when the Faaslet could not run or reset
  * (then destroy it). One thread at a time per Faaslet. */
-int
-gr_faaslet_call(gr_faaslet* f, const gr_call* c, gr_call_result* r);
+int gr_faaslet_call(gr_faaslet* f, const gr_call* c, gr_call_result* r);
 
 /* Gives f access to shared state as `user` (state.h): creates its state
  * context (replacing any earlier one). st must outlive f. Returns 0,
  * -EINVAL (bad user name) or -ENOMEM. */
-int
-gr_faaslet_set_state(gr_faaslet* f, struct gr_state* st, const char* user);
+int gr_faaslet_set_state(gr_faaslet* f, struct gr_state* st, const char* user);
 
 /* Resets to the snapshot (done by gr_faaslet_call; exposed for tests).
  * Shared-state segments mapped during the call get the snapshot's private
  * pages back and the call's state locks are released; shared values
  * themselves are untouched. */
-int
-gr_faaslet_reset(gr_faaslet* f);
+int gr_faaslet_reset(gr_faaslet* f);
 
-void
-gr_faaslet_destroy(gr_faaslet* f);
+void gr_faaslet_destroy(gr_faaslet* f);
 
-gr_instance*
-gr_faaslet_instance(const gr_faaslet* f);
-gr_proto*
-gr_faaslet_proto(const gr_faaslet* f);
+gr_instance* gr_faaslet_instance(const gr_faaslet* f);
+gr_proto* gr_faaslet_proto(const gr_faaslet* f);
 
 #endif

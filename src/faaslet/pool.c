@@ -121,8 +121,8 @@ gr_pool_evict_idle(gr_pool* pool, uint64_t now_ns)
             victims[n] = pool->idle[n].f;
             n++;
         }
-        memmove(pool->idle, pool->idle + n,
-                (pool->n_idle - n) * sizeof *pool->idle);
+        memmove(
+          pool->idle, pool->idle + n, (pool->n_idle - n) * sizeof *pool->idle);
         pool->n_idle -= n;
         pool->st.evicted += n;
         pthread_mutex_unlock(&pool->lock);

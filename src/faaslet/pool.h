@@ -28,27 +28,21 @@ typedef struct gr_pool_stats
 } gr_pool_stats;
 
 /* The pool holds a reference to p. Thread-safe. cfg may be NULL. */
-int
-gr_pool_create(gr_proto* p, const gr_pool_config* cfg, gr_pool** out);
+int gr_pool_create(gr_proto* p, const gr_pool_config* cfg, gr_pool** out);
 /* Destroys idle Faaslets; busy ones must have been released first. */
-void
-gr_pool_destroy(gr_pool* pool);
+void gr_pool_destroy(gr_pool* pool);
 
 /* Takes a Faaslet (*cold set to 1 when it was restored just now, may be
  * NULL). Returns 0 or -errno. */
-int
-gr_pool_acquire(gr_pool* pool, gr_faaslet** out, int* cold);
+int gr_pool_acquire(gr_pool* pool, gr_faaslet** out, int* cold);
 
 /* Returns a Faaslet after a successful call (it is already reset). If
  * broken is non-zero (the call or reset failed) it is destroyed instead. */
-void
-gr_pool_release(gr_pool* pool, gr_faaslet* f, int broken);
+void gr_pool_release(gr_pool* pool, gr_faaslet* f, int broken);
 
 /* Destroys Faaslets idle since before now_ns - idle_ns; returns how many. */
-size_t
-gr_pool_evict_idle(gr_pool* pool, uint64_t now_ns);
+size_t gr_pool_evict_idle(gr_pool* pool, uint64_t now_ns);
 
-void
-gr_pool_get_stats(gr_pool* pool, gr_pool_stats* st);
+void gr_pool_get_stats(gr_pool* pool, gr_pool_stats* st);
 
 #endif

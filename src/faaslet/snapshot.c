@@ -73,8 +73,8 @@ gr_snapshot_take(const gr_instance* in, gr_snapshot** out)
     const wasm_rt_memory_t* mem = gr_instance_memory(in);
     if (mem) {
         s->pages = mem->pages;
-        s->fd = memfd_create("granary-snapshot", MFD_CLOEXEC |
-                                                   MFD_ALLOW_SEALING);
+        s->fd =
+          memfd_create("granary-snapshot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
         if (s->fd < 0) {
             rc = -errno;
             goto fail;
@@ -83,7 +83,8 @@ gr_snapshot_take(const gr_instance* in, gr_snapshot** out)
         if (rc)
             goto fail;
         /* Sealed: nothing may change the image that instances map. */
-        if (fcntl(s->fd, F_ADD_SEALS,
+        if (fcntl(s->fd,
+                  F_ADD_SEALS,
                   F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) <
             0) {
             rc = -errno;
@@ -121,19 +122,22 @@ gr_snapshot_unref(gr_snapshot* s)
 }
 
 int
-gr_snapshot_restore(gr_snapshot* s, const gr_instance_config* cfg,
+gr_snapshot_restore(gr_snapshot* s,
+                    const gr_instance_config* cfg,
                     gr_instance** out)
 {
-    return gr_instance_create_from_image(s->obj, s->image, s->fd, s->pages,
-                                         cfg, out);
+    return gr_instance_create_from_image(
+      s->obj, s->image, s->fd, s->pages, cfg, out);
 }
 
 int
-gr_snapshot_reset(gr_snapshot* s, gr_instance* in,
-                  const uint64_t (*remap)[2], size_t n_remap)
+gr_snapshot_reset(gr_snapshot* s,
+                  gr_instance* in,
+                  const uint64_t (*remap)[2],
+                  size_t n_remap)
 {
-    return gr_instance_reset_to_image(in, s->image, s->fd, s->pages, remap,
-                                      n_remap);
+    return gr_instance_reset_to_image(
+      in, s->image, s->fd, s->pages, remap, n_remap);
 }
 
 uint32_t

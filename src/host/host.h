@@ -13,8 +13,8 @@ struct gr_state_ctx;
  * whichever thread is running the instance. */
 typedef struct gr_host_ctx
 {
-    struct gr_wasi* wasi; /* NULL: every WASI call fails with ENOSYS */
-    void* faas;           /* Granary API state (later issues) */
+    struct gr_wasi* wasi;       /* NULL: every WASI call fails with ENOSYS */
+    void* faas;                 /* Granary API state (later issues) */
     struct gr_state_ctx* state; /* shared state (NULL: state calls fail) */
 } gr_host_ctx;
 

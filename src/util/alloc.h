@@ -8,26 +8,18 @@
 
 /* Like malloc/calloc/realloc/strdup; return NULL on failure (real or
  * injected). gr_free(NULL) is a no-op. */
-void*
-gr_malloc(size_t n);
-void*
-gr_calloc(size_t count, size_t n);
-void*
-gr_realloc(void* p, size_t n);
-char*
-gr_strdup(const char* s);
-char*
-gr_strndup(const char* s, size_t n);
-void
-gr_free(void* p);
+void* gr_malloc(size_t n);
+void* gr_calloc(size_t count, size_t n);
+void* gr_realloc(void* p, size_t n);
+char* gr_strdup(const char* s);
+char* gr_strndup(const char* s, size_t n);
+void gr_free(void* p);
 
 /* Test hook: make the Nth allocation from now fail (1 = the next one);
  * 0 disables injection. */
-void
-gr_alloc_fail_after(long n);
+void gr_alloc_fail_after(long n);
 
 /* Number of successful allocations made so far (for tests). */
-long
-gr_alloc_count(void);
+long gr_alloc_count(void);
 
 #endif

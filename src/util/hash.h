@@ -10,7 +10,8 @@
 
 /* Writes the lowercase hex SHA-256 of data[0..len) and a NUL into
  * hex[GR_SHA256_HEX_LEN + 1]. Returns 0 or -ENOMEM. */
-int
-gr_sha256_hex(const void* data, size_t len, char hex[GR_SHA256_HEX_LEN + 1]);
+int gr_sha256_hex(const void* data,
+                  size_t len,
+                  char hex[GR_SHA256_HEX_LEN + 1]);
 
 #endif

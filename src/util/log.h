@@ -15,11 +15,9 @@ enum gr_log_level
 /* Messages below this level are dropped. Default: GR_LOG_WARN, or the
  * level named by the GRANARY_LOG environment variable (debug, info, warn,
  * error, off). */
-void
-gr_log_set_level(enum gr_log_level level);
+void gr_log_set_level(enum gr_log_level level);
 
-void
-gr_log(enum gr_log_level level, const char* fmt, ...)
+void gr_log(enum gr_log_level level, const char* fmt, ...)
   __attribute__((format(printf, 2, 3)));
 
 #define GR_DEBUG(...) gr_log(GR_LOG_DEBUG, __VA_ARGS__)

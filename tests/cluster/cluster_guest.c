@@ -82,8 +82,8 @@ GRANARY_MAIN(cluster_main)
         char* colon = strchr(fn, ':');
         if (!colon)
             return 94;
-        int h = granary_chain(fn, (int)(colon - fn), colon + 1,
-                              (int)strlen(colon + 1));
+        int h = granary_chain(
+          fn, (int)(colon - fn), colon + 1, (int)strlen(colon + 1));
         if (h < 0)
             return 100 - h;
         int rc = granary_await(h);

@@ -10,9 +10,11 @@
 
 #include "cluster/cluster.h"
 
-#define H(id_, slots_, used_, warm_, near_, order_)                          \
-    { .id = id_, .slots = slots_, .used = used_, .warm_idle = warm_,        \
-      .near = near_, .order = order_ }
+#define H(id_, slots_, used_, warm_, near_, order_)                            \
+    {                                                                          \
+        .id = id_, .slots = slots_, .used = used_, .warm_idle = warm_,         \
+        .near = near_, .order = order_                                         \
+    }
 
 static void
 test_binpack_fills_first_host(void** st)
@@ -31,7 +33,8 @@ test_binpack_prefers_app_then_warm(void** st)
 {
     (void)st;
     const gr_cluster_policy* p = gr_cluster_policy_find("binpack");
-    gr_cluster_view v[] = { H("w1", 4, 0, 0, 0, 1), H("w2", 4, 1, 1, 0, 2),
+    gr_cluster_view v[] = { H("w1", 4, 0, 0, 0, 1),
+                            H("w2", 4, 1, 1, 0, 2),
                             H("w3", 4, 1, 0, 1, 3) };
     assert_int_equal(p->choose(v, 3), 2); /* the parent's host */
     v[2].used = 4;                        /* ... unless it is full */

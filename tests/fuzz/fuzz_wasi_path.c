@@ -50,8 +50,10 @@ setup(void)
     write_file(p, "inside");
     snprintf(p, sizeof p, "%s/d", root);
     mkdir(p, 0755);
-    const char* links[][2] = { { "../outside", "up" },   { "/", "abs" },
-                               { "loop", "loop" },       { "../..", "d/esc" },
+    const char* links[][2] = { { "../outside", "up" },
+                               { "/", "abs" },
+                               { "loop", "loop" },
+                               { "../..", "d/esc" },
                                { "../outside/secret", "sec" } };
     for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
         snprintf(p, sizeof p, "%s/%s", root, links[i][1]);
@@ -176,14 +178,8 @@ LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
             gr_wasi_path_remove_directory(w, &mem, fd, PATH_OFF, (uint32_t)n1);
             break;
         case 7:
-            gr_wasi_path_rename(w,
-                                &mem,
-                                fd,
-                                PATH_OFF,
-                                (uint32_t)n1,
-                                fd,
-                                PATH2_OFF,
-                                (uint32_t)n2);
+            gr_wasi_path_rename(
+              w, &mem, fd, PATH_OFF, (uint32_t)n1, fd, PATH2_OFF, (uint32_t)n2);
             break;
     }
     gr_wasi_reset_fds(w);

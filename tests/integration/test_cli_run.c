@@ -43,8 +43,12 @@ static void
 test_hello_args_env(void** state)
 {
     (void)state;
-    gr_test_proc p = run("--env", "GREETING_NAME=granary",
-                         gr_test_guest("hello"), "one", "two", NULL);
+    gr_test_proc p = run("--env",
+                         "GREETING_NAME=granary",
+                         gr_test_guest("hello"),
+                         "one",
+                         "two",
+                         NULL);
     assert_int_equal(p.status, 0);
     assert_non_null(strstr(p.out, "hello from wasm, granary!"));
     assert_non_null(strstr(p.out, "arg 1: one\narg 2: two\n"));
@@ -61,14 +65,18 @@ test_dir_mapping_and_escape(void** state)
     gr_test_write_file(file, "sandboxed line\n");
     snprintf(spec, sizeof spec, "%s::/data", dir);
 
-    gr_test_proc p = run("--dir", spec, gr_test_guest("hello"), "-f",
-                         "/data/data.txt", NULL);
+    gr_test_proc p =
+      run("--dir", spec, gr_test_guest("hello"), "-f", "/data/data.txt", NULL);
     assert_int_equal(p.status, 0);
     assert_non_null(strstr(p.out, "file: sandboxed line"));
     gr_test_proc_free(&p);
 
-    p = run("--dir", spec, gr_test_guest("hello"), "-f",
-            "/data/../../etc/passwd", NULL);
+    p = run("--dir",
+            spec,
+            gr_test_guest("hello"),
+            "-f",
+            "/data/../../etc/passwd",
+            NULL);
     assert_int_equal(p.status, 3);
     assert_null(strstr(p.out, "root:"));
     gr_test_proc_free(&p);
@@ -77,8 +85,7 @@ test_dir_mapping_and_escape(void** state)
     char link[256];
     snprintf(link, sizeof link, "%s/escape", dir);
     assert_int_equal(symlink("/etc/passwd", link), 0);
-    p = run("--dir", spec, gr_test_guest("hello"), "-f", "/data/escape",
-            NULL);
+    p = run("--dir", spec, gr_test_guest("hello"), "-f", "/data/escape", NULL);
     assert_int_equal(p.status, 3);
     assert_null(strstr(p.out, "root:"));
     gr_test_proc_free(&p);
@@ -105,8 +112,8 @@ expect_trap(const char* which, const char* name)
 {
     gr_test_proc p = run(gr_test_guest("traps"), which, NULL);
     if (p.status != 134 || !strstr(p.err, name))
-        fprintf(stderr, "case %s: status %d, stderr: %s\n", which, p.status,
-                p.err);
+        fprintf(
+          stderr, "case %s: status %d, stderr: %s\n", which, p.status, p.err);
     assert_int_equal(p.status, 134);
     assert_non_null(strstr(p.err, name));
     gr_test_proc_free(&p);
@@ -186,8 +193,7 @@ test_usage_errors(void** state)
 int
 main(void)
 {
-    snprintf(cache_dir, sizeof cache_dir, "%s/test-cache",
-             GRANARY_BINARY_DIR);
+    snprintf(cache_dir, sizeof cache_dir, "%s/test-cache", GRANARY_BINARY_DIR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hello_args_env),
         cmocka_unit_test(test_dir_mapping_and_escape),

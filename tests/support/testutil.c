@@ -44,7 +44,9 @@ temp_fd(void)
 }
 
 int
-gr_test_run(const char* const* argv, const char* in, int timeout_s,
+gr_test_run(const char* const* argv,
+            const char* in,
+            int timeout_s,
             gr_test_proc* p)
 {
     int ofd = temp_fd(), efd = temp_fd(), ifd = temp_fd();

@@ -39,8 +39,11 @@ gr_faas_input_size(gr_faas_ctx* c)
 }
 
 int32_t
-gr_faas_input_read(gr_faas_ctx* c, wasm_rt_memory_t* mem, uint32_t buf,
-                   uint32_t len, uint32_t offset)
+gr_faas_input_read(gr_faas_ctx* c,
+                   wasm_rt_memory_t* mem,
+                   uint32_t buf,
+                   uint32_t len,
+                   uint32_t offset)
 {
     if ((int32_t)len < 0 || !in_bounds(mem, buf, len))
         return -1;
@@ -80,7 +83,9 @@ gr_faas_output_append(gr_faas_ctx* c, const void* data, size_t n)
 }
 
 int32_t
-gr_faas_output_write(gr_faas_ctx* c, wasm_rt_memory_t* mem, uint32_t buf,
+gr_faas_output_write(gr_faas_ctx* c,
+                     wasm_rt_memory_t* mem,
+                     uint32_t buf,
                      uint32_t len)
 {
     if ((int32_t)len < 0 || !in_bounds(mem, buf, len))
@@ -119,13 +124,14 @@ const struct gr_host_import gr_faas_imports[] = {
 struct Z_granary_instance_t;
 
 /* The wasm2c import symbols (declared here: only generated code calls). */
-uint32_t
-Z_granaryZ_input_size(struct Z_granary_instance_t* ctx);
-uint32_t
-Z_granaryZ_input_read(struct Z_granary_instance_t* ctx, uint32_t buf, uint32_t len,
-                      uint32_t offset);
-uint32_t
-Z_granaryZ_output_write(struct Z_granary_instance_t* ctx, uint32_t buf, uint32_t len);
+uint32_t Z_granaryZ_input_size(struct Z_granary_instance_t* ctx);
+uint32_t Z_granaryZ_input_read(struct Z_granary_instance_t* ctx,
+                               uint32_t buf,
+                               uint32_t len,
+                               uint32_t offset);
+uint32_t Z_granaryZ_output_write(struct Z_granary_instance_t* ctx,
+                                 uint32_t buf,
+                                 uint32_t len);
 
 static gr_faas_ctx*
 faas_of(struct Z_granary_instance_t* ctx, wasm_rt_memory_t** mem)
@@ -145,16 +151,21 @@ Z_granaryZ_input_size(struct Z_granary_instance_t* ctx)
 }
 
 uint32_t
-Z_granaryZ_input_read(struct Z_granary_instance_t* ctx, uint32_t buf, uint32_t len,
+Z_granaryZ_input_read(struct Z_granary_instance_t* ctx,
+                      uint32_t buf,
+                      uint32_t len,
                       uint32_t offset)
 {
     wasm_rt_memory_t* mem;
     gr_faas_ctx* c = faas_of(ctx, &mem);
-    return c ? (uint32_t)gr_faas_input_read(c, mem, buf, len, offset) : (uint32_t)-1;
+    return c ? (uint32_t)gr_faas_input_read(c, mem, buf, len, offset)
+             : (uint32_t)-1;
 }
 
 uint32_t
-Z_granaryZ_output_write(struct Z_granary_instance_t* ctx, uint32_t buf, uint32_t len)
+Z_granaryZ_output_write(struct Z_granary_instance_t* ctx,
+                        uint32_t buf,
+                        uint32_t len)
 {
     wasm_rt_memory_t* mem;
     gr_faas_ctx* c = faas_of(ctx, &mem);

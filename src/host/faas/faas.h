@@ -47,52 +47,64 @@ struct gr_faas_chain_ops
 {
     /* Starts a call of fn[0..fn_len) (same user) with a copy of input.
      * Returns a handle >= 0 or a GR_FAAS_E* code. */
-    int32_t (*chain)(void* ctx, const char* fn, size_t fn_len,
-                     const uint8_t* input, size_t len);
+    int32_t (*chain)(void* ctx,
+                     const char* fn,
+                     size_t fn_len,
+                     const uint8_t* input,
+                     size_t len);
     /* Waits for the child; returns its return code or a GR_FAAS_E* code
      * (GR_FAAS_EFAILED, GR_FAAS_ETIMEDOUT, GR_FAAS_EHANDLE). */
     int32_t (*await)(void* ctx, int32_t handle);
     /* Waits for the child, then copies up to len bytes of its output from
      * offset into dst. Returns bytes copied (0 at the end) or a GR_FAAS_E*
      * code. */
-    int32_t (*output)(void* ctx, int32_t handle, uint8_t* dst, size_t len,
+    int32_t (*output)(void* ctx,
+                      int32_t handle,
+                      uint8_t* dst,
+                      size_t len,
                       size_t offset);
 };
 
 /* Core functions behind the chaining imports (src/host/faas/chain.c).
  * They check every guest pointer and length against the memory size. */
-int32_t
-gr_faas_chain(gr_faas_ctx* c, wasm_rt_memory_t* mem, uint32_t fn,
-              uint32_t fn_len, uint32_t input, uint32_t len);
-int32_t
-gr_faas_await(gr_faas_ctx* c, int32_t handle);
-int32_t
-gr_faas_chain_output(gr_faas_ctx* c, wasm_rt_memory_t* mem, int32_t handle,
-                     uint32_t buf, uint32_t len, uint32_t offset);
-int32_t
-gr_faas_await_all(gr_faas_ctx* c, wasm_rt_memory_t* mem, uint32_t handles,
-                  uint32_t n, uint32_t rcs);
+int32_t gr_faas_chain(gr_faas_ctx* c,
+                      wasm_rt_memory_t* mem,
+                      uint32_t fn,
+                      uint32_t fn_len,
+                      uint32_t input,
+                      uint32_t len);
+int32_t gr_faas_await(gr_faas_ctx* c, int32_t handle);
+int32_t gr_faas_chain_output(gr_faas_ctx* c,
+                             wasm_rt_memory_t* mem,
+                             int32_t handle,
+                             uint32_t buf,
+                             uint32_t len,
+                             uint32_t offset);
+int32_t gr_faas_await_all(gr_faas_ctx* c,
+                          wasm_rt_memory_t* mem,
+                          uint32_t handles,
+                          uint32_t n,
+                          uint32_t rcs);
 
 /* Clears the output (keeps its buffer) and sets the input. */
-void
-gr_faas_ctx_begin(gr_faas_ctx* c, const uint8_t* input, size_t len);
-void
-gr_faas_ctx_fini(gr_faas_ctx* c);
+void gr_faas_ctx_begin(gr_faas_ctx* c, const uint8_t* input, size_t len);
+void gr_faas_ctx_fini(gr_faas_ctx* c);
 
 /* Core functions behind the imports (tests call them directly). */
-int32_t
-gr_faas_input_size(gr_faas_ctx* c);
-int32_t
-gr_faas_input_read(gr_faas_ctx* c, wasm_rt_memory_t* mem, uint32_t buf,
-                   uint32_t len, uint32_t offset);
-int32_t
-gr_faas_output_write(gr_faas_ctx* c, wasm_rt_memory_t* mem, uint32_t buf,
-                     uint32_t len);
+int32_t gr_faas_input_size(gr_faas_ctx* c);
+int32_t gr_faas_input_read(gr_faas_ctx* c,
+                           wasm_rt_memory_t* mem,
+                           uint32_t buf,
+                           uint32_t len,
+                           uint32_t offset);
+int32_t gr_faas_output_write(gr_faas_ctx* c,
+                             wasm_rt_memory_t* mem,
+                             uint32_t buf,
+                             uint32_t len);
 
 /* Appends bytes to the output within max_output (used by the stdout
  * capture of command modules). Returns 0 or -1 if over the limit. */
-int
-gr_faas_output_append(gr_faas_ctx* c, const void* data, size_t n);
+int gr_faas_output_append(gr_faas_ctx* c, const void* data, size_t n);
 
 /* The imports of module "granary" with their signatures (NULL-terminated;
  * see gr_host_import_check). */

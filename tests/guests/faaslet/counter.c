@@ -58,8 +58,13 @@ GRANARY_MAIN(run)
     if (strcmp(in, "badptr") == 0)
         return granary_output_write((void*)0x7FFFFFF0, 64);
     char out[512];
-    int len = snprintf(out, sizeof out, "init=%d calls=%d heap=%s in=%s",
-                       init_calls, calls, from_init, in);
+    int len = snprintf(out,
+                       sizeof out,
+                       "init=%d calls=%d heap=%s in=%s",
+                       init_calls,
+                       calls,
+                       from_init,
+                       in);
     granary_output_write(out, len);
     return calls;
 }

@@ -270,12 +270,12 @@ test_func_types_interned(void** state)
 {
     (void)state;
     gr_rt_install_handlers(); /* cmocka installs its own per test */
-    uint32_t a = wasm_rt_register_func_type(2, 1, WASM_RT_I32, WASM_RT_I64,
-                                            WASM_RT_F32);
-    uint32_t b = wasm_rt_register_func_type(2, 1, WASM_RT_I32, WASM_RT_I64,
-                                            WASM_RT_F32);
-    uint32_t c = wasm_rt_register_func_type(1, 2, WASM_RT_I32, WASM_RT_I64,
-                                            WASM_RT_F32);
+    uint32_t a =
+      wasm_rt_register_func_type(2, 1, WASM_RT_I32, WASM_RT_I64, WASM_RT_F32);
+    uint32_t b =
+      wasm_rt_register_func_type(2, 1, WASM_RT_I32, WASM_RT_I64, WASM_RT_F32);
+    uint32_t c =
+      wasm_rt_register_func_type(1, 2, WASM_RT_I32, WASM_RT_I64, WASM_RT_F32);
     assert_int_equal(a, b);
     assert_int_not_equal(a, c);
     assert_int_not_equal(a, 0);
@@ -290,12 +290,11 @@ test_tables(void** state)
     wasm_rt_allocate_funcref_table(&t, 2, 4);
     assert_int_equal(t.size, 2);
     assert_null(t.data[1].func);
-    assert_int_equal(wasm_rt_grow_funcref_table(&t, 2,
-                                                wasm_rt_funcref_null_value),
-                     2);
-    assert_int_equal(wasm_rt_grow_funcref_table(&t, 1,
-                                                wasm_rt_funcref_null_value),
-                     UINT32_MAX);
+    assert_int_equal(
+      wasm_rt_grow_funcref_table(&t, 2, wasm_rt_funcref_null_value), 2);
+    assert_int_equal(
+      wasm_rt_grow_funcref_table(&t, 1, wasm_rt_funcref_null_value),
+      UINT32_MAX);
     wasm_rt_free_funcref_table(&t);
 }
 
@@ -307,8 +306,8 @@ test_map_fd_and_reset(void** state)
     int fd = memfd_create("snap", MFD_CLOEXEC);
     assert_true(fd >= 0);
     assert_int_equal(ftruncate(fd, 2 * GR_WASM_PAGE), 0);
-    uint8_t* img = mmap(NULL, 2 * GR_WASM_PAGE, PROT_READ | PROT_WRITE,
-                        MAP_SHARED, fd, 0);
+    uint8_t* img =
+      mmap(NULL, 2 * GR_WASM_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     assert_true(img != MAP_FAILED);
     img[10] = 5;
     img[GR_WASM_PAGE + 1] = 6;
@@ -324,9 +323,8 @@ test_map_fd_and_reset(void** state)
     /* a shared segment mapped over page 1 during the "call" */
     int shared = memfd_create("state", MFD_CLOEXEC);
     assert_int_equal(ftruncate(shared, GR_WASM_PAGE), 0);
-    assert_int_equal(gr_rt_memory_map_shared(&m, GR_WASM_PAGE, GR_WASM_PAGE,
-                                             shared, 0),
-                     0);
+    assert_int_equal(
+      gr_rt_memory_map_shared(&m, GR_WASM_PAGE, GR_WASM_PAGE, shared, 0), 0);
     assert_int_equal(gr_rt_memory_map_shared(&m, 100, 4096, shared, 0),
                      -EINVAL);
     m.data[GR_WASM_PAGE + 1] = 60;

@@ -52,8 +52,11 @@ assert_output(const gr_call_result* r, const char* want)
 {
     if (r->output_len != strlen(want) ||
         memcmp(r->output, want, r->output_len) != 0)
-        fprintf(stderr, "output: %.*s\nwant:   %s\n", (int)r->output_len,
-                (const char*)r->output, want);
+        fprintf(stderr,
+                "output: %.*s\nwant:   %s\n",
+                (int)r->output_len,
+                (const char*)r->output,
+                want);
     assert_int_equal(r->output_len, strlen(want));
     assert_memory_equal(r->output, want, r->output_len);
 }
@@ -116,8 +119,7 @@ test_grown_memory_resets(void** state)
     call_str(f, "grow", &r);
     assert_int_equal(r.status, 0);
     assert_int_equal(r.return_code, 1);
-    assert_int_equal(gr_instance_memory(gr_faaslet_instance(f))->pages,
-                     pages);
+    assert_int_equal(gr_instance_memory(gr_faaslet_instance(f))->pages, pages);
     for (int i = 0; i < 2; i++) {
         call_str(f, "grow", &r);
         assert_int_equal(r.return_code, 1);
@@ -303,8 +305,8 @@ trap_thread(void* p)
         gr_call_result r;
         if (gr_faaslet_call(f, &c, &r))
             a->bad++;
-        else if (i % 2 && (r.status != GR_ETRAP ||
-                           r.trap.kind != GR_TRAP_UNREACHABLE))
+        else if (i % 2 &&
+                 (r.status != GR_ETRAP || r.trap.kind != GR_TRAP_UNREACHABLE))
             a->bad++;
         else if (!(i % 2) && (r.status != 0 || r.return_code != 1))
             a->bad++;

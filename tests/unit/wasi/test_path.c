@@ -98,10 +98,17 @@ test_open_flags(void** state)
       GR_WASI_EISDIR);
     /* ... also when O_DIRECTORY says so up front (wasi-testsuite's
      * path_open_preopen) */
-    assert_int_equal(gr_wasi_path_open(t->w, &t->mem, TW_ROOT_FD, 0, P, n,
+    assert_int_equal(gr_wasi_path_open(t->w,
+                                       &t->mem,
+                                       TW_ROOT_FD,
+                                       0,
+                                       P,
+                                       n,
                                        GR_WASI_O_DIRECTORY,
                                        GR_WASI_R_FD_READ | GR_WASI_R_FD_WRITE,
-                                       0, 0, O),
+                                       0,
+                                       0,
+                                       O),
                      GR_WASI_EISDIR);
     assert_int_equal(tw_open(t, "d", GR_WASI_O_DIRECTORY, &fd), 0);
     assert_int_equal(gr_wasi_fd_fdstat_get(t->w, &t->mem, fd, 700), 0);
