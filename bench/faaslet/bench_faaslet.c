@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* bench_faaslet: start-up cost and density of Faaslets. For a small (1 MiB)
- * and a large (64 MiB) no-op function it times, each followed by a no-op
- * call: fresh instantiate (+ _initialize), restore from the Proto-Faaslet
- * snapshot, and warm reuse (call + reset); a native fork()+wait of a no-op
- * child is the process-isolation baseline in the same run. Then it measures
+ * and a large (64 MiB) no-op function, and one whose init builds an 8 MiB
+ * table, it times, each followed by a call: fresh instantiate (+ init),
+ * restore from the Proto-Faaslet snapshot, and warm reuse (call + reset);
+ * a native fork()+wait of a no-op child is the process-isolation baseline
+ * in the same run. Then it measures
  * PSS per idle Faaslet with 1,000 and 10,000 alive, and how many Faaslets
  * one process holds before creation fails (and why). */
 #include <errno.h>
@@ -104,30 +105,43 @@ call_int(void* p)
     ((int (*)(void*))t->fn)(t->module);
 }
 
-/* Fresh: instantiate (data segments copied), _initialize, no-op call. */
+/* Fresh: what a Faaslet without snapshots would do per call: a WASI
+ * context, instantiate (data segments copied), _initialize, no-op call. */
 static struct pct
 bench_fresh(gr_object* obj, int iters)
 {
     double* v = malloc(sizeof(double) * (size_t)iters);
     wasm_rt_function_ptr_t init = gr_object_export(obj, "_initialize", ">");
+    wasm_rt_function_ptr_t user_init =
+      gr_object_export(obj, "granary_init", ">");
     wasm_rt_function_ptr_t main_fn =
       gr_object_export(obj, "granary_main", ">i");
-    gr_host_ctx host = { 0 };
+    gr_wasi_config wc = { .stdin_fd = -1,
+                          .out = { .host_fd = -1 },
+                          .err = { .host_fd = -1 } };
     for (int i = 0; i < iters; i++) {
         double t0 = now_us();
+        gr_host_ctx host = { 0 };
+        int rc = gr_wasi_create(&wc, &host.wasi);
+        if (rc)
+            die("wasi", rc, NULL);
         gr_instance* in;
         gr_trap t;
         gr_instance_config cfg = { .host = &host };
-        int rc = gr_instance_create(obj, &cfg, &in, &t);
+        rc = gr_instance_create(obj, &cfg, &in, &t);
         if (rc)
             die("instantiate", rc, NULL);
         struct thunk a = { init, gr_instance_module(in) };
         if (init)
             gr_instance_call(in, call_void, &a, &t);
+        a.fn = user_init;
+        if (user_init)
+            gr_instance_call(in, call_void, &a, &t);
         a.fn = main_fn;
         gr_instance_call(in, call_int, &a, &t);
         v[i] = now_us() - t0;
         gr_instance_destroy(in);
+        gr_wasi_destroy(host.wasi);
     }
     struct pct r = percentiles(v, iters);
     free(v);
@@ -246,22 +260,24 @@ max_alive(gr_proto* p, int cap, char* why, size_t whylen)
 int
 main(int argc, char** argv)
 {
-    if (argc < 3) {
+    if (argc < 4) {
         fprintf(stderr,
-                "usage: bench_faaslet SMALL.wasm LARGE.wasm "
+                "usage: bench_faaslet SMALL.wasm LARGE.wasm INITHEAVY.wasm "
                 "[max-alive-cap]\n");
         return 2;
     }
-    int cap = argc > 3 ? atoi(argv[3]) : 200000;
+    int cap = argc > 4 ? atoi(argv[4]) : 200000;
     gr_engine_config ecfg = { .import_check = gr_host_import_check };
     gr_engine* e;
     int rc = gr_engine_create(&ecfg, &e);
     if (rc)
         die("engine", rc, NULL);
-    const char* names[2] = { "small (1 MiB)", "large (64 MiB)" };
-    gr_proto* protos[2];
-    gr_object* objs[2];
-    for (int i = 0; i < 2; i++)
+    const char* names[3] = { "small (1 MiB)",
+                             "large (64 MiB)",
+                             "init 8 MiB" };
+    gr_proto* protos[3];
+    gr_object* objs[3];
+    for (int i = 0; i < 3; i++)
         protos[i] = load(e, argv[1 + i], &objs[i]);
 
     struct pct fork_pct = bench_fork(ITERS / 4);
@@ -279,8 +295,8 @@ main(int argc, char** argv)
            fork_pct.p99,
            1.0);
     double restore_small_p50 = 0;
-    for (int i = 0; i < 2; i++) {
-        int iters = i == 0 ? ITERS : ITERS / 4;
+    for (int i = 0; i < 3; i++) {
+        int iters = i == 0 ? ITERS : i == 1 ? ITERS / 4 : ITERS / 20;
         struct pct fr = bench_fresh(objs[i], iters);
         struct pct rs = bench_restore(protos[i], iters);
         struct pct wm = bench_warm(protos[i], iters);
@@ -334,7 +350,7 @@ main(int argc, char** argv)
       max_maps / 2);
     printf("faaslets_alive %d (%s)\n", alive, why);
 
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         gr_proto_unref(protos[i]);
         gr_object_unref(objs[i]);
     }

@@ -32,12 +32,28 @@ struct region
     uint32_t pages;
     uint32_t max_pages;
     size_t slot;
+    struct region* hnext; /* next in its hash bucket */
     size_t n_members, cap_members;
     wasm_rt_memory_t** members;
 };
 
+/* Under region_lock: regions by base address (hash buckets), and the
+ * slots of region_base freed for reuse, so that finding, adding and
+ * removing a region costs O(1) however many memories are alive. */
+#define REGION_BUCKETS 65536u
 static pthread_mutex_t region_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct region* regions[MAX_REGIONS]; /* indexed like region_base */
+static struct region* buckets[REGION_BUCKETS];
+static uint32_t free_slots[MAX_REGIONS];
+static size_t n_free_slots;
+
+static size_t
+bucket_of(const uint8_t* base)
+{
+    /* Reservations are page aligned and 8 GiB apart at least: mix the
+     * bits above the page offset. */
+    uint64_t x = (uint64_t)(uintptr_t)base >> 12;
+    return (size_t)((x * 0x9E3779B97F4A7C15ull) >> 48) % REGION_BUCKETS;
+}
 
 #define POOL_MAX 64
 static uint8_t* pool[POOL_MAX];
@@ -123,10 +139,9 @@ gr_rt_pool_size(void)
 static struct region*
 find_region(const uint8_t* base)
 {
-    size_t n = atomic_load(&region_high);
-    for (size_t i = 0; i < n; i++)
-        if (regions[i] && regions[i]->base == base)
-            return regions[i];
+    for (struct region* r = buckets[bucket_of(base)]; r; r = r->hnext)
+        if (r->base == base)
+            return r;
     return NULL;
 }
 
@@ -152,13 +167,16 @@ publish_region(struct region* r)
 {
     size_t n = atomic_load(&region_high);
     size_t slot;
-    for (slot = 0; slot < n; slot++)
-        if (!regions[slot])
-            break;
-    if (slot == MAX_REGIONS)
+    if (n_free_slots)
+        slot = free_slots[--n_free_slots];
+    else if (n < MAX_REGIONS)
+        slot = n;
+    else
         return -ENOMEM;
     r->slot = slot;
-    regions[slot] = r;
+    size_t b = bucket_of(r->base);
+    r->hnext = buckets[b];
+    buckets[b] = r;
     atomic_store_explicit(
       &region_base[slot], (uintptr_t)r->base, memory_order_release);
     if (slot == n)
@@ -359,7 +377,14 @@ detach(wasm_rt_memory_t* mem)
     if (r->n_members)
         return NULL;
     atomic_store_explicit(&region_base[r->slot], 0, memory_order_release);
-    regions[r->slot] = NULL;
+    free_slots[n_free_slots++] = (uint32_t)r->slot;
+    for (struct region** p = &buckets[bucket_of(r->base)]; *p;
+         p = &(*p)->hnext) {
+        if (*p == r) {
+            *p = r->hnext;
+            break;
+        }
+    }
     return r;
 }
 
