@@ -52,8 +52,14 @@ on_body(char* d, size_t sz, size_t nm, void* ud)
 static void
 print_table(json_t* hosts)
 {
-    printf("%-16s %-22s %5s %4s %8s %6s  %s\n", "HOST", "ADDRESS", "SLOTS",
-           "USED", "PLACED", "SEEN", "RUNNING / WARM");
+    printf("%-16s %-22s %5s %4s %8s %6s  %s\n",
+           "HOST",
+           "ADDRESS",
+           "SLOTS",
+           "USED",
+           "PLACED",
+           "SEEN",
+           "RUNNING / WARM");
     size_t i;
     json_t* h;
     json_array_foreach(hosts, i, h)
@@ -69,16 +75,17 @@ print_table(json_t* hosts)
         json_t* c;
         json_t* run = json_object_get(h, "running");
         json_array_foreach(run, k, c)
-        printf(" %s/%s(%s)",
-               json_string_value(json_object_get(c, "user")),
-               json_string_value(json_object_get(c, "fn")),
-               json_string_value(json_object_get(c, "id")));
+          printf(" %s/%s(%s)",
+                 json_string_value(json_object_get(c, "user")),
+                 json_string_value(json_object_get(c, "fn")),
+                 json_string_value(json_object_get(c, "id")));
         json_t* warm = json_object_get(h, "warm");
         if (json_array_size(warm))
             printf(" warm:");
         json_array_foreach(warm, k, c)
-        printf(" %s/%s", json_string_value(json_object_get(c, "user")),
-               json_string_value(json_object_get(c, "fn")));
+          printf(" %s/%s",
+                 json_string_value(json_object_get(c, "user")),
+                 json_string_value(json_object_get(c, "fn")));
         printf("\n");
     }
 }
@@ -138,8 +145,8 @@ gr_cli_hosts(int argc, char** argv)
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     if (code != 200) {
-        fprintf(stderr, "granary: %s: HTTP %ld %s\n", url, code,
-                b.p ? b.p : "");
+        fprintf(
+          stderr, "granary: %s: HTTP %ld %s\n", url, code, b.p ? b.p : "");
         ret = code == 401 || code == 403 || code == 404 ? GR_CLI_DENIED
                                                         : GR_CLI_SERVER;
         goto out;

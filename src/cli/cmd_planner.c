@@ -2,25 +2,15 @@
 /* granary planner: the front of a multi-host cluster (docs/cluster.md):
  * the HTTP API of `granary serve` over a scheduler with no local slots,
  * whose calls the planner places on worker hosts and runs there. */
-#include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <granary/status.h>
 
-#include "cli/cli.h"
+#include "cli/cli_int.h"
 #include "cluster/cluster.h"
-#include "engine/engine.h"
-#include "host/host.h"
 #include "http/http.h"
-#include "http/tokens.h"
-#include "sched/sched.h"
-#include "state/state.h"
-#include "util/fs.h"
 #include "util/log.h"
 
 static void
@@ -56,225 +46,93 @@ planner_usage(FILE* f)
 
 struct planner_opts
 {
-    char host[256];
-    unsigned port;
+    gr__cli_common c;
     const char* cluster;
-    const char* data;
-    const char* tokens;
-    const char* cache;
     const char* policy;
-    const char* redis;
-    const char* port_file;
-    double timeout;
-    long dead_ms, threads;
-    int quiet;
+    long dead_ms;
 };
-
-static int
-num(const char* s, double lo, double hi, double* out)
-{
-    char* end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo) || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int
-split_listen(const char* s, char* host, size_t hostlen, unsigned* port)
-{
-    const char* colon = strrchr(s, ':');
-    if (!colon || colon == s || (size_t)(colon - s) >= hostlen)
-        return -1;
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = '\0';
-    double p;
-    if (num(colon + 1, 0, 65535, &p))
-        return -1;
-    *port = (unsigned)p;
-    return 0;
-}
-
-static int
-parse(int argc, char** argv, struct planner_opts* o)
-{
-    for (int i = 1; i < argc; i++) {
-        const char* a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            planner_usage(stdout);
-            exit(GR_CLI_OK);
-        }
-        if (!strcmp(a, "--quiet")) {
-            o->quiet = 1;
-            continue;
-        }
-        const char* v = i + 1 < argc ? argv[++i] : NULL;
-        double d = 0;
-        int bad = !v;
-        if (bad)
-            ;
-        else if (!strcmp(a, "--listen"))
-            bad = split_listen(v, o->host, sizeof o->host, &o->port);
-        else if (!strcmp(a, "--cluster"))
-            o->cluster = v;
-        else if (!strcmp(a, "--data"))
-            o->data = v;
-        else if (!strcmp(a, "--tokens"))
-            o->tokens = v;
-        else if (!strcmp(a, "--cache"))
-            o->cache = v;
-        else if (!strcmp(a, "--policy"))
-            bad = !gr_cluster_policy_find(o->policy = v);
-        else if (!strcmp(a, "--redis"))
-            o->redis = v;
-        else if (!strcmp(a, "--port-file"))
-            o->port_file = v;
-        else if (!strcmp(a, "--timeout"))
-            bad = num(v, 0.001, 86400 * 365, &o->timeout);
-        else if (!strcmp(a, "--dead-ms"))
-            bad = num(v, 100, 3600000, &d) || ((o->dead_ms = (long)d), 0);
-        else if (!strcmp(a, "--threads"))
-            bad = num(v, 1, 1024, &d) || ((o->threads = (long)d), 0);
-        else {
-            fprintf(stderr, "granary planner: unknown option '%s'\n", a);
-            return -1;
-        }
-        if (bad) {
-            fprintf(stderr,
-                    "granary planner: bad or missing value for %s\n",
-                    a);
-            return -1;
-        }
-    }
-    return 0;
-}
 
 int
 gr_cli_planner(int argc, char** argv)
 {
-    struct planner_opts o = { .host = "0.0.0.0", .port = 8080 };
-    if (parse(argc, argv, &o) < 0) {
+    struct planner_opts o = { .c.listen = { .host = "0.0.0.0", .port = 8080 } };
+    const gr__cli_opt own[] = {
+        { "--cluster", GR__CLI_STR, &o.cluster, 0, 0 },
+        { "--policy", GR__CLI_STR, &o.policy, 0, 0 },
+        { "--dead-ms", GR__CLI_LONG, &o.dead_ms, 100, 3600000 },
+        { NULL, GR__CLI_FLAG, NULL, 0, 0 },
+    };
+    if (gr__cli_parse("planner", argc, argv, own, &o.c, 1, planner_usage) < 0)
+        return GR_CLI_USAGE;
+    if (o.policy && !gr_cluster_policy_find(o.policy)) {
+        fprintf(
+          stderr, "granary planner: bad value for --policy: '%s'\n", o.policy);
         planner_usage(stderr);
         return GR_CLI_USAGE;
     }
-    if (!getenv("GRANARY_LOG"))
-        gr_log_set_level(o.quiet ? GR_LOG_WARN : GR_LOG_INFO);
-    char data[4000], tokens[4096], err[1024] = "";
-    if (gr_http_data_dir(o.data, data, sizeof data) < 0) {
-        fprintf(stderr, "granary planner: no data directory (use --data)\n");
-        return GR_CLI_USAGE;
-    }
-    if (gr_fs_mkdir_p(data) < 0) {
-        fprintf(stderr, "granary planner: cannot create %s: %s\n", data,
-                strerror(errno));
-        return GR_CLI_FAILURE;
-    }
-    snprintf(tokens, sizeof tokens, "%s", o.tokens ? o.tokens : "");
-    if (!o.tokens)
-        snprintf(tokens, sizeof tokens, "%s/tokens", data);
-
+    gr__cli_paths paths;
+    int status = gr__cli_paths_init("planner", &o.c, &paths);
+    if (status)
+        return status;
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    gr__cli_signals(&set, 1);
 
-    int status = GR_CLI_FAILURE;
-    gr_engine* engine = NULL;
-    gr_state* state = NULL;
+    status = GR_CLI_FAILURE;
+    gr__cli_stack st = { 0 };
     gr_planner* planner = NULL;
-    gr_sched* sched = NULL;
-    gr_http_server* srv = NULL;
-    gr_engine_config ecfg = { .cache_dir = o.cache,
-                              .import_check = gr_host_import_check };
-    int rc = gr_engine_create(&ecfg, &engine);
-    if (rc) {
-        fprintf(stderr, "granary planner: cannot start engine: %s\n",
-                gr_strerror(rc));
-        goto out;
-    }
-    if (o.redis) {
-        gr_state_config stc = { .redis = o.redis };
-        if ((rc = gr_state_create(&stc, &state, err, sizeof err))) {
-            fprintf(stderr, "granary planner: redis %s: %s\n", o.redis,
-                    err[0] ? err : gr_strerror(rc));
-            goto out;
-        }
-    }
-    uint64_t timeout_ns = (uint64_t)(o.timeout * 1e9);
+    uint64_t timeout_ns = (uint64_t)(o.c.timeout * 1e9);
     gr_planner_config pcfg = {
         .listen = o.cluster,
         .policy = o.policy ? gr_cluster_policy_find(o.policy) : NULL,
         .dead_ms = (int)o.dead_ms,
         .default_timeout_ns = timeout_ns,
     };
-    if ((rc = gr_planner_create(&pcfg, &planner)))
+    int rc = gr_planner_create(&pcfg, &planner);
+    if (rc)
         goto out;
     /* One slot that never runs anything: placement sends every call to
-     * a worker. */
+     * a worker. State only with Redis: the cluster's tier (/s/{user}/{key}
+     * over HTTP). */
     gr_sched_config scfg = {
-        .engine = engine,
-        .data_dir = data,
+        .data_dir = paths.data,
         .slots = 1,
         .timeout_ns = timeout_ns,
         .placement = gr_planner_placement(planner),
         .remote = gr_planner_remote(planner),
-        .state = state,
     };
-    if ((rc = gr_sched_create(&scfg, &sched))) {
-        fprintf(stderr, "granary planner: cannot start scheduler: %s\n",
+    if (gr__cli_stack_start(&st, "planner", o.c.cache, o.c.redis, 0, &scfg) < 0)
+        goto out;
+    if ((rc = gr_planner_start(planner, st.sched))) {
+        fprintf(stderr,
+                "granary planner: cannot listen on %s: %s\n",
+                o.cluster ? o.cluster : "0.0.0.0:7070",
                 gr_strerror(rc));
         goto out;
     }
-    if ((rc = gr_planner_start(planner, sched))) {
-        fprintf(stderr, "granary planner: cannot listen on %s: %s\n",
-                o.cluster ? o.cluster : "0.0.0.0:7070", gr_strerror(rc));
-        goto out;
-    }
     gr_http_config hcfg = {
-        .sched = sched,
-        .host = o.host,
-        .port = (uint16_t)o.port,
-        .tokens_path = tokens,
-        .threads = (unsigned)(o.threads ? o.threads : 64),
-        .state = state, /* /s/{user}/{key}: the cluster's Redis tier */
+        .host = o.c.listen.host,
+        .port = (uint16_t)o.c.listen.port,
+        .tokens_path = paths.tokens,
+        .threads = (unsigned)(o.c.threads ? o.c.threads : 64),
     };
-    if ((rc = gr_http_server_start(&hcfg, &srv, err, sizeof err))) {
-        fprintf(stderr, "granary planner: %s\n", err[0] ? err : gr_strerror(rc));
+    int port = gr__cli_stack_http(&st, "planner", &hcfg);
+    if (port < 0)
         goto out;
-    }
-    unsigned port = gr_http_server_port(srv);
-    printf("granary planner: http://%s:%u, workers join at port %d "
+    printf("granary planner: http://%s:%d, workers join at port %d "
            "(data %s)\n",
-           o.host, port, gr_planner_port(planner), data);
+           o.c.listen.host,
+           port,
+           gr_planner_port(planner),
+           paths.data);
     fflush(stdout);
-    if (o.port_file) {
-        char text[16];
-        int n = snprintf(text, sizeof text, "%u\n", port);
-        if (gr_fs_write_atomic(o.port_file, text, (size_t)n) < 0)
-            fprintf(stderr, "granary planner: cannot write %s\n", o.port_file);
-    }
-    for (;;) {
-        struct timespec tick = { .tv_sec = 1 };
-        int sig = sigtimedwait(&set, NULL, &tick);
-        if (sig == SIGINT || sig == SIGTERM)
-            break;
-        err[0] = '\0';
-        rc = gr_http_server_reload_tokens(srv, sig == SIGHUP, err, sizeof err);
-        if (rc < 0)
-            GR_WARN("token file not reloaded: %s",
-                    err[0] ? err : gr_strerror(rc));
-    }
+    gr__cli_write_port("planner", o.c.port_file, port);
+    gr__cli_wait(&st, &set);
     status = GR_CLI_OK;
 out:
-    gr_http_server_stop(srv);
+    /* The HTTP API first, then the planner: both run on the scheduler. */
+    gr_http_server_stop(st.http);
+    st.http = NULL;
     gr_planner_destroy(planner);
-    gr_sched_destroy(sched);
-    gr_state_destroy(state);
-    gr_engine_destroy(engine);
+    gr__cli_stack_stop(&st);
     return status;
 }

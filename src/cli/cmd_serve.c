@@ -2,24 +2,13 @@
 /* granary serve: the embedded deployment in one process: engine, scheduler
  * (local placement) and the HTTP API. Signals are taken synchronously by
  * the main thread: SIGINT/SIGTERM stop, SIGHUP reloads the token file. */
-#include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <granary/status.h>
-
-#include "cli/cli.h"
-#include "engine/engine.h"
-#include "host/host.h"
+#include "cli/cli_int.h"
 #include "http/http.h"
-#include "http/tokens.h"
-#include "sched/sched.h"
-#include "state/state.h"
-#include "util/fs.h"
 #include "util/log.h"
 
 static void
@@ -64,292 +53,80 @@ serve_usage(FILE* f)
 
 struct serve_opts
 {
-    char host[256];
-    unsigned port;
-    const char* data;
-    const char* tokens;
-    const char* cache;
-    const char* port_file;
-    long slots, queue, threads;
-    double timeout, max_timeout, idle;
+    gr__cli_common c;
+    long slots, queue;
+    double max_timeout, idle;
     unsigned long long max_input, max_output, max_upload;
     long max_mib;
-    const char* redis;
-    int quiet;
 };
-
-static int
-parse_size(const char* s, unsigned long long* out)
-{
-    char* end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || s[0] == '-')
-        return -1;
-    unsigned long long mul = 1;
-    if (*end == 'K' || *end == 'k')
-        mul = 1ull << 10;
-    else if (*end == 'M' || *end == 'm')
-        mul = 1ull << 20;
-    else if (*end == 'G' || *end == 'g')
-        mul = 1ull << 30;
-    else if (*end)
-        return -1;
-    if (mul > 1 && end[1])
-        return -1;
-    if (v > (1ull << 40) / mul)
-        return -1;
-    *out = v * mul;
-    return 0;
-}
-
-static int
-parse_long(const char* s, long lo, long hi, long* out)
-{
-    char* end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int
-parse_secs(const char* s, double* out)
-{
-    char* end;
-    double v = strtod(s, &end);
-    if (end == s || *end || !(v > 0) || v > 86400.0 * 365)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int
-parse_listen(const char* s, struct serve_opts* o)
-{
-    const char* colon = strrchr(s, ':');
-    if (!colon || colon == s)
-        return -1;
-    size_t hl = (size_t)(colon - s);
-    /* [v6]:port */
-    if (s[0] == '[' && hl >= 2 && s[hl - 1] == ']') {
-        s++;
-        hl -= 2;
-    }
-    if (hl >= sizeof o->host)
-        return -1;
-    memcpy(o->host, s, hl);
-    o->host[hl] = '\0';
-    long port;
-    if (parse_long(colon + 1, 0, 65535, &port) < 0)
-        return -1;
-    o->port = (unsigned)port;
-    return 0;
-}
-
-static int
-parse_args(int argc, char** argv, struct serve_opts* o)
-{
-    for (int i = 1; i < argc; i++) {
-        const char* a = argv[i];
-        const char* v = i + 1 < argc ? argv[i + 1] : NULL;
-        int bad = 0;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            serve_usage(stdout);
-            exit(GR_CLI_OK);
-        } else if (strcmp(a, "--quiet") == 0) {
-            o->quiet = 1;
-            continue;
-        }
-        if (!v) {
-            fprintf(stderr,
-                    "granary serve: unknown or incomplete option "
-                    "'%s'\n",
-                    a);
-            return -1;
-        }
-        i++;
-        if (strcmp(a, "--listen") == 0)
-            bad = parse_listen(v, o);
-        else if (strcmp(a, "--data") == 0)
-            o->data = v;
-        else if (strcmp(a, "--tokens") == 0)
-            o->tokens = v;
-        else if (strcmp(a, "--cache") == 0)
-            o->cache = v;
-        else if (strcmp(a, "--port-file") == 0)
-            o->port_file = v;
-        else if (strcmp(a, "--slots") == 0)
-            bad = parse_long(v, 1, 4096, &o->slots);
-        else if (strcmp(a, "--queue") == 0)
-            bad = parse_long(v, 1, 100000000, &o->queue);
-        else if (strcmp(a, "--threads") == 0)
-            bad = parse_long(v, 1, 1024, &o->threads);
-        else if (strcmp(a, "--timeout") == 0)
-            bad = parse_secs(v, &o->timeout);
-        else if (strcmp(a, "--max-timeout") == 0)
-            bad = parse_secs(v, &o->max_timeout);
-        else if (strcmp(a, "--idle-timeout") == 0)
-            bad = parse_secs(v, &o->idle);
-        else if (strcmp(a, "--max-input") == 0)
-            bad = parse_size(v, &o->max_input);
-        else if (strcmp(a, "--max-output") == 0)
-            bad = parse_size(v, &o->max_output);
-        else if (strcmp(a, "--max-upload") == 0)
-            bad = parse_size(v, &o->max_upload);
-        else if (strcmp(a, "--max-memory") == 0)
-            bad = parse_long(v, 1, 4096, &o->max_mib);
-        else if (strcmp(a, "--redis") == 0)
-            o->redis = v;
-        else {
-            fprintf(stderr, "granary serve: unknown option '%s'\n", a);
-            return -1;
-        }
-        if (bad) {
-            fprintf(stderr, "granary serve: bad value for %s: '%s'\n", a, v);
-            return -1;
-        }
-    }
-    return 0;
-}
 
 int
 gr_cli_serve(int argc, char** argv)
 {
-    struct serve_opts o = { .host = "127.0.0.1", .port = 8080 };
-    if (parse_args(argc, argv, &o) < 0) {
-        serve_usage(stderr);
+    struct serve_opts o = { .c.listen = { .host = "127.0.0.1", .port = 8080 } };
+    const gr__cli_opt own[] = {
+        { "--slots", GR__CLI_LONG, &o.slots, 1, 4096 },
+        { "--queue", GR__CLI_LONG, &o.queue, 1, 100000000 },
+        { "--max-timeout", GR__CLI_SECS, &o.max_timeout, 0, 0 },
+        { "--idle-timeout", GR__CLI_SECS, &o.idle, 0, 0 },
+        { "--max-input", GR__CLI_SIZE, &o.max_input, 0, 0 },
+        { "--max-output", GR__CLI_SIZE, &o.max_output, 0, 0 },
+        { "--max-upload", GR__CLI_SIZE, &o.max_upload, 0, 0 },
+        { "--max-memory", GR__CLI_LONG, &o.max_mib, 1, 4096 },
+        { NULL, GR__CLI_FLAG, NULL, 0, 0 },
+    };
+    if (gr__cli_parse("serve", argc, argv, own, &o.c, 1, serve_usage) < 0)
         return GR_CLI_USAGE;
-    }
-    if (!getenv("GRANARY_LOG"))
-        gr_log_set_level(o.quiet ? GR_LOG_WARN : GR_LOG_INFO);
-
-    int status = GR_CLI_FAILURE;
-    gr_engine* engine = NULL;
-    gr_sched* sched = NULL;
-    gr_state* state = NULL;
-    gr_http_server* srv = NULL;
-    char err[1024] = "";
-    char data[4000], tokens[4096];
-    if (gr_http_data_dir(o.data, data, sizeof data) < 0) {
-        fprintf(stderr, "granary serve: no data directory (use --data)\n");
-        return GR_CLI_USAGE;
-    }
-    if (gr_fs_mkdir_p(data) < 0) {
-        fprintf(stderr,
-                "granary serve: cannot create %s: %s\n",
-                data,
-                strerror(errno));
-        return GR_CLI_FAILURE;
-    }
-    snprintf(tokens, sizeof tokens, "%s", o.tokens ? o.tokens : "");
-    if (!o.tokens)
-        snprintf(tokens, sizeof tokens, "%s/tokens", data);
-
-    /* Every thread created from here on inherits this mask, so the
-     * signals below reach only sigtimedwait in this thread. */
+    gr__cli_paths paths;
+    int status = gr__cli_paths_init("serve", &o.c, &paths);
+    if (status)
+        return status;
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    gr__cli_signals(&set, 1);
 
-    gr_engine_config ecfg = { .cache_dir = o.cache,
-                              .import_check = gr_host_import_check };
-    int rc = gr_engine_create(&ecfg, &engine);
-    if (rc) {
-        fprintf(
-          stderr, "granary serve: cannot start engine: %s\n", gr_strerror(rc));
-        goto out;
-    }
-    gr_state_config stcfg = { .redis = o.redis };
-    rc = gr_state_create(&stcfg, &state, err, sizeof err);
-    if (rc) {
-        fprintf(stderr,
-                "granary serve: cannot start the state service: %s\n",
-                err[0] ? err : gr_strerror(rc));
-        goto out;
-    }
+    status = GR_CLI_FAILURE;
+    gr__cli_stack st = { 0 };
     gr_sched_config scfg = {
-        .state = state,
-        .engine = engine,
-        .data_dir = data,
+        .data_dir = paths.data,
         .slots = (int)o.slots,
         .queue_max = (size_t)o.queue,
-        .timeout_ns = (uint64_t)(o.timeout * 1e9),
+        .timeout_ns = (uint64_t)(o.c.timeout * 1e9),
         .max_pages =
           (uint32_t)(o.max_mib * 16 > 65535 ? 65535 : o.max_mib * 16),
         .max_input = (size_t)o.max_input,
         .max_output = (size_t)o.max_output,
         .max_module = (size_t)o.max_upload,
     };
-    rc = gr_sched_create(&scfg, &sched);
-    if (rc) {
-        fprintf(stderr,
-                "granary serve: cannot start scheduler: %s\n",
-                gr_strerror(rc));
+    if (gr__cli_stack_start(&st, "serve", o.c.cache, o.c.redis, 1, &scfg) < 0)
         goto out;
-    }
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     long slots = o.slots ? o.slots : (cpus > 0 ? cpus : 1);
+    const char* host = o.c.listen.host;
     gr_http_config hcfg = {
-        .state = state,
-        .sched = sched,
-        .host = o.host,
-        .port = (uint16_t)o.port,
-        .tokens_path = tokens,
-        .threads = (unsigned)(o.threads ? o.threads : 2 * slots),
+        .host = host,
+        .port = (uint16_t)o.c.listen.port,
+        .tokens_path = paths.tokens,
+        .threads = (unsigned)(o.c.threads ? o.c.threads : 2 * slots),
         .max_input = (size_t)o.max_input,
         .max_upload = (size_t)o.max_upload,
         .idle_timeout_s =
           (unsigned)(o.idle > 0 ? (o.idle < 1 ? 1 : o.idle) : 0),
         .max_timeout_ns = (uint64_t)(o.max_timeout * 1e9),
     };
-    rc = gr_http_server_start(&hcfg, &srv, err, sizeof err);
-    if (rc) {
-        fprintf(stderr, "granary serve: %s\n", err[0] ? err : gr_strerror(rc));
+    int port = gr__cli_stack_http(&st, "serve", &hcfg);
+    if (port < 0)
         goto out;
-    }
-    unsigned port = gr_http_server_port(srv);
-    printf("granary: listening on http://%s%s%s:%u (data %s)\n",
-           strchr(o.host, ':') ? "[" : "",
-           o.host,
-           strchr(o.host, ':') ? "]" : "",
+    printf("granary: listening on http://%s%s%s:%d (data %s)\n",
+           strchr(host, ':') ? "[" : "",
+           host,
+           strchr(host, ':') ? "]" : "",
            port,
-           data);
+           paths.data);
     fflush(stdout);
-    if (o.port_file) {
-        char text[16];
-        int n = snprintf(text, sizeof text, "%u\n", port);
-        if (gr_fs_write_atomic(o.port_file, text, (size_t)n) < 0)
-            fprintf(stderr, "granary serve: cannot write %s\n", o.port_file);
-    }
-
-    for (;;) {
-        struct timespec tick = { .tv_sec = 1 };
-        int sig = sigtimedwait(&set, NULL, &tick);
-        if (sig == SIGINT || sig == SIGTERM) {
-            GR_INFO("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
-            break;
-        }
-        err[0] = '\0';
-        rc = gr_http_server_reload_tokens(srv, sig == SIGHUP, err, sizeof err);
-        if (rc < 0)
-            GR_WARN("token file not reloaded: %s",
-                    err[0] ? err : gr_strerror(rc));
-        else if (rc > 0)
-            GR_INFO("token file reloaded");
-    }
+    gr__cli_write_port("serve", o.c.port_file, port);
+    gr__cli_wait(&st, &set);
     status = GR_CLI_OK;
 out:
-    gr_http_server_stop(srv);
-    gr_sched_destroy(sched);
-    if (state)
-        gr_state_destroy(state);
-    gr_engine_destroy(engine);
+    gr__cli_stack_stop(&st);
     return status;
 }

@@ -47,13 +47,13 @@ typedef struct gr_planner gr_planner;
 
 typedef struct gr_planner_config
 {
-    const char* listen;       /* cluster address; NULL = "0.0.0.0:7070" */
+    const char* listen; /* cluster address; NULL = "0.0.0.0:7070" */
     const gr_cluster_policy* policy; /* NULL = binpack */
-    const char* id;           /* planner id in Welcome; NULL = "planner" */
-    int heartbeat_ms;         /* asked of workers; 0 = 500 */
-    int dead_ms;              /* drop a host silent this long; 0 = 2000 */
-    uint64_t grace_ns;        /* past a call's timeout before it is failed
-                                 here; 0 = 5 s */
+    const char* id;              /* planner id in Welcome; NULL = "planner" */
+    int heartbeat_ms;            /* asked of workers; 0 = 500 */
+    int dead_ms;                 /* drop a host silent this long; 0 = 2000 */
+    uint64_t grace_ns;           /* past a call's timeout before it is failed
+                                    here; 0 = 5 s */
     uint64_t default_timeout_ns; /* a call's timeout when unset; 0 = 60 s */
 } gr_planner_config;
 

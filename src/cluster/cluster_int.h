@@ -4,8 +4,42 @@
 #ifndef GR_CLUSTER_CLUSTER_INT_H
 #define GR_CLUSTER_CLUSTER_INT_H
 
+#include <pthread.h>
+
 #include "cluster/cluster.h"
 #include "net/net.h"
+#include "util/time.h"
+
+/* One task: fn(k) runs on a task thread; k is the caller's storage (embed
+ * it first in a larger struct), untouched by the pool once fn starts. */
+typedef struct gr__cluster_task
+{
+    void (*fn)(struct gr__cluster_task* k);
+    struct gr__cluster_task* next;
+} gr__cluster_task;
+
+/* A cache of task threads (tasks.c): every task starts at once, on an
+ * idle thread or a new one; idle threads exit after a while. All fields
+ * under lock. */
+typedef struct gr__cluster_tasks
+{
+    pthread_mutex_t lock;
+    pthread_cond_t work; /* a task was queued, or stopping */
+    pthread_cond_t done; /* a thread exited */
+    gr__cluster_task *head, *tail;
+    size_t queued;  /* tasks not yet taken by a thread */
+    size_t idle;    /* threads waiting for a task */
+    size_t threads; /* threads alive */
+    int stopping;
+} gr__cluster_tasks;
+
+void gr__cluster_tasks_init(gr__cluster_tasks* t);
+/* Runs k->fn(k) on a task thread. Returns 0, -ESHUTDOWN (after fini
+ * started) or -EAGAIN (no thread); k->fn is not called then. */
+int gr__cluster_tasks_run(gr__cluster_tasks* t, gr__cluster_task* k);
+/* Runs the queued tasks, waits for every task to finish and for every
+ * thread to exit. Not from a task. */
+void gr__cluster_tasks_fini(gr__cluster_tasks* t);
 
 /* Fills an InvokeResult (borrowing ci's buffers: ci must outlive res). */
 void gr__cluster_result_from_info(Granary__InvokeResult* res,
@@ -22,10 +56,47 @@ void gr__cluster_info_fini(gr_call_info* ci);
 /* A failed outcome with status and no output. */
 void gr__cluster_info_failed(gr_call_info* ci, int status, const char* host);
 
-/* Sends an InvokeResult for call_id with only a failure status. */
-int gr__cluster_send_failure(gr_peer* p, uint64_t call_id, int status,
+/* Handles one Invoke (msg, borrowed) from peer on a task thread. */
+typedef void (*gr__cluster_invoke_fn)(void* ctx,
+                                      gr_peer* peer,
+                                      const Granary__Envelope* msg);
+
+/* Takes ownership of msg (an Invoke) and runs fn on a task thread with a
+ * reference to peer; if it cannot, answers the Invoke with the error as
+ * an InvokeResult from host. Frees msg either way. */
+void gr__cluster_invoke_async(gr__cluster_tasks* t,
+                              gr__cluster_invoke_fn fn,
+                              void* ctx,
+                              gr_peer* peer,
+                              Granary__Envelope* msg,
+                              const char* host);
+
+/* Answers call_id with an InvokeResult: the failure rc, or (rc == 0) the
+ * outcome ci with its timings. host names where it ran. */
+int gr__cluster_send_outcome(gr_peer* p,
+                             uint64_t call_id,
+                             int rc,
+                             const gr_call_info* ci,
                              const char* host);
 
-uint64_t gr__cluster_now(void);
+/* Sends call d to p as a one-way Invoke from origin (a host id). */
+int gr__cluster_send_invoke(gr_peer* p,
+                            const gr_remote_call* d,
+                            const char* origin);
+
+/* Answers a Ping with a Pong (a reply to a request, else one-way). */
+void gr__cluster_pong(gr_peer* p, const Granary__Envelope* m);
+
+/* Logs a message of a type who (the planner, a worker) does not expect,
+ * and answers a request with Error -ENOTSUP. */
+void gr__cluster_unexpected(gr_peer* p,
+                            const Granary__Envelope* m,
+                            const char* who);
+
+/* Sends an InvokeResult for call_id with only a failure status. */
+int gr__cluster_send_failure(gr_peer* p,
+                             uint64_t call_id,
+                             int status,
+                             const char* host);
 
 #endif

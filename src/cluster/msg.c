@@ -1,20 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Call records <-> InvokeResult messages, shared by planner and worker. */
+/* Call records <-> InvokeResult messages, and Invokes handled on task
+ * threads: shared by planner and worker. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "cluster/cluster_int.h"
 #include "util/alloc.h"
-
-uint64_t
-gr__cluster_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+#include "util/log.h"
 
 static Granary__CallState
 wire_state(gr_call_state st)
@@ -66,8 +59,7 @@ dup_text(const ProtobufCBinaryData* b)
 }
 
 int
-gr__cluster_info_from_result(const Granary__InvokeResult* res,
-                             gr_call_info* ci)
+gr__cluster_info_from_result(const Granary__InvokeResult* res, gr_call_info* ci)
 {
     memset(ci, 0, sizeof *ci);
     ci->id = res->call_id;
@@ -118,7 +110,9 @@ gr__cluster_info_failed(gr_call_info* ci, int status, const char* host)
 }
 
 int
-gr__cluster_send_failure(gr_peer* p, uint64_t call_id, int status,
+gr__cluster_send_failure(gr_peer* p,
+                         uint64_t call_id,
+                         int status,
                          const char* host)
 {
     gr_call_info ci;
@@ -129,4 +123,120 @@ gr__cluster_send_failure(gr_peer* p, uint64_t call_id, int status,
     env.body_case = GRANARY__ENVELOPE__BODY_INVOKE_RESULT;
     env.invoke_result = &res;
     return gr_peer_send(p, &env);
+}
+
+int
+gr__cluster_send_outcome(gr_peer* p,
+                         uint64_t call_id,
+                         int rc,
+                         const gr_call_info* ci,
+                         const char* host)
+{
+    if (rc)
+        return gr__cluster_send_failure(p, call_id, rc, host);
+    Granary__Timings tm = GRANARY__TIMINGS__INIT;
+    tm.queued_ns = ci->queued_ns;
+    tm.started_ns = ci->started_ns;
+    tm.finished_ns = ci->finished_ns;
+    tm.cold = ci->cold != 0;
+    Granary__InvokeResult res;
+    gr__cluster_result_from_info(&res, call_id, ci, host);
+    res.timings = &tm;
+    Granary__Envelope env = GRANARY__ENVELOPE__INIT;
+    env.body_case = GRANARY__ENVELOPE__BODY_INVOKE_RESULT;
+    env.invoke_result = &res;
+    return gr_peer_send(p, &env);
+}
+
+struct invoke_task
+{
+    gr__cluster_task task; /* first: the pool hands it back */
+    gr__cluster_invoke_fn fn;
+    void* ctx;
+    gr_peer* peer;
+    Granary__Envelope* msg;
+};
+
+static void
+invoke_task_main(gr__cluster_task* task)
+{
+    struct invoke_task* k = (struct invoke_task*)task;
+    k->fn(k->ctx, k->peer, k->msg);
+    gr_peer_unref(k->peer);
+    gr_msg_free(k->msg);
+    gr_free(k);
+}
+
+void
+gr__cluster_invoke_async(gr__cluster_tasks* t,
+                         gr__cluster_invoke_fn fn,
+                         void* ctx,
+                         gr_peer* peer,
+                         Granary__Envelope* msg,
+                         const char* host)
+{
+    uint64_t id = msg->invoke->call_id;
+    struct invoke_task* k = gr_malloc(sizeof *k);
+    int rc = -ENOMEM;
+    if (k) {
+        *k = (struct invoke_task){ .task.fn = invoke_task_main,
+                                   .fn = fn,
+                                   .ctx = ctx,
+                                   .peer = peer,
+                                   .msg = msg };
+        gr_peer_ref(peer);
+        if (!(rc = gr__cluster_tasks_run(t, &k->task)))
+            return;
+        gr_peer_unref(peer);
+        gr_free(k);
+    }
+    gr__cluster_send_failure(peer, id, rc, host);
+    gr_msg_free(msg);
+}
+
+int
+gr__cluster_send_invoke(gr_peer* p, const gr_remote_call* d, const char* origin)
+{
+    Granary__Invoke inv = GRANARY__INVOKE__INIT;
+    inv.call_id = d->id;
+    inv.user = (char*)d->user;
+    inv.fn = (char*)d->fn;
+    inv.wasm_hash = (char*)d->hash;
+    inv.input.data = (uint8_t*)d->input;
+    inv.input.len = d->input_len;
+    inv.timeout_ns = d->timeout_ns;
+    inv.parent_call_id = d->parent;
+    inv.origin_host = (char*)origin;
+    Granary__Envelope env = GRANARY__ENVELOPE__INIT;
+    env.body_case = GRANARY__ENVELOPE__BODY_INVOKE;
+    env.invoke = &inv;
+    return gr_peer_send(p, &env);
+}
+
+void
+gr__cluster_pong(gr_peer* p, const Granary__Envelope* m)
+{
+    Granary__Pong pong = GRANARY__PONG__INIT;
+    pong.nonce = m->ping->nonce;
+    pong.data = m->ping->data;
+    Granary__Envelope r = GRANARY__ENVELOPE__INIT;
+    r.body_case = GRANARY__ENVELOPE__BODY_PONG;
+    r.pong = &pong;
+    if (m->id)
+        gr_peer_reply(p, m, &r);
+    else
+        gr_peer_send(p, &r);
+}
+
+void
+gr__cluster_unexpected(gr_peer* p, const Granary__Envelope* m, const char* who)
+{
+    char addr[64];
+    gr_peer_addr(p, addr, sizeof addr);
+    GR_WARN("%s: unexpected %s message from %s",
+            who,
+            gr_net_type_name(m->body_case),
+            addr);
+    if (m->id)
+        gr_peer_reply_error(p, m, -ENOTSUP, "unexpected message");
 }

@@ -61,13 +61,13 @@ struct gr_planner
     gr_server* server;
 
     pthread_mutex_t lock;
-    pthread_cond_t cv; /* monitor wake-up; chain thread count */
+    pthread_cond_t cv; /* monitor wake-up */
     struct host* hosts[MAX_HOSTS];
     size_t nhosts;
     uint64_t next_order;
     struct flight* flights[FLIGHT_BUCKETS];
     int stopping;
-    int chain_threads;
+    gr__cluster_tasks tasks; /* chained calls from workers */
     pthread_t monitor;
     int monitor_started;
 };
@@ -139,7 +139,9 @@ flight_take(gr_planner* p, uint64_t id)
 /* Moves flights matching (host == h, or past deadline when h is NULL)
  * onto *out. */
 static void
-flights_take_if(gr_planner* p, struct host* h, uint64_t now,
+flights_take_if(gr_planner* p,
+                struct host* h,
+                uint64_t now,
                 struct flight** out)
 {
     for (size_t b = 0; b < FLIGHT_BUCKETS; b++) {
@@ -185,9 +187,32 @@ static uint32_t
 warm_idle(const struct host* h, const char* user, const char* fn)
 {
     for (size_t i = 0; i < h->nwarm; i++)
-        if (strcmp(h->warm[i].fn, fn) == 0 && strcmp(h->warm[i].user, user) == 0)
+        if (strcmp(h->warm[i].fn, fn) == 0 &&
+            strcmp(h->warm[i].user, user) == 0)
             return h->warm[i].idle;
     return 0;
+}
+
+/* A call of user/fn finished on h: its Faaslet is idle there again. The
+ * mirror of the decrement in planner_place, so that placement between
+ * heartbeats sees it (the next heartbeat replaces the list). */
+static void
+warm_returned(struct host* h, const char* user, const char* fn)
+{
+    for (size_t i = 0; i < h->nwarm; i++)
+        if (strcmp(h->warm[i].fn, fn) == 0 &&
+            strcmp(h->warm[i].user, user) == 0) {
+            h->warm[i].idle++;
+            return;
+        }
+    gr_warm_fn* v = gr_realloc(h->warm, (h->nwarm + 1) * sizeof *v);
+    if (!v)
+        return; /* only a hint */
+    h->warm = v;
+    v[h->nwarm] = (gr_warm_fn){ .idle = 1 };
+    snprintf(v[h->nwarm].user, sizeof v->user, "%s", user);
+    snprintf(v[h->nwarm].fn, sizeof v->fn, "%s", fn);
+    h->nwarm++;
 }
 
 static int
@@ -249,7 +274,7 @@ planner_start(void* ctx, const char* host, const gr_remote_call* d)
     snprintf(f->user, sizeof f->user, "%s", d->user);
     snprintf(f->fn, sizeof f->fn, "%s", d->fn);
     uint64_t t = d->timeout_ns ? d->timeout_ns : p->cfg.default_timeout_ns;
-    f->deadline_ns = gr__cluster_now() + t + p->cfg.grace_ns;
+    f->deadline_ns = gr_time_now_ns() + t + p->cfg.grace_ns;
 
     pthread_mutex_lock(&p->lock);
     struct host* h = p->stopping ? NULL : host_by_id(p, host);
@@ -267,20 +292,7 @@ planner_start(void* ctx, const char* host, const gr_remote_call* d)
     gr_peer_ref(peer);
     pthread_mutex_unlock(&p->lock);
 
-    Granary__Invoke inv = GRANARY__INVOKE__INIT;
-    inv.call_id = d->id;
-    inv.user = (char*)d->user;
-    inv.fn = (char*)d->fn;
-    inv.wasm_hash = (char*)d->hash;
-    inv.input.data = (uint8_t*)d->input;
-    inv.input.len = d->input_len;
-    inv.timeout_ns = d->timeout_ns;
-    inv.parent_call_id = d->parent;
-    inv.origin_host = p->id;
-    Granary__Envelope env = GRANARY__ENVELOPE__INIT;
-    env.body_case = GRANARY__ENVELOPE__BODY_INVOKE;
-    env.invoke = &inv;
-    int rc = gr_peer_send(peer, &env);
+    int rc = gr__cluster_send_invoke(peer, d, p->id);
     gr_peer_unref(peer);
     if (rc) {
         GR_WARN("planner: cannot send call %016llx to %s: %s",
@@ -314,7 +326,7 @@ planner_hosts(void* ctx, gr_host_info** out, size_t* nout)
     gr_host_info* v = gr_calloc(n ? n : 1, sizeof *v);
     if (!v)
         goto fail;
-    uint64_t now = gr__cluster_now();
+    uint64_t now = gr_time_now_ns();
     for (size_t i = 0; i < n; i++) {
         struct host* h = p->hosts[i];
         gr_host_info* o = &v[i];
@@ -339,8 +351,7 @@ planner_hosts(void* ctx, gr_host_info** out, size_t* nout)
                     continue;
                 if (o->nrunning == cap) {
                     cap = cap ? cap * 2 : 8;
-                    gr_host_call* r =
-                      gr_realloc(o->running, cap * sizeof *r);
+                    gr_host_call* r = gr_realloc(o->running, cap * sizeof *r);
                     if (!r)
                         goto fail;
                     o->running = r;
@@ -410,8 +421,12 @@ copy_warm(struct host* h, const Granary__Heartbeat* hb)
 /* Registers (or re-registers) the host behind peer. Returns what must be
  * failed and freed outside the lock: a replaced entry and its flights. */
 static int
-host_register(gr_planner* p, gr_peer* peer, const char* id, uint32_t slots,
-              struct host** replaced, struct flight** orphans)
+host_register(gr_planner* p,
+              gr_peer* peer,
+              const char* id,
+              uint32_t slots,
+              struct host** replaced,
+              struct flight** orphans)
 {
     struct host* h = gr_calloc(1, sizeof *h);
     if (!h)
@@ -421,7 +436,7 @@ host_register(gr_planner* p, gr_peer* peer, const char* id, uint32_t slots,
     h->peer = peer;
     gr_peer_ref(peer);
     h->slots = slots;
-    h->last_ns = gr__cluster_now();
+    h->last_ns = gr_time_now_ns();
     pthread_mutex_lock(&p->lock);
     struct host* old = host_by_id(p, id);
     if (!old)
@@ -474,8 +489,8 @@ on_hello(gr_planner* p, gr_peer* peer, const Granary__Envelope* m)
         return;
     }
     if (old) {
-        GR_INFO("planner: host %s re-registered (was %s)", hi->host_id,
-                old->addr);
+        GR_INFO(
+          "planner: host %s re-registered (was %s)", hi->host_id, old->addr);
         flights_fail(p, orphans, -EHOSTDOWN, "its host re-registered");
         host_free(old);
     }
@@ -499,7 +514,7 @@ on_heartbeat(gr_planner* p, gr_peer* peer, const Granary__Heartbeat* hb)
     pthread_mutex_lock(&p->lock);
     struct host* h = host_by_peer(p, peer);
     if (h && !h->down) {
-        h->last_ns = gr__cluster_now();
+        h->last_ns = gr_time_now_ns();
         h->hb_used = hb->used_slots;
         copy_warm(h, hb);
         pthread_mutex_unlock(&p->lock);
@@ -531,6 +546,8 @@ on_result(gr_planner* p, gr_peer* peer, const Granary__InvokeResult* res)
         f = flight_take(p, res->call_id);
         if (f->host->inflight)
             f->host->inflight--;
+        if (res->state == GRANARY__CALL_STATE__CALL_STATE_DONE)
+            warm_returned(f->host, f->user, f->fn);
     } else {
         f = NULL;
     }
@@ -560,7 +577,8 @@ on_fetch(gr_planner* p, gr_peer* peer, const Granary__Envelope* m)
     uint8_t* wasm = NULL;
     size_t len = 0;
     gr_fn_info fi;
-    int rc = gr_sched_fn_wasm(p->sched, m->fetch_module->hash, &wasm, &len, &fi);
+    int rc =
+      gr_sched_fn_wasm(p->sched, m->fetch_module->hash, &wasm, &len, &fi);
     if (rc) {
         GR_WARN("planner: module %.16s... asked for but not found: %s",
                 m->fetch_module->hash,
@@ -582,102 +600,51 @@ on_fetch(gr_planner* p, gr_peer* peer, const Granary__Envelope* m)
 }
 
 /* A chained call made by a guest on a worker: placed and run like any
- * call of the planner's scheduler, on its own thread (it waits for the
+ * call of the planner's scheduler, on a task thread (it waits for the
  * outcome), then answered with an InvokeResult carrying the worker's id
  * for it. */
-struct chain_job
+static void
+run_chain(void* ctx, gr_peer* peer, const Granary__Envelope* m)
 {
-    gr_planner* p;
-    gr_peer* peer;
-    Granary__Envelope* msg;
-    char origin[64];
-};
-
-static void*
-chain_main(void* arg)
-{
-    struct chain_job* j = arg;
-    gr_planner* p = j->p;
-    const Granary__Invoke* inv = j->msg->invoke;
-    tl_near = j->origin;
+    gr_planner* p = ctx;
+    const Granary__Invoke* inv = m->invoke;
+    char origin[64] = "";
+    pthread_mutex_lock(&p->lock);
+    struct host* h = host_by_peer(p, peer);
+    if (h)
+        memcpy(origin, h->id, sizeof origin);
+    pthread_mutex_unlock(&p->lock);
+    tl_near = origin;
     gr_invoke_opts o = { .parent = inv->parent_call_id,
                          .timeout_ns = inv->timeout_ns };
     gr_call_info ci;
-    int rc = gr_sched_call(p->sched,
-                           inv->user,
-                           inv->fn,
-                           inv->input.data,
-                           inv->input.len,
-                           &o,
-                           &ci);
+    int rc = gr_sched_call(
+      p->sched, inv->user, inv->fn, inv->input.data, inv->input.len, &o, &ci);
     tl_near = NULL;
-    if (rc) {
-        gr__cluster_send_failure(j->peer, inv->call_id, rc, "");
-    } else {
-        Granary__InvokeResult res;
-        gr__cluster_result_from_info(&res, inv->call_id, &ci, ci.host);
-        Granary__Envelope env = GRANARY__ENVELOPE__INIT;
-        env.body_case = GRANARY__ENVELOPE__BODY_INVOKE_RESULT;
-        env.invoke_result = &res;
-        gr_peer_send(j->peer, &env);
+    gr__cluster_send_outcome(peer, inv->call_id, rc, &ci, rc ? "" : ci.host);
+    if (!rc)
         gr_call_info_fini(&ci);
-    }
-    gr_peer_unref(j->peer);
-    gr_msg_free(j->msg);
-    gr_free(j);
-    pthread_mutex_lock(&p->lock);
-    p->chain_threads--;
-    pthread_cond_broadcast(&p->cv);
-    pthread_mutex_unlock(&p->lock);
-    return NULL;
 }
 
 /* Takes ownership of m. */
 static void
 on_chain(gr_planner* p, gr_peer* peer, Granary__Envelope* m)
 {
-    uint64_t call_id = m->invoke->call_id;
-    struct chain_job* j = gr_calloc(1, sizeof *j);
-    int rc = -ENOMEM;
-    if (!j)
-        goto fail;
     pthread_mutex_lock(&p->lock);
-    struct host* h = host_by_peer(p, peer);
-    if (h)
-        snprintf(j->origin, sizeof j->origin, "%s", h->id);
-    rc = p->stopping ? -ESHUTDOWN : 0;
-    if (!rc)
-        p->chain_threads++;
+    int stopping = p->stopping;
     pthread_mutex_unlock(&p->lock);
-    if (rc)
-        goto fail;
-    j->p = p;
-    j->peer = peer;
-    j->msg = m;
-    gr_peer_ref(peer);
-    pthread_attr_t a;
-    pthread_t t;
-    pthread_attr_init(&a);
-    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-    rc = -pthread_create(&t, &a, chain_main, j);
-    pthread_attr_destroy(&a);
-    if (!rc)
+    if (stopping) {
+        gr__cluster_send_failure(peer, m->invoke->call_id, -ESHUTDOWN, "");
+        gr_msg_free(m);
         return;
-    gr_peer_unref(peer);
-    pthread_mutex_lock(&p->lock);
-    p->chain_threads--;
-    pthread_mutex_unlock(&p->lock);
-fail:
-    gr_free(j);
-    gr__cluster_send_failure(peer, call_id, rc, "");
-    gr_msg_free(m);
+    }
+    gr__cluster_invoke_async(&p->tasks, run_chain, p, peer, m, "");
 }
 
 static void
 planner_on_message(void* ctx, gr_peer* peer, Granary__Envelope* m)
 {
     gr_planner* p = ctx;
-    char addr[64];
     switch (m->body_case) {
         case GRANARY__ENVELOPE__BODY_HELLO:
             on_hello(p, peer, m);
@@ -703,23 +670,11 @@ planner_on_message(void* ctx, gr_peer* peer, Granary__Envelope* m)
         case GRANARY__ENVELOPE__BODY_FETCH_MODULE:
             on_fetch(p, peer, m);
             break;
-        case GRANARY__ENVELOPE__BODY_PING: {
-            Granary__Pong pong = GRANARY__PONG__INIT;
-            pong.nonce = m->ping->nonce;
-            pong.data = m->ping->data;
-            Granary__Envelope r = GRANARY__ENVELOPE__INIT;
-            r.body_case = GRANARY__ENVELOPE__BODY_PONG;
-            r.pong = &pong;
-            reply_or_send(peer, m, &r);
+        case GRANARY__ENVELOPE__BODY_PING:
+            gr__cluster_pong(peer, m);
             break;
-        }
         default:
-            gr_peer_addr(peer, addr, sizeof addr);
-            GR_WARN("planner: unexpected %s message from %s",
-                    gr_net_type_name(m->body_case),
-                    addr);
-            if (m->id)
-                gr_peer_reply_error(peer, m, -ENOTSUP, "unexpected message");
+            gr__cluster_unexpected(peer, m, "planner");
             break;
     }
     gr_msg_free(m);
@@ -748,13 +703,11 @@ monitor_main(void* arg)
     uint64_t dead_ns = (uint64_t)p->cfg.dead_ms * 1000000u;
     pthread_mutex_lock(&p->lock);
     while (!p->stopping) {
-        uint64_t next = gr__cluster_now() + MONITOR_PERIOD_NS;
-        struct timespec ts = { .tv_sec = (time_t)(next / 1000000000u),
-                               .tv_nsec = (long)(next % 1000000000u) };
-        pthread_cond_timedwait(&p->cv, &p->lock, &ts);
+        gr_time_cond_wait_until(
+          &p->cv, &p->lock, gr_time_now_ns() + MONITOR_PERIOD_NS);
         if (p->stopping)
             break;
-        uint64_t now = gr__cluster_now();
+        uint64_t now = gr_time_now_ns();
         struct host* gone[MAX_HOSTS];
         struct flight* lost[MAX_HOSTS];
         int silent[MAX_HOSTS];
@@ -805,7 +758,9 @@ gr_planner_create(const gr_planner_config* cfg, gr_planner** out)
     if (!p)
         return -ENOMEM;
     p->cfg = cfg ? *cfg : (gr_planner_config){ 0 };
-    snprintf(p->listen, sizeof p->listen, "%s",
+    snprintf(p->listen,
+             sizeof p->listen,
+             "%s",
              p->cfg.listen ? p->cfg.listen : "0.0.0.0:7070");
     snprintf(p->id, sizeof p->id, "%s", p->cfg.id ? p->cfg.id : "planner");
     p->cfg.listen = p->listen;
@@ -821,11 +776,8 @@ gr_planner_create(const gr_planner_config* cfg, gr_planner** out)
     if (!p->cfg.default_timeout_ns)
         p->cfg.default_timeout_ns = 60000000000ull;
     pthread_mutex_init(&p->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    gr__cluster_tasks_init(&p->tasks);
+    gr_time_cond_init(&p->cv);
     p->placement = (gr_placement){ .ctx = p,
                                    .place = planner_place,
                                    .hosts = planner_hosts };
@@ -895,10 +847,7 @@ gr_planner_destroy(gr_planner* p)
     pthread_mutex_unlock(&p->lock);
     if (p->sched)
         flights_fail(p, all, -ESHUTDOWN, "the planner is shutting down");
-    pthread_mutex_lock(&p->lock);
-    while (p->chain_threads)
-        pthread_cond_wait(&p->cv, &p->lock);
-    pthread_mutex_unlock(&p->lock);
+    gr__cluster_tasks_fini(&p->tasks);
     for (size_t i = 0; i < p->nhosts; i++)
         host_free(p->hosts[i]);
     pthread_mutex_destroy(&p->lock);

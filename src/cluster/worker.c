@@ -38,10 +38,10 @@ struct gr_worker
     gr_peer* peer;
 
     pthread_mutex_t lock;
-    pthread_cond_t cv; /* registered, stopping, jobs */
+    pthread_cond_t cv; /* registered, stopping */
     int registered;
     int stopping;
-    int jobs; /* Invoke threads running */
+    gr__cluster_tasks tasks; /* Invokes being run */
     struct proxy* proxies;
     pthread_t hb_thread;
     int hb_started;
@@ -102,26 +102,13 @@ worker_start(void* ctx, const char* host, const gr_remote_call* d)
         return -ENOMEM;
     p->id = d->id;
     uint64_t t = d->timeout_ns ? d->timeout_ns : 60000000000ull;
-    p->deadline_ns = gr__cluster_now() + t + 5000000000ull;
+    p->deadline_ns = gr_time_now_ns() + t + 5000000000ull;
     pthread_mutex_lock(&w->lock);
     p->next = w->proxies;
     w->proxies = p;
     pthread_mutex_unlock(&w->lock);
 
-    Granary__Invoke inv = GRANARY__INVOKE__INIT;
-    inv.call_id = d->id;
-    inv.user = (char*)d->user;
-    inv.fn = (char*)d->fn;
-    inv.wasm_hash = (char*)d->hash;
-    inv.input.data = (uint8_t*)d->input;
-    inv.input.len = d->input_len;
-    inv.timeout_ns = d->timeout_ns;
-    inv.parent_call_id = d->parent;
-    inv.origin_host = w->id;
-    Granary__Envelope env = GRANARY__ENVELOPE__INIT;
-    env.body_case = GRANARY__ENVELOPE__BODY_INVOKE;
-    env.invoke = &inv;
-    int rc = gr_peer_send(w->peer, &env);
+    int rc = gr__cluster_send_invoke(w->peer, d, w->id);
     if (rc) {
         pthread_mutex_lock(&w->lock);
         gr_free(proxy_take(w, d->id));
@@ -153,7 +140,7 @@ on_result(gr_worker* w, const Granary__InvokeResult* res)
         gr__cluster_info_fini(&ci);
 }
 
-/* ---- invocations in -------------------------------------------------------- */
+/* ---- invocations in ----------------------------------------------------- */
 
 /* Makes user/fn at version hash available locally: fetched from the
  * planner and compiled once; later calls find it in the store (and a
@@ -176,7 +163,7 @@ ensure_fn(gr_worker* w, const char* user, const char* fn, const char* hash)
     Granary__Envelope req = GRANARY__ENVELOPE__INIT;
     req.body_case = GRANARY__ENVELOPE__BODY_FETCH_MODULE;
     req.fetch_module = &fm;
-    uint64_t t0 = gr__cluster_now();
+    uint64_t t0 = gr_time_now_ns();
     rc = gr_peer_call(w->peer, &req, &reply, w->cfg.fetch_timeout_ms);
     if (rc)
         goto out;
@@ -198,9 +185,12 @@ ensure_fn(gr_worker* w, const char* user, const char* fn, const char* hash)
         goto out;
     }
     char err[512] = "";
-    rc = gr_sched_fn_upload(w->sched, user, fn, b->data, b->len, err, sizeof err);
+    rc =
+      gr_sched_fn_upload(w->sched, user, fn, b->data, b->len, err, sizeof err);
     if (rc) {
-        GR_ERROR("worker: cannot install %s/%s: %s", user, fn,
+        GR_ERROR("worker: cannot install %s/%s: %s",
+                 user,
+                 fn,
                  err[0] ? err : gr_strerror(rc));
         goto out;
     }
@@ -209,7 +199,7 @@ ensure_fn(gr_worker* w, const char* user, const char* fn, const char* hash)
             fn,
             b->len,
             hash,
-            (double)(gr__cluster_now() - t0) / 1e6);
+            (double)(gr_time_now_ns() - t0) / 1e6);
 out:
     pthread_mutex_unlock(&w->fetch_lock);
     gr_msg_free(reply);
@@ -218,19 +208,13 @@ out:
     return rc;
 }
 
-struct job
+/* On a task thread: it may wait for a slot, a module fetch, or chained
+ * children on other hosts, and the reader must keep reading meanwhile. */
+static void
+run_invoke(void* ctx, gr_peer* peer, const Granary__Envelope* m)
 {
-    gr_worker* w;
-    gr_peer* peer;
-    Granary__Envelope* msg;
-};
-
-static void*
-job_main(void* arg)
-{
-    struct job* j = arg;
-    gr_worker* w = j->w;
-    const Granary__Invoke* inv = j->msg->invoke;
+    gr_worker* w = ctx;
+    const Granary__Invoke* inv = m->invoke;
     int rc = ensure_fn(w, inv->user, inv->fn, inv->wasm_hash);
     gr_call_info ci;
     if (!rc) {
@@ -245,73 +229,28 @@ job_main(void* arg)
                            &o,
                            &ci);
     }
-    if (rc) {
-        gr__cluster_send_failure(j->peer, inv->call_id, rc, w->id);
-    } else {
-        Granary__Timings tm = GRANARY__TIMINGS__INIT;
-        tm.queued_ns = ci.queued_ns;
-        tm.started_ns = ci.started_ns;
-        tm.finished_ns = ci.finished_ns;
-        tm.cold = ci.cold != 0;
-        Granary__InvokeResult res;
-        gr__cluster_result_from_info(&res, inv->call_id, &ci, w->id);
-        res.timings = &tm;
-        Granary__Envelope env = GRANARY__ENVELOPE__INIT;
-        env.body_case = GRANARY__ENVELOPE__BODY_INVOKE_RESULT;
-        env.invoke_result = &res;
-        int src = gr_peer_send(j->peer, &env);
-        if (src)
-            GR_WARN("worker: result of %016llx not delivered: %s",
-                    (unsigned long long)inv->call_id,
-                    gr_net_strerror(src));
+    int src = gr__cluster_send_outcome(peer, inv->call_id, rc, &ci, w->id);
+    if (src)
+        GR_WARN("worker: result of %016llx not delivered: %s",
+                (unsigned long long)inv->call_id,
+                gr_net_strerror(src));
+    if (!rc)
         gr_call_info_fini(&ci);
-    }
-    gr_peer_unref(j->peer);
-    gr_msg_free(j->msg);
-    gr_free(j);
-    pthread_mutex_lock(&w->lock);
-    w->jobs--;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->lock);
-    return NULL;
 }
 
-/* Takes ownership of m. Each invocation gets a thread: it may wait for a
- * slot, a module fetch, or chained children on other hosts, and the
- * reader must keep reading meanwhile. */
+/* Takes ownership of m. */
 static void
 on_invoke(gr_worker* w, gr_peer* peer, Granary__Envelope* m)
 {
-    uint64_t id = m->invoke->call_id;
-    struct job* j = gr_calloc(1, sizeof *j);
-    int rc = -ENOMEM;
-    if (!j)
-        goto fail;
     pthread_mutex_lock(&w->lock);
-    rc = w->stopping ? -ESHUTDOWN : 0;
-    if (!rc)
-        w->jobs++;
+    int stopping = w->stopping;
     pthread_mutex_unlock(&w->lock);
-    if (rc)
-        goto fail;
-    *j = (struct job){ .w = w, .peer = peer, .msg = m };
-    gr_peer_ref(peer);
-    pthread_attr_t a;
-    pthread_t t;
-    pthread_attr_init(&a);
-    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-    rc = -pthread_create(&t, &a, job_main, j);
-    pthread_attr_destroy(&a);
-    if (!rc)
+    if (stopping) {
+        gr__cluster_send_failure(peer, m->invoke->call_id, -ESHUTDOWN, w->id);
+        gr_msg_free(m);
         return;
-    gr_peer_unref(peer);
-    pthread_mutex_lock(&w->lock);
-    w->jobs--;
-    pthread_mutex_unlock(&w->lock);
-fail:
-    gr_free(j);
-    gr__cluster_send_failure(peer, id, rc, w->id);
-    gr_msg_free(m);
+    }
+    gr__cluster_invoke_async(&w->tasks, run_invoke, w, peer, m, w->id);
 }
 
 static void
@@ -324,7 +263,8 @@ worker_on_message(void* ctx, gr_peer* peer, Granary__Envelope* m)
             w->registered = 1;
             pthread_cond_broadcast(&w->cv);
             pthread_mutex_unlock(&w->lock);
-            GR_INFO("worker: %s registered with %s", w->id,
+            GR_INFO("worker: %s registered with %s",
+                    w->id,
                     m->welcome->planner_id ? m->welcome->planner_id : "?");
             break;
         case GRANARY__ENVELOPE__BODY_INVOKE:
@@ -342,22 +282,11 @@ worker_on_message(void* ctx, gr_peer* peer, Granary__Envelope* m)
             GR_WARN("worker: planner said bye: %s",
                     m->bye->reason ? m->bye->reason : "");
             break;
-        case GRANARY__ENVELOPE__BODY_PING: {
-            Granary__Pong pong = GRANARY__PONG__INIT;
-            pong.nonce = m->ping->nonce;
-            pong.data = m->ping->data;
-            Granary__Envelope r = GRANARY__ENVELOPE__INIT;
-            r.body_case = GRANARY__ENVELOPE__BODY_PONG;
-            r.pong = &pong;
-            if (m->id)
-                gr_peer_reply(peer, m, &r);
+        case GRANARY__ENVELOPE__BODY_PING:
+            gr__cluster_pong(peer, m);
             break;
-        }
         default:
-            GR_WARN("worker: unexpected %s message from the planner",
-                    gr_net_type_name(m->body_case));
-            if (m->id)
-                gr_peer_reply_error(peer, m, -ENOTSUP, "unexpected message");
+            gr__cluster_unexpected(peer, m, "worker");
             break;
     }
     gr_msg_free(m);
@@ -436,18 +365,20 @@ static void*
 hb_main(void* arg)
 {
     gr_worker* w = arg;
+    uint64_t period = (uint64_t)w->cfg.heartbeat_ms * 1000000u;
+    uint64_t next = gr_time_now_ns() + period;
     pthread_mutex_lock(&w->lock);
     while (!w->stopping) {
-        uint64_t next =
-          gr__cluster_now() + (uint64_t)w->cfg.heartbeat_ms * 1000000u;
-        struct timespec ts = { .tv_sec = (time_t)(next / 1000000000u),
-                               .tv_nsec = (long)(next % 1000000000u) };
-        pthread_cond_timedwait(&w->cv, &w->lock, &ts);
+        gr_time_cond_wait_until(&w->cv, &w->lock, next);
         if (w->stopping)
             break;
+        /* cv also signals registration: beat only at the period. */
+        uint64_t now = gr_time_now_ns();
+        if (now < next)
+            continue;
+        next = now + period;
         int reg = w->registered;
         /* Chained calls whose answer never came. */
-        uint64_t now = gr__cluster_now();
         struct proxy* late = NULL;
         for (struct proxy** pp = &w->proxies; *pp;) {
             struct proxy* p = *pp;
@@ -494,11 +425,8 @@ gr_worker_create(const gr_worker_config* cfg, gr_worker** out)
         w->cfg.fetch_timeout_ms = 30000;
     pthread_mutex_init(&w->lock, NULL);
     pthread_mutex_init(&w->fetch_lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&w->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    gr__cluster_tasks_init(&w->tasks);
+    gr_time_cond_init(&w->cv);
     w->placement = (gr_placement){ .ctx = w, .place = worker_place };
     w->remote = (gr_remote){ .ctx = w, .start = worker_start };
     *out = w;
@@ -542,13 +470,11 @@ gr_worker_start(gr_worker* w, gr_sched* s)
 int
 gr_worker_wait_registered(gr_worker* w, int timeout_ms)
 {
-    uint64_t until = gr__cluster_now() + (uint64_t)timeout_ms * 1000000u;
-    struct timespec ts = { .tv_sec = (time_t)(until / 1000000000u),
-                           .tv_nsec = (long)(until % 1000000000u) };
+    uint64_t until = gr_time_now_ns() + (uint64_t)timeout_ms * 1000000u;
     int rc = 0;
     pthread_mutex_lock(&w->lock);
     while (!w->registered && rc == 0)
-        rc = pthread_cond_timedwait(&w->cv, &w->lock, &ts);
+        rc = gr_time_cond_wait_until(&w->cv, &w->lock, until);
     int reg = w->registered;
     pthread_mutex_unlock(&w->lock);
     return reg ? 0 : -ETIMEDOUT;
@@ -581,10 +507,7 @@ gr_worker_destroy(gr_worker* w)
     pthread_mutex_unlock(&w->lock);
     if (w->sched)
         proxies_fail(w, left, -ESHUTDOWN, "the worker is shutting down");
-    pthread_mutex_lock(&w->lock);
-    while (w->jobs)
-        pthread_cond_wait(&w->cv, &w->lock);
-    pthread_mutex_unlock(&w->lock);
+    gr__cluster_tasks_fini(&w->tasks);
     pthread_mutex_destroy(&w->lock);
     pthread_mutex_destroy(&w->fetch_lock);
     pthread_cond_destroy(&w->cv);

@@ -242,13 +242,16 @@ do_hosts(struct MHD_Connection* c, gr__http_req* r)
             if (!r->admin && strcmp(h->running[k].user, r->user) != 0)
                 continue;
             char id[24];
-            snprintf(id, sizeof id, "%llu",
-                     (unsigned long long)h->running[k].id);
+            snprintf(
+              id, sizeof id, "%llu", (unsigned long long)h->running[k].id);
             json_array_append_new(run,
                                   json_pack("{s:s, s:s, s:s}",
-                                            "id", id,
-                                            "user", h->running[k].user,
-                                            "fn", h->running[k].fn));
+                                            "id",
+                                            id,
+                                            "user",
+                                            h->running[k].user,
+                                            "fn",
+                                            h->running[k].fn));
         }
         json_t* warm = json_array();
         for (size_t k = 0; k < h->nwarm; k++) {
@@ -256,23 +259,34 @@ do_hosts(struct MHD_Connection* c, gr__http_req* r)
                 continue;
             json_array_append_new(warm,
                                   json_pack("{s:s, s:s, s:I}",
-                                            "user", h->warm[k].user,
-                                            "fn", h->warm[k].fn,
+                                            "user",
+                                            h->warm[k].user,
+                                            "fn",
+                                            h->warm[k].fn,
                                             "idle",
                                             (json_int_t)h->warm[k].idle));
         }
         json_array_append_new(
           arr,
           json_pack("{s:s, s:s, s:I, s:I, s:b, s:f, s:I, s:o, s:o}",
-                    "id", h->id,
-                    "address", h->address,
-                    "slots", (json_int_t)h->slots,
-                    "used", (json_int_t)h->used,
-                    "alive", h->alive,
-                    "seen_s", (double)h->seen_ms / 1000.0,
-                    "placed", (json_int_t)h->placed,
-                    "running", run,
-                    "warm", warm));
+                    "id",
+                    h->id,
+                    "address",
+                    h->address,
+                    "slots",
+                    (json_int_t)h->slots,
+                    "used",
+                    (json_int_t)h->used,
+                    "alive",
+                    h->alive,
+                    "seen_s",
+                    (double)h->seen_ms / 1000.0,
+                    "placed",
+                    (json_int_t)h->placed,
+                    "running",
+                    run,
+                    "warm",
+                    warm));
     }
     gr_host_info_free(v, n);
     return gr__http_json(c, r, MHD_HTTP_OK, json_pack("{s:o}", "hosts", arr));

@@ -11,19 +11,19 @@
 
 typedef enum gr_http_action
 {
-    GR_HTTP_HEALTHZ,   /* GET /healthz (no auth) */
-    GR_HTTP_METRICS,   /* GET /metrics (no auth) */
-    GR_HTTP_WHOAMI,    /* GET /whoami */
-    GR_HTTP_HOSTS,     /* GET /hosts (docs/cluster.md) */
-    GR_HTTP_FN_LIST,   /* GET /f/{user}, or GET /f for the caller's own */
-    GR_HTTP_FN_GET,    /* GET /f/{user}/{fn} */
-    GR_HTTP_FN_UPLOAD, /* PUT /f/{user}/{fn} */
-    GR_HTTP_FN_DELETE, /* DELETE /f/{user}/{fn} */
-    GR_HTTP_FN_INVOKE, /* POST /f/{user}/{fn} */
-    GR_HTTP_CALL_GET,  /* GET /calls/{id} */
-    GR_HTTP_CALL_POST, /* POST /calls (JSON invocation) */
-    GR_HTTP_STATE_GET, /* GET /s/{user}/{key} */
-    GR_HTTP_STATE_PUT, /* PUT /s/{user}/{key} */
+    GR_HTTP_HEALTHZ,      /* GET /healthz (no auth) */
+    GR_HTTP_METRICS,      /* GET /metrics (no auth) */
+    GR_HTTP_WHOAMI,       /* GET /whoami */
+    GR_HTTP_HOSTS,        /* GET /hosts (docs/cluster.md) */
+    GR_HTTP_FN_LIST,      /* GET /f/{user}, or GET /f for the caller's own */
+    GR_HTTP_FN_GET,       /* GET /f/{user}/{fn} */
+    GR_HTTP_FN_UPLOAD,    /* PUT /f/{user}/{fn} */
+    GR_HTTP_FN_DELETE,    /* DELETE /f/{user}/{fn} */
+    GR_HTTP_FN_INVOKE,    /* POST /f/{user}/{fn} */
+    GR_HTTP_CALL_GET,     /* GET /calls/{id} */
+    GR_HTTP_CALL_POST,    /* POST /calls (JSON invocation) */
+    GR_HTTP_STATE_GET,    /* GET /s/{user}/{key} */
+    GR_HTTP_STATE_PUT,    /* PUT /s/{user}/{key} */
     GR_HTTP_STATE_DELETE, /* DELETE /s/{user}/{key} */
 } gr_http_action;
 
@@ -31,7 +31,7 @@ typedef struct gr_http_route
 {
     gr_http_action action;
     char user[GR_TOKEN_USER_MAX + 1]; /* "" for GET /f */
-    char fn[GR_TOKEN_USER_MAX + 1]; /* function, or state key for /s/ */
+    char fn[GR_TOKEN_USER_MAX + 1];   /* function, or state key for /s/ */
     uint64_t call_id;
     const char* allow; /* on -ENOTSUP: the Allow header value (static) */
 } gr_http_route;

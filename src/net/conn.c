@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Framed connections: non-blocking sockets driven by poll() with a deadline
- * per operation, resumable frame reads, and rejection of bad frames. */
+ * per operation, resumable frame reads, and rejection of bad frames.
+ * Reads go through a small buffer, so a small frame costs one recv() and
+ * frames that arrive together are taken with one. */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -19,18 +21,22 @@
 #include "util/alloc.h"
 #include "util/log.h"
 
+#define RX_SIZE 16384 /* holds any small frame whole */
+
 struct gr_conn
 {
     int fd;
     uint32_t max_payload;
-    int broken; /* stream position lost: every later operation fails */
-    /* the frame being received, kept across -ETIMEDOUT */
-    uint8_t hdr[GR_NET_HEADER_SIZE];
-    size_t hdr_got;
+    int broken;  /* stream position lost: every later operation fails */
+    int drained; /* the last recv() emptied the socket: poll() first */
+    /* a frame too large for rx, read straight into its own buffer; kept
+     * across -ETIMEDOUT like the bytes in rx */
     uint8_t* payload;
     uint32_t payload_len;
     size_t payload_got;
     char peer[64];
+    size_t rx_off, rx_end; /* unread bytes: rx[rx_off..rx_end) */
+    uint8_t rx[RX_SIZE];
 };
 
 int64_t
@@ -279,22 +285,24 @@ reset_rx(gr_conn* c)
     c->payload = NULL;
     c->payload_len = 0;
     c->payload_got = 0;
-    c->hdr_got = 0;
+    c->rx_off = c->rx_end = 0;
 }
 
-/* Reads into dst[0..want) what is available. Returns bytes read (> 0),
- * 0 at end of stream, -EAGAIN, or -errno. */
 static ssize_t
 read_some(gr_conn* c, uint8_t* dst, size_t want)
 {
     for (;;) {
         ssize_t n = recv(c->fd, dst, want, 0);
-        if (n >= 0)
+        if (n >= 0) {
+            c->drained = (size_t)n < want;
             return n;
+        }
         if (errno == EINTR)
             continue;
-        if (errno == EWOULDBLOCK)
+        if (errno == EWOULDBLOCK) {
+            c->drained = 1;
             return -EAGAIN;
+        }
         return -errno;
     }
 }
@@ -303,10 +311,52 @@ static int
 reject(gr_conn* c, int rc, int fatal)
 {
     GR_WARN("net: %s: rejected frame: %s", c->peer, gr_net_strerror(rc));
-    reset_rx(c);
-    if (fatal)
+    if (fatal) {
+        reset_rx(c);
         c->broken = 1;
+    }
     return rc;
+}
+
+/* Takes the frame of len payload bytes that starts at p (whole in
+ * memory). */
+static int
+take_frame(gr_conn* c, const uint8_t* p, uint32_t len, Granary__Envelope** out)
+{
+    int rc = gr_msg_unpack(p, len, out);
+    return rc ? reject(c, rc, 0) : 0; /* framing intact: keep going */
+}
+
+/* Reads more bytes into dst; 0, -ETIMEDOUT (state kept), or an error that
+ * ends the stream. */
+static int
+fill(gr_conn* c, uint8_t* dst, size_t want, int64_t deadline, size_t* got)
+{
+    for (;;) {
+        if (c->drained) {
+            int rc = wait_fd(c, POLLIN, deadline);
+            if (rc)
+                return rc; /* partial state kept for the next call */
+        }
+        ssize_t n = read_some(c, dst, want);
+        if (n == -EAGAIN)
+            continue;
+        if (n == 0 || n == -ECONNRESET) {
+            int mid = c->payload || c->rx_end > c->rx_off;
+            c->broken = 1;
+            if (mid)
+                return reject(c, GR_NET_ETRUNC, 1);
+            reset_rx(c);
+            return GR_NET_ECLOSED;
+        }
+        if (n < 0) {
+            reset_rx(c);
+            c->broken = 1;
+            return (int)n;
+        }
+        *got = (size_t)n;
+        return 0;
+    }
 }
 
 int
@@ -317,61 +367,58 @@ gr_conn_recv(gr_conn* c, Granary__Envelope** out, int timeout_ms)
     if (c->broken)
         return -EPIPE;
     for (;;) {
-        int in_header = c->hdr_got < GR_NET_HEADER_SIZE;
-        uint8_t* dst =
-          in_header ? c->hdr + c->hdr_got : c->payload + c->payload_got;
-        size_t want = in_header ? GR_NET_HEADER_SIZE - c->hdr_got
-                                : c->payload_len - c->payload_got;
-        if (want > 0) {
-            ssize_t n = read_some(c, dst, want);
-            if (n == -EAGAIN) {
-                int rc = wait_fd(c, POLLIN, deadline);
-                if (rc)
-                    return rc; /* partial state kept for the next call */
-                continue;
-            }
-            if (n == 0 || n == -ECONNRESET) {
-                int mid = c->hdr_got > 0;
-                c->broken = 1;
-                if (mid)
-                    return reject(c, GR_NET_ETRUNC, 1);
-                reset_rx(c);
-                return GR_NET_ECLOSED;
-            }
-            if (n < 0) {
-                reset_rx(c);
-                c->broken = 1;
-                return (int)n;
-            }
-            if (in_header)
-                c->hdr_got += (size_t)n;
-            else
-                c->payload_got += (size_t)n;
-        }
-        if (in_header && c->hdr_got == GR_NET_HEADER_SIZE) {
-            uint32_t len;
-            int rc = gr_frame_header_parse(c->hdr, c->max_payload, &len);
-            if (rc)
-                return reject(c, rc, 1);
-            /* Allocate only now that the length is known to be in bounds. */
-            c->payload = gr_malloc(len);
-            if (!c->payload) {
-                c->broken = 1;
-                reset_rx(c);
-                return -ENOMEM;
-            }
-            c->payload_len = len;
-            c->payload_got = 0;
-        }
-        if (!in_header || c->hdr_got == GR_NET_HEADER_SIZE) {
+        size_t got, avail = c->rx_end - c->rx_off;
+        int rc;
+        if (c->payload) { /* a large frame: straight into its buffer */
+            if ((rc = fill(c,
+                           c->payload + c->payload_got,
+                           c->payload_len - c->payload_got,
+                           deadline,
+                           &got)))
+                return rc;
+            c->payload_got += got;
             if (c->payload_got < c->payload_len)
                 continue;
-            int rc = gr_msg_unpack(c->payload, c->payload_len, out);
-            if (rc)
-                return reject(c, rc, 0); /* framing intact: keep going */
+            rc = take_frame(c, c->payload, c->payload_len, out);
             reset_rx(c);
-            return 0;
+            return rc;
         }
+        if (avail >= GR_NET_HEADER_SIZE) {
+            uint32_t len;
+            const uint8_t* h = c->rx + c->rx_off;
+            if ((rc = gr_frame_header_parse(h, c->max_payload, &len)))
+                return reject(c, rc, 1);
+            if (avail - GR_NET_HEADER_SIZE >= len) {
+                c->rx_off += GR_NET_HEADER_SIZE + len;
+                if (c->rx_off == c->rx_end)
+                    c->rx_off = c->rx_end = 0;
+                return take_frame(c, h + GR_NET_HEADER_SIZE, len, out);
+            }
+            if (GR_NET_HEADER_SIZE + (size_t)len > sizeof c->rx) {
+                /* Allocate only now that the length is known to be in
+                 * bounds. */
+                c->payload = gr_malloc(len);
+                if (!c->payload) {
+                    c->broken = 1;
+                    reset_rx(c);
+                    return -ENOMEM;
+                }
+                c->payload_len = len;
+                c->payload_got = avail - GR_NET_HEADER_SIZE;
+                memcpy(c->payload, h + GR_NET_HEADER_SIZE, c->payload_got);
+                c->rx_off = c->rx_end = 0;
+                continue;
+            }
+        }
+        if (c->rx_off) { /* room for the rest of the frame */
+            memmove(c->rx, c->rx + c->rx_off, avail);
+            c->rx_off = 0;
+            c->rx_end = avail;
+        }
+        if ((rc = fill(
+               c, c->rx + c->rx_end, sizeof c->rx - c->rx_end, deadline, &got)))
+            return rc;
+        c->rx_end += got;
     }
 }
 

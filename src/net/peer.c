@@ -12,6 +12,7 @@
 #include "net/peer_int.h"
 #include "util/alloc.h"
 #include "util/log.h"
+#include "util/time.h"
 
 /* A call waiting for its reply; lives on the caller's stack. */
 struct pending
@@ -42,16 +43,6 @@ struct gr_peer
     char addr[64];
     pthread_t thread;
 };
-
-static void
-cond_init_mono(pthread_cond_t* cv)
-{
-    pthread_condattr_t a;
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    pthread_cond_init(cv, &a);
-    pthread_condattr_destroy(&a);
-}
 
 /* Waits on cv until deadline (-1 = forever). Returns 0 or -ETIMEDOUT. */
 static int
@@ -284,7 +275,7 @@ peer_create(const gr_peer_config* cfg,
     }
     pthread_mutex_init(&p->mu, NULL);
     pthread_mutex_init(&p->send_mu, NULL);
-    cond_init_mono(&p->state_cv);
+    gr_time_cond_init(&p->state_cv);
     p->refs = 1;
     if (pthread_create(&p->thread, NULL, reader_main, p)) {
         p->conn = NULL; /* the caller still owns conn */
@@ -344,7 +335,7 @@ gr_peer_call(gr_peer* p,
     struct pending pd = { .id = 0 };
     int rc = 0;
     *reply = NULL;
-    cond_init_mono(&pd.cv);
+    gr_time_cond_init(&pd.cv);
 
     pthread_mutex_lock(&p->mu);
     while (!p->up && !p->stopping && !p->done && rc == 0)

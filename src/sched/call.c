@@ -676,8 +676,7 @@ gr_sched_remote_done(gr_sched* s, uint64_t id, const gr_call_info* r)
         call_unref(c);
         return -EALREADY;
     }
-    gr_call_state st = r->state == GR_CALL_DONE ? GR_CALL_DONE
-                                                : GR_CALL_FAILED;
+    gr_call_state st = r->state == GR_CALL_DONE ? GR_CALL_DONE : GR_CALL_FAILED;
     c->status = r->status;
     if (st == GR_CALL_FAILED && !c->status)
         c->status = -EIO;
@@ -800,8 +799,8 @@ gr_sched_invoke(gr_sched* s,
     if (depth > GR__SCHED_MAX_DEPTH)
         return -ELOOP;
     struct gr__call* c;
-    int rc = invoke(s, user, fn, strlen(fn), input, len, parent,
-                    (uint32_t)depth, o, &c);
+    int rc = invoke(
+      s, user, fn, strlen(fn), input, len, parent, (uint32_t)depth, o, &c);
     if (rc)
         return rc;
     *id = c->id;
@@ -850,8 +849,15 @@ gr_sched_call(gr_sched* s,
             rc = -EFBIG;
         else if (!(f = gr__sched_fn_find(s, user, fn, strlen(fn))))
             rc = -ENOENT;
-        else if (!(c = call_new(s, f, user, fn, strlen(fn), 0, 0,
-                                o ? o->timeout_ns : 0, o ? o->id : 0)))
+        else if (!(c = call_new(s,
+                                f,
+                                user,
+                                fn,
+                                strlen(fn),
+                                0,
+                                0,
+                                o ? o->timeout_ns : 0,
+                                o ? o->id : 0)))
             rc = -ENOMEM;
         else
             rc = place(s, c, pin);

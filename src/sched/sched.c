@@ -14,15 +14,14 @@
 #include "sched/sched_int.h"
 #include "util/alloc.h"
 #include "util/log.h"
+#include "util/time.h"
 
 #define JANITOR_PERIOD_NS 1000000000ull
 
 uint64_t
 gr__sched_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return gr_time_now_ns();
 }
 
 static int
@@ -127,11 +126,7 @@ gr_sched_create(const gr_sched_config* cfg, gr_sched** out)
     if (getrandom(&s->id_key, sizeof s->id_key, 0) != sizeof s->id_key)
         s->id_key = gr__sched_now() ^ (uint64_t)getpid() << 32;
     pthread_mutex_init(&s->jan_lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->jan_cond, &ca);
-    pthread_condattr_destroy(&ca);
+    gr_time_cond_init(&s->jan_cond);
 
     int rc = -ENOMEM;
     s->data_dir = cfg->data_dir ? gr_strdup(cfg->data_dir) : default_data_dir();

@@ -16,7 +16,8 @@ typedef struct gr_sched gr_sched;
 struct gr_state;
 struct gr_host_info;
 
-#define GR_SCHED_NAME_MAX 64 /* user and function names: [A-Za-z0-9_.-]{1,64} */
+#define GR_SCHED_NAME_MAX 64 /* user and function names: [A-Za-z0-9_.-]{1,64}  \
+                              */
 
 /* Where a granule runs. The embedded default has one host, "local". The
  * planner (multi-host) implements the same interface. */
@@ -33,22 +34,22 @@ typedef struct gr_placement
 
 typedef struct gr_sched_config
 {
-    gr_engine* engine;       /* borrowed, required */
-    const char* data_dir;    /* function store; NULL = $GRANARY_DATA, else
-                                $XDG_DATA_HOME/granary or
-                                ~/.local/share/granary */
-    int slots;               /* executor slots; 0 = number of CPUs */
-    size_t queue_max;        /* queued calls before -EBUSY; 0 = 1024 */
-    uint64_t timeout_ns;     /* default per-call timeout; 0 = 60 s */
-    uint32_t max_pages;      /* per-Faaslet memory cap; 0 = 65535 pages */
-    size_t max_input;        /* bytes; 0 = 16 MiB */
-    size_t max_output;       /* bytes; 0 = 16 MiB */
-    size_t max_module;       /* upload size; 0 = 64 MiB */
-    size_t max_records;      /* finished call records kept; 0 = 100000 */
+    gr_engine* engine;             /* borrowed, required */
+    const char* data_dir;          /* function store; NULL = $GRANARY_DATA, else
+                                      $XDG_DATA_HOME/granary or
+                                      ~/.local/share/granary */
+    int slots;                     /* executor slots; 0 = number of CPUs */
+    size_t queue_max;              /* queued calls before -EBUSY; 0 = 1024 */
+    uint64_t timeout_ns;           /* default per-call timeout; 0 = 60 s */
+    uint32_t max_pages;            /* per-Faaslet memory cap; 0 = 65535 pages */
+    size_t max_input;              /* bytes; 0 = 16 MiB */
+    size_t max_output;             /* bytes; 0 = 16 MiB */
+    size_t max_module;             /* upload size; 0 = 64 MiB */
+    size_t max_records;            /* finished call records kept; 0 = 100000 */
     const gr_placement* placement; /* NULL = local only */
     struct gr_state* state; /* shared state given to every Faaslet (borrowed;
                                NULL = none: state calls fail cleanly) */
-    uint64_t idle_ns; /* evict Faaslets idle this long; 0 = 60 s */
+    uint64_t idle_ns;       /* evict Faaslets idle this long; 0 = 60 s */
     const struct gr_remote* remote; /* multi-host: runs calls placed on
                                        other hosts (borrowed; NULL = every
                                        host name runs here) */
@@ -56,11 +57,9 @@ typedef struct gr_sched_config
 
 /* Creates the scheduler, loads the store (re-compiling from the object
  * cache as needed, lazily) and starts the executor threads. */
-int
-gr_sched_create(const gr_sched_config* cfg, gr_sched** out);
+int gr_sched_create(const gr_sched_config* cfg, gr_sched** out);
 /* Stops accepting calls, finishes running ones, frees everything. */
-void
-gr_sched_destroy(gr_sched* s);
+void gr_sched_destroy(gr_sched* s);
 
 /* ---- functions ---------------------------------------------------------- */
 
@@ -78,19 +77,24 @@ typedef struct gr_fn_info
  * -EFBIG (too large), or an engine error (GR_EINVALID_MODULE, GR_EIMPORT,
  * GR_ECOMPILE, ...) with the reason in err. A failed upload leaves any
  * previous version in place. */
-int
-gr_sched_fn_upload(gr_sched* s, const char* user, const char* fn,
-                   const uint8_t* wasm, size_t len, char* err,
-                   size_t errlen);
-int
-gr_sched_fn_delete(gr_sched* s, const char* user, const char* fn);
-int
-gr_sched_fn_get(gr_sched* s, const char* user, const char* fn,
-                gr_fn_info* out);
+int gr_sched_fn_upload(gr_sched* s,
+                       const char* user,
+                       const char* fn,
+                       const uint8_t* wasm,
+                       size_t len,
+                       char* err,
+                       size_t errlen);
+int gr_sched_fn_delete(gr_sched* s, const char* user, const char* fn);
+int gr_sched_fn_get(gr_sched* s,
+                    const char* user,
+                    const char* fn,
+                    gr_fn_info* out);
 /* All functions of user, sorted by name; *out owned by the caller
  * (gr_free). */
-int
-gr_sched_fn_list(gr_sched* s, const char* user, gr_fn_info** out, size_t* n);
+int gr_sched_fn_list(gr_sched* s,
+                     const char* user,
+                     gr_fn_info** out,
+                     size_t* n);
 
 /* ---- calls -------------------------------------------------------------- */
 
@@ -111,9 +115,9 @@ typedef struct gr_call_info
     char fn[GR_SCHED_NAME_MAX + 1];
     char host[64];
     gr_call_state state;
-    int status;         /* 0, GR_ETRAP, GR_ETIMEOUT, -errno */
+    int status; /* 0, GR_ETRAP, GR_ETIMEOUT, -errno */
     int return_code;
-    char trap[64];      /* trap name, "" if none */
+    char trap[64]; /* trap name, "" if none */
     uint8_t* output;
     size_t output_len;
     char* out; /* captured stdout / stderr */
@@ -122,10 +126,8 @@ typedef struct gr_call_info
     uint64_t queued_ns, started_ns, finished_ns; /* CLOCK_MONOTONIC */
 } gr_call_info;
 
-void
-gr_call_info_fini(gr_call_info* ci);
-const char*
-gr_call_state_name(gr_call_state st);
+void gr_call_info_fini(gr_call_info* ci);
+const char* gr_call_state_name(gr_call_state st);
 
 typedef struct gr_invoke_opts
 {
@@ -141,33 +143,42 @@ typedef struct gr_invoke_opts
 /* Queues a call of user/fn and returns its id at once. Returns 0, -ENOENT
  * (no such function), -EFBIG (input too large), -EBUSY (queue full: the
  * caller should answer 429/503), -ESHUTDOWN. */
-int
-gr_sched_invoke(gr_sched* s, const char* user, const char* fn,
-                const uint8_t* input, size_t len, const gr_invoke_opts* o,
-                uint64_t* id);
+int gr_sched_invoke(gr_sched* s,
+                    const char* user,
+                    const char* fn,
+                    const uint8_t* input,
+                    size_t len,
+                    const gr_invoke_opts* o,
+                    uint64_t* id);
 
 /* Waits for call id to finish (at most wait_ns; 0 = forever) and copies
  * its record into out. When the caller is itself an executor thread (a
  * chaining parent), it lends its slot: it runs queued calls while it waits,
  * so a chain never deadlocks when every slot is waiting on a child.
  * Returns 0, -ENOENT, -ETIMEDOUT. */
-int
-gr_sched_await(gr_sched* s, uint64_t id, uint64_t wait_ns, gr_call_info* out);
+int gr_sched_await(gr_sched* s,
+                   uint64_t id,
+                   uint64_t wait_ns,
+                   gr_call_info* out);
 
 /* Runs a call synchronously (invoke + await), on the calling thread when a
  * slot is free (no hand-off), else through the queue. Same errors as
  * gr_sched_invoke. */
-int
-gr_sched_call(gr_sched* s, const char* user, const char* fn,
-              const uint8_t* input, size_t len, const gr_invoke_opts* o,
-              gr_call_info* out);
+int gr_sched_call(gr_sched* s,
+                  const char* user,
+                  const char* fn,
+                  const uint8_t* input,
+                  size_t len,
+                  const gr_invoke_opts* o,
+                  gr_call_info* out);
 
 /* Copies the record of a call of user (queued, running or finished);
  * user NULL reads any user's call (for administrators). Returns 0, -ENOENT
  * (unknown or forgotten), -EACCES (another user's). */
-int
-gr_sched_call_get(gr_sched* s, const char* user, uint64_t id,
-                  gr_call_info* out);
+int gr_sched_call_get(gr_sched* s,
+                      const char* user,
+                      uint64_t id,
+                      gr_call_info* out);
 
 /* ---- remote execution (multi-host; docs/cluster.md) --------------------
  * With gr_sched_config.remote set, a call that placement (or
@@ -182,11 +193,11 @@ gr_sched_call_get(gr_sched* s, const char* user, uint64_t id,
 
 typedef struct gr_remote_call
 {
-    uint64_t id;       /* this scheduler's call id */
-    uint64_t parent;   /* the chaining parent's id, 0 if none */
+    uint64_t id;     /* this scheduler's call id */
+    uint64_t parent; /* the chaining parent's id, 0 if none */
     const char* user;
     const char* fn;
-    const char* hash;  /* hex SHA-256 of the wasm; "" if not stored here */
+    const char* hash; /* hex SHA-256 of the wasm; "" if not stored here */
     const uint8_t* input;
     size_t input_len;
     uint64_t timeout_ns;
@@ -207,8 +218,7 @@ typedef struct gr_remote
  * host (where it ran; "" keeps the placed host) are copied. Returns 0,
  * -ENOENT (unknown or forgotten id) or -EALREADY (already finished, or
  * not a remote call). Thread-safe. */
-int
-gr_sched_remote_done(gr_sched* s, uint64_t id, const gr_call_info* r);
+int gr_sched_remote_done(gr_sched* s, uint64_t id, const gr_call_info* r);
 
 /* Functions with warm (idle) Faaslets here, for heartbeats. */
 typedef struct gr_warm_fn
@@ -221,15 +231,16 @@ typedef struct gr_warm_fn
 
 /* Lists loaded functions that have Faaslets (idle or busy); *out owned by
  * the caller (gr_free; NULL when *n is 0). Returns 0 or -ENOMEM. */
-int
-gr_sched_warm_list(gr_sched* s, gr_warm_fn** out, size_t* n);
+int gr_sched_warm_list(gr_sched* s, gr_warm_fn** out, size_t* n);
 
 /* Copies the stored wasm whose SHA-256 is hash (hex) into *wasm (owned,
  * gr_free) and its function's record into info (may be NULL). Returns 0,
  * -ENOENT (no stored function has that hash) or an I/O error. */
-int
-gr_sched_fn_wasm(gr_sched* s, const char* hash, uint8_t** wasm, size_t* len,
-                 gr_fn_info* info);
+int gr_sched_fn_wasm(gr_sched* s,
+                     const char* hash,
+                     uint8_t** wasm,
+                     size_t* len,
+                     gr_fn_info* info);
 
 /* One host as the placement sees it (GET /hosts, granary hosts). */
 typedef struct gr_host_call
@@ -242,13 +253,13 @@ typedef struct gr_host_call
 typedef struct gr_host_info
 {
     char id[64];
-    char address[64];   /* where it connected from; "" for this host */
-    uint32_t slots;     /* executor slots offered */
-    uint32_t used;      /* calls running there now */
-    int alive;          /* 0: dropped, kept for a while for the record */
-    uint64_t seen_ms;   /* ms since its last heartbeat (0 = this host) */
-    uint64_t placed;    /* calls placed there so far */
-    gr_warm_fn* warm;   /* functions with Faaslets there */
+    char address[64]; /* where it connected from; "" for this host */
+    uint32_t slots;   /* executor slots offered */
+    uint32_t used;    /* calls running there now */
+    int alive;        /* 0: dropped, kept for a while for the record */
+    uint64_t seen_ms; /* ms since its last heartbeat (0 = this host) */
+    uint64_t placed;  /* calls placed there so far */
+    gr_warm_fn* warm; /* functions with Faaslets there */
     size_t nwarm;
     gr_host_call* running; /* calls running there */
     size_t nrunning;
@@ -257,10 +268,8 @@ typedef struct gr_host_info
 /* Describes the hosts calls may run on: the placement's hosts callback,
  * or this host alone. *out owned by the caller (gr_host_info_free).
  * Returns 0 or -ENOMEM. */
-int
-gr_sched_hosts(gr_sched* s, gr_host_info** out, size_t* n);
-void
-gr_host_info_free(gr_host_info* v, size_t n);
+int gr_sched_hosts(gr_sched* s, gr_host_info** out, size_t* n);
+void gr_host_info_free(gr_host_info* v, size_t n);
 
 /* ---- metrics ------------------------------------------------------------ */
 
@@ -279,7 +288,6 @@ typedef struct gr_sched_stats
     double latency_sum_s;
 } gr_sched_stats;
 
-void
-gr_sched_get_stats(gr_sched* s, gr_sched_stats* st);
+void gr_sched_get_stats(gr_sched* s, gr_sched_stats* st);
 
 #endif

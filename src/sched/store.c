@@ -503,7 +503,8 @@ gr_sched_fn_list(gr_sched* s, const char* user, gr_fn_info** out, size_t* n)
     return 0;
 }
 
-/* ---- multi-host helpers ---------------------------------------------------- */
+/* ---- multi-host helpers ----------------------------------------------------
+ */
 
 int
 gr_sched_fn_wasm(gr_sched* s,
