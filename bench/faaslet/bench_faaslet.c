@@ -272,9 +272,7 @@ main(int argc, char** argv)
     int rc = gr_engine_create(&ecfg, &e);
     if (rc)
         die("engine", rc, NULL);
-    const char* names[3] = { "small (1 MiB)",
-                             "large (64 MiB)",
-                             "init 8 MiB" };
+    const char* names[3] = { "small (1 MiB)", "large (64 MiB)", "init 8 MiB" };
     gr_proto* protos[3];
     gr_object* objs[3];
     for (int i = 0; i < 3; i++)

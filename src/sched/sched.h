@@ -16,8 +16,9 @@ typedef struct gr_sched gr_sched;
 struct gr_state;
 struct gr_host_info;
 
-#define GR_SCHED_NAME_MAX 64 /* user and function names: [A-Za-z0-9_.-]{1,64}  \
-                              */
+#define GR_SCHED_NAME_MAX                                                      \
+    64 /* user and function names: [A-Za-z0-9_.-]{1,64}                        \
+        */
 
 /* Where a granule runs. The embedded default has one host, "local". The
  * planner (multi-host) implements the same interface. */
