@@ -45,9 +45,10 @@ tsan: $(TSAN_BUILD)/CMakeCache.txt
 	cmake --build $(TSAN_BUILD) -j $(JOBS)
 	ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS) -L tsan
 
-# The README's test command: dependencies, the suite, then the suite again
-# under ASan+UBSan.
+# The README's test command: dependencies, formatting, the suite, then the
+# suite again under ASan+UBSan.
 check: deps
+	$(MAKE) format-check
 	$(MAKE) test
 	$(MAKE) asan
 
