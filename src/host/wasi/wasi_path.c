@@ -185,6 +185,41 @@ gr_wasi_path_filestat_set_times(gr_wasi* w,
     return r;
 }
 
+/* The common start of the two-path calls (link, rename): checks both
+ * directory descriptors for their rights, reads both guest paths and
+ * resolves them beneath their directories. On success the caller owns op
+ * and np (gr__wasi_path_fini); obuf/nbuf hold the guest paths. */
+static uint32_t
+begin_pair(gr_wasi* w,
+           gr_wasi_mem* mem,
+           uint32_t old_fd,
+           uint64_t old_right,
+           uint32_t old_path,
+           uint32_t old_len,
+           uint32_t new_fd,
+           uint64_t new_right,
+           uint32_t new_path,
+           uint32_t new_len,
+           char* obuf,
+           char* nbuf,
+           gr__wasi_fd** oe,
+           gr__wasi_path* op,
+           gr__wasi_path* np)
+{
+    gr__wasi_fd* ne;
+    uint32_t r = begin(w, mem, old_fd, old_right, old_path, old_len, obuf, oe);
+    if (r)
+        return r;
+    r = begin(w, mem, new_fd, new_right, new_path, new_len, nbuf, &ne);
+    if (r)
+        return r;
+    if ((r = gr__wasi_path_resolve((*oe)->host_fd, obuf, op)))
+        return r;
+    if ((r = gr__wasi_path_resolve(ne->host_fd, nbuf, np)))
+        gr__wasi_path_fini(op);
+    return r;
+}
+
 uint32_t
 gr_wasi_path_link(gr_wasi* w,
                   gr_wasi_mem* mem,
@@ -197,28 +232,26 @@ gr_wasi_path_link(gr_wasi* w,
                   uint32_t new_len)
 {
     char obuf[GR_WASI_PATH_MAX], nbuf[GR_WASI_PATH_MAX];
-    gr__wasi_fd *oe, *ne;
+    gr__wasi_fd* oe;
     gr__wasi_path op, np;
     struct stat st;
-    uint32_t r = begin(
-      w, mem, old_fd, GR_WASI_R_PATH_LINK_SOURCE, old_path, old_len, obuf, &oe);
+    uint32_t r = begin_pair(w,
+                            mem,
+                            old_fd,
+                            GR_WASI_R_PATH_LINK_SOURCE,
+                            old_path,
+                            old_len,
+                            new_fd,
+                            GR_WASI_R_PATH_LINK_TARGET,
+                            new_path,
+                            new_len,
+                            obuf,
+                            nbuf,
+                            &oe,
+                            &op,
+                            &np);
     if (r)
         return r;
-    if ((r = begin(w,
-                   mem,
-                   new_fd,
-                   GR_WASI_R_PATH_LINK_TARGET,
-                   new_path,
-                   new_len,
-                   nbuf,
-                   &ne)))
-        return r;
-    if ((r = gr__wasi_path_resolve(oe->host_fd, obuf, &op)))
-        return r;
-    if ((r = gr__wasi_path_resolve(ne->host_fd, nbuf, &np))) {
-        gr__wasi_path_fini(&op);
-        return r;
-    }
     if (strcmp(op.name, ".") == 0) {
         r = GR_WASI_EPERM; /* no hard links to directories */
     } else if (strcmp(np.name, ".") == 0 || exists(&np, &st)) {
@@ -440,28 +473,26 @@ gr_wasi_path_rename(gr_wasi* w,
                     uint32_t new_len)
 {
     char obuf[GR_WASI_PATH_MAX], nbuf[GR_WASI_PATH_MAX];
-    gr__wasi_fd *oe, *ne;
+    gr__wasi_fd* oe;
     gr__wasi_path op, np;
     struct stat st;
-    uint32_t r = begin(
-      w, mem, fd, GR_WASI_R_PATH_RENAME_SOURCE, old_path, old_len, obuf, &oe);
+    uint32_t r = begin_pair(w,
+                            mem,
+                            fd,
+                            GR_WASI_R_PATH_RENAME_SOURCE,
+                            old_path,
+                            old_len,
+                            new_fd,
+                            GR_WASI_R_PATH_RENAME_TARGET,
+                            new_path,
+                            new_len,
+                            obuf,
+                            nbuf,
+                            &oe,
+                            &op,
+                            &np);
     if (r)
         return r;
-    if ((r = begin(w,
-                   mem,
-                   new_fd,
-                   GR_WASI_R_PATH_RENAME_TARGET,
-                   new_path,
-                   new_len,
-                   nbuf,
-                   &ne)))
-        return r;
-    if ((r = gr__wasi_path_resolve(oe->host_fd, obuf, &op)))
-        return r;
-    if ((r = gr__wasi_path_resolve(ne->host_fd, nbuf, &np))) {
-        gr__wasi_path_fini(&op);
-        return r;
-    }
     if (strcmp(op.name, ".") == 0 || strcmp(np.name, ".") == 0) {
         r = GR_WASI_EBUSY;
     } else if ((r = check_trailing(&op)) || (r = check_trailing(&np))) {
