@@ -10,7 +10,7 @@ GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
 .PHONY: all build deps test test-unit asan tsan check demo format format-check \
         bench-compute bench-faaslet bench-serve bench-state \
-        bench-cluster test-cluster fuzz clean
+        bench-cluster test-cluster fuzz clang clean
 
 all: build
 
@@ -45,12 +45,19 @@ tsan: $(TSAN_BUILD)/CMakeCache.txt
 	cmake --build $(TSAN_BUILD) -j $(JOBS)
 	ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS) -L tsan
 
-# The README's test command: dependencies, formatting, the suite, then the
-# suite again under ASan+UBSan.
+# The README's test command: dependencies, formatting, a clang build, the
+# suite (gcc), then the suite again under ASan+UBSan.
 check: deps
 	$(MAKE) format-check
+	$(MAKE) clang
 	$(MAKE) test
 	$(MAKE) asan
+
+# The whole tree must also build warning-free with clang.
+CLANG_BUILD ?= build-clang
+clang:
+	cmake -S . -B $(CLANG_BUILD) $(GEN) -DCMAKE_C_COMPILER=clang $(CMAKE_FLAGS)
+	cmake --build $(CLANG_BUILD) -j $(JOBS)
 
 demo: deps build
 	scripts/demo.sh $(BUILD)
@@ -89,4 +96,4 @@ format-check:
 	git ls-files '*.c' '*.h' | xargs clang-format-14 --dry-run --Werror
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(CLANG_BUILD) $(FUZZ_BUILD)

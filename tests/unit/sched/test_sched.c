@@ -41,8 +41,9 @@ test_store(void** state)
                           "a/b",
                           "a b",
                           "é",
-                          "0123456789012345678901234567890123456789"
-                          "01234567890123456789012345" };
+                          /* 66 characters: one over the limit */
+                          ("0123456789012345678901234567890123456789"
+                           "01234567890123456789012345") };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(
           gr_sched_fn_upload(s, "u", bad[i], junk, 4, err, sizeof err),
