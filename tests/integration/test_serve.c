@@ -281,7 +281,9 @@ raw(const server* s, const void* data, size_t len, int close_early)
                              .sin_port = htons((uint16_t)s->port) };
     inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
     assert_int_equal(connect(fd, (struct sockaddr*)&a, sizeof a), 0);
-    struct timeval tv = { .tv_sec = 5 };
+    /* Generous: under a loaded CI machine the answer can take seconds; a
+     * hang still fails. */
+    struct timeval tv = { .tv_sec = 30 };
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ssize_t w = send(fd, data, len, MSG_NOSIGNAL);
     (void)w;
@@ -731,9 +733,22 @@ test_queue_full(void** state)
     (void)state;
     const server* s = &small_srv;
     upload(s, alice, "alice/g", "serve_guest", 201);
-    /* one slot, a queue of one: the third concurrent call is refused */
-    int accepted = 0, refused = 0;
-    for (int i = 0; i < 4; i++) {
+    /* one slot, a queue of one: the first call runs, the second waits in
+     * the queue, and the third concurrent call is refused. The first must
+     * be running (not merely queued) before the others arrive, which takes
+     * a moment on a loaded machine. */
+    assert_int_equal(post(s, "/f/alice/g?async=1", alice, "sleep:1500"), 202);
+    char id[32], path[100];
+    assert_int_equal(sscanf(R.body, "{\"call_id\":\"%31[0-9]\"", id), 1);
+    snprintf(path, sizeof path, "/calls/%s", id);
+    for (int i = 0; i < 200; i++) {
+        assert_int_equal(http(s, "GET", path, alice, NULL, 0), 200);
+        if (!strstr(R.body, "\"state\":\"queued\""))
+            break;
+        sleep_ms(10);
+    }
+    int accepted = 1, refused = 0;
+    for (int i = 0; i < 3; i++) {
         long code = post(s, "/f/alice/g?async=1", alice, "sleep:1500");
         if (code == 202)
             accepted++;
