@@ -791,8 +791,7 @@ gr_sched_invoke(gr_sched* s,
                 const gr_invoke_opts* o,
                 uint64_t* id)
 {
-    if (!user || !fn || !gr__sched_name_ok(user, strlen(user)) ||
-        !gr__sched_name_ok(fn, strlen(fn)))
+    if (!gr__sched_names_ok(user, fn))
         return -ENOENT;
     uint64_t parent = o ? o->parent : 0;
     int depth = parent_depth(s, parent);
@@ -830,8 +829,7 @@ gr_sched_call(gr_sched* s,
               const gr_invoke_opts* o,
               gr_call_info* out)
 {
-    if (!user || !fn || !gr__sched_name_ok(user, strlen(user)) ||
-        !gr__sched_name_ok(fn, strlen(fn)))
+    if (!gr__sched_names_ok(user, fn))
         return -ENOENT;
     if (atomic_load_explicit(&s->stopping, memory_order_relaxed))
         return -ESHUTDOWN;

@@ -127,6 +127,8 @@ void gr__sched_fn_each(gr_sched* s,
                        void (*cb)(struct gr__fn* f, void* ud),
                        void* ud);
 int gr__sched_name_ok(const char* name, size_t len);
+/* Both non-NULL and valid names (user and function). */
+int gr__sched_names_ok(const char* user, const char* fn);
 
 /* call.c */
 int gr__sched_calls_init(gr_sched* s);

@@ -41,8 +41,8 @@ gr__sched_name_ok(const char* name, size_t len)
     return 1;
 }
 
-static int
-names_ok(const char* user, const char* fn)
+int
+gr__sched_names_ok(const char* user, const char* fn)
 {
     return user && fn && gr__sched_name_ok(user, strlen(user)) &&
            gr__sched_name_ok(fn, strlen(fn));
@@ -359,7 +359,7 @@ gr_sched_fn_upload(gr_sched* s,
 {
     if (err && errlen)
         err[0] = '\0';
-    if (!names_ok(user, fn)) {
+    if (!gr__sched_names_ok(user, fn)) {
         if (err && errlen)
             snprintf(err, errlen, "invalid name: use [A-Za-z0-9_.-]{1,64}");
         return -EINVAL;
@@ -424,7 +424,7 @@ fail:
 int
 gr_sched_fn_delete(gr_sched* s, const char* user, const char* fn)
 {
-    if (!names_ok(user, fn))
+    if (!gr__sched_names_ok(user, fn))
         return -EINVAL;
     pthread_mutex_lock(&s->upload_lock);
     pthread_rwlock_wrlock(&s->fn_lock);
@@ -447,7 +447,7 @@ gr_sched_fn_delete(gr_sched* s, const char* user, const char* fn)
 int
 gr_sched_fn_get(gr_sched* s, const char* user, const char* fn, gr_fn_info* out)
 {
-    if (!names_ok(user, fn))
+    if (!gr__sched_names_ok(user, fn))
         return -EINVAL;
     struct gr__fn* f = gr__sched_fn_find(s, user, fn, strlen(fn));
     if (!f)

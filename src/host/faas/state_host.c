@@ -190,6 +190,28 @@ gr_state_host_set(gr_state_ctx* c,
     return gr_state_host_code(rc);
 }
 
+/* Push and pull differ only in direction: whole value or a byte range. */
+static int32_t
+transfer(gr_state_ctx* c,
+         wasm_rt_memory_t* mem,
+         uint32_t key,
+         uint32_t klen,
+         int whole,
+         uint32_t off,
+         uint32_t len,
+         int (*all)(gr_state_key*),
+         int (*range)(gr_state_key*, size_t, size_t))
+{
+    NEED_CTX(c);
+    gr_state_key* k;
+    int rc = open_key(c, mem, key, klen, 0, &k);
+    if (rc)
+        return gr_state_host_code(rc);
+    rc = whole ? all(k) : range(k, off, len);
+    gr_state_key_unref(k);
+    return gr_state_host_code(rc);
+}
+
 int32_t
 gr_state_host_push(gr_state_ctx* c,
                    wasm_rt_memory_t* mem,
@@ -199,14 +221,15 @@ gr_state_host_push(gr_state_ctx* c,
                    uint32_t off,
                    uint32_t len)
 {
-    NEED_CTX(c);
-    gr_state_key* k;
-    int rc = open_key(c, mem, key, klen, 0, &k);
-    if (rc)
-        return gr_state_host_code(rc);
-    rc = whole ? gr_state_key_push(k) : gr_state_key_push_range(k, off, len);
-    gr_state_key_unref(k);
-    return gr_state_host_code(rc);
+    return transfer(c,
+                    mem,
+                    key,
+                    klen,
+                    whole,
+                    off,
+                    len,
+                    gr_state_key_push,
+                    gr_state_key_push_range);
 }
 
 int32_t
@@ -218,14 +241,15 @@ gr_state_host_pull(gr_state_ctx* c,
                    uint32_t off,
                    uint32_t len)
 {
-    NEED_CTX(c);
-    gr_state_key* k;
-    int rc = open_key(c, mem, key, klen, 0, &k);
-    if (rc)
-        return gr_state_host_code(rc);
-    rc = whole ? gr_state_key_pull(k) : gr_state_key_pull_range(k, off, len);
-    gr_state_key_unref(k);
-    return gr_state_host_code(rc);
+    return transfer(c,
+                    mem,
+                    key,
+                    klen,
+                    whole,
+                    off,
+                    len,
+                    gr_state_key_pull,
+                    gr_state_key_pull_range);
 }
 
 int32_t
