@@ -34,6 +34,7 @@ struct frame
     int exit_code;
     uint64_t deadline; /* CLOCK_MONOTONIC ns; 0 = none */
     uint32_t depth;
+    int own_scope; /* callers' deadlines do not apply inside */
 };
 
 /* Per-thread state; touched only by its own thread (and by the fault
@@ -144,8 +145,16 @@ struct watched
 {
     _Atomic uint64_t deadline; /* 0 = none */
     _Atomic int used;
+    /* 1 from the watchdog's pthread_kill until the handler has run: at most
+     * one timeout signal is ever pending per thread (real-time signals
+     * queue, and with SA_NODEFER every queued one would stack a frame on
+     * the alternate stack when the thread runs again). */
+    _Atomic int pending;
     pthread_t thread;
 };
+
+/* Timeout signals handled in this process (for tests). */
+static atomic_ulong timeout_signals;
 
 static struct watched watched[MAX_WATCHED];
 static atomic_size_t watched_high;
@@ -164,8 +173,10 @@ watchdog_main(void* arg)
             struct watched* w = &watched[i];
             uint64_t d =
               atomic_load_explicit(&w->deadline, memory_order_acquire);
-            if (d && d <= now && atomic_load(&w->used))
-                pthread_kill(w->thread, TIMEOUT_SIGNAL);
+            if (d && d <= now && atomic_load(&w->used) &&
+                !atomic_exchange(&w->pending, 1) &&
+                pthread_kill(w->thread, TIMEOUT_SIGNAL) != 0)
+                atomic_store(&w->pending, 0);
         }
     }
     return NULL;
@@ -201,6 +212,7 @@ my_watch_slot(void)
         if (atomic_compare_exchange_strong(&watched[i].used, &free_slot, 1)) {
             watched[i].thread = pthread_self();
             atomic_store(&watched[i].deadline, 0);
+            atomic_store(&watched[i].pending, 0);
             size_t high = atomic_load(&watched_high);
             while (high < i + 1 &&
                    !atomic_compare_exchange_weak(&watched_high, &high, i + 1))
@@ -222,22 +234,66 @@ publish_deadline(uint64_t d)
         atomic_store_explicit(&watch_slot->deadline, d, memory_order_release);
 }
 
+/* The deadline in force for frame f: the nearest of its own and its
+ * callers', up to the first frame that opened a deadline scope of its own
+ * (a call run on a lent thread keeps its own deadline). */
+static uint64_t
+effective_deadline(const struct frame* f)
+{
+    uint64_t d = 0;
+    for (; f; f = f->prev) {
+        if (f->deadline && (!d || f->deadline < d))
+            d = f->deadline;
+        if (f->own_scope)
+            break;
+    }
+    return d;
+}
+
 static void
 timeout_handler(int sig, siginfo_t* si, void* uc)
 {
     (void)sig;
     (void)si;
+    atomic_fetch_add_explicit(&timeout_signals, 1, memory_order_relaxed);
     struct frame* f = current_frame;
-    uint64_t deadline = 0;
-    for (struct frame* p = f; p; p = p->prev)
-        if (p->deadline && (!deadline || p->deadline < deadline))
-            deadline = p->deadline;
+    uint64_t deadline = effective_deadline(f);
+    /* Allow the next signal only once this one is done with (the handler
+     * runs with SA_NODEFER, so clearing earlier could nest frames). */
+    if (watch_slot)
+        atomic_store(&watch_slot->pending, 0);
     if (!f || !deadline || mono_ns() < deadline)
         return; /* stale signal: the call already ended */
     if (!in_generated_code(interrupted_pc(uc)))
         return; /* in a host function: the watchdog retries next tick */
     f->kind = GR_TRAP_TIMEOUT;
     siglongjmp(f->buf, 1);
+}
+
+unsigned long
+gr_rt_timeout_signals(void)
+{
+    return atomic_load(&timeout_signals);
+}
+
+uint64_t
+gr_rt_deadline(void)
+{
+    return effective_deadline(current_frame);
+}
+
+int
+gr_rt_deadline_passed(void)
+{
+    uint64_t d = effective_deadline(current_frame);
+    return d && mono_ns() >= d;
+}
+
+void
+gr_rt_check_deadline(void)
+{
+    if (gr_rt_deadline_passed())
+        gr_rt_raise(GR_TRAP_TIMEOUT, 0);
 }
 
 /* ---- signals ------------------------------------------------------------- */
@@ -377,22 +433,16 @@ init_thread(void)
     }
 }
 
+static int call_frame(gr_rt_thunk fn,
+                      void* arg,
+                      gr_trap* trap,
+                      uint64_t timeout_ns,
+                      int own_scope);
+
 int
 gr_rt_call(gr_rt_thunk fn, void* arg, gr_trap* trap)
 {
     return gr_rt_call_timeout(fn, arg, trap, 0);
-}
-
-/* The deadline in force for frame f: the nearest of its own and its
- * callers'. */
-static uint64_t
-effective_deadline(const struct frame* f)
-{
-    uint64_t d = 0;
-    for (; f; f = f->prev)
-        if (f->deadline && (!d || f->deadline < d))
-            d = f->deadline;
-    return d;
 }
 
 static void
@@ -407,9 +457,29 @@ gr_rt_call_timeout(gr_rt_thunk fn,
                    gr_trap* trap,
                    uint64_t timeout_ns)
 {
+    return call_frame(fn, arg, trap, timeout_ns, 0);
+}
+
+int
+gr_rt_call_own_deadline(gr_rt_thunk fn,
+                        void* arg,
+                        gr_trap* trap,
+                        uint64_t timeout_ns)
+{
+    return call_frame(fn, arg, trap, timeout_ns, 1);
+}
+
+static int
+call_frame(gr_rt_thunk fn,
+           void* arg,
+           gr_trap* trap,
+           uint64_t timeout_ns,
+           int own_scope)
+{
     init_thread();
     struct frame f;
     f.prev = current_frame;
+    f.own_scope = own_scope;
     f.kind = GR_TRAP_NONE;
     f.exit_code = 0;
     f.deadline = timeout_ns ? mono_ns() + timeout_ns : 0;
@@ -418,13 +488,14 @@ gr_rt_call_timeout(gr_rt_thunk fn,
     f.depth = wasm_rt_call_stack_depth;
     /* volatile: read after a siglongjmp back into this frame */
     struct frame* volatile fp = &f;
+    int rearm = f.deadline || own_scope;
     if (sigsetjmp(f.buf, 0) == 0) {
         current_frame = &f;
-        if (f.deadline)
+        if (rearm)
             rearm_for(&f);
         fn(arg);
         current_frame = f.prev;
-        if (f.deadline)
+        if (rearm)
             rearm_for(f.prev);
         if (trap) {
             trap->kind = GR_TRAP_NONE;
@@ -433,7 +504,7 @@ gr_rt_call_timeout(gr_rt_thunk fn,
         return 0;
     }
     current_frame = fp->prev;
-    if (fp->deadline || fp->kind == GR_TRAP_TIMEOUT)
+    if (fp->deadline || fp->own_scope || fp->kind == GR_TRAP_TIMEOUT)
         rearm_for(fp->prev);
     wasm_rt_call_stack_depth = fp->depth;
     if (trap) {

@@ -67,12 +67,42 @@ int gr_rt_call(gr_rt_thunk fn, void* arg, gr_trap* trap);
  * call ends with GR_TRAP_TIMEOUT as soon as the thread is executing
  * generated code (never inside a host function, which may hold locks; a
  * blocking host call sees EINTR). A watchdog thread checks deadlines every
- * 2 ms and signals overdue threads with SIGRTMIN+3; the cost per call is
- * two atomic stores. */
+ * 2 ms and signals overdue threads with SIGRTMIN+3 (never more than one
+ * pending per thread, however long the thread goes unscheduled); the cost
+ * per call is two atomic stores. */
 int gr_rt_call_timeout(gr_rt_thunk fn,
                        void* arg,
                        gr_trap* trap,
                        uint64_t timeout_ns);
+
+/* As gr_rt_call_timeout, but the callers' deadlines do not apply inside
+ * (a call run on a thread lent by a waiting parent keeps its own deadline;
+ * the parent's is enforced again as soon as this returns). timeout_ns 0 =
+ * no deadline at all inside. */
+int gr_rt_call_own_deadline(gr_rt_thunk fn,
+                            void* arg,
+                            gr_trap* trap,
+                            uint64_t timeout_ns);
+
+/* Deadlines seen from host functions. A blocking host call (sleep, poll,
+ * lock, wait for a child, receive, join) must never wait past
+ * gr_rt_deadline(): it waits at most until then, and on reaching it
+ * releases what it holds and returns to the guest with an error, or calls
+ * gr_rt_check_deadline() to end the call as a timeout.
+ *
+ * gr_rt_deadline: the CLOCK_MONOTONIC ns deadline in force for the
+ * innermost guest call of this thread, 0 when there is none.
+ * gr_rt_deadline_passed: 1 when that deadline has passed.
+ * gr_rt_check_deadline: if it has passed, leaves the innermost guest call
+ * with GR_TRAP_TIMEOUT (only from a host function holding no locks or
+ * resources that the unwind would leak). */
+uint64_t gr_rt_deadline(void);
+int gr_rt_deadline_passed(void);
+void gr_rt_check_deadline(void);
+
+/* Number of timeout signals this process has handled (for tests: the
+ * watchdog never has more than one pending per thread). */
+unsigned long gr_rt_timeout_signals(void);
 
 /* Registers [start, start+len) as generated code (the engine does this for
  * each loaded object) so deadlines may interrupt it. Returns 0 or -ENOMEM. */

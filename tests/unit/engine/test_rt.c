@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <setjmp.h>
@@ -352,6 +353,125 @@ test_map_fd_and_reset(void** state)
     close(fd);
 }
 
+/* A thread that cannot run past its deadline (here: the timeout signal is
+ * blocked, which is what CPU starvation looks like to the kernel) must not
+ * collect one queued real-time signal per watchdog tick: when it runs again
+ * every queued signal would stack a frame on the 64 KiB alternate stack. */
+static void
+blocked_past_deadline(void* p)
+{
+    (void)p;
+    sigset_t rt, old;
+    sigemptyset(&rt);
+    sigaddset(&rt, SIGRTMIN + 3);
+    pthread_sigmask(SIG_BLOCK, &rt, &old);
+    struct timespec ts = { 0, 300 * 1000000L }; /* 150 watchdog ticks */
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void
+test_one_pending_timeout_signal(void** state)
+{
+    (void)state;
+    gr_rt_install_handlers();
+    unsigned long before = gr_rt_timeout_signals();
+    gr_trap t;
+    /* a host function (not generated code): the call is not unwound, it
+     * returns late, and the signals it got are what we count */
+    assert_int_equal(
+      gr_rt_call_timeout(blocked_past_deadline, NULL, &t, 20 * 1000000ull), 0);
+    unsigned long got = gr_rt_timeout_signals() - before;
+    assert_true(got >= 1);
+    assert_true(got <= 2);
+}
+
+static uint64_t
+now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+struct seen
+{
+    uint64_t deadline, inner;
+    int passed_early, passed_late;
+};
+
+static void
+look_at_deadline(void* p)
+{
+    struct seen* s = p;
+    s->deadline = gr_rt_deadline();
+    s->passed_early = gr_rt_deadline_passed();
+    struct timespec ts = { 0, 30 * 1000000L };
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+    s->passed_late = gr_rt_deadline_passed();
+    gr_rt_check_deadline(); /* unwinds: never returns */
+    s->inner = 1;
+}
+
+static void
+test_deadline_seen_by_host_calls(void** state)
+{
+    (void)state;
+    gr_rt_install_handlers();
+    assert_int_equal(gr_rt_deadline(), 0);
+    struct seen s = { 0 };
+    gr_trap t;
+    uint64_t t0 = now_ns();
+    assert_int_equal(
+      gr_rt_call_timeout(look_at_deadline, &s, &t, 10 * 1000000ull), GR_ETRAP);
+    assert_int_equal(t.kind, GR_TRAP_TIMEOUT);
+    assert_true(s.deadline >= t0 + 10 * 1000000ull);
+    assert_true(s.deadline < t0 + 1000 * 1000000ull);
+    assert_false(s.passed_early);
+    assert_true(s.passed_late);
+    assert_int_equal(s.inner, 0);
+    assert_int_equal(gr_rt_deadline(), 0);
+}
+
+struct scoped
+{
+    uint64_t outer, inner;
+    int rc;
+};
+
+static void
+inner_scope(void* p)
+{
+    struct scoped* s = p;
+    s->inner = gr_rt_deadline();
+}
+
+static void
+outer_scope(void* p)
+{
+    struct scoped* s = p;
+    s->outer = gr_rt_deadline();
+    /* a lent call with a longer deadline keeps it */
+    s->rc = gr_rt_call_own_deadline(inner_scope, s, NULL, 60000000000ull);
+    if (gr_rt_deadline() != s->outer)
+        s->rc = -1;
+}
+
+static void
+test_own_deadline_scope(void** state)
+{
+    (void)state;
+    gr_rt_install_handlers();
+    struct scoped s = { 0 };
+    assert_int_equal(
+      gr_rt_call_timeout(outer_scope, &s, NULL, 100 * 1000000ull), 0);
+    assert_int_equal(s.rc, 0);
+    assert_true(s.outer != 0);
+    assert_true(s.inner > s.outer + 1000000000ull);
+}
+
 int
 main(void)
 {
@@ -367,6 +487,9 @@ main(void)
         cmocka_unit_test(test_func_types_interned),
         cmocka_unit_test(test_tables),
         cmocka_unit_test(test_map_fd_and_reset),
+        cmocka_unit_test(test_one_pending_timeout_signal),
+        cmocka_unit_test(test_deadline_seen_by_host_calls),
+        cmocka_unit_test(test_own_deadline_scope),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
