@@ -223,7 +223,13 @@ record_finish(gr_sched* s, struct gr__call* c, gr_call_state st)
     }
     if (c->waiters)
         pthread_cond_broadcast(&sh->done);
+    gr_sched_done_fn done_fn = c->done_fn;
+    void* done_ud = c->done_ud;
+    uint64_t id = c->id;
+    c->done_fn = NULL;
     pthread_mutex_unlock(&sh->lock);
+    if (done_fn)
+        done_fn(done_ud, id);
     /* Pairs with the increment in wait_lending: either the lender sees the
      * new state or we see it waiting. */
     if (atomic_load(&c->lenders)) {
@@ -887,6 +893,30 @@ gr_sched_call(gr_sched* s,
     if (rc)
         return rc;
     return gr_sched_await(s, id, 0, out);
+}
+
+int
+gr_sched_on_done(gr_sched* s, uint64_t id, gr_sched_done_fn fn, void* ud)
+{
+    struct gr__shard* sh = shard_of(s, id);
+    int rc = -ENOENT;
+    pthread_mutex_lock(&sh->lock);
+    for (struct gr__call* c = sh->buckets[bucket_of(sh, id)]; c; c = c->hnext) {
+        if (c->id != id)
+            continue;
+        if (finished(c))
+            rc = 1;
+        else if (c->done_fn)
+            rc = -EBUSY;
+        else {
+            c->done_fn = fn;
+            c->done_ud = ud;
+            rc = 0;
+        }
+        break;
+    }
+    pthread_mutex_unlock(&sh->lock);
+    return rc;
 }
 
 int

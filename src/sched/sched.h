@@ -173,6 +173,16 @@ int gr_sched_call(gr_sched* s,
                   const gr_invoke_opts* o,
                   gr_call_info* out);
 
+/* Completion hook for callers that must not block (the HTTP server
+ * suspends a connection instead of waiting): asks for fn(ud, id) to be
+ * called once when call id finishes, on the thread that finishes it, after
+ * the record is published (gr_sched_await then returns at once). fn must
+ * not block or call back into the scheduler's waiting functions. Returns 0
+ * (registered), 1 (already finished: fn will not be called), -ENOENT, or
+ * -EBUSY (a hook is already registered for this call). */
+typedef void (*gr_sched_done_fn)(void* ud, uint64_t id);
+int gr_sched_on_done(gr_sched* s, uint64_t id, gr_sched_done_fn fn, void* ud);
+
 /* Copies the record of a call of user (queued, running or finished);
  * user NULL reads any user's call (for administrators). Returns 0, -ENOENT
  * (unknown or forgotten), -EACCES (another user's). */

@@ -44,12 +44,14 @@ struct gr__call
     uint64_t timeout_ns;
     char user[GR_SCHED_NAME_MAX + 1];
     char fn_name[GR_SCHED_NAME_MAX + 1];
-    uint32_t depth;     /* chain depth: 0 for a top-level call */
-    atomic_int state;   /* gr_call_state */
-    atomic_int lenders; /* waiting executor threads (see call.c) */
-    atomic_int remote;  /* 1 while handed to another host, awaiting
-                           gr_sched_remote_done */
-    int waiters;        /* plain waiters (shard lock) */
+    uint32_t depth;           /* chain depth: 0 for a top-level call */
+    atomic_int state;         /* gr_call_state */
+    atomic_int lenders;       /* waiting executor threads (see call.c) */
+    atomic_int remote;        /* 1 while handed to another host, awaiting
+                                 gr_sched_remote_done */
+    int waiters;              /* plain waiters (shard lock) */
+    gr_sched_done_fn done_fn; /* completion hook (shard lock) */
+    void* done_ud;
     char host[64];
     int status, return_code, cold;
     char trap[64];

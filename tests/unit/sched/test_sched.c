@@ -235,6 +235,57 @@ test_queue_overflow(void** state)
     finish(s, dir);
 }
 
+struct done_hook
+{
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    uint64_t id;
+    int calls;
+};
+
+static void
+on_done(void* ud, uint64_t id)
+{
+    struct done_hook* h = ud;
+    pthread_mutex_lock(&h->lock);
+    h->id = id;
+    h->calls++;
+    pthread_cond_broadcast(&h->cond);
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* The completion hook fires once, after the record is published; a hook on
+ * a finished or unknown call says so instead. */
+static void
+test_done_hook(void** state)
+{
+    (void)state;
+    char* dir = new_data_dir();
+    gr_sched* s = make_sched(dir, 1, 0);
+    struct done_hook h = {
+        PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0
+    };
+    uint64_t id;
+    const uint8_t* slow = (const uint8_t*)"sleep:100";
+    assert_int_equal(gr_sched_invoke(s, "u", "a", slow, 9, NULL, &id), 0);
+    assert_int_equal(gr_sched_on_done(s, id, on_done, &h), 0);
+    assert_int_equal(gr_sched_on_done(s, id, on_done, &h), -EBUSY);
+    pthread_mutex_lock(&h.lock);
+    while (!h.calls)
+        pthread_cond_wait(&h.cond, &h.lock);
+    pthread_mutex_unlock(&h.lock);
+    assert_int_equal(h.id, id);
+    gr_call_info ci;
+    assert_int_equal(gr_sched_await(s, id, 1, &ci), 0);
+    assert_int_equal(ci.state, GR_CALL_DONE);
+    gr_call_info_fini(&ci);
+    assert_int_equal(gr_sched_on_done(s, id, on_done, &h), 1);
+    assert_int_equal(gr_sched_on_done(s, id + 1, on_done, &h), -ENOENT);
+    usleep(20000);
+    assert_int_equal(h.calls, 1);
+    finish(s, dir);
+}
+
 static void
 test_records_bounded(void** state)
 {
@@ -346,6 +397,7 @@ main(void)
         cmocka_unit_test(test_trap_and_timeout),
         cmocka_unit_test(test_queue_overflow),
         cmocka_unit_test(test_records_bounded),
+        cmocka_unit_test(test_done_hook),
         cmocka_unit_test(test_replace_under_load),
         cmocka_unit_test(test_concurrent_callers),
     };
