@@ -4,7 +4,9 @@
  * threads), function-type interning. No compiled guest needed. */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -387,6 +389,74 @@ test_one_pending_timeout_signal(void** state)
     assert_true(got <= 2);
 }
 
+/* The same with real CPU starvation (root only: a SCHED_FIFO spinner
+ * shares the CPU of the calling thread for 300 ms while its 20 ms deadline
+ * passes). Before at most one signal was kept pending, the thread came back
+ * to ~150 queued signals and the process died of an overflowed alternate
+ * stack. */
+static atomic_int spin_go, spin_done;
+
+static void*
+fifo_spinner(void* p)
+{
+    (void)p;
+    while (!atomic_load(&spin_go))
+        ;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) <
+           300 * 1000000L);
+    atomic_store(&spin_done, 1);
+    return NULL;
+}
+
+static void
+starved_host_call(void* p)
+{
+    (void)p;
+    atomic_store(&spin_go, 1);
+    while (!atomic_load(&spin_done)) /* runs only when the spinner is done */
+        ;
+}
+
+static void
+test_starved_past_deadline(void** state)
+{
+    (void)state;
+    gr_rt_install_handlers();
+    cpu_set_t one, old;
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    pthread_getaffinity_np(pthread_self(), sizeof old, &old);
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setaffinity_np(&a, sizeof one, &one);
+    pthread_attr_setinheritsched(&a, PTHREAD_EXPLICIT_SCHED);
+    pthread_attr_setschedpolicy(&a, SCHED_FIFO);
+    struct sched_param sp = { .sched_priority = 1 };
+    pthread_attr_setschedparam(&a, &sp);
+    pthread_t t;
+    atomic_store(&spin_go, 0);
+    atomic_store(&spin_done, 0);
+    if (pthread_create(&t, &a, fifo_spinner, NULL) != 0) {
+        pthread_attr_destroy(&a);
+        skip(); /* not root: no real-time scheduling */
+    }
+    pthread_attr_destroy(&a);
+    pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+    unsigned long before = gr_rt_timeout_signals();
+    assert_int_equal(
+      gr_rt_call_timeout(starved_host_call, NULL, NULL, 20 * 1000000ull), 0);
+    pthread_join(t, NULL);
+    pthread_setaffinity_np(pthread_self(), sizeof old, &old);
+    unsigned long got = gr_rt_timeout_signals() - before;
+    /* the thread ran again only after 300 ms: a backlog would be ~140 */
+    assert_true(got >= 1);
+    assert_true(got < 20);
+}
+
 static uint64_t
 now_ns(void)
 {
@@ -488,6 +558,7 @@ main(void)
         cmocka_unit_test(test_tables),
         cmocka_unit_test(test_map_fd_and_reset),
         cmocka_unit_test(test_one_pending_timeout_signal),
+        cmocka_unit_test(test_starved_past_deadline),
         cmocka_unit_test(test_deadline_seen_by_host_calls),
         cmocka_unit_test(test_own_deadline_scope),
     };
