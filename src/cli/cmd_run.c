@@ -303,6 +303,8 @@ gr_cli_run(int argc, char** argv)
     int listen_fds[MAX_LISTEN];
     size_t n_listen = 0;
 
+    if (check_dirs(&o) < 0)
+        goto out;
     gr_engine_config ecfg = { .cache_dir = o.cache,
                               .import_check = gr_host_import_check };
     int rc = gr_engine_create(&ecfg, &engine);
@@ -330,8 +332,6 @@ gr_cli_run(int argc, char** argv)
         status = GR_CLI_BAD_MODULE;
         goto out;
     }
-    if (check_dirs(&o) < 0)
-        goto out;
     for (size_t i = 0; i < o.n_listen; i++) {
         if ((listen_fds[i] = open_listener(o.listen[i])) < 0)
             goto out;

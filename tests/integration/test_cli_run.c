@@ -497,6 +497,40 @@ test_tcplisten_echo(void** state)
     rmdir(dir);
 }
 
+/* A guest blocked in accept() with nobody connecting is stopped at the
+ * deadline as a timeout (sock_accept must end at it, not report EINTR). */
+static void
+test_timeout_blocked_accept(void** state)
+{
+    (void)state;
+    gr_test_proc p;
+    for (int attempt = 0;; attempt++) {
+        char spec[64];
+        snprintf(spec, sizeof spec, "127.0.0.1:%d", free_port());
+        p = run("--timeout",
+                "300ms",
+                "--tcplisten",
+                spec,
+                gr_test_guest("run_guest"),
+                "echo",
+                NULL);
+        if (attempt < 5 && strstr(p.err, "in use")) {
+            gr_test_proc_free(&p);
+            continue;
+        }
+        break;
+    }
+    if (p.status != 134 || !strstr(p.err, "wasm trap: timeout"))
+        fprintf(stderr,
+                "blocked accept: status %d, stdout: %s, stderr: %s\n",
+                p.status,
+                p.out,
+                p.err);
+    assert_int_equal(p.status, 134);
+    assert_non_null(strstr(p.err, "wasm trap: timeout"));
+    gr_test_proc_free(&p);
+}
+
 /* --tcplisten errors name the option and the address. */
 static void
 test_tcplisten_errors(void** state)
@@ -555,6 +589,7 @@ main(void)
         cmocka_unit_test(test_timeout_sleeping_guest),
         cmocka_unit_test(test_tcplisten_echo),
         cmocka_unit_test(test_tcplisten_errors),
+        cmocka_unit_test(test_timeout_blocked_accept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
