@@ -18,7 +18,7 @@ typedef enum gr__cli_kind
     GR__CLI_FLAG,   /* int*: set to 1; takes no value */
     GR__CLI_STR,    /* const char**: the value itself (borrowed from argv) */
     GR__CLI_LONG,   /* long*: an integer in [lo, hi] */
-    GR__CLI_SECS,   /* double*: seconds, > 0 and at most a year */
+    GR__CLI_SECS,   /* double*: seconds (gr__cli_parse_secs) */
     GR__CLI_SIZE,   /* unsigned long long*: bytes, K/M/G suffix allowed */
     GR__CLI_LISTEN, /* gr__cli_listen*: HOST:PORT or [V6]:PORT */
 } gr__cli_kind;
@@ -51,6 +51,14 @@ typedef struct gr__cli_common
     long threads;          /* --threads (HTTP) */
     int quiet;             /* --quiet */
 } gr__cli_common;
+
+/* A duration: a number of seconds, optionally followed by a unit (ms, s,
+ * m, h: "100ms", "2s", "1.5m"), more than 0 and at most a year. Returns 0
+ * with *out in seconds, or -1. */
+int gr__cli_parse_secs(const char* s, double* out);
+
+/* HOST:PORT or [V6]:PORT with a port in 0..65535. Returns 0 or -1. */
+int gr__cli_parse_listen(const char* s, gr__cli_listen* out);
 
 /* Parses argv[1..argc) against the table own (may be NULL) and the
  * common options into c: with http, those of a command serving the HTTP

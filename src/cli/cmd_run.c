@@ -2,20 +2,27 @@
 /* granary run: compile (or take from the cache) and run a WASI command
  * module with a sandboxed directory tree, propagating its exit status. */
 #include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <granary/status.h>
 
 #include "cli/cli.h"
+#include "cli/cli_int.h"
 #include "engine/engine.h"
+#include "engine/rt.h"
 #include "host/host.h"
 #include "host/wasi/wasi.h"
 #include "util/alloc.h"
 
 #define MAX_DIRS 64
+#define MAX_LISTEN 16
 
 static void
 run_usage(FILE* f)
@@ -28,16 +35,25 @@ run_usage(FILE* f)
       "\n"
       "options:\n"
       "  --dir HOST[::GUEST]  make host directory HOST visible to the guest\n"
-      "                       as GUEST (default: the same path); repeatable.\n"
-      "                       Paths can never leave it.\n"
+      "                       as GUEST (default: HOST as written, so\n"
+      "                       --dir . is the current folder as \".\");\n"
+      "                       repeatable. Paths can never leave it.\n"
+      "  --tcplisten HOST:PORT\n"
+      "                       listen on HOST:PORT (TCP) before the guest\n"
+      "                       starts and pass the socket to it as the\n"
+      "                       descriptor after the --dir ones, for\n"
+      "                       accept(); repeatable\n"
       "  --env KEY=VALUE      set a guest environment variable; repeatable\n"
+      "  --timeout DURATION   stop the guest after DURATION (seconds, or\n"
+      "                       with a unit: 100ms, 2s, 1m, 1h); default none\n"
       "  --max-memory MIB     cap the guest's linear memory (default 4096)\n"
       "  --cache DIR          object cache (default $GRANARY_CACHE or\n"
       "                       ~/.cache/granary)\n"
       "  -h, --help           show this help\n"
       "\n"
       "exit status: the guest's, or 125 if the module is invalid or fails\n"
-      "to compile, 134 if the guest traps, 1 on other errors, 2 on usage.\n",
+      "to compile, 134 if the guest traps or runs past --timeout (trap\n"
+      "\"timeout\"), 1 on other errors, 2 on usage.\n",
       f);
 }
 
@@ -45,27 +61,40 @@ struct run_opts
 {
     gr_wasi_preopen dirs[MAX_DIRS];
     size_t n_dirs;
+    const char* listen[MAX_LISTEN]; /* --tcplisten values, as given */
+    size_t n_listen;
     const char** env;
     size_t n_env;
     uint32_t max_pages;
+    uint64_t timeout_ns; /* 0 = none */
     const char* cache;
     const char* file;
     const char** args; /* args[0] is the program name */
     size_t n_args;
 };
 
-/* Splits "HOST::GUEST" in place; a lone HOST maps to itself. */
-static void
+/* Splits "HOST::GUEST" in place; a lone HOST is visible under the same
+ * name, as written (wasmtime's convention: --dir . is "."). */
+static int
 parse_dir(char* spec, gr_wasi_preopen* d)
 {
     char* sep = strstr(spec, "::");
     d->host_path = spec;
+    d->guest_path = spec;
     if (sep) {
         *sep = '\0';
         d->guest_path = sep + 2;
-    } else {
-        d->guest_path = spec;
     }
+    if (!d->host_path[0] || !d->guest_path[0]) {
+        if (sep)
+            *sep = ':';
+        fprintf(stderr,
+                "granary run: --dir '%s': wants HOST or HOST::GUEST, both "
+                "non-empty\n",
+                spec);
+        return -1;
+    }
+    return 0;
 }
 
 static int
@@ -83,13 +112,38 @@ parse_args(int argc, char** argv, struct run_opts* o)
                 fprintf(stderr, "granary run: too many --dir options\n");
                 return -1;
             }
-            parse_dir(argv[++i], &o->dirs[o->n_dirs++]);
+            if (parse_dir(argv[++i], &o->dirs[o->n_dirs++]) < 0)
+                return -1;
+        } else if (strcmp(a, "--tcplisten") == 0 && val) {
+            gr__cli_listen l;
+            if (o->n_listen == MAX_LISTEN) {
+                fprintf(stderr, "granary run: too many --tcplisten options\n");
+                return -1;
+            }
+            if (gr__cli_parse_listen(val, &l) < 0) {
+                fprintf(stderr,
+                        "granary run: --tcplisten '%s': wants HOST:PORT\n",
+                        val);
+                return -1;
+            }
+            o->listen[o->n_listen++] = argv[++i];
         } else if (strcmp(a, "--env") == 0 && val) {
             if (!strchr(val, '=')) {
                 fprintf(stderr, "granary run: --env wants KEY=VALUE\n");
                 return -1;
             }
             o->env[o->n_env++] = argv[++i];
+        } else if (strcmp(a, "--timeout") == 0 && val) {
+            double secs;
+            if (gr__cli_parse_secs(val, &secs) < 0) {
+                fprintf(stderr,
+                        "granary run: --timeout '%s': wants a duration such "
+                        "as 100ms, 2s or 1m\n",
+                        val);
+                return -1;
+            }
+            o->timeout_ns = (uint64_t)(secs * 1e9 + 0.5);
+            i++;
         } else if (strcmp(a, "--max-memory") == 0 && val) {
             char* end;
             unsigned long mib = strtoul(argv[++i], &end, 10);
@@ -127,6 +181,70 @@ parse_args(int argc, char** argv, struct run_opts* o)
     return 0;
 }
 
+/* Checks every --dir host folder up front, so that an error names the
+ * option and the path (gr_wasi_create only says what failed). */
+static int
+check_dirs(const struct run_opts* o)
+{
+    for (size_t i = 0; i < o->n_dirs; i++) {
+        int fd = open(o->dirs[i].host_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) {
+            fprintf(stderr,
+                    "granary run: --dir %s: %s\n",
+                    o->dirs[i].host_path,
+                    strerror(errno));
+            return -1;
+        }
+        close(fd);
+    }
+    return 0;
+}
+
+/* Binds and listens on spec (HOST:PORT, already checked by parse_args).
+ * Returns the socket, or -1 after saying why. */
+static int
+open_listener(const char* spec)
+{
+    gr__cli_listen l;
+    if (gr__cli_parse_listen(spec, &l) < 0)
+        return -1;
+    char port[8];
+    snprintf(port, sizeof port, "%u", l.port);
+    struct addrinfo hints = { .ai_family = AF_UNSPEC,
+                              .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+    struct addrinfo* res = NULL;
+    int gai = getaddrinfo(l.host[0] ? l.host : NULL, port, &hints, &res);
+    if (gai) {
+        fprintf(
+          stderr, "granary run: --tcplisten %s: %s\n", spec, gai_strerror(gai));
+        return -1;
+    }
+    int fd = -1, err = EADDRNOTAVAIL;
+    for (struct addrinfo* ai = res; ai && fd < 0; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+            listen(fd, SOMAXCONN) < 0) {
+            err = errno;
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        fprintf(stderr,
+                "granary run: --tcplisten %s: cannot listen: %s\n",
+                spec,
+                strerror(err));
+    return fd;
+}
+
 struct start_call
 {
     void (*start)(void*);
@@ -138,6 +256,29 @@ call_start(void* p)
 {
     struct start_call* c = p;
     c->start(c->module);
+}
+
+/* Instantiation and _start as one guest run, so that --timeout covers
+ * both (a start function or data initialisation may loop too). */
+struct guest_run
+{
+    gr_object* obj;
+    const gr_instance_config* icfg;
+    void (*start)(void*);
+    gr_instance* inst;
+    int rc;
+    gr_trap trap;
+};
+
+static void
+run_guest(void* p)
+{
+    struct guest_run* g = p;
+    g->rc = gr_instance_create(g->obj, g->icfg, &g->inst, &g->trap);
+    if (g->rc == 0) {
+        struct start_call c = { g->start, gr_instance_module(g->inst) };
+        g->rc = gr_instance_call(g->inst, call_start, &c, &g->trap);
+    }
 }
 
 int
@@ -159,7 +300,11 @@ gr_cli_run(int argc, char** argv)
     gr_wasi* wasi = NULL;
     gr_instance* inst = NULL;
     char err[1024] = "";
+    int listen_fds[MAX_LISTEN];
+    size_t n_listen = 0;
 
+    if (check_dirs(&o) < 0)
+        goto out;
     gr_engine_config ecfg = { .cache_dir = o.cache,
                               .import_check = gr_host_import_check };
     int rc = gr_engine_create(&ecfg, &engine);
@@ -187,6 +332,11 @@ gr_cli_run(int argc, char** argv)
         status = GR_CLI_BAD_MODULE;
         goto out;
     }
+    for (size_t i = 0; i < o.n_listen; i++) {
+        if ((listen_fds[i] = open_listener(o.listen[i])) < 0)
+            goto out;
+        n_listen++;
+    }
     gr_wasi_config wcfg = {
         .argc = o.n_args,
         .argv = o.args,
@@ -197,6 +347,8 @@ gr_cli_run(int argc, char** argv)
         .stdin_fd = 0,
         .out = { .host_fd = 1 },
         .err = { .host_fd = 2 },
+        .n_listen_fds = n_listen,
+        .listen_fds = listen_fds,
     };
     rc = gr_wasi_create(&wcfg, &wasi);
     if (rc) {
@@ -206,12 +358,20 @@ gr_cli_run(int argc, char** argv)
     }
     gr_host_ctx host = { .wasi = wasi };
     gr_instance_config icfg = { .max_pages = o.max_pages, .host = &host };
+    struct guest_run g = { .obj = obj, .icfg = &icfg, .start = start };
     gr_trap trap;
-    rc = gr_instance_create(obj, &icfg, &inst, &trap);
-    if (rc == 0) {
-        struct start_call c = { start, gr_instance_module(inst) };
-        rc = gr_instance_call(inst, call_start, &c, &trap);
+    if (o.timeout_ns) {
+        rc = gr_rt_call_timeout(run_guest, &g, &trap, o.timeout_ns);
+        if (rc == 0) {
+            rc = g.rc;
+            trap = g.trap;
+        }
+    } else {
+        run_guest(&g);
+        rc = g.rc;
+        trap = g.trap;
     }
+    inst = g.inst;
     fflush(stdout);
     if (rc == 0) {
         status = 0;
@@ -229,6 +389,8 @@ gr_cli_run(int argc, char** argv)
 out:
     gr_instance_destroy(inst);
     gr_wasi_destroy(wasi);
+    for (size_t i = 0; i < n_listen; i++)
+        close(listen_fds[i]);
     if (obj)
         gr_object_unref(obj);
     gr_engine_destroy(engine);

@@ -20,12 +20,23 @@ parse_long(const char* s, long lo, long hi, long* out)
     return 0;
 }
 
-static int
-parse_secs(const char* s, double* out)
+int
+gr__cli_parse_secs(const char* s, double* out)
 {
     char* end;
     double v = strtod(s, &end);
-    if (end == s || *end || !(v > 0) || v > 86400.0 * 365)
+    if (end == s || s[0] == '-' || s[0] == '+')
+        return -1;
+    /* A unit suffix, as wasmtime's durations: 100ms, 2s, 1m, 1h. */
+    if (!strcmp(end, "ms"))
+        v /= 1000.0;
+    else if (!strcmp(end, "m"))
+        v *= 60.0;
+    else if (!strcmp(end, "h"))
+        v *= 3600.0;
+    else if (*end && strcmp(end, "s"))
+        return -1;
+    if (!(v > 0) || v > 86400.0 * 365)
         return -1;
     *out = v;
     return 0;
@@ -56,8 +67,8 @@ parse_size(const char* s, unsigned long long* out)
     return 0;
 }
 
-static int
-parse_listen(const char* s, gr__cli_listen* o)
+int
+gr__cli_parse_listen(const char* s, gr__cli_listen* o)
 {
     const char* colon = strrchr(s, ':');
     if (!colon || colon == s)
@@ -89,11 +100,11 @@ parse_value(const gr__cli_opt* o, const char* v)
         case GR__CLI_LONG:
             return parse_long(v, o->lo, o->hi, o->dst);
         case GR__CLI_SECS:
-            return parse_secs(v, o->dst);
+            return gr__cli_parse_secs(v, o->dst);
         case GR__CLI_SIZE:
             return parse_size(v, o->dst);
         case GR__CLI_LISTEN:
-            return parse_listen(v, o->dst);
+            return gr__cli_parse_listen(v, o->dst);
         case GR__CLI_FLAG:
             break;
     }

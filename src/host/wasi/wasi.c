@@ -322,7 +322,9 @@ gr_wasi_create(const gr_wasi_config* cfg, gr_wasi** out)
     }
     for (size_t i = 0; i < cfg->n_preopens; i++) {
         const gr_wasi_preopen* p = &cfg->preopens[i];
-        if (!p->host_path || !p->guest_path || p->guest_path[0] != '/') {
+        /* Any non-empty guest name: "/data", but also "." or "data",
+         * which wasi-libc matches against relative paths. */
+        if (!p->host_path || !p->guest_path || !p->guest_path[0]) {
             rc = -EINVAL;
             goto fail;
         }

@@ -29,8 +29,9 @@ typedef struct gr_wasi_sink
     void* ud;
 } gr_wasi_sink;
 
-/* A host directory visible to the guest under guest_path ("/", "/data").
- * The guest can reach nothing outside host_path. */
+/* A host directory visible to the guest under guest_path ("/", "/data",
+ * or a relative name such as "." or "data", which wasi-libc matches
+ * against relative paths). The guest can reach nothing outside host_path. */
 typedef struct gr_wasi_preopen
 {
     const char* host_path;
@@ -64,8 +65,8 @@ typedef struct gr_wasi_config
 } gr_wasi_config;
 
 /* Creates a WASI context: opens every preopened directory (it must exist).
- * Returns 0, -ENOMEM, -EINVAL (bad config: NULL strings, a guest path not
- * starting with '/', too many fds) or the -errno of opening a preopen.
+ * Returns 0, -ENOMEM, -EINVAL (bad config: NULL strings, an empty guest
+ * path, too many fds) or the -errno of opening a preopen.
  * *out is owned by the caller (gr_wasi_destroy).
  * Threads: a gr_wasi is used by one thread at a time; threads of one Faaslet
  * sharing it must serialise their WASI calls. */

@@ -153,7 +153,7 @@ test_create_errors(void** state)
 {
     (void)state;
     gr_wasi* w = (gr_wasi*)1;
-    gr_wasi_preopen bad = { "/tmp", "relative" };
+    gr_wasi_preopen bad = { "/tmp", "" };
     gr_wasi_config cfg = { .stdin_fd = -1, .n_preopens = 1, .preopens = &bad };
     cfg.out.host_fd = cfg.err.host_fd = -1;
     assert_int_equal(gr_wasi_create(&cfg, &w), -EINVAL);
@@ -171,6 +171,30 @@ test_create_errors(void** state)
     gr_wasi_destroy(NULL);
 }
 
+/* Relative guest names ("." as `granary run --dir .` gives, "data") are
+ * preopens like any other; wasi-libc matches relative paths against them. */
+static void
+test_relative_preopen(void** state)
+{
+    (void)state;
+    gr_wasi_preopen pre[2] = { { "/tmp", "." }, { "/tmp", "data" } };
+    gr_wasi_config cfg = { .stdin_fd = -1, .n_preopens = 2, .preopens = pre };
+    cfg.out.host_fd = cfg.err.host_fd = -1;
+    gr_wasi* w = NULL;
+    assert_int_equal(gr_wasi_create(&cfg, &w), 0);
+    uint8_t buf[64] = { 0 };
+    wasm_rt_memory_t mem = { .data = buf, .size = sizeof buf };
+    assert_int_equal(gr_wasi_fd_prestat_get(w, &mem, 3, 0), 0);
+    assert_int_equal(buf[4], 1);
+    assert_int_equal(gr_wasi_fd_prestat_dir_name(w, &mem, 3, 16, 1), 0);
+    assert_int_equal(buf[16], '.');
+    assert_int_equal(gr_wasi_fd_prestat_get(w, &mem, 4, 0), 0);
+    assert_int_equal(buf[4], 4);
+    assert_int_equal(gr_wasi_fd_prestat_dir_name(w, &mem, 4, 16, 4), 0);
+    assert_memory_equal(buf + 16, "data", 4);
+    gr_wasi_destroy(w);
+}
+
 int
 main(void)
 {
@@ -184,6 +208,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_proc, tw_setup, tw_teardown),
         cmocka_unit_test(test_errno_map),
         cmocka_unit_test(test_create_errors),
+        cmocka_unit_test(test_relative_preopen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
