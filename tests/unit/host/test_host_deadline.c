@@ -291,6 +291,9 @@ main(void)
         cmocka_unit_test(test_trap_or_timeout_releases_lock),
         cmocka_unit_test(test_await_ends_at_deadline),
     };
+    /* GR_TEST_FILTER=test_name runs one test (e.g. to watch it fail). */
+    if (getenv("GR_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("GR_TEST_FILTER"));
     return cmocka_run_group_tests_name(
       "host calls and deadlines", tests, setup, teardown);
 }
