@@ -4,8 +4,8 @@
  * "lock KEY MODE", "hold KEY MS", "cross A B ME OTHER", "traplock KEY" or
  * "await FN MS"; the output says how it ended when it did. */
 #include <poll.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 

@@ -135,8 +135,7 @@ static void
 expect_free(const char* key)
 {
     gr_state_key* k;
-    assert_int_equal(gr_state_key_open(st, "u", key, strlen(key), 4096, &k),
-                     0);
+    assert_int_equal(gr_state_key_open(st, "u", key, strlen(key), 4096, &k), 0);
     assert_int_equal(gr_state_key_lock_until(k, 1, now_ns() + 1000 * MS), 0);
     assert_int_equal(gr_state_key_unlock(k, 1), 0);
     gr_state_key_unref(k);
