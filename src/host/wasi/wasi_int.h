@@ -150,7 +150,8 @@ uint32_t gr__wasi_fd_insert(gr_wasi* w, const gr__wasi_fd* e, uint32_t* fd);
 /* Makes sure the next gr__wasi_fd_insert succeeds (a free entry exists or
  * the table grew): 0, EMFILE or ENOMEM. Calls that create something (a
  * file, an accepted connection) check this first so that a full table
- * leaves nothing behind. */
+ * leaves nothing behind. Growing moves the table: entries got before are
+ * invalid afterwards (look them up again). */
 uint32_t gr__wasi_fd_room(gr_wasi* w);
 
 /* Before a transfer on host_fd that would block (a pipe, socket or

@@ -316,7 +316,8 @@ gr_wasi_sock_accept(gr_wasi* w,
     if (!p)
         return GR_WASI_EFAULT;
     /* A full table must not cost the peer its accepted connection. */
-    if ((r = gr__wasi_fd_room(w)))
+    if ((r = gr__wasi_fd_room(w)) ||
+        (r = sock_get(w, fd, GR_WASI_R_SOCK_ACCEPT, &e))) /* it may move */
         return r;
     if ((r = gr__wasi_wait_fd(w, e, POLLIN)))
         return r;
