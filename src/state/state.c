@@ -30,7 +30,20 @@ struct gr_state
     gr__state_map keys; /* full name → gr_state_key (one reference) */
 };
 
-/* Threads: refs atomically; size/cap/map under mu; rw is the guests'
+/* The guests' local read/write lock of a key. Not a pthread rwlock: any
+ * thread may release it (a call's leftover locks are released by whoever
+ * ends the call) and a wait ends at the waiting call's deadline. Readers
+ * are preferred, as with glibc's default rwlock, so a call may take the
+ * same read lock twice. All fields under lk_mu. */
+struct key_lock
+{
+    pthread_mutex_t lk_mu;
+    pthread_cond_t lk_cond; /* CLOCK_MONOTONIC; broadcast on every unlock */
+    unsigned readers;       /* read holders */
+    int writer;             /* 1 while write-held */
+};
+
+/* Threads: refs atomically; size/cap/map under mu; lk is the guests'
  * local lock and is never taken by the host functions themselves. */
 struct gr_state_key
 {
@@ -42,7 +55,7 @@ struct gr_state_key
     pthread_mutex_t mu;
     size_t size, cap;
     uint8_t* map; /* host view of the memfd, cap bytes */
-    pthread_rwlock_t rw;
+    struct key_lock lk;
 };
 
 /* ---- names --------------------------------------------------------------- */
@@ -209,7 +222,8 @@ key_free(gr_state_key* k)
     if (k->fd >= 0)
         close(k->fd);
     pthread_mutex_destroy(&k->mu);
-    pthread_rwlock_destroy(&k->rw);
+    pthread_mutex_destroy(&k->lk.lk_mu);
+    pthread_cond_destroy(&k->lk.lk_cond);
     gr_free(k->name);
     gr_free(k);
 }
@@ -224,7 +238,12 @@ key_new(gr_state* st, const char* name, size_t nlen, gr_state_key** out)
     atomic_init(&k->refs, 1);
     k->fd = -1;
     pthread_mutex_init(&k->mu, NULL);
-    pthread_rwlock_init(&k->rw, NULL);
+    pthread_mutex_init(&k->lk.lk_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&k->lk.lk_cond, &ca);
+    pthread_condattr_destroy(&ca);
     k->name = gr_strndup(name, nlen);
     k->nlen = nlen;
     int rc = k->name ? 0 : -ENOMEM;
@@ -455,18 +474,73 @@ gr_state_key_pull_range(gr_state_key* k, size_t off, size_t len)
     return rc;
 }
 
+static uint64_t
+mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int
+lock_busy(const struct key_lock* l, int write)
+{
+    return l->writer || (write && l->readers);
+}
+
+int
+gr_state_key_lock_until(gr_state_key* k, int write, uint64_t deadline_ns)
+{
+    struct key_lock* l = &k->lk;
+    struct timespec ts = { (time_t)(deadline_ns / 1000000000u),
+                           (long)(deadline_ns % 1000000000u) };
+    int rc = 0;
+    pthread_mutex_lock(&l->lk_mu);
+    while (lock_busy(l, write)) {
+        if (!deadline_ns) {
+            pthread_cond_wait(&l->lk_cond, &l->lk_mu);
+            continue;
+        }
+        /* The deadline signal of the call interrupts nothing here (condvar
+         * waits resume), so the wait itself ends at the deadline. */
+        if (pthread_cond_timedwait(&l->lk_cond, &l->lk_mu, &ts) == ETIMEDOUT &&
+            lock_busy(l, write)) {
+            rc = -ETIMEDOUT;
+            break;
+        }
+    }
+    if (!rc) {
+        if (write)
+            l->writer = 1;
+        else
+            l->readers++;
+    }
+    pthread_mutex_unlock(&l->lk_mu);
+    return rc;
+}
+
 int
 gr_state_key_lock(gr_state_key* k, int write)
 {
-    return -(write ? pthread_rwlock_wrlock(&k->rw)
-                   : pthread_rwlock_rdlock(&k->rw));
+    return gr_state_key_lock_until(k, write, 0);
 }
 
 int
 gr_state_key_unlock(gr_state_key* k, int write)
 {
-    (void)write; /* one unlock for both kinds */
-    return -pthread_rwlock_unlock(&k->rw);
+    struct key_lock* l = &k->lk;
+    int rc = 0;
+    pthread_mutex_lock(&l->lk_mu);
+    if (write && l->writer)
+        l->writer = 0;
+    else if (!write && l->readers)
+        l->readers--;
+    else
+        rc = -EPERM;
+    pthread_mutex_unlock(&l->lk_mu);
+    if (!rc)
+        pthread_cond_broadcast(&l->lk_cond);
+    return rc;
 }
 
 static int
@@ -481,29 +555,41 @@ lock_name(char* buf, const gr_state_key* k, size_t* nlen)
 }
 
 int
-gr_state_key_lock_global(gr_state_key* k, char token[33])
+gr_state_key_lock_global_until(gr_state_key* k,
+                               char token[33],
+                               uint64_t deadline_ns)
 {
     gr_global* g = k->st->global;
     char name[NAME_MAX_LEN];
     size_t nlen;
     lock_name(name, k, &nlen);
     make_token(token);
-    struct timespec t0, now;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    long sleep_us = 500;
+    uint64_t t0 = mono_ns();
+    uint64_t give_up = t0 + (uint64_t)k->st->lock_wait_ms * 1000000u;
+    int by_deadline = deadline_ns && deadline_ns < give_up;
+    if (by_deadline)
+        give_up = deadline_ns;
+    uint64_t sleep_ns = 500000;
     for (;;) {
         int rc = g->ops->lock(g, name, nlen, token, k->st->lock_ttl_ms);
         if (rc != -EBUSY)
             return rc;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long waited_ms = (now.tv_sec - t0.tv_sec) * 1000 +
-                         (now.tv_nsec - t0.tv_nsec) / 1000000;
-        if (waited_ms >= (long)k->st->lock_wait_ms)
-            return -EBUSY;
-        usleep((useconds_t)sleep_us);
-        if (sleep_us < 20000)
-            sleep_us *= 2;
+        uint64_t now = mono_ns();
+        if (now >= give_up)
+            return by_deadline ? -ETIMEDOUT : -EBUSY;
+        uint64_t nap = give_up - now < sleep_ns ? give_up - now : sleep_ns;
+        struct timespec ts = { (time_t)(nap / 1000000000u),
+                               (long)(nap % 1000000000u) };
+        nanosleep(&ts, NULL); /* EINTR (the deadline signal): try again */
+        if (sleep_ns < 20000000)
+            sleep_ns *= 2;
     }
+}
+
+int
+gr_state_key_lock_global(gr_state_key* k, char token[33])
+{
+    return gr_state_key_lock_global_until(k, token, 0);
 }
 
 int
@@ -803,7 +889,10 @@ gr_state_ctx_ranges(const gr_state_ctx* c, const uint64_t (**ranges)[2])
 }
 
 int
-gr_state_ctx_lock(gr_state_ctx* c, gr_state_key* k, int mode)
+gr_state_ctx_lock(gr_state_ctx* c,
+                  gr_state_key* k,
+                  int mode,
+                  uint64_t deadline_ns)
 {
     if (mode < 0 || mode > 2)
         return -EINVAL;
@@ -817,8 +906,9 @@ gr_state_ctx_lock(gr_state_ctx* c, gr_state_key* k, int mode)
     }
     struct held* h = &c->held[c->n_held];
     *h = (struct held){ .k = k, .mode = mode };
-    int rc = mode == 2 ? gr_state_key_lock_global(k, h->token)
-                       : gr_state_key_lock(k, mode);
+    int rc = mode == 2
+               ? gr_state_key_lock_global_until(k, h->token, deadline_ns)
+               : gr_state_key_lock_until(k, mode, deadline_ns);
     if (rc)
         return rc;
     gr_state_key_ref(k);

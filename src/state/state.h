@@ -39,6 +39,7 @@ typedef struct gr_state_config
  *                did not answer within timeout_ms, or replied with an
  *                error (the next operation reconnects)
  *   -EBUSY       a global lock is held by someone else (after waiting)
+ *   -ETIMEDOUT   also: a lock wait reached the caller's deadline
  *   -EPERM       unlocking a global lock we do not hold (expired)
  *   -ENOMEM      out of memory */
 
@@ -121,14 +122,26 @@ int gr_state_key_push_range(gr_state_key* k, size_t off, size_t len);
 int gr_state_key_pull(gr_state_key* k);
 int gr_state_key_pull_range(gr_state_key* k, size_t off, size_t len);
 
-/* Local read/write lock of the key on this host (a pthread rwlock: unlock
- * from the thread that locked). write = 0 for a read lock. */
+/* Local read/write lock of the key on this host. write = 0 for a read
+ * lock; readers are preferred (a holder of a read lock may take it again).
+ * The lock belongs to no thread: any thread may unlock it (a call's
+ * leftover locks are released by whoever ends the call). _until waits at
+ * most until deadline_ns (CLOCK_MONOTONIC ns; 0 = forever) and then
+ * returns -ETIMEDOUT; gr_state_key_lock waits forever. Unlocking a lock of
+ * that kind that is not held returns -EPERM. */
+int gr_state_key_lock_until(gr_state_key* k, int write, uint64_t deadline_ns);
 int gr_state_key_lock(gr_state_key* k, int write);
 int gr_state_key_unlock(gr_state_key* k, int write);
 /* Global write lock: waits up to lock_wait_ms (-EBUSY after) for the lock
  * to be free, then holds it for at most lock_ttl_ms (a dead holder cannot
  * block others forever). token[33] receives the holder's token, needed to
- * unlock; unlocking after expiry returns -EPERM. */
+ * unlock; unlocking after expiry returns -EPERM. _until also stops waiting
+ * at deadline_ns (CLOCK_MONOTONIC ns, 0 = none) with -ETIMEDOUT when that
+ * comes before lock_wait_ms runs out. A single request to the global tier
+ * is bounded by timeout_ms, not by the deadline. */
+int gr_state_key_lock_global_until(gr_state_key* k,
+                                   char token[33],
+                                   uint64_t deadline_ns);
 int gr_state_key_lock_global(gr_state_key* k, char token[33]);
 int gr_state_key_unlock_global(gr_state_key* k, const char token[33]);
 /* One attempt, no waiting, with an explicit expiry (tests, benches). */
@@ -198,8 +211,14 @@ int gr_state_ctx_add_range(gr_state_ctx* c,
 /* The recorded ranges, as gr_snapshot_reset's remap argument. */
 size_t gr_state_ctx_ranges(const gr_state_ctx* c, const uint64_t (**ranges)[2]);
 
-/* Lock bookkeeping: mode 0 read, 1 write, 2 global. */
-int gr_state_ctx_lock(gr_state_ctx* c, gr_state_key* k, int mode);
+/* Lock bookkeeping: mode 0 read, 1 write, 2 global. gr_state_ctx_lock
+ * waits at most until deadline_ns (the call's deadline, CLOCK_MONOTONIC ns;
+ * 0 = none; -ETIMEDOUT then, see the _until functions above). Every lock
+ * taken here is released by gr_state_ctx_clear, from any thread. */
+int gr_state_ctx_lock(gr_state_ctx* c,
+                      gr_state_key* k,
+                      int mode,
+                      uint64_t deadline_ns);
 int gr_state_ctx_unlock(gr_state_ctx* c, gr_state_key* k, int mode);
 
 /* Forgets every range and releases every lock still held. */

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The chaining imports of module "granary" (chain, await, chain_output,
  * await_all): guest pointers are checked here, the work is done by the
- * scheduler through the gr_faas_chain_ops stored in the call's context. */
+ * scheduler through the gr_faas_chain_ops stored in the call's context.
+ * A wait that ends at the parent's deadline ends the parent's call. */
 #include <string.h>
 
 #include "engine/engine.h"
+#include "engine/rt.h"
 #include "host/faas/faas.h"
 #include "host/host.h"
 
@@ -12,6 +14,19 @@ static int
 in_bounds(const wasm_rt_memory_t* mem, uint32_t ptr, uint64_t len)
 {
     return mem && (uint64_t)ptr + len <= mem->size;
+}
+
+/* The scheduler's waits end at the waiting call's deadline with
+ * GR_FAAS_ETIMEDOUT (which also reports a child that timed out). If the
+ * deadline has passed, the parent's call ends here as a timeout instead of
+ * returning to a guest that may wait again; nothing is held here (the
+ * children's records are the scheduler's, dropped when the call ends). */
+static int32_t
+waited(int32_t rc)
+{
+    if (rc == GR_FAAS_ETIMEDOUT)
+        gr_rt_check_deadline();
+    return rc;
 }
 
 int32_t
@@ -42,7 +57,7 @@ gr_faas_await(gr_faas_ctx* c, int32_t handle)
         return GR_FAAS_ENOTSUP;
     if (handle < 0)
         return GR_FAAS_EHANDLE;
-    return c->chain->await(c->chain_ctx, handle);
+    return waited(c->chain->await(c->chain_ctx, handle));
 }
 
 int32_t
@@ -61,7 +76,8 @@ gr_faas_chain_output(gr_faas_ctx* c,
         return GR_FAAS_EINVAL;
     if (!in_bounds(mem, buf, len))
         return GR_FAAS_EFAULT;
-    return c->chain->output(c->chain_ctx, handle, mem->data + buf, len, offset);
+    return waited(
+      c->chain->output(c->chain_ctx, handle, mem->data + buf, len, offset));
 }
 
 int32_t
@@ -84,7 +100,7 @@ gr_faas_await_all(gr_faas_ctx* c,
         /* Guest memory has no alignment guarantee: copy, don't cast. The
          * memory cannot move or shrink while the guest waits in here. */
         memcpy(&h, mem->data + handles + (uint64_t)i * 4, sizeof h);
-        rc = h < 0 ? GR_FAAS_EHANDLE : c->chain->await(c->chain_ctx, h);
+        rc = h < 0 ? GR_FAAS_EHANDLE : waited(c->chain->await(c->chain_ctx, h));
         if (rcs)
             memcpy(mem->data + rcs + (uint64_t)i * 4, &rc, sizeof rc);
         if (rc < 0 && !first_err)

@@ -308,7 +308,8 @@ gr_state_host_lock(gr_state_ctx* c,
                    uint32_t key,
                    uint32_t klen,
                    uint32_t mode,
-                   int unlock)
+                   int unlock,
+                   uint64_t deadline_ns)
 {
     NEED_CTX(c);
     if (mode > 2)
@@ -318,8 +319,10 @@ gr_state_host_lock(gr_state_ctx* c,
     if (rc)
         return gr_state_host_code(rc);
     rc = unlock ? gr_state_ctx_unlock(c, k, (int)mode)
-                : gr_state_ctx_lock(c, k, (int)mode);
+                : gr_state_ctx_lock(c, k, (int)mode, deadline_ns);
     gr_state_key_unref(k);
+    if (rc == -ETIMEDOUT && !unlock)
+        rc = -EBUSY; /* not obtained in time */
     return gr_state_host_code(rc);
 }
 
@@ -443,13 +446,22 @@ Z_granaryZ_state_read_appended(zctx* x, U key, U klen, U buf, U len, U off)
 U
 Z_granaryZ_state_lock(zctx* x, U key, U klen, U mode)
 {
-    WRAP(gr_state_host_lock(c, mem, key, klen, mode, 0));
+    wasm_rt_memory_t* mem;
+    gr_state_ctx* c = state_of(x, &mem);
+    int32_t rc =
+      gr_state_host_lock(c, mem, key, klen, mode, 0, gr_rt_deadline());
+    /* A wait that ended at the call's deadline ends the call. The locks it
+     * holds are in its state context, released when the Faaslet resets,
+     * and nothing else is held here. */
+    if (rc)
+        gr_rt_check_deadline();
+    return (U)rc;
 }
 
 U
 Z_granaryZ_state_unlock(zctx* x, U key, U klen, U mode)
 {
-    WRAP(gr_state_host_lock(c, mem, key, klen, mode, 1));
+    WRAP(gr_state_host_lock(c, mem, key, klen, mode, 1, 0));
 }
 
 U

@@ -89,12 +89,18 @@ int32_t gr_state_host_read_appended(gr_state_ctx* c,
                                     uint32_t buf,
                                     uint32_t len,
                                     uint32_t off);
+/* Locks (unlock = 0) or unlocks a key. A lock waits at most until
+ * deadline_ns (CLOCK_MONOTONIC ns, 0 = none) and then returns
+ * GR_STATE_GUEST_EBUSY; the import wrapper passes the guest call's
+ * deadline and, once it has passed, ends the call as a timeout instead
+ * (the locks the call holds are released when it ends). */
 int32_t gr_state_host_lock(gr_state_ctx* c,
                            wasm_rt_memory_t* mem,
                            uint32_t key,
                            uint32_t klen,
                            uint32_t mode,
-                           int unlock);
+                           int unlock,
+                           uint64_t deadline_ns);
 int32_t gr_state_host_delete(gr_state_ctx* c,
                              wasm_rt_memory_t* mem,
                              uint32_t key,

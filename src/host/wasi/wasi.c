@@ -108,8 +108,10 @@ gr__wasi_fd_get(gr_wasi* w, uint32_t fd, uint64_t rights, gr__wasi_fd** out)
     return 0;
 }
 
-uint32_t
-gr__wasi_fd_insert(gr_wasi* w, const gr__wasi_fd* e, uint32_t* fd)
+/* The lowest free entry, growing the table if needed (*i set), or EMFILE
+ * or ENOMEM. */
+static uint32_t
+free_slot(gr_wasi* w, uint32_t* slot)
 {
     uint32_t i;
     for (i = 0; i < w->nfds; i++)
@@ -128,6 +130,24 @@ gr__wasi_fd_insert(gr_wasi* w, const gr__wasi_fd* e, uint32_t* fd)
         w->fds = t;
         w->nfds = n;
     }
+    *slot = i;
+    return 0;
+}
+
+uint32_t
+gr__wasi_fd_room(gr_wasi* w)
+{
+    uint32_t i;
+    return free_slot(w, &i);
+}
+
+uint32_t
+gr__wasi_fd_insert(gr_wasi* w, const gr__wasi_fd* e, uint32_t* fd)
+{
+    uint32_t i;
+    uint32_t r = free_slot(w, &i);
+    if (r)
+        return r;
     w->fds[i] = *e;
     w->fds[i].used = 1;
     *fd = i;
@@ -443,6 +463,12 @@ gr_wasi_exited(const gr_wasi* w, uint32_t* code)
     if (code)
         *code = w->exit_code;
     return w->exited;
+}
+
+void
+gr_wasi_set_deadline(gr_wasi* w, uint64_t deadline_ns)
+{
+    w->deadline = deadline_ns;
 }
 
 uint32_t

@@ -92,6 +92,15 @@ int gr_wasi_set_sink(gr_wasi* w, int fd, const gr_wasi_sink* sink);
 /* proc_exit: whether the guest asked to exit, and with which status. */
 int gr_wasi_exited(const gr_wasi* w, uint32_t* code);
 
+/* Sets the deadline of the guest call now running on w (CLOCK_MONOTONIC
+ * ns; 0 = none). The calls that can block (poll_oneoff, fd_read/fd_write
+ * and their positioned forms on pipes, sockets and terminals in blocking
+ * mode, sock_accept/recv/send) wait at most until then and return
+ * GR_WASI_ETIMEDOUT if it passes first. The import wrappers set it from the
+ * guest call's deadline before each such call and then end the call as a
+ * timeout (wasi_imports.c). */
+void gr_wasi_set_deadline(gr_wasi* w, uint64_t deadline_ns);
+
 /* Number of guest descriptors currently open (for tests and limits). */
 uint32_t gr_wasi_fd_count(const gr_wasi* w);
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -342,6 +343,10 @@ rw(gr_wasi* w,
     if ((r = gr__wasi_iovecs(mem, iovs, iovs_len, &iov, &n)))
         return r;
     ssize_t got;
+    if (n > 0 && (r = gr__wasi_wait_fd(w, e, write ? POLLOUT : POLLIN))) {
+        gr_free(iov);
+        return r; /* the call's deadline passed first */
+    }
     if (e->kind == GR_WASI_KIND_STDIN) {
         got = (positioned || write) ? -1 : (ssize_t)read_buf(w, iov, n);
         errno = ESPIPE;
@@ -360,9 +365,10 @@ rw(gr_wasi* w,
     } else {
         got = write ? writev(e->host_fd, iov, n) : readv(e->host_fd, iov, n);
     }
+    int err = errno;
     gr_free(iov);
     if (got < 0)
-        return host_err();
+        return gr__wasi_transfer_err(w, err);
     gr__wasi_st32(res, (uint32_t)got);
     return 0;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Thin wrappers from the wasm2c import ABI to the core WASI calls: find the
  * instance's memory and gr_wasi, forward, and leave the guest call on
- * proc_exit. An instance without a gr_wasi gets ENOSYS. */
+ * proc_exit or when a blocking call reached the call's deadline. An
+ * instance without a gr_wasi gets ENOSYS. */
 #include "host/wasi/wasi_imports.h"
 
 #include "engine/engine.h"
@@ -16,6 +17,29 @@ lookup(struct Z_wasi_snapshot_preview1_instance_t* ctx, wasm_rt_memory_t** mem)
     gr_host_ctx* h = gr_instance_host(in);
     *mem = gr_instance_memory(in);
     return h ? h->wasi : NULL;
+}
+
+/* lookup, for the calls that may block: the core call waits at most until
+ * the guest call's deadline. */
+static gr_wasi*
+lookup_blocking(struct Z_wasi_snapshot_preview1_instance_t* ctx,
+                wasm_rt_memory_t** mem)
+{
+    gr_wasi* w = lookup(ctx, mem);
+    if (w)
+        gr_wasi_set_deadline(w, gr_rt_deadline());
+    return w;
+}
+
+/* A blocking call that stopped at the deadline (ETIMEDOUT, or EINTR from
+ * the deadline signal) ends the guest call as a timeout rather than let
+ * the guest retry: the core call has released everything by then. */
+static uint32_t
+after_blocking(uint32_t r)
+{
+    if (r == GR_WASI_ETIMEDOUT || r == GR_WASI_EINTR)
+        gr_rt_check_deadline();
+    return r;
 }
 
 uint32_t
@@ -215,8 +239,9 @@ Z_wasi_snapshot_preview1Z_fd_pread(
   uint32_t nread_ptr)
 {
     wasm_rt_memory_t* mem;
-    gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_fd_pread(w, mem, fd, iovs, iovs_len, offset, nread_ptr)
+    gr_wasi* w = lookup_blocking(ctx, &mem);
+    return w ? after_blocking(gr_wasi_fd_pread(
+                 w, mem, fd, iovs, iovs_len, offset, nread_ptr))
              : GR_WASI_ENOSYS;
 }
 
@@ -254,9 +279,9 @@ Z_wasi_snapshot_preview1Z_fd_pwrite(
   uint32_t nwritten_ptr)
 {
     wasm_rt_memory_t* mem;
-    gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_fd_pwrite(
-                 w, mem, fd, iovs, iovs_len, offset, nwritten_ptr)
+    gr_wasi* w = lookup_blocking(ctx, &mem);
+    return w ? after_blocking(gr_wasi_fd_pwrite(
+                 w, mem, fd, iovs, iovs_len, offset, nwritten_ptr))
              : GR_WASI_ENOSYS;
 }
 
@@ -269,8 +294,9 @@ Z_wasi_snapshot_preview1Z_fd_read(
   uint32_t nread_ptr)
 {
     wasm_rt_memory_t* mem;
-    gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_fd_read(w, mem, fd, iovs, iovs_len, nread_ptr)
+    gr_wasi* w = lookup_blocking(ctx, &mem);
+    return w ? after_blocking(
+                 gr_wasi_fd_read(w, mem, fd, iovs, iovs_len, nread_ptr))
              : GR_WASI_ENOSYS;
 }
 
@@ -344,8 +370,9 @@ Z_wasi_snapshot_preview1Z_fd_write(
   uint32_t nwritten_ptr)
 {
     wasm_rt_memory_t* mem;
-    gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_fd_write(w, mem, fd, iovs, iovs_len, nwritten_ptr)
+    gr_wasi* w = lookup_blocking(ctx, &mem);
+    return w ? after_blocking(
+                 gr_wasi_fd_write(w, mem, fd, iovs, iovs_len, nwritten_ptr))
              : GR_WASI_ENOSYS;
 }
 
@@ -534,8 +561,9 @@ Z_wasi_snapshot_preview1Z_poll_oneoff(
   uint32_t nevents_ptr)
 {
     wasm_rt_memory_t* mem;
-    gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_poll_oneoff(w, mem, in, out, nsubscriptions, nevents_ptr)
+    gr_wasi* w = lookup_blocking(ctx, &mem);
+    return w ? after_blocking(gr_wasi_poll_oneoff(
+                 w, mem, in, out, nsubscriptions, nevents_ptr))
              : GR_WASI_ENOSYS;
 }
 
@@ -589,8 +617,9 @@ Z_wasi_snapshot_preview1Z_sock_accept(
   uint32_t fd_ptr)
 {
     wasm_rt_memory_t* mem;
-    gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_sock_accept(w, mem, fd, flags, fd_ptr) : GR_WASI_ENOSYS;
+    gr_wasi* w = lookup_blocking(ctx, &mem);
+    return w ? after_blocking(gr_wasi_sock_accept(w, mem, fd, flags, fd_ptr))
+             : GR_WASI_ENOSYS;
 }
 
 uint32_t
@@ -604,15 +633,15 @@ Z_wasi_snapshot_preview1Z_sock_recv(
   uint32_t ro_flags_ptr)
 {
     wasm_rt_memory_t* mem;
-    gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_sock_recv(w,
-                                 mem,
-                                 fd,
-                                 ri_data,
-                                 ri_data_len,
-                                 ri_flags,
-                                 ro_datalen_ptr,
-                                 ro_flags_ptr)
+    gr_wasi* w = lookup_blocking(ctx, &mem);
+    return w ? after_blocking(gr_wasi_sock_recv(w,
+                                                mem,
+                                                fd,
+                                                ri_data,
+                                                ri_data_len,
+                                                ri_flags,
+                                                ro_datalen_ptr,
+                                                ro_flags_ptr))
              : GR_WASI_ENOSYS;
 }
 
@@ -626,9 +655,9 @@ Z_wasi_snapshot_preview1Z_sock_send(
   uint32_t so_datalen_ptr)
 {
     wasm_rt_memory_t* mem;
-    gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_sock_send(
-                 w, mem, fd, si_data, si_data_len, si_flags, so_datalen_ptr)
+    gr_wasi* w = lookup_blocking(ctx, &mem);
+    return w ? after_blocking(gr_wasi_sock_send(
+                 w, mem, fd, si_data, si_data_len, si_flags, so_datalen_ptr))
              : GR_WASI_ENOSYS;
 }
 

@@ -75,6 +75,7 @@ struct gr_wasi
 
     int exited;
     uint32_t exit_code;
+    uint64_t deadline; /* of the current call, CLOCK_MONOTONIC ns; 0 = none */
 };
 
 /* Guest memory. Bounds checks use 64-bit sums so ptr + len cannot wrap. */
@@ -146,6 +147,23 @@ uint32_t gr__wasi_fd_get(gr_wasi* w,
 /* Takes the lowest free guest number for e (copied). Returns 0 with *fd set,
  * EMFILE or ENOMEM; on failure e's host descriptor is not closed. */
 uint32_t gr__wasi_fd_insert(gr_wasi* w, const gr__wasi_fd* e, uint32_t* fd);
+/* Makes sure the next gr__wasi_fd_insert succeeds (a free entry exists or
+ * the table grew): 0, EMFILE or ENOMEM. Calls that create something (a
+ * file, an accepted connection) check this first so that a full table
+ * leaves nothing behind. Growing moves the table: entries got before are
+ * invalid afterwards (look them up again). */
+uint32_t gr__wasi_fd_room(gr_wasi* w);
+
+/* Before a transfer on host_fd that would block (a pipe, socket or
+ * terminal in blocking mode; regular files never wait): waits until it is
+ * ready for `events` (POLLIN/POLLOUT) or the call's deadline passes. Returns
+ * 0 (ready, or nothing to wait for: no deadline, non-blocking fd) or
+ * GR_WASI_ETIMEDOUT. The transfer itself may still be interrupted by the
+ * deadline signal (EINTR), see gr__wasi_interrupted. (wasi_poll.c) */
+uint32_t gr__wasi_wait_fd(gr_wasi* w, const gr__wasi_fd* e, short events);
+/* The WASI errno for a transfer that failed with host errno err:
+ * GR_WASI_ETIMEDOUT if it was interrupted and the call's deadline passed. */
+uint32_t gr__wasi_transfer_err(gr_wasi* w, int err);
 /* Releases an entry (closes its host fd if owned). */
 void gr__wasi_fd_release(gr__wasi_fd* e);
 /* Filetype and the rights that make sense for a host descriptor. */

@@ -346,6 +346,12 @@ gr_wasi_path_open(gr_wasi* w,
         flags |= rd ? O_RDWR : O_WRONLY;
     (void)rd;
 
+    /* Check for a free descriptor first: with O_CREAT (or O_TRUNC) the
+     * open changes the file system, and failing after it would leave a
+     * file the guest was told it did not get. */
+    if ((r = gr__wasi_fd_room(w)) ||
+        (r = gr__wasi_fd_get(w, fd, need, &e))) /* the table may have moved */
+        return r;
     int hfd = gr__wasi_open_beneath(e->host_fd, buf, flags, 0666);
     if (hfd < 0) {
         /* O_NOFOLLOW on a symlink that the kernel reports as ELOOP (or

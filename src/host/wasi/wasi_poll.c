@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* poll_oneoff (clock timeouts, relative or absolute, and fd readiness via
- * ppoll(2)) and the sock_* calls on sockets the host handed to the guest. */
+ * ppoll(2)), the sock_* calls on sockets the host handed to the guest, and
+ * the waits of blocking transfers, all bounded by the call's deadline. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -27,6 +29,38 @@ static uint64_t
 sat_add(uint64_t a, uint64_t b)
 {
     return a + b < a ? UINT64_MAX : a + b;
+}
+
+uint32_t
+gr__wasi_wait_fd(gr_wasi* w, const gr__wasi_fd* e, short events)
+{
+    if (!w->deadline || e->kind != GR_WASI_KIND_HOST || e->host_fd < 0 ||
+        e->filetype == GR_WASI_FT_REGULAR_FILE ||
+        e->filetype == GR_WASI_FT_DIRECTORY)
+        return 0;
+    int fl = fcntl(e->host_fd, F_GETFL);
+    if (fl < 0 || (fl & O_NONBLOCK))
+        return 0; /* it cannot block: the transfer says EAGAIN itself */
+    for (;;) {
+        uint64_t now = now_ns(CLOCK_MONOTONIC);
+        if (now >= w->deadline)
+            return GR_WASI_ETIMEDOUT;
+        uint64_t d = w->deadline - now;
+        struct timespec ts = { (time_t)(d / NS), (long)(d % NS) };
+        struct pollfd p = { .fd = e->host_fd, .events = events };
+        int n = ppoll(&p, 1, &ts, NULL);
+        /* Ready, hung up or failing: the transfer reports which. */
+        if (n > 0 || (n < 0 && errno != EINTR))
+            return 0;
+    }
+}
+
+uint32_t
+gr__wasi_transfer_err(gr_wasi* w, int err)
+{
+    if (err == EINTR && w->deadline && now_ns(CLOCK_MONOTONIC) >= w->deadline)
+        return GR_WASI_ETIMEDOUT;
+    return gr_wasi_errno_from_host(err);
 }
 
 struct sub
@@ -182,23 +216,28 @@ gr_wasi_poll_oneoff(gr_wasi* w,
         immediate |= s->ready;
     }
 
+    if (!npfd && !immediate && first == UINT64_MAX) {
+        rc = GR_WASI_EINVAL; /* nothing could ever happen */
+        goto fail;
+    }
+    /* The call's deadline bounds every wait: at it, poll_oneoff returns
+     * ETIMEDOUT (and the import wrapper ends the call) instead of
+     * sleeping on; signals (EINTR) before it only restart the wait. */
+    uint64_t wake = first;
+    if (w->deadline && w->deadline < wake)
+        wake = w->deadline;
     for (;;) {
         struct timespec tmo, *ptmo = NULL;
         mono = now_ns(CLOCK_MONOTONIC);
-        int expired = first <= mono;
-        if (immediate || expired) {
+        if (immediate || wake <= mono) {
             tmo.tv_sec = 0;
             tmo.tv_nsec = 0;
             ptmo = &tmo;
-        } else if (first != UINT64_MAX) {
-            uint64_t d = first - mono;
+        } else if (wake != UINT64_MAX) {
+            uint64_t d = wake - mono;
             tmo.tv_sec = (time_t)(d / NS);
             tmo.tv_nsec = (long)(d % NS);
             ptmo = &tmo;
-        }
-        if (!npfd && !ptmo) {
-            rc = GR_WASI_EINVAL; /* nothing could ever happen */
-            goto fail;
         }
         int n = ppoll(pfds, (nfds_t)npfd, ptmo, NULL);
         if (n < 0 && errno != EINTR) {
@@ -229,6 +268,10 @@ gr_wasi_poll_oneoff(gr_wasi* w,
         }
         if (any)
             break;
+        if (w->deadline && mono >= w->deadline) {
+            rc = GR_WASI_ETIMEDOUT;
+            goto fail;
+        }
     }
 
     uint32_t k = 0;
@@ -272,12 +315,18 @@ gr_wasi_sock_accept(gr_wasi* w,
     uint8_t* p = gr__wasi_ptr(mem, fd_ptr, 4);
     if (!p)
         return GR_WASI_EFAULT;
+    /* A full table must not cost the peer its accepted connection. */
+    if ((r = gr__wasi_fd_room(w)) ||
+        (r = sock_get(w, fd, GR_WASI_R_SOCK_ACCEPT, &e))) /* it may move */
+        return r;
+    if ((r = gr__wasi_wait_fd(w, e, POLLIN)))
+        return r;
     int afl = SOCK_CLOEXEC;
     if (flags & GR_WASI_FDFLAG_NONBLOCK)
         afl |= SOCK_NONBLOCK;
     int c = accept4(e->host_fd, NULL, NULL, afl);
     if (c < 0)
-        return gr_wasi_errno_from_host(errno);
+        return gr__wasi_transfer_err(w, errno);
     gr__wasi_fd ne;
     memset(&ne, 0, sizeof(ne));
     ne.kind = GR_WASI_KIND_HOST;
@@ -325,11 +374,15 @@ gr_wasi_sock_recv(gr_wasi* w,
         fl |= MSG_PEEK;
     if (ri_flags & GR_WASI_RI_RECV_WAITALL)
         fl |= MSG_WAITALL;
+    if ((r = gr__wasi_wait_fd(w, e, POLLIN))) {
+        gr_free(iov);
+        return r;
+    }
     ssize_t got = recvmsg(e->host_fd, &msg, fl);
     int err = errno;
     gr_free(iov);
     if (got < 0)
-        return gr_wasi_errno_from_host(err);
+        return gr__wasi_transfer_err(w, err);
     gr__wasi_st32(plen, (uint32_t)got);
     gr__wasi_st16(
       pfl, (msg.msg_flags & MSG_TRUNC) ? GR_WASI_RO_RECV_DATA_TRUNCATED : 0);
@@ -359,11 +412,15 @@ gr_wasi_sock_send(gr_wasi* w,
     if ((r = gr__wasi_iovecs(mem, si_data, si_data_len, &iov, &n)))
         return r;
     struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+    if ((r = gr__wasi_wait_fd(w, e, POLLOUT))) {
+        gr_free(iov);
+        return r;
+    }
     ssize_t got = sendmsg(e->host_fd, &msg, MSG_NOSIGNAL);
     int err = errno;
     gr_free(iov);
     if (got < 0)
-        return gr_wasi_errno_from_host(err);
+        return gr__wasi_transfer_err(w, err);
     gr__wasi_st32(plen, (uint32_t)got);
     return 0;
 }

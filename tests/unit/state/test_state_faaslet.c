@@ -2,7 +2,9 @@
 /* Faaslets sharing state through real guests (tests/guests/state): two
  * Faaslets in one process see each other's writes with no copy, the
  * mapping survives memory.grow, reset unmaps it and the next call maps it
- * again, locks, the copying API, pointer checks, user isolation. Built
+ * again, locks (waits bounded by a deadline, released by the end of the
+ * call from any thread), the copying API, pointer checks, user isolation.
+ * Built
  * against the embedded tier (unit) and a private redis-server
  * (integration). */
 #include <errno.h>
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <setjmp.h>
@@ -251,6 +254,99 @@ test_errors_and_isolation(void** state)
     gr_state_delete(st, "bob", "iso");
 }
 
+static uint64_t
+mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+struct locker
+{
+    gr_state_ctx* c;
+    gr_state_key* k;
+    int mode, rc;
+};
+
+static void*
+lock_thread(void* p)
+{
+    struct locker* l = p;
+    l->rc = gr_state_ctx_lock(l->c, l->k, l->mode, mono_ns() + 5000000000ull);
+    return NULL;
+}
+
+static void
+test_lock_waits_end_at_deadline(void** state)
+{
+    (void)state;
+    gr_state_key* k;
+    assert_int_equal(gr_state_key_open(st, "alice", "dl", 2, 4096, &k), 0);
+    gr_state_ctx* c;
+    assert_int_equal(gr_state_ctx_create(st, "alice", &c), 0);
+    /* a call on another thread takes the write lock and keeps it */
+    struct locker l = { c, k, 1, -1 };
+    pthread_t th;
+    pthread_create(&th, NULL, lock_thread, &l);
+    pthread_join(th, NULL);
+    assert_int_equal(l.rc, 0);
+    /* writers and readers wait at most until their deadline */
+    uint64_t t0 = mono_ns();
+    assert_int_equal(gr_state_key_lock_until(k, 1, t0 + 100000000ull),
+                     -ETIMEDOUT);
+    assert_int_equal(gr_state_key_lock_until(k, 0, mono_ns() + 50000000ull),
+                     -ETIMEDOUT);
+    uint64_t dt = mono_ns() - t0;
+    assert_true(dt >= 150000000ull && dt < 2000000000ull);
+    /* a deadline already passed does not wait at all */
+    assert_int_equal(gr_state_key_lock_until(k, 1, mono_ns() - 1), -ETIMEDOUT);
+    /* the end of that call, here on this thread, releases its lock */
+    gr_state_ctx_clear(c);
+    assert_int_equal(gr_state_key_lock_until(k, 1, mono_ns() + 1000000000ull),
+                     0);
+    assert_int_equal(gr_state_key_unlock(k, 1), 0);
+    assert_int_equal(gr_state_key_unlock(k, 1), -EPERM);
+    /* readers share; a waiting writer gets it when the last one leaves */
+    assert_int_equal(gr_state_key_lock_until(k, 0, 0), 0);
+    l = (struct locker){ c, k, 0, -1 };
+    pthread_create(&th, NULL, lock_thread, &l);
+    pthread_join(th, NULL);
+    assert_int_equal(l.rc, 0);
+    assert_int_equal(gr_state_key_lock_until(k, 1, mono_ns() + 50000000ull),
+                     -ETIMEDOUT);
+    assert_int_equal(gr_state_key_unlock(k, 0), 0);
+    gr_state_ctx_clear(c);
+    assert_int_equal(gr_state_key_lock_until(k, 1, mono_ns() + 1000000000ull),
+                     0);
+    assert_int_equal(gr_state_key_unlock(k, 1), 0);
+    gr_state_ctx_destroy(c);
+    gr_state_key_unref(k);
+    gr_state_delete(st, "alice", "dl");
+}
+
+static void
+test_global_lock_wait_ends_at_deadline(void** state)
+{
+    (void)state;
+    gr_state_key* k;
+    assert_int_equal(gr_state_key_open(st, "alice", "gdl", 3, 4096, &k), 0);
+    char t1[33], t2[33];
+    assert_int_equal(gr_state_key_lock_global(k, t1), 0);
+    /* lock_wait_ms is 10 s; the deadline comes first */
+    uint64_t t0 = mono_ns();
+    assert_int_equal(gr_state_key_lock_global_until(k, t2, t0 + 100000000ull),
+                     -ETIMEDOUT);
+    uint64_t dt = mono_ns() - t0;
+    assert_true(dt >= 100000000ull && dt < 2000000000ull);
+    assert_int_equal(gr_state_key_unlock_global(k, t1), 0);
+    assert_int_equal(
+      gr_state_key_lock_global_until(k, t2, mono_ns() + 1000000000ull), 0);
+    assert_int_equal(gr_state_key_unlock_global(k, t2), 0);
+    gr_state_key_unref(k);
+    gr_state_delete(st, "alice", "gdl");
+}
+
 static int
 setup(void** state)
 {
@@ -306,6 +402,8 @@ main(void)
         cmocka_unit_test(test_locked_increments_from_two_threads),
         cmocka_unit_test(test_copying_api_push_pull_append),
         cmocka_unit_test(test_errors_and_isolation),
+        cmocka_unit_test(test_lock_waits_end_at_deadline),
+        cmocka_unit_test(test_global_lock_wait_ends_at_deadline),
     };
     return cmocka_run_group_tests_name(
       GR_TEST_REDIS ? "state faaslets (redis)" : "state faaslets (embedded)",

@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -301,12 +302,38 @@ test_link_rename_symlink(void** state)
       GR_WASI_ENOTCAPABLE);
 }
 
+static void
+test_open_creat_full_table(void** state)
+{
+    tw* t = *state;
+    uint32_t fd = 0, r = 0;
+    tw_write_file(tw_host(t, "a", 0), "A");
+    for (int i = 0; i < 2000 && r == 0; i++)
+        r = tw_open(t, "a", 0, &fd);
+    assert_int_equal(r, GR_WASI_EMFILE);
+    /* EMFILE from an O_CREAT open leaves no file behind (nor truncates) */
+    struct stat st;
+    assert_int_equal(tw_open(t, "new", GR_WASI_O_CREAT, &fd), GR_WASI_EMFILE);
+    assert_int_equal(stat(tw_host(t, "new", 0), &st), -1);
+    assert_int_equal(errno, ENOENT);
+    assert_int_equal(tw_open(t, "a", GR_WASI_O_TRUNC, &fd), GR_WASI_EMFILE);
+    assert_int_equal(stat(tw_host(t, "a", 0), &st), 0);
+    assert_int_equal(st.st_size, 1);
+    /* with a descriptor free again it is created */
+    assert_int_equal(gr_wasi_fd_close(t->w, &t->mem, 5), 0);
+    assert_int_equal(tw_open(t, "new", GR_WASI_O_CREAT, &fd), 0);
+    assert_int_equal(fd, 5);
+    assert_int_equal(stat(tw_host(t, "new", 0), &st), 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_dirs, tw_setup, tw_teardown),
         cmocka_unit_test_setup_teardown(test_open_flags, tw_setup, tw_teardown),
+        cmocka_unit_test_setup_teardown(
+          test_open_creat_full_table, tw_setup, tw_teardown),
         cmocka_unit_test_setup_teardown(
           test_filestat_times, tw_setup, tw_teardown),
         cmocka_unit_test_setup_teardown(

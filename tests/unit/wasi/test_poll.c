@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* poll_oneoff (clocks relative/absolute, fd readiness on a pipe, bad
- * subscriptions) and the sock_* calls on a preopened listening socket. */
+ * subscriptions), the sock_* calls on a preopened listening socket, and the
+ * call's deadline (gr_wasi_set_deadline) bounding every blocking wait. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -296,6 +297,111 @@ test_sock_accept(void** state)
                      GR_WASI_ENOTCAPABLE);
 }
 
+#define MS 1000000ull
+
+static void
+test_poll_deadline(void** state)
+{
+    tw* t = *state;
+    /* a 3 s sleep in a call with 100 ms left ends at the deadline */
+    sub_clock(t, 0, 1, GR_WASI_CLOCK_MONOTONIC, 3000 * MS, 0);
+    uint64_t t0 = mono_ns();
+    gr_wasi_set_deadline(t->w, t0 + 100 * MS);
+    assert_int_equal(gr_wasi_poll_oneoff(t->w, &t->mem, IN, OUT, 1, NEV),
+                     GR_WASI_ETIMEDOUT);
+    uint64_t dt = mono_ns() - t0;
+    assert_true(dt >= 100 * MS);
+    assert_true(dt < 1000 * MS);
+    /* so does one on an absolute time */
+    sub_clock(t,
+              0,
+              2,
+              GR_WASI_CLOCK_MONOTONIC,
+              mono_ns() + 3000 * MS,
+              GR_WASI_SUBCLOCK_ABSTIME);
+    t0 = mono_ns();
+    gr_wasi_set_deadline(t->w, t0 + 50 * MS);
+    assert_int_equal(gr_wasi_poll_oneoff(t->w, &t->mem, IN, OUT, 1, NEV),
+                     GR_WASI_ETIMEDOUT);
+    assert_true(mono_ns() - t0 < 1000 * MS);
+    /* a shorter sleep is untouched */
+    gr_wasi_set_deadline(t->w, mono_ns() + 5000 * MS);
+    sub_clock(t, 0, 3, GR_WASI_CLOCK_MONOTONIC, 10 * MS, 0);
+    assert_int_equal(gr_wasi_poll_oneoff(t->w, &t->mem, IN, OUT, 1, NEV), 0);
+    assert_int_equal(tw_ld32(t, NEV), 1);
+    assert_int_equal(tw_ld64(t, OUT), 3);
+    /* past the deadline, what is ready now is still reported */
+    gr_wasi_set_deadline(t->w, mono_ns() - 1);
+    sub_fd(t, 0, 4, GR_WASI_EVENT_FD_WRITE, 1);
+    assert_int_equal(gr_wasi_poll_oneoff(t->w, &t->mem, IN, OUT, 1, NEV), 0);
+    assert_int_equal(tw_ld64(t, OUT), 4);
+    gr_wasi_set_deadline(t->w, 0);
+}
+
+static void
+test_read_deadline(void** state)
+{
+    tw* t = *state;
+    /* stdin is an empty blocking pipe: the read ends at the deadline */
+    tw_iov(t, 100, 200, 16);
+    uint64_t t0 = mono_ns();
+    gr_wasi_set_deadline(t->w, t0 + 100 * MS);
+    assert_int_equal(gr_wasi_fd_read(t->w, &t->mem, 0, 100, 1, 300),
+                     GR_WASI_ETIMEDOUT);
+    uint64_t dt = mono_ns() - t0;
+    assert_true(dt >= 100 * MS && dt < 1000 * MS);
+    /* with data there it reads as usual */
+    assert_int_equal(write(pipe_fds[1], "abc", 3), 3);
+    gr_wasi_set_deadline(t->w, mono_ns() + 5000 * MS);
+    assert_int_equal(gr_wasi_fd_read(t->w, &t->mem, 0, 100, 1, 300), 0);
+    assert_int_equal(tw_ld32(t, 300), 3);
+    assert_memory_equal(t->mem.data + 200, "abc", 3);
+    /* the poll on the pipe ends at the deadline too */
+    sub_fd(t, 0, 1, GR_WASI_EVENT_FD_READ, 0);
+    t0 = mono_ns();
+    gr_wasi_set_deadline(t->w, t0 + 50 * MS);
+    assert_int_equal(gr_wasi_poll_oneoff(t->w, &t->mem, IN, OUT, 1, NEV),
+                     GR_WASI_ETIMEDOUT);
+    assert_true(mono_ns() - t0 < 1000 * MS);
+    gr_wasi_set_deadline(t->w, 0);
+}
+
+static void
+test_sock_deadline(void** state)
+{
+    tw* t = *state;
+    /* nobody connects: accept ends at the deadline */
+    uint64_t t0 = mono_ns();
+    gr_wasi_set_deadline(t->w, t0 + 100 * MS);
+    assert_int_equal(gr_wasi_sock_accept(t->w, &t->mem, 4, 0, 300),
+                     GR_WASI_ETIMEDOUT);
+    assert_true(mono_ns() - t0 < 1000 * MS);
+    /* a connected peer that sends nothing: recv ends at the deadline */
+    int c = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    strcpy(a.sun_path, sock_path);
+    assert_int_equal(connect(c, (struct sockaddr*)&a, sizeof(a)), 0);
+    gr_wasi_set_deadline(t->w, mono_ns() + 5000 * MS);
+    assert_int_equal(gr_wasi_sock_accept(t->w, &t->mem, 4, 0, 300), 0);
+    uint32_t s = tw_ld32(t, 300);
+    tw_iov(t, 100, 400, 16);
+    t0 = mono_ns();
+    gr_wasi_set_deadline(t->w, t0 + 100 * MS);
+    assert_int_equal(gr_wasi_sock_recv(t->w, &t->mem, s, 100, 1, 0, 300, 304),
+                     GR_WASI_ETIMEDOUT);
+    assert_int_equal(gr_wasi_fd_read(t->w, &t->mem, s, 100, 1, 300),
+                     GR_WASI_ETIMEDOUT);
+    assert_true(mono_ns() - t0 < 1000 * MS);
+    /* and works when there is something */
+    assert_int_equal(write(c, "hi", 2), 2);
+    gr_wasi_set_deadline(t->w, mono_ns() + 5000 * MS);
+    assert_int_equal(gr_wasi_sock_recv(t->w, &t->mem, s, 100, 1, 0, 300, 304),
+                     0);
+    assert_int_equal(tw_ld32(t, 300), 2);
+    gr_wasi_set_deadline(t->w, 0);
+    close(c);
+}
+
 int
 main(void)
 {
@@ -307,6 +413,12 @@ main(void)
           test_sock_errors, tw_setup, tw_teardown),
         cmocka_unit_test_setup_teardown(
           test_sock_accept, setup_sock, teardown_sock),
+        cmocka_unit_test_setup_teardown(
+          test_poll_deadline, tw_setup, tw_teardown),
+        cmocka_unit_test_setup_teardown(
+          test_read_deadline, setup_pipe, teardown_pipe),
+        cmocka_unit_test_setup_teardown(
+          test_sock_deadline, setup_sock, teardown_sock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
