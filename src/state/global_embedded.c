@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The embedded global tier: an in-process table of values and a lock table
- * with expiry, behind the same interface as Redis. Serves a single host
- * (the default of `granary serve`, where no Redis is configured). */
+/* The embedded global tier: values in SQLite (<dir>/state.db, WAL mode;
+ * in memory when no directory is given) and an in-memory lock table with
+ * expiry, behind the same interface as Redis. Serves a single host (the
+ * default of `granary serve`, where no Redis is configured). */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,12 +14,10 @@
 
 #include "state/state_int.h"
 #include "util/alloc.h"
+#include "util/log.h"
 
-struct value
-{
-    size_t len;
-    uint8_t data[];
-};
+/* Growing a value copies it to a new blob in pieces of this size. */
+#define COPY_CHUNK (1u << 20)
 
 struct glock
 {
@@ -24,11 +25,60 @@ struct glock
     uint64_t expires_ns;
 };
 
+/* Each row is one value: len bytes of data at the start of blob v, whose
+ * size is the row's capacity (>= len; the bytes past len are zero). A
+ * value that grows by ranges or appends gets capacity to spare, so a log
+ * appended to is not copied on every append. A whole-value set stores
+ * exactly len bytes. name is NULL only inside a transaction that grows a
+ * value (the new copy, renamed before commit). */
+static const char schema[] = "PRAGMA journal_mode=WAL;"
+                             "PRAGMA synchronous=NORMAL;"
+                             "PRAGMA journal_size_limit=67108864;"
+                             "CREATE TABLE IF NOT EXISTS kv("
+                             " id INTEGER PRIMARY KEY,"
+                             " name BLOB UNIQUE,"
+                             " len INTEGER NOT NULL,"
+                             " v BLOB NOT NULL);";
+
+enum
+{
+    S_FIND,
+    S_UPSERT,
+    S_SETLEN,
+    S_NEW,
+    S_DEL_ID,
+    S_RENAME,
+    S_DEL_NAME,
+    S_BEGIN,
+    S_COMMIT,
+    S_ROLLBACK,
+    S_COUNT
+};
+
+static const char* const sql[S_COUNT] = {
+    [S_FIND] = "SELECT id, len FROM kv WHERE name = ?1",
+    [S_UPSERT] = "INSERT INTO kv(name, len, v) VALUES(?1, ?2, ?3) "
+                 "ON CONFLICT(name) DO UPDATE SET len = excluded.len, "
+                 "v = excluded.v",
+    [S_SETLEN] = "UPDATE kv SET len = ?1 WHERE id = ?2",
+    [S_NEW] = "INSERT INTO kv(name, len, v) VALUES(NULL, ?1, zeroblob(?2))",
+    [S_DEL_ID] = "DELETE FROM kv WHERE id = ?1",
+    [S_RENAME] = "UPDATE kv SET name = ?1 WHERE id = ?2",
+    [S_DEL_NAME] = "DELETE FROM kv WHERE name = ?1",
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+};
+
 struct embedded
 {
     gr_global base;
-    pthread_mutex_t mu; /* guards both tables */
-    gr__state_map values, locks;
+    pthread_mutex_t mu; /* guards db and its statements */
+    sqlite3* db;
+    sqlite3_stmt* st[S_COUNT];
+    int64_t max_len;         /* SQLite's largest blob */
+    pthread_mutex_t lock_mu; /* guards locks */
+    gr__state_map locks;
 };
 
 static uint64_t
@@ -39,16 +89,73 @@ now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Maps an SQLite result to a negative errno, logging unexpected ones. */
+static int
+db_errno(struct embedded* e, int src, const char* what)
+{
+    switch (src & 0xff) {
+        case SQLITE_OK:
+        case SQLITE_DONE:
+        case SQLITE_ROW:
+            return 0;
+        case SQLITE_NOMEM:
+            return -ENOMEM;
+        case SQLITE_TOOBIG:
+            return -EFBIG;
+        case SQLITE_FULL:
+            GR_WARN("state: %s: disk full", what);
+            return -ENOSPC;
+        default:
+            GR_WARN("state: %s: %s", what, sqlite3_errmsg(e->db));
+            return -EIO;
+    }
+}
+
+/* Runs a statement with no result rows and resets it. */
+static int
+step_done(struct embedded* e, int which)
+{
+    sqlite3_stmt* s = e->st[which];
+    int src = sqlite3_step(s);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return src == SQLITE_DONE ? 0 : db_errno(e, src, sql[which]);
+}
+
+/* Under e->mu: the row and length of name; -ENOENT if missing. */
+static int
+find(struct embedded* e,
+     const char* name,
+     size_t nlen,
+     sqlite3_int64* id,
+     size_t* len)
+{
+    sqlite3_stmt* s = e->st[S_FIND];
+    sqlite3_bind_blob64(s, 1, name, nlen, SQLITE_STATIC);
+    int src = sqlite3_step(s);
+    int rc = 0;
+    if (src == SQLITE_ROW) {
+        *id = sqlite3_column_int64(s, 0);
+        *len = (size_t)sqlite3_column_int64(s, 1);
+    } else if (src == SQLITE_DONE) {
+        rc = -ENOENT;
+    } else {
+        rc = db_errno(e, src, "lookup");
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc;
+}
+
 static int
 e_size(gr_global* g, const char* name, size_t nlen, size_t* len)
 {
     struct embedded* e = (struct embedded*)g;
+    sqlite3_int64 id;
     pthread_mutex_lock(&e->mu);
-    struct value* v = gr__state_map_get(&e->values, name, nlen);
-    if (v)
-        *len = v->len;
+    int rc = find(e, name, nlen, &id, len);
     pthread_mutex_unlock(&e->mu);
-    return v ? 0 : -ENOENT;
+    return rc;
 }
 
 static int
@@ -63,25 +170,32 @@ e_get(gr_global* g,
       size_t* total)
 {
     struct embedded* e = (struct embedded*)g;
-    int rc = 0;
+    sqlite3_int64 id;
+    size_t vlen;
+    sqlite3_blob* b = NULL;
     pthread_mutex_lock(&e->mu);
-    struct value* v = gr__state_map_get(&e->values, name, nlen);
-    if (!v) {
-        rc = -ENOENT;
+    int rc = find(e, name, nlen, &id, &vlen);
+    if (rc)
         goto out;
-    }
-    *total = v->len;
-    size_t n = off >= v->len ? 0 : v->len - off;
+    *total = vlen;
+    size_t n = off >= vlen ? 0 : vlen - off;
     if (n > len)
         n = len;
     if (n > cap) {
         rc = -ENOBUFS;
         goto out;
     }
-    if (n)
-        memcpy(dst, v->data + off, n);
+    if (n) {
+        /* Incremental I/O: only the range is read from the file. */
+        int src = sqlite3_blob_open(e->db, "main", "kv", "v", id, 0, &b);
+        if (src == SQLITE_OK)
+            src = sqlite3_blob_read(b, dst, (int)n, (int)off);
+        if ((rc = db_errno(e, src, "read")))
+            goto out;
+    }
     *got = n;
 out:
+    sqlite3_blob_close(b);
     pthread_mutex_unlock(&e->mu);
     return rc;
 }
@@ -90,52 +204,160 @@ static int
 e_set(gr_global* g, const char* name, size_t nlen, const void* data, size_t len)
 {
     struct embedded* e = (struct embedded*)g;
-    /* Built outside the lock and swapped in: readers see old or new. */
-    struct value* v = gr_malloc(sizeof *v + len);
-    if (!v)
-        return -ENOMEM;
-    v->len = len;
-    if (len)
-        memcpy(v->data, data, len);
+    if ((uint64_t)len > (uint64_t)e->max_len)
+        return -EFBIG;
+    sqlite3_stmt* s = e->st[S_UPSERT];
     pthread_mutex_lock(&e->mu);
-    struct value* old = gr__state_map_get(&e->values, name, nlen);
-    int rc = gr__state_map_put(&e->values, name, nlen, v);
+    /* One statement in autocommit: readers see the old or the new value,
+     * and once it returns the value is in the write-ahead log. */
+    sqlite3_bind_blob64(s, 1, name, nlen, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)len);
+    if (len)
+        sqlite3_bind_blob64(s, 3, data, len, SQLITE_STATIC);
+    else
+        sqlite3_bind_zeroblob(s, 3, 0);
+    int rc = step_done(e, S_UPSERT);
     pthread_mutex_unlock(&e->mu);
-    if (rc < 0) {
-        gr_free(v);
+    return rc;
+}
+
+/* Under e->mu, inside a transaction: replaces row *id (len bytes used) by
+ * a copy with capacity cap, copied COPY_CHUNK at a time so memory stays
+ * bounded whatever the value's size. */
+static int
+grow(struct embedded* e,
+     const char* name,
+     size_t nlen,
+     sqlite3_int64* id,
+     size_t len,
+     size_t cap)
+{
+    sqlite3_stmt* s = e->st[S_NEW];
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)len);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)cap);
+    int rc = step_done(e, S_NEW);
+    if (rc)
         return rc;
+    sqlite3_int64 nid = sqlite3_last_insert_rowid(e->db);
+    sqlite3_blob *from = NULL, *to = NULL;
+    uint8_t* buf = NULL;
+    if (len) {
+        buf = gr_malloc(len < COPY_CHUNK ? len : COPY_CHUNK);
+        if (!buf)
+            return -ENOMEM;
+        int src = sqlite3_blob_open(e->db, "main", "kv", "v", *id, 0, &from);
+        if (src == SQLITE_OK)
+            src = sqlite3_blob_open(e->db, "main", "kv", "v", nid, 1, &to);
+        for (size_t o = 0; src == SQLITE_OK && o < len; o += COPY_CHUNK) {
+            int n = (int)(len - o < COPY_CHUNK ? len - o : COPY_CHUNK);
+            src = sqlite3_blob_read(from, buf, n, (int)o);
+            if (src == SQLITE_OK)
+                src = sqlite3_blob_write(to, buf, n, (int)o);
+        }
+        rc = db_errno(e, src, "grow");
+        sqlite3_blob_close(from);
+        sqlite3_blob_close(to);
+        gr_free(buf);
+        if (rc)
+            return rc;
     }
-    gr_free(old);
+    sqlite3_bind_int64(e->st[S_DEL_ID], 1, *id);
+    if ((rc = step_done(e, S_DEL_ID)))
+        return rc;
+    sqlite3_bind_blob64(e->st[S_RENAME], 1, name, nlen, SQLITE_STATIC);
+    sqlite3_bind_int64(e->st[S_RENAME], 2, nid);
+    if ((rc = step_done(e, S_RENAME)))
+        return rc;
+    *id = nid;
     return 0;
 }
 
-/* Makes the value at least `need` bytes (zero padded), under e->mu. */
+/* Writes data at off (append: at the value's end), creating or growing
+ * the value (zero padded) in one transaction. *total = the new length. */
 static int
-ensure_len(struct embedded* e,
-           const char* name,
-           size_t nlen,
-           size_t need,
-           struct value** out)
+write_at(struct embedded* e,
+         const char* name,
+         size_t nlen,
+         size_t off,
+         int append,
+         const void* data,
+         size_t len,
+         size_t* total)
 {
-    struct value* v = gr__state_map_get(&e->values, name, nlen);
-    if (v && v->len >= need) {
-        *out = v;
-        return 0;
+    pthread_mutex_lock(&e->mu);
+    int rc = step_done(e, S_BEGIN);
+    if (rc)
+        goto out;
+    sqlite3_int64 id = 0;
+    size_t vlen = 0, cap = 0;
+    int exists = 1;
+    rc = find(e, name, nlen, &id, &vlen);
+    if (rc == -ENOENT) {
+        exists = 0;
+        rc = 0;
     }
-    size_t old = v ? v->len : 0;
-    struct value* n = gr_realloc(v, sizeof *n + need);
-    if (!n)
-        return -ENOMEM;
-    memset(n->data + old, 0, need - old);
-    n->len = need;
-    if (gr__state_map_put(&e->values, name, nlen, n) < 0) {
-        /* the table still points at the old block unless it was moved */
-        if (!v)
-            gr_free(n);
-        return -ENOMEM;
+    if (rc)
+        goto fail;
+    if (append)
+        off = vlen;
+    size_t need = off + len;
+    if (need < off || (uint64_t)need > (uint64_t)e->max_len) {
+        rc = -EFBIG;
+        goto fail;
     }
-    *out = n;
-    return 0;
+    if (!exists) {
+        sqlite3_stmt* s = e->st[S_UPSERT];
+        sqlite3_bind_blob64(s, 1, name, nlen, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, (sqlite3_int64)need);
+        sqlite3_bind_zeroblob64(s, 3, need);
+        if ((rc = step_done(e, S_UPSERT)))
+            goto fail;
+        id = sqlite3_last_insert_rowid(e->db);
+        cap = need;
+    } else if (need > vlen) {
+        sqlite3_blob* b = NULL;
+        int src = sqlite3_blob_open(e->db, "main", "kv", "v", id, 0, &b);
+        if (src == SQLITE_OK)
+            cap = (size_t)sqlite3_blob_bytes(b);
+        sqlite3_blob_close(b);
+        if ((rc = db_errno(e, src, "open")))
+            goto fail;
+        if (need > cap) {
+            /* Half again as much, so n appends copy O(n) bytes in all. */
+            uint64_t ncap = (uint64_t)vlen + vlen / 2;
+            if (ncap < need)
+                ncap = need;
+            if (ncap > (uint64_t)e->max_len)
+                ncap = (uint64_t)e->max_len;
+            if ((rc = grow(e, name, nlen, &id, vlen, (size_t)ncap)))
+                goto fail;
+        }
+    }
+    if (len) {
+        sqlite3_blob* b = NULL;
+        int src = sqlite3_blob_open(e->db, "main", "kv", "v", id, 1, &b);
+        if (src == SQLITE_OK)
+            src = sqlite3_blob_write(b, data, (int)len, (int)off);
+        sqlite3_blob_close(b);
+        if ((rc = db_errno(e, src, "write")))
+            goto fail;
+    }
+    if (exists && need > vlen) {
+        sqlite3_bind_int64(e->st[S_SETLEN], 1, (sqlite3_int64)need);
+        sqlite3_bind_int64(e->st[S_SETLEN], 2, id);
+        if ((rc = step_done(e, S_SETLEN)))
+            goto fail;
+    }
+    if ((rc = step_done(e, S_COMMIT)))
+        goto fail;
+    if (total)
+        *total = need > vlen ? need : vlen;
+    goto out;
+fail:
+    step_done(e, S_ROLLBACK);
+out:
+    pthread_mutex_unlock(&e->mu);
+    return rc;
 }
 
 static int
@@ -146,14 +368,7 @@ e_set_range(gr_global* g,
             const void* data,
             size_t len)
 {
-    struct embedded* e = (struct embedded*)g;
-    struct value* v;
-    pthread_mutex_lock(&e->mu);
-    int rc = ensure_len(e, name, nlen, off + len, &v);
-    if (!rc && len)
-        memcpy(v->data + off, data, len);
-    pthread_mutex_unlock(&e->mu);
-    return rc;
+    return write_at((struct embedded*)g, name, nlen, off, 0, data, len, NULL);
 }
 
 static int
@@ -164,20 +379,7 @@ e_append(gr_global* g,
          size_t len,
          size_t* total)
 {
-    struct embedded* e = (struct embedded*)g;
-    struct value* v;
-    pthread_mutex_lock(&e->mu);
-    struct value* cur = gr__state_map_get(&e->values, name, nlen);
-    size_t off = cur ? cur->len : 0;
-    int rc = ensure_len(e, name, nlen, off + len, &v);
-    if (!rc) {
-        if (len)
-            memcpy(v->data + off, data, len);
-        if (total)
-            *total = v->len;
-    }
-    pthread_mutex_unlock(&e->mu);
-    return rc;
+    return write_at((struct embedded*)g, name, nlen, 0, 1, data, len, total);
 }
 
 static int
@@ -185,12 +387,16 @@ e_del(gr_global* g, const char* name, size_t nlen)
 {
     struct embedded* e = (struct embedded*)g;
     pthread_mutex_lock(&e->mu);
-    struct value* v = gr__state_map_take(&e->values, name, nlen);
+    sqlite3_bind_blob64(e->st[S_DEL_NAME], 1, name, nlen, SQLITE_STATIC);
+    int rc = step_done(e, S_DEL_NAME);
+    if (!rc && sqlite3_changes(e->db) == 0)
+        rc = -ENOENT;
     pthread_mutex_unlock(&e->mu);
-    gr_free(v);
-    return v ? 0 : -ENOENT;
+    return rc;
 }
 
+/* Locks live in memory only: a restart releases every lock, as the
+ * expiry of a dead holder would. */
 static int
 e_lock(gr_global* g,
        const char* name,
@@ -201,7 +407,7 @@ e_lock(gr_global* g,
     struct embedded* e = (struct embedded*)g;
     uint64_t now = now_ns();
     int rc = 0;
-    pthread_mutex_lock(&e->mu);
+    pthread_mutex_lock(&e->lock_mu);
     struct glock* l = gr__state_map_get(&e->locks, name, nlen);
     if (l && l->expires_ns > now) {
         rc = -EBUSY;
@@ -218,7 +424,7 @@ e_lock(gr_global* g,
     snprintf(l->token, sizeof l->token, "%s", token);
     l->expires_ns = now + (uint64_t)ttl_ms * 1000000u;
 out:
-    pthread_mutex_unlock(&e->mu);
+    pthread_mutex_unlock(&e->lock_mu);
     return rc;
 }
 
@@ -227,13 +433,13 @@ e_unlock(gr_global* g, const char* name, size_t nlen, const char* token)
 {
     struct embedded* e = (struct embedded*)g;
     int rc = -EPERM;
-    pthread_mutex_lock(&e->mu);
+    pthread_mutex_lock(&e->lock_mu);
     struct glock* l = gr__state_map_get(&e->locks, name, nlen);
     if (l && l->expires_ns > now_ns() && strcmp(l->token, token) == 0) {
         gr_free(gr__state_map_take(&e->locks, name, nlen));
         rc = 0;
     }
-    pthread_mutex_unlock(&e->mu);
+    pthread_mutex_unlock(&e->lock_mu);
     return rc;
 }
 
@@ -243,9 +449,13 @@ e_destroy(gr_global* g)
     struct embedded* e = (struct embedded*)g;
     if (!e)
         return;
-    gr__state_map_fini(&e->values, gr_free);
+    for (int i = 0; i < S_COUNT; i++)
+        sqlite3_finalize(e->st[i]);
+    /* The last connection to close checkpoints and removes the WAL. */
+    sqlite3_close(e->db);
     gr__state_map_fini(&e->locks, gr_free);
     pthread_mutex_destroy(&e->mu);
+    pthread_mutex_destroy(&e->lock_mu);
     gr_free(e);
 }
 
@@ -263,13 +473,48 @@ static const struct gr_global_ops embedded_ops = {
 };
 
 int
-gr__state_global_embedded(gr_global** out)
+gr__state_global_embedded(const char* path,
+                          gr_global** out,
+                          char* err,
+                          size_t errlen)
 {
     struct embedded* e = gr_calloc(1, sizeof *e);
     if (!e)
         return -ENOMEM;
     e->base.ops = &embedded_ops;
     pthread_mutex_init(&e->mu, NULL);
+    pthread_mutex_init(&e->lock_mu, NULL);
+    int rc = -EIO;
+    /* Our mutex serialises use of the connection. */
+    int flags =
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    const char* what = path ? path : ":memory:";
+    if (sqlite3_open_v2(what, &e->db, flags, NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_busy_timeout(e->db, 10000);
+    char* msg = NULL;
+    if (sqlite3_exec(e->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open %s: %s", what, msg ? msg : "?");
+        sqlite3_free(msg);
+        e_destroy(&e->base);
+        return -EIO;
+    }
+    for (int i = 0; i < S_COUNT; i++)
+        if (sqlite3_prepare_v3(
+              e->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &e->st[i], NULL) !=
+            SQLITE_OK)
+            goto fail;
+    e->max_len = sqlite3_limit(e->db, SQLITE_LIMIT_LENGTH, -1);
+    if (e->max_len > INT_MAX)
+        e->max_len = INT_MAX; /* blob offsets are ints */
     *out = &e->base;
     return 0;
+fail:
+    snprintf(err,
+             errlen,
+             "cannot open %s: %s",
+             what,
+             e->db ? sqlite3_errmsg(e->db) : "out of memory");
+    e_destroy(&e->base);
+    return rc;
 }

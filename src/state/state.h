@@ -22,6 +22,10 @@ typedef struct gr_state_config
     /* Global tier: NULL or "" = embedded (single host, the default of
      * `granary serve`); otherwise "host:port" or "redis://host[:port]". */
     const char* redis;
+    /* Embedded tier only: keep the values in <dir>/state.db (SQLite, WAL)
+     * so that they survive a restart or a kill -9; NULL = in memory only
+     * (lost at exit: tests, benches). */
+    const char* dir;
     size_t max_value;      /* largest value in bytes; 0 = 512 MiB */
     uint32_t timeout_ms;   /* Redis connect and command timeout; 0 = 2000 */
     uint32_t lock_ttl_ms;  /* expiry of a global lock; 0 = 30000 */
