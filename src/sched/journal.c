@@ -451,10 +451,8 @@ gr__sched_journal_get(gr__sched_journal* j,
     out->id = id;
     out->parent = (uint64_t)sqlite3_column_int64(s, 0);
     snprintf(out->user, sizeof out->user, "%s", u ? u : "");
-    snprintf(out->fn,
-             sizeof out->fn,
-             "%s",
-             (const char*)sqlite3_column_text(s, 2));
+    snprintf(
+      out->fn, sizeof out->fn, "%s", (const char*)sqlite3_column_text(s, 2));
     snprintf(out->host,
              sizeof out->host,
              "%s",
@@ -570,16 +568,16 @@ gr__sched_journal_open(const char* dir,
     if ((rc = prepare(j->wdb, put_sql, &j->put)) ||
         (rc = prepare(
            j->wdb, "SELECT bytes FROM calls WHERE id = ?1", &j->old_bytes)) ||
-        (rc = prepare(j->wdb,
-                      "SELECT seq, bytes FROM calls ORDER BY seq",
-                      &j->oldest)) ||
+        (rc = prepare(
+           j->wdb, "SELECT seq, bytes FROM calls ORDER BY seq", &j->oldest)) ||
         (rc = prepare(j->wdb, "DELETE FROM calls WHERE seq <= ?1", &j->drop)))
         goto fail;
     /* The bounds may have shrunk since the last run. */
     if ((rc = exec(j->wdb, "BEGIN IMMEDIATE")) || (rc = trim(j)) ||
         (rc = exec(j->wdb, "COMMIT")))
         goto fail;
-    if ((rc = open_db(path, &j->rdb)) || (rc = prepare(j->rdb, get_sql, &j->get)))
+    if ((rc = open_db(path, &j->rdb)) ||
+        (rc = prepare(j->rdb, get_sql, &j->get)))
         goto fail;
     if ((rc = -pthread_create(&j->writer, NULL, writer_main, j)))
         goto fail;

@@ -25,30 +25,34 @@ struct glock
     uint64_t expires_ns;
 };
 
-/* Each row is one value: len bytes of data at the start of blob v, whose
- * size is the row's capacity (>= len; the bytes past len are zero). A
- * value that grows by ranges or appends gets capacity to spare, so a log
- * appended to is not copied on every append. A whole-value set stores
- * exactly len bytes. name is NULL only inside a transaction that grows a
- * value (the new copy, renamed before commit). */
+/* A value is a row of kv (its name and length) pointing at a row of data
+ * whose blob holds the bytes: len bytes used at the start of a blob whose
+ * size is the capacity (>= len; the bytes past len are zero). Keeping the
+ * length out of the blob's row matters: SQLite rewrites a whole row on
+ * UPDATE, so a length next to the blob would copy the blob on every
+ * append. A value that grows by ranges or appends gets capacity to spare;
+ * a whole-value set stores exactly len bytes. */
 static const char schema[] = "PRAGMA journal_mode=WAL;"
                              "PRAGMA synchronous=NORMAL;"
                              "PRAGMA journal_size_limit=67108864;"
                              "CREATE TABLE IF NOT EXISTS kv("
                              " id INTEGER PRIMARY KEY,"
-                             " name BLOB UNIQUE,"
+                             " name BLOB UNIQUE NOT NULL,"
                              " len INTEGER NOT NULL,"
+                             " did INTEGER NOT NULL);"
+                             "CREATE TABLE IF NOT EXISTS data("
+                             " id INTEGER PRIMARY KEY,"
                              " v BLOB NOT NULL);";
 
 enum
 {
     S_FIND,
-    S_UPSERT,
-    S_SETLEN,
-    S_NEW,
-    S_DEL_ID,
-    S_RENAME,
-    S_DEL_NAME,
+    S_KV_NEW,
+    S_KV_SET,
+    S_KV_DEL,
+    S_DATA_NEW,
+    S_DATA_DEL,
+    S_DATA_SET,
     S_BEGIN,
     S_COMMIT,
     S_ROLLBACK,
@@ -56,15 +60,13 @@ enum
 };
 
 static const char* const sql[S_COUNT] = {
-    [S_FIND] = "SELECT id, len FROM kv WHERE name = ?1",
-    [S_UPSERT] = "INSERT INTO kv(name, len, v) VALUES(?1, ?2, ?3) "
-                 "ON CONFLICT(name) DO UPDATE SET len = excluded.len, "
-                 "v = excluded.v",
-    [S_SETLEN] = "UPDATE kv SET len = ?1 WHERE id = ?2",
-    [S_NEW] = "INSERT INTO kv(name, len, v) VALUES(NULL, ?1, zeroblob(?2))",
-    [S_DEL_ID] = "DELETE FROM kv WHERE id = ?1",
-    [S_RENAME] = "UPDATE kv SET name = ?1 WHERE id = ?2",
-    [S_DEL_NAME] = "DELETE FROM kv WHERE name = ?1",
+    [S_FIND] = "SELECT id, len, did FROM kv WHERE name = ?1",
+    [S_KV_NEW] = "INSERT INTO kv(name, len, did) VALUES(?1, ?2, ?3)",
+    [S_KV_SET] = "UPDATE kv SET len = ?1, did = ?2 WHERE id = ?3",
+    [S_KV_DEL] = "DELETE FROM kv WHERE id = ?1",
+    [S_DATA_NEW] = "INSERT INTO data(v) VALUES(?1)",
+    [S_DATA_DEL] = "DELETE FROM data WHERE id = ?1",
+    [S_DATA_SET] = "UPDATE data SET v = ?1 WHERE id = ?2",
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
@@ -122,21 +124,25 @@ step_done(struct embedded* e, int which)
     return src == SQLITE_DONE ? 0 : db_errno(e, src, sql[which]);
 }
 
-/* Under e->mu: the row and length of name; -ENOENT if missing. */
+/* A value's rows: kv row, its length, its data row. */
+struct row
+{
+    sqlite3_int64 id, did;
+    size_t len;
+};
+
+/* Under e->mu: the rows of name; -ENOENT if missing. */
 static int
-find(struct embedded* e,
-     const char* name,
-     size_t nlen,
-     sqlite3_int64* id,
-     size_t* len)
+find(struct embedded* e, const char* name, size_t nlen, struct row* r)
 {
     sqlite3_stmt* s = e->st[S_FIND];
     sqlite3_bind_blob64(s, 1, name, nlen, SQLITE_STATIC);
     int src = sqlite3_step(s);
     int rc = 0;
     if (src == SQLITE_ROW) {
-        *id = sqlite3_column_int64(s, 0);
-        *len = (size_t)sqlite3_column_int64(s, 1);
+        r->id = sqlite3_column_int64(s, 0);
+        r->len = (size_t)sqlite3_column_int64(s, 1);
+        r->did = sqlite3_column_int64(s, 2);
     } else if (src == SQLITE_DONE) {
         rc = -ENOENT;
     } else {
@@ -147,14 +153,58 @@ find(struct embedded* e,
     return rc;
 }
 
+/* Under e->mu, in a transaction: a new data row of cap zero bytes, or of
+ * the bytes data[0..cap) when data is not NULL. */
+static int
+data_new(struct embedded* e, const void* data, size_t cap, sqlite3_int64* did)
+{
+    sqlite3_stmt* s = e->st[S_DATA_NEW];
+    if (data && cap)
+        sqlite3_bind_blob64(s, 1, data, cap, SQLITE_STATIC);
+    else
+        sqlite3_bind_zeroblob64(s, 1, cap);
+    int rc = step_done(e, S_DATA_NEW);
+    if (!rc)
+        *did = sqlite3_last_insert_rowid(e->db);
+    return rc;
+}
+
+static int
+data_del(struct embedded* e, sqlite3_int64 did)
+{
+    sqlite3_bind_int64(e->st[S_DATA_DEL], 1, did);
+    return step_done(e, S_DATA_DEL);
+}
+
+/* Under e->mu, in a transaction: points name's kv row (r->id; 0 = make
+ * one) at r->did with length r->len. */
+static int
+kv_put(struct embedded* e, const char* name, size_t nlen, const struct row* r)
+{
+    if (!r->id) {
+        sqlite3_stmt* s = e->st[S_KV_NEW];
+        sqlite3_bind_blob64(s, 1, name, nlen, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, (sqlite3_int64)r->len);
+        sqlite3_bind_int64(s, 3, r->did);
+        return step_done(e, S_KV_NEW);
+    }
+    sqlite3_stmt* s = e->st[S_KV_SET];
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)r->len);
+    sqlite3_bind_int64(s, 2, r->did);
+    sqlite3_bind_int64(s, 3, r->id);
+    return step_done(e, S_KV_SET);
+}
+
 static int
 e_size(gr_global* g, const char* name, size_t nlen, size_t* len)
 {
     struct embedded* e = (struct embedded*)g;
-    sqlite3_int64 id;
+    struct row r;
     pthread_mutex_lock(&e->mu);
-    int rc = find(e, name, nlen, &id, len);
+    int rc = find(e, name, nlen, &r);
     pthread_mutex_unlock(&e->mu);
+    if (!rc)
+        *len = r.len;
     return rc;
 }
 
@@ -170,15 +220,14 @@ e_get(gr_global* g,
       size_t* total)
 {
     struct embedded* e = (struct embedded*)g;
-    sqlite3_int64 id;
-    size_t vlen;
+    struct row r;
     sqlite3_blob* b = NULL;
     pthread_mutex_lock(&e->mu);
-    int rc = find(e, name, nlen, &id, &vlen);
+    int rc = find(e, name, nlen, &r);
     if (rc)
         goto out;
-    *total = vlen;
-    size_t n = off >= vlen ? 0 : vlen - off;
+    *total = r.len;
+    size_t n = off >= r.len ? 0 : r.len - off;
     if (n > len)
         n = len;
     if (n > cap) {
@@ -187,7 +236,7 @@ e_get(gr_global* g,
     }
     if (n) {
         /* Incremental I/O: only the range is read from the file. */
-        int src = sqlite3_blob_open(e->db, "main", "kv", "v", id, 0, &b);
+        int src = sqlite3_blob_open(e->db, "main", "data", "v", r.did, 0, &b);
         if (src == SQLITE_OK)
             src = sqlite3_blob_read(b, dst, (int)n, (int)off);
         if ((rc = db_errno(e, src, "read")))
@@ -200,56 +249,89 @@ out:
     return rc;
 }
 
+/* Under e->mu: starts a write transaction and finds name (r->id 0 if it
+ * does not exist). */
+static int
+begin(struct embedded* e, const char* name, size_t nlen, struct row* r)
+{
+    int rc = step_done(e, S_BEGIN);
+    if (rc)
+        return rc;
+    *r = (struct row){ 0 };
+    rc = find(e, name, nlen, r);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc)
+        step_done(e, S_ROLLBACK);
+    return rc;
+}
+
+/* Under e->mu: commits, or rolls back after an error. */
+static int
+end(struct embedded* e, int rc)
+{
+    if (!rc)
+        rc = step_done(e, S_COMMIT);
+    if (rc)
+        step_done(e, S_ROLLBACK);
+    return rc;
+}
+
 static int
 e_set(gr_global* g, const char* name, size_t nlen, const void* data, size_t len)
 {
     struct embedded* e = (struct embedded*)g;
     if ((uint64_t)len > (uint64_t)e->max_len)
         return -EFBIG;
-    sqlite3_stmt* s = e->st[S_UPSERT];
+    struct row r;
     pthread_mutex_lock(&e->mu);
-    /* One statement in autocommit: readers see the old or the new value,
-     * and once it returns the value is in the write-ahead log. */
-    sqlite3_bind_blob64(s, 1, name, nlen, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, (sqlite3_int64)len);
-    if (len)
-        sqlite3_bind_blob64(s, 3, data, len, SQLITE_STATIC);
-    else
-        sqlite3_bind_zeroblob(s, 3, 0);
-    int rc = step_done(e, S_UPSERT);
+    /* One transaction: readers see the old or the new value, and once it
+     * returns the value is in the write-ahead log. */
+    int rc = begin(e, name, nlen, &r);
+    if (rc)
+        goto out;
+    if (r.id) {
+        sqlite3_stmt* s = e->st[S_DATA_SET];
+        if (len)
+            sqlite3_bind_blob64(s, 1, data, len, SQLITE_STATIC);
+        else
+            sqlite3_bind_zeroblob(s, 1, 0);
+        sqlite3_bind_int64(s, 2, r.did);
+        rc = step_done(e, S_DATA_SET);
+    } else {
+        rc = data_new(e, data, len, &r.did);
+    }
+    if (!rc && (!r.id || r.len != len)) {
+        r.len = len;
+        rc = kv_put(e, name, nlen, &r);
+    }
+    rc = end(e, rc);
+out:
     pthread_mutex_unlock(&e->mu);
     return rc;
 }
 
-/* Under e->mu, inside a transaction: replaces row *id (len bytes used) by
- * a copy with capacity cap, copied COPY_CHUNK at a time so memory stays
- * bounded whatever the value's size. */
+/* Under e->mu, in a transaction: moves r's len bytes to a new data row of
+ * capacity cap, COPY_CHUNK at a time so memory stays bounded whatever the
+ * value's size. */
 static int
-grow(struct embedded* e,
-     const char* name,
-     size_t nlen,
-     sqlite3_int64* id,
-     size_t len,
-     size_t cap)
+grow(struct embedded* e, struct row* r, size_t cap)
 {
-    sqlite3_stmt* s = e->st[S_NEW];
-    sqlite3_bind_int64(s, 1, (sqlite3_int64)len);
-    sqlite3_bind_int64(s, 2, (sqlite3_int64)cap);
-    int rc = step_done(e, S_NEW);
+    sqlite3_int64 nid;
+    int rc = data_new(e, NULL, cap, &nid);
     if (rc)
         return rc;
-    sqlite3_int64 nid = sqlite3_last_insert_rowid(e->db);
-    sqlite3_blob *from = NULL, *to = NULL;
-    uint8_t* buf = NULL;
-    if (len) {
-        buf = gr_malloc(len < COPY_CHUNK ? len : COPY_CHUNK);
+    if (r->len) {
+        uint8_t* buf = gr_malloc(r->len < COPY_CHUNK ? r->len : COPY_CHUNK);
         if (!buf)
             return -ENOMEM;
-        int src = sqlite3_blob_open(e->db, "main", "kv", "v", *id, 0, &from);
+        sqlite3_blob *from = NULL, *to = NULL;
+        int src =
+          sqlite3_blob_open(e->db, "main", "data", "v", r->did, 0, &from);
         if (src == SQLITE_OK)
-            src = sqlite3_blob_open(e->db, "main", "kv", "v", nid, 1, &to);
-        for (size_t o = 0; src == SQLITE_OK && o < len; o += COPY_CHUNK) {
-            int n = (int)(len - o < COPY_CHUNK ? len - o : COPY_CHUNK);
+            src = sqlite3_blob_open(e->db, "main", "data", "v", nid, 1, &to);
+        for (size_t o = 0; src == SQLITE_OK && o < r->len; o += COPY_CHUNK) {
+            int n = (int)(r->len - o < COPY_CHUNK ? r->len - o : COPY_CHUNK);
             src = sqlite3_blob_read(from, buf, n, (int)o);
             if (src == SQLITE_OK)
                 src = sqlite3_blob_write(to, buf, n, (int)o);
@@ -261,14 +343,9 @@ grow(struct embedded* e,
         if (rc)
             return rc;
     }
-    sqlite3_bind_int64(e->st[S_DEL_ID], 1, *id);
-    if ((rc = step_done(e, S_DEL_ID)))
+    if ((rc = data_del(e, r->did)))
         return rc;
-    sqlite3_bind_blob64(e->st[S_RENAME], 1, name, nlen, SQLITE_STATIC);
-    sqlite3_bind_int64(e->st[S_RENAME], 2, nid);
-    if ((rc = step_done(e, S_RENAME)))
-        return rc;
-    *id = nid;
+    r->did = nid;
     return 0;
 }
 
@@ -284,77 +361,54 @@ write_at(struct embedded* e,
          size_t len,
          size_t* total)
 {
+    struct row r;
     pthread_mutex_lock(&e->mu);
-    int rc = step_done(e, S_BEGIN);
+    int rc = begin(e, name, nlen, &r);
     if (rc)
         goto out;
-    sqlite3_int64 id = 0;
-    size_t vlen = 0, cap = 0;
-    int exists = 1;
-    rc = find(e, name, nlen, &id, &vlen);
-    if (rc == -ENOENT) {
-        exists = 0;
-        rc = 0;
-    }
-    if (rc)
-        goto fail;
     if (append)
-        off = vlen;
+        off = r.len;
     size_t need = off + len;
     if (need < off || (uint64_t)need > (uint64_t)e->max_len) {
-        rc = -EFBIG;
-        goto fail;
+        rc = end(e, -EFBIG);
+        goto out;
     }
-    if (!exists) {
-        sqlite3_stmt* s = e->st[S_UPSERT];
-        sqlite3_bind_blob64(s, 1, name, nlen, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 2, (sqlite3_int64)need);
-        sqlite3_bind_zeroblob64(s, 3, need);
-        if ((rc = step_done(e, S_UPSERT)))
-            goto fail;
-        id = sqlite3_last_insert_rowid(e->db);
-        cap = need;
-    } else if (need > vlen) {
+    size_t old_len = r.len;
+    if (!r.id) {
+        rc = data_new(e, NULL, need, &r.did);
+    } else if (need > r.len) {
         sqlite3_blob* b = NULL;
-        int src = sqlite3_blob_open(e->db, "main", "kv", "v", id, 0, &b);
+        size_t cap = 0;
+        int src = sqlite3_blob_open(e->db, "main", "data", "v", r.did, 0, &b);
         if (src == SQLITE_OK)
             cap = (size_t)sqlite3_blob_bytes(b);
         sqlite3_blob_close(b);
-        if ((rc = db_errno(e, src, "open")))
-            goto fail;
-        if (need > cap) {
+        rc = db_errno(e, src, "open");
+        if (!rc && need > cap) {
             /* Half again as much, so n appends copy O(n) bytes in all. */
-            uint64_t ncap = (uint64_t)vlen + vlen / 2;
+            uint64_t ncap = (uint64_t)r.len + r.len / 2;
             if (ncap < need)
                 ncap = need;
             if (ncap > (uint64_t)e->max_len)
                 ncap = (uint64_t)e->max_len;
-            if ((rc = grow(e, name, nlen, &id, vlen, (size_t)ncap)))
-                goto fail;
+            rc = grow(e, &r, (size_t)ncap);
         }
     }
-    if (len) {
+    if (!rc && len) {
         sqlite3_blob* b = NULL;
-        int src = sqlite3_blob_open(e->db, "main", "kv", "v", id, 1, &b);
+        int src = sqlite3_blob_open(e->db, "main", "data", "v", r.did, 1, &b);
         if (src == SQLITE_OK)
             src = sqlite3_blob_write(b, data, (int)len, (int)off);
         sqlite3_blob_close(b);
-        if ((rc = db_errno(e, src, "write")))
-            goto fail;
+        rc = db_errno(e, src, "write");
     }
-    if (exists && need > vlen) {
-        sqlite3_bind_int64(e->st[S_SETLEN], 1, (sqlite3_int64)need);
-        sqlite3_bind_int64(e->st[S_SETLEN], 2, id);
-        if ((rc = step_done(e, S_SETLEN)))
-            goto fail;
+    if (!rc && (!r.id || need > old_len)) {
+        r.len = need > old_len ? need : old_len;
+        rc = kv_put(e, name, nlen, &r);
     }
-    if ((rc = step_done(e, S_COMMIT)))
-        goto fail;
-    if (total)
-        *total = need > vlen ? need : vlen;
-    goto out;
-fail:
-    step_done(e, S_ROLLBACK);
+    rc = end(e, rc);
+    if (!rc && total)
+        *total = need > old_len ? need : old_len;
 out:
     pthread_mutex_unlock(&e->mu);
     return rc;
@@ -386,11 +440,22 @@ static int
 e_del(gr_global* g, const char* name, size_t nlen)
 {
     struct embedded* e = (struct embedded*)g;
+    struct row r;
     pthread_mutex_lock(&e->mu);
-    sqlite3_bind_blob64(e->st[S_DEL_NAME], 1, name, nlen, SQLITE_STATIC);
-    int rc = step_done(e, S_DEL_NAME);
-    if (!rc && sqlite3_changes(e->db) == 0)
-        rc = -ENOENT;
+    int rc = begin(e, name, nlen, &r);
+    if (rc)
+        goto out;
+    if (!r.id) {
+        rc = end(e, -ENOENT);
+        goto out;
+    }
+    rc = data_del(e, r.did);
+    if (!rc) {
+        sqlite3_bind_int64(e->st[S_KV_DEL], 1, r.id);
+        rc = step_done(e, S_KV_DEL);
+    }
+    rc = end(e, rc);
+out:
     pthread_mutex_unlock(&e->mu);
     return rc;
 }

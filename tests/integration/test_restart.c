@@ -49,8 +49,9 @@ sleep_ms(int ms)
 static void
 token_create(const char* user, char* out)
 {
-    const char* argv[] = { GRANARY, "token", "create", user,
-                           "--data", dir,    NULL };
+    const char* argv[] = {
+        GRANARY, "token", "create", user, "--data", dir, NULL
+    };
     gr_test_proc p;
     assert_int_equal(gr_test_run(argv, NULL, 30, &p), 0);
     assert_int_equal(p.status, 0);
@@ -188,8 +189,8 @@ value_of(int i, char* buf, size_t* len)
 static void
 invoke_async(const char* input, char* id)
 {
-    assert_int_equal(
-      http("POST", "/f/alice/g?async=1", input, strlen(input)), 202);
+    assert_int_equal(http("POST", "/f/alice/g?async=1", input, strlen(input)),
+                     202);
     assert_int_equal(sscanf(R.body, "{\"call_id\":\"%31[0-9]\"", id), 1);
 }
 
@@ -283,7 +284,8 @@ test_kill9_keeps_values_and_calls(void** state)
         expect_call(ids[i], "\"state\":\"done\"", want);
     }
     expect_call(trap, "\"state\":\"failed\"", "\"status\":\"trap\"");
-    expect_call(logid, "\"stdout\":\"hello\\n\"", "\"stderr\":\"err:hello\\n\"");
+    expect_call(
+      logid, "\"stdout\":\"hello\\n\"", "\"stderr\":\"err:hello\\n\"");
     const char* restarted =
       "\"status\":\"server restarted before the call finished\"";
     expect_call(loop, "\"state\":\"failed\"", restarted);
