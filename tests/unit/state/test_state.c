@@ -597,6 +597,86 @@ test_redis_down_and_back(void** state)
 }
 #endif
 
+#if GR_TEST_REDIS
+/* A lock request sent while Redis is stalled times out; Redis applies it
+ * when it resumes. That lock must not stay held for its whole TTL: it is
+ * released as soon as Redis answers again. */
+static void
+test_lock_stall_no_ghost(void** state)
+{
+    (void)state;
+    gr_state* st = make_state_cfg((gr_state_config){ .timeout_ms = 300 });
+    gr_state* other = make_state_cfg((gr_state_config){ .timeout_ms = 2000 });
+    char t[33], t2[33];
+    gr_test_redis_signal(&redis, SIGSTOP);
+    int rc = gr_state_lock_global_try(st, "alice", "ghost", 5, 60000, t);
+    gr_test_redis_signal(&redis, SIGCONT);
+    assert_int_equal(rc, -ETIMEDOUT);
+    /* The request was applied on resume: the key exists for a while... */
+    double t0 = now_s();
+    int got = 0;
+    while (now_s() - t0 < 10.0) {
+        rc = gr_state_lock_global_try(other, "alice", "ghost", 5, 1000, t2);
+        if (rc == 0) {
+            got = 1;
+            break;
+        }
+        assert_int_equal(rc, -EBUSY);
+        usleep(50000);
+    }
+    /* ...but far less than its 60 s TTL. */
+    assert_true(got);
+    assert_int_equal(gr_state_unlock_global(other, "alice", "ghost", 5, t2), 0);
+    gr_state_destroy(other);
+    gr_state_destroy(st);
+}
+
+/* What an error of a push means: a whole push (SET) and a range push
+ * (SETRANGE) that timed out may have been applied; retrying gives the
+ * same value (they are idempotent). An append that timed out may have
+ * been applied once: never twice, never partly. */
+static void
+test_push_stall_semantics(void** state)
+{
+    (void)state;
+    gr_state* st = make_state_cfg((gr_state_config){ .timeout_ms = 300 });
+    gr_state_key* k;
+    assert_int_equal(gr_state_key_open(st, "alice", "ps", 2, 8, &k), 0);
+    assert_int_equal(gr_state_key_write(k, 0, "AAAAAAAA", 8), 0);
+    assert_int_equal(gr_state_key_push(k), 0);
+    assert_int_equal(gr_state_append(st, "alice", "pl", 2, "a;", 2, NULL), 0);
+
+    assert_int_equal(gr_state_key_write(k, 2, "BB", 2), 0);
+    gr_test_redis_signal(&redis, SIGSTOP);
+    int r1 = gr_state_key_push_range(k, 2, 2);
+    int r2 = gr_state_append(st, "alice", "pl", 2, "b;", 2, NULL);
+    gr_test_redis_signal(&redis, SIGCONT);
+    assert_int_equal(r1, -ETIMEDOUT);
+    assert_true(r2 == -ETIMEDOUT || r2 == -ECONNRESET);
+    uint8_t* d;
+    size_t dn;
+    /* the range is either old or new, whole */
+    assert_int_equal(gr_state_get(st, "alice", "ps", &d, &dn), 0);
+    assert_int_equal(dn, 8);
+    assert_true(memcmp(d, "AABBAAAA", 8) == 0 || memcmp(d, "AAAAAAAA", 8) == 0);
+    gr_free(d);
+    /* retrying the range push is safe */
+    assert_int_equal(gr_state_key_push_range(k, 2, 2), 0);
+    assert_int_equal(gr_state_get(st, "alice", "ps", &d, &dn), 0);
+    assert_memory_equal(d, "AABBAAAA", 8);
+    gr_free(d);
+    /* the append happened once or not at all */
+    assert_int_equal(gr_state_get(st, "alice", "pl", &d, &dn), 0);
+    assert_true((dn == 2 && memcmp(d, "a;", 2) == 0) ||
+                (dn == 4 && memcmp(d, "a;b;", 4) == 0));
+    gr_free(d);
+    gr_state_key_unref(k);
+    gr_state_delete(st, "alice", "ps");
+    gr_state_delete(st, "alice", "pl");
+    gr_state_destroy(st);
+}
+#endif
+
 #if !GR_TEST_REDIS
 /* Values that grow by ranges and appends (capacity to spare, copied when
  * it runs out) read back exactly, zero padded, also after a reopen. */
@@ -836,6 +916,8 @@ main(void)
         cmocka_unit_test(test_failed_push_is_invisible),
         cmocka_unit_test(test_lock_holder_dies),
         cmocka_unit_test(test_redis_down_and_back),
+        cmocka_unit_test(test_lock_stall_no_ghost),
+        cmocka_unit_test(test_push_stall_semantics),
 #else
         cmocka_unit_test(test_embedded_growth),
         cmocka_unit_test(test_embedded_kill9),
