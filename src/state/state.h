@@ -41,7 +41,16 @@ typedef struct gr_state_config
  *   -ECONNREFUSED, -ECONNRESET, -ETIMEDOUT, -EIO
  *                the global tier is unreachable, dropped the connection,
  *                did not answer within timeout_ms, or replied with an
- *                error (the next operation reconnects)
+ *                error (the next operation reconnects). -ECONNREFUSED and
+ *                an error reply (-EIO) mean the operation did not happen;
+ *                -ETIMEDOUT and -ECONNRESET mean no answer: a stalled Redis
+ *                may still apply it. Pushes (whole: old or new value,
+ *                never a mix; ranges), set and delete are idempotent, so a
+ *                retry is safe; an append may have happened once (never
+ *                twice or partly) and a retry may append again; a lock
+ *                request is not taken (the client releases it if Redis
+ *                applies it later, see docs/state.md)
+ *   -ENOSPC      the embedded tier's disk is full (nothing written)
  *   -EBUSY       a global lock is held by someone else (after waiting)
  *   -EPERM       unlocking a global lock we do not hold (expired)
  *   -ENOMEM      out of memory */
