@@ -17,6 +17,7 @@ enum gr_status
     GR_ELIMIT = -4008,          /* a configured limit was reached */
     GR_ETIMEOUT = -4009,        /* the call ran past its deadline */
     GR_ETOOLCHAIN = -4010,      /* a required external tool is missing */
+    GR_ERESTARTED = -4011, /* the server restarted before the call finished */
 };
 
 /* Returns a static description of a status code (0, -errno or GR_E*);

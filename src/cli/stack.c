@@ -79,7 +79,8 @@ gr__cli_stack_start(gr__cli_stack* st,
         return -1;
     }
     if (redis || want_state) {
-        gr_state_config stc = { .redis = redis };
+        /* Embedded values are kept under the data folder. */
+        gr_state_config stc = { .redis = redis, .dir = scfg->data_dir };
         if ((rc = gr_state_create(&stc, &st->state, err, sizeof err))) {
             fprintf(stderr,
                     "granary %s: cannot start the state service%s%s%s: %s\n",

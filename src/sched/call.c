@@ -15,6 +15,7 @@
 #include "engine/rt.h"
 #include "host/faas/faas.h"
 #include "host/host.h"
+#include "sched/journal.h"
 #include "sched/sched_int.h"
 #include "util/alloc.h"
 
@@ -204,6 +205,9 @@ record_finish(gr_sched* s, struct gr__call* c, gr_call_state st)
     struct gr__shard* sh = shard_of(s, c->id);
     struct gr__call* drop = NULL;
     c->finished_ns = gr__sched_now();
+    /* Handed to the journal before publishing, so a reader that syncs the
+     * journal after seeing the outcome waits for this record too. */
+    gr__sched_journal_finish(s->journal, c, st);
     /* Count before publishing, so a waiter woken below sees the stats. */
     record_stats(s, c, st);
     pthread_mutex_lock(&sh->lock);
@@ -754,6 +758,11 @@ invoke(gr_sched* s,
         call_free(c);
         return rc;
     }
+    /* A top-level call's id is acknowledged once it is journaled. */
+    if (!parent && (rc = gr__sched_journal_accept(s->journal, c))) {
+        call_free(c);
+        return rc;
+    }
     /* Insert before queueing so that the record exists when it runs. */
     if ((rc = record_insert(s, c))) {
         call_free(c);
@@ -818,12 +827,14 @@ int
 gr_sched_await(gr_sched* s, uint64_t id, uint64_t wait_ns, gr_call_info* out)
 {
     struct gr__call* c = record_find(s, id);
-    if (!c)
-        return -ENOENT;
+    if (!c) /* forgotten here, or from before a restart */
+        return gr__sched_journal_get(s->journal, NULL, id, out);
     int rc = wait_call(s, c, wait_ns ? gr__sched_now() + wait_ns : 0);
     if (!rc)
         rc = info_fill(s, c, out);
     call_unref(c);
+    if (!rc) /* what a caller has seen survives a kill -9 */
+        gr__sched_journal_sync(s->journal);
     return rc;
 }
 
@@ -924,12 +935,14 @@ int
 gr_sched_call_get(gr_sched* s, const char* user, uint64_t id, gr_call_info* out)
 {
     struct gr__call* c = record_find(s, id);
-    if (!c)
-        return -ENOENT;
+    if (!c) /* forgotten here, or from before a restart */
+        return gr__sched_journal_get(s->journal, user, id, out);
     int rc = -EACCES;
     if (!user || strcmp(user, c->user) == 0)
         rc = info_fill(s, c, out);
     call_unref(c);
+    if (!rc && (out->state == GR_CALL_DONE || out->state == GR_CALL_FAILED))
+        gr__sched_journal_sync(s->journal); /* seen = survives kill -9 */
     return rc;
 }
 

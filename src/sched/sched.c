@@ -11,6 +11,7 @@
 
 #include <granary/status.h>
 
+#include "sched/journal.h"
 #include "sched/sched_int.h"
 #include "util/alloc.h"
 #include "util/log.h"
@@ -115,6 +116,10 @@ gr_sched_create(const gr_sched_config* cfg, gr_sched** out)
         c->max_records = 100000;
     if (!c->idle_ns)
         c->idle_ns = 60000000000ull;
+    if (!c->journal_max_records)
+        c->journal_max_records = 100000;
+    if (!c->journal_max_bytes)
+        c->journal_max_bytes = 1ull << 30;
     s->placement = cfg->placement
                      ? *cfg->placement
                      : (gr_placement){ .ctx = NULL, .place = place_local };
@@ -134,6 +139,11 @@ gr_sched_create(const gr_sched_config* cfg, gr_sched** out)
         goto fail;
     c->data_dir = s->data_dir;
     if ((rc = gr__sched_calls_init(s)))
+        goto fail;
+    if ((rc = gr__sched_journal_open(s->data_dir,
+                                     c->journal_max_records,
+                                     c->journal_max_bytes,
+                                     &s->journal)))
         goto fail;
     if ((rc = gr__sched_store_open(s))) {
         GR_ERROR("sched: cannot open the function store in %s: %s",
@@ -182,6 +192,7 @@ gr_sched_destroy(gr_sched* s)
         pthread_mutex_unlock(&s->jan_lock);
         pthread_join(s->janitor, NULL);
     }
+    gr__sched_journal_close(s->journal); /* after every record finished */
     gr__sched_calls_fini(s);
     gr__sched_store_close(s);
     pthread_mutex_destroy(&s->jan_lock);

@@ -35,18 +35,22 @@ typedef struct gr_placement
 
 typedef struct gr_sched_config
 {
-    gr_engine* engine;             /* borrowed, required */
-    const char* data_dir;          /* function store; NULL = $GRANARY_DATA, else
-                                      $XDG_DATA_HOME/granary or
-                                      ~/.local/share/granary */
-    int slots;                     /* executor slots; 0 = number of CPUs */
-    size_t queue_max;              /* queued calls before -EBUSY; 0 = 1024 */
-    uint64_t timeout_ns;           /* default per-call timeout; 0 = 60 s */
-    uint32_t max_pages;            /* per-Faaslet memory cap; 0 = 65535 pages */
-    size_t max_input;              /* bytes; 0 = 16 MiB */
-    size_t max_output;             /* bytes; 0 = 16 MiB */
-    size_t max_module;             /* upload size; 0 = 64 MiB */
-    size_t max_records;            /* finished call records kept; 0 = 100000 */
+    gr_engine* engine;    /* borrowed, required */
+    const char* data_dir; /* function store; NULL = $GRANARY_DATA, else
+                             $XDG_DATA_HOME/granary or
+                             ~/.local/share/granary */
+    int slots;            /* executor slots; 0 = number of CPUs */
+    size_t queue_max;     /* queued calls before -EBUSY; 0 = 1024 */
+    uint64_t timeout_ns;  /* default per-call timeout; 0 = 60 s */
+    uint32_t max_pages;   /* per-Faaslet memory cap; 0 = 65535 pages */
+    size_t max_input;     /* bytes; 0 = 16 MiB */
+    size_t max_output;    /* bytes; 0 = 16 MiB */
+    size_t max_module;    /* upload size; 0 = 64 MiB */
+    size_t max_records;   /* finished call records kept; 0 = 100000 */
+    /* The call journal (<data_dir>/calls.db) keeps records across
+     * restarts, oldest dropped first past either bound. */
+    size_t journal_max_records;    /* 0 = 100000 */
+    size_t journal_max_bytes;      /* 0 = 1 GiB */
     const gr_placement* placement; /* NULL = local only */
     struct gr_state* state; /* shared state given to every Faaslet (borrowed;
                                NULL = none: state calls fail cleanly) */

@@ -102,6 +102,7 @@ struct gr_sched
 
     /* records */
     struct gr__shard shards[GR__SCHED_SHARDS];
+    struct gr__sched_journal* journal; /* <data>/calls.db (journal.h) */
     atomic_uint_fast64_t id_counter;
     uint64_t id_key;
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -22,6 +23,24 @@
 /* Temporary keys of a chunked push expire on their own if the pusher dies
  * before the final RENAME. */
 #define TMP_TTL_MS "120000"
+/* How often the reaper retries releasing locks whose requests got no
+ * reply, and how many "not ours" answers (one per round) it takes to be
+ * sure a stalled request will not be applied any more. */
+#define REAP_PERIOD_NS 100000000ull
+#define REAP_ANSWERS 3
+
+/* A lock request (or release) that was sent but got no reply: Redis may
+ * apply it later (it was stalled, not dead), leaving a lock nobody knows
+ * it holds. The reaper deletes it, if it is ours, once Redis answers. */
+struct ghost
+{
+    struct ghost* next;
+    char* name;
+    size_t nlen;
+    char token[33];
+    uint64_t expires_ns; /* by then Redis expired it anyway */
+    int answers;         /* "not ours" answers so far */
+};
 
 struct redis
 {
@@ -33,7 +52,25 @@ struct redis
     struct timeval tv;
     size_t chunk;
     atomic_uint tmp_seq;
+    int lost; /* under mu: the last command got no reply (it may or may not
+                 have been applied) */
+
+    /* Lock order: mu, then gmu. */
+    pthread_mutex_t gmu; /* guards ghosts, stopping */
+    pthread_cond_t gcond;
+    struct ghost* ghosts;
+    int stopping;
+    pthread_t reaper;
+    int reaper_started;
 };
+
+static uint64_t
+mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* Maps a hiredis context error to a negative errno. */
 static int
@@ -108,13 +145,16 @@ cmd(struct redis* r,
     redisReply** out)
 {
     *out = NULL;
+    r->lost = 0;
     int rc = connect_locked(r);
     if (rc)
         return rc;
     errno = 0;
     redisReply* rep = redisCommandArgv(r->c, argc, argv, lens);
-    if (!rep)
+    if (!rep) {
+        r->lost = 1;
         return fail_conn(r, errno);
+    }
     if (rep->type == REDIS_REPLY_ERROR) {
         GR_WARN("state: redis %s: %s", argv[0], rep->str);
         rc = strstr(rep->str, "maximum allowed size") ? -EFBIG : -EIO;
@@ -152,6 +192,137 @@ static int
 run(struct redis* r, struct args* a, redisReply** out)
 {
     return cmd(r, a->argc, a->argv, a->lens, out);
+}
+
+/* ---- ghost locks --------------------------------------------------------
+ * A lock request that timed out (or whose connection broke) may be applied
+ * when a stalled Redis resumes. It is remembered here and a reaper thread
+ * runs the compare-and-delete for it every REAP_PERIOD_NS until Redis
+ * deletes it (it was ours), answers REAP_ANSWERS times that it is not ours
+ * (by then the stalled request was processed or dropped: Redis serves
+ * every readable connection on each turn of its event loop, and the old
+ * request was already in its socket when it resumed), or its TTL ran
+ * out. */
+
+static void
+ghost_free(struct ghost* gh)
+{
+    if (gh) {
+        gr_free(gh->name);
+        gr_free(gh);
+    }
+}
+
+static void* reaper_main(void* arg);
+static int unlock_once(struct redis* r,
+                       const char* name,
+                       size_t nlen,
+                       const char* token,
+                       long long* n);
+
+/* Under r->mu. ttl_ms 0: unknown (an unlock), kept at most 10 minutes. */
+static void
+ghost_add(struct redis* r,
+          const char* name,
+          size_t nlen,
+          const char* token,
+          uint32_t ttl_ms)
+{
+    struct ghost* gh = gr_calloc(1, sizeof *gh);
+    if (!gh || !(gh->name = gr_malloc(nlen))) {
+        gr_free(gh);
+        GR_WARN("state: out of memory: a timed-out lock stays until expiry");
+        return;
+    }
+    memcpy(gh->name, name, nlen);
+    gh->nlen = nlen;
+    snprintf(gh->token, sizeof gh->token, "%s", token);
+    gh->expires_ns =
+      mono_ns() + (uint64_t)(ttl_ms ? ttl_ms : 600000) * 1000000u;
+    pthread_mutex_lock(&r->gmu);
+    gh->next = r->ghosts;
+    r->ghosts = gh;
+    if (!r->reaper_started &&
+        pthread_create(&r->reaper, NULL, reaper_main, r) == 0)
+        r->reaper_started = 1;
+    pthread_cond_signal(&r->gcond);
+    pthread_mutex_unlock(&r->gmu);
+}
+
+/* Under r->mu: the lock name/token was just taken for real: it is no
+ * ghost (a retry with the same token). */
+static void
+ghost_forget(struct redis* r, const char* name, size_t nlen, const char* token)
+{
+    pthread_mutex_lock(&r->gmu);
+    for (struct ghost** pp = &r->ghosts; *pp;) {
+        struct ghost* gh = *pp;
+        if (gh->nlen == nlen && memcmp(gh->name, name, nlen) == 0 &&
+            strcmp(gh->token, token) == 0) {
+            *pp = gh->next;
+            ghost_free(gh);
+        } else {
+            pp = &gh->next;
+        }
+    }
+    pthread_mutex_unlock(&r->gmu);
+}
+
+/* One round over the ghosts: r->mu held, then gmu. */
+static void
+reap_round(struct redis* r)
+{
+    uint64_t now = mono_ns();
+    pthread_mutex_lock(&r->gmu);
+    for (struct ghost** pp = &r->ghosts; *pp;) {
+        struct ghost* gh = *pp;
+        long long n = 0;
+        int drop = now >= gh->expires_ns;
+        if (!drop) {
+            int rc = unlock_once(r, gh->name, gh->nlen, gh->token, &n);
+            if (rc && !r->c)
+                break; /* not answering: try again next round */
+            if (!rc && n == 1) {
+                GR_INFO("state: released a lock whose request had timed out");
+                drop = 1;
+            } else if (!rc && ++gh->answers >= REAP_ANSWERS) {
+                drop = 1;
+            }
+        }
+        if (drop) {
+            *pp = gh->next;
+            ghost_free(gh);
+        } else {
+            pp = &gh->next;
+        }
+    }
+    pthread_mutex_unlock(&r->gmu);
+}
+
+static void*
+reaper_main(void* arg)
+{
+    struct redis* r = arg;
+    pthread_mutex_lock(&r->gmu);
+    while (!r->stopping) {
+        if (!r->ghosts) {
+            pthread_cond_wait(&r->gcond, &r->gmu);
+            continue;
+        }
+        uint64_t next = mono_ns() + REAP_PERIOD_NS;
+        struct timespec ts = { .tv_sec = (time_t)(next / 1000000000u),
+                               .tv_nsec = (long)(next % 1000000000u) };
+        pthread_cond_timedwait(&r->gcond, &r->gmu, &ts);
+        if (r->stopping)
+            break;
+        pthread_mutex_unlock(&r->gmu);
+        pthread_mutex_lock(&r->mu);
+        reap_round(r);
+        pthread_mutex_unlock(&r->mu);
+        pthread_mutex_lock(&r->gmu);
+    }
+    pthread_mutex_unlock(&r->gmu);
+    return NULL;
 }
 
 static int
@@ -441,6 +612,12 @@ r_lock(gr_global* g,
     redisReply* rep;
     pthread_mutex_lock(&r->mu);
     int rc = run(r, &a, &rep);
+    /* Taken only when the reply says so. Sent without a reply: Redis may
+     * still apply it, so the reaper releases it once Redis answers. */
+    if (rc && r->lost)
+        ghost_add(r, name, nlen, token, ttl_ms);
+    else if (!rc)
+        ghost_forget(r, name, nlen, token);
     pthread_mutex_unlock(&r->mu);
     if (!rc && rep->type == REDIS_REPLY_NIL)
         rc = -EBUSY;
@@ -455,18 +632,40 @@ static const char unlock_lua[] =
   "if redis.call('get', KEYS[1]) == ARGV[1] then "
   "return redis.call('del', KEYS[1]) else return 0 end";
 
+/* Under r->mu: one compare-and-delete; 0 with *n = keys deleted. */
 static int
-r_unlock(gr_global* g, const char* name, size_t nlen, const char* token)
+unlock_once(struct redis* r,
+            const char* name,
+            size_t nlen,
+            const char* token,
+            long long* n)
 {
-    struct redis* r = (struct redis*)g;
     struct args a = { 0 };
     arg_s(&a, "EVAL");
     arg_s(&a, unlock_lua);
     arg_s(&a, "1");
     arg(&a, name, nlen);
     arg_s(&a, token);
+    redisReply* rep;
+    int rc = run(r, &a, &rep);
+    if (!rc)
+        *n = rep->integer;
+    if (rep)
+        freeReplyObject(rep);
+    return rc;
+}
+
+static int
+r_unlock(gr_global* g, const char* name, size_t nlen, const char* token)
+{
+    struct redis* r = (struct redis*)g;
     long long n = 0;
-    int rc = simple(r, &a, &n);
+    pthread_mutex_lock(&r->mu);
+    int rc = unlock_once(r, name, nlen, token, &n);
+    /* No reply: the lock may still be held; the reaper retries. */
+    if (rc && r->lost)
+        ghost_add(r, name, nlen, token, 0);
+    pthread_mutex_unlock(&r->mu);
     return rc ? rc : n == 1 ? 0 : -EPERM;
 }
 
@@ -476,9 +675,28 @@ r_destroy(gr_global* g)
     struct redis* r = (struct redis*)g;
     if (!r)
         return;
+    pthread_mutex_lock(&r->gmu);
+    r->stopping = 1;
+    pthread_cond_broadcast(&r->gcond);
+    int started = r->reaper_started;
+    pthread_mutex_unlock(&r->gmu);
+    if (started)
+        pthread_join(r->reaper, NULL);
+    /* A last try for ghosts (a lock left would expire at its TTL). */
+    pthread_mutex_lock(&r->mu);
+    if (r->ghosts && r->c)
+        reap_round(r);
+    pthread_mutex_unlock(&r->mu);
+    while (r->ghosts) {
+        struct ghost* n = r->ghosts->next;
+        ghost_free(r->ghosts);
+        r->ghosts = n;
+    }
     if (r->c)
         redisFree(r->c);
     pthread_mutex_destroy(&r->mu);
+    pthread_mutex_destroy(&r->gmu);
+    pthread_cond_destroy(&r->gcond);
     gr_free(r);
 }
 
@@ -510,6 +728,12 @@ gr__state_global_redis(const char* addr,
         return -ENOMEM;
     r->base.ops = &redis_ops;
     pthread_mutex_init(&r->mu, NULL);
+    pthread_mutex_init(&r->gmu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->gcond, &ca);
+    pthread_condattr_destroy(&ca);
     r->port = 6379;
     r->chunk = chunk ? chunk : (8u << 20);
     r->tv = (struct timeval){ .tv_sec = timeout_ms / 1000,

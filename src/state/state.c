@@ -151,8 +151,16 @@ gr_state_create(const gr_state_config* cfg,
                                     &st->global,
                                     err,
                                     errlen);
-    else
-        rc = gr__state_global_embedded(&st->global);
+    else if (cfg->dir && cfg->dir[0]) {
+        char path[4096];
+        if (snprintf(path, sizeof path, "%s/state.db", cfg->dir) >=
+            (int)sizeof path) {
+            rc = -ENAMETOOLONG;
+            goto fail;
+        }
+        rc = gr__state_global_embedded(path, &st->global, err, errlen);
+    } else
+        rc = gr__state_global_embedded(NULL, &st->global, err, errlen);
     if (rc)
         goto fail;
     *out = st;

@@ -22,6 +22,10 @@ typedef struct gr_state_config
     /* Global tier: NULL or "" = embedded (single host, the default of
      * `granary serve`); otherwise "host:port" or "redis://host[:port]". */
     const char* redis;
+    /* Embedded tier only: keep the values in <dir>/state.db (SQLite, WAL)
+     * so that they survive a restart or a kill -9; NULL = in memory only
+     * (lost at exit: tests, benches). */
+    const char* dir;
     size_t max_value;      /* largest value in bytes; 0 = 512 MiB */
     uint32_t timeout_ms;   /* Redis connect and command timeout; 0 = 2000 */
     uint32_t lock_ttl_ms;  /* expiry of a global lock; 0 = 30000 */
@@ -37,7 +41,16 @@ typedef struct gr_state_config
  *   -ECONNREFUSED, -ECONNRESET, -ETIMEDOUT, -EIO
  *                the global tier is unreachable, dropped the connection,
  *                did not answer within timeout_ms, or replied with an
- *                error (the next operation reconnects)
+ *                error (the next operation reconnects). -ECONNREFUSED and
+ *                an error reply (-EIO) mean the operation did not happen;
+ *                -ETIMEDOUT and -ECONNRESET mean no answer: a stalled Redis
+ *                may still apply it. Pushes (whole: old or new value,
+ *                never a mix; ranges), set and delete are idempotent, so a
+ *                retry is safe; an append may have happened once (never
+ *                twice or partly) and a retry may append again; a lock
+ *                request is not taken (the client releases it if Redis
+ *                applies it later, see docs/state.md)
+ *   -ENOSPC      the embedded tier's disk is full (nothing written)
  *   -EBUSY       a global lock is held by someone else (after waiting)
  *   -ETIMEDOUT   also: a lock wait reached the caller's deadline
  *   -EPERM       unlocking a global lock we do not hold (expired)

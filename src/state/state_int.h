@@ -72,7 +72,12 @@ struct gr_global
     const struct gr_global_ops* ops;
 };
 
-int gr__state_global_embedded(gr_global** out);
+/* path: the SQLite database holding the values (created if missing);
+ * NULL = a private in-memory database (lost at exit). */
+int gr__state_global_embedded(const char* path,
+                              gr_global** out,
+                              char* err,
+                              size_t errlen);
 /* addr: "host:port" or "redis://host[:port]". chunk: the largest piece
  * sent in one command (bigger whole values go through a temporary key). */
 int gr__state_global_redis(const char* addr,

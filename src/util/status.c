@@ -30,6 +30,8 @@ gr_strerror(int status)
             return "timed out";
         case GR_ETOOLCHAIN:
             return "required tool missing";
+        case GR_ERESTARTED:
+            return "server restarted before the call finished";
         default:
             break;
     }

@@ -292,7 +292,11 @@ test_records_bounded(void** state)
     (void)state;
     char* dir = new_data_dir();
     gr_sched_config cfg = {
-        .engine = engine, .data_dir = dir, .slots = 1, .max_records = 16
+        .engine = engine,
+        .data_dir = dir,
+        .slots = 1,
+        .max_records = 16,
+        .journal_max_records = 16,
     };
     gr_sched* s;
     assert_int_equal(gr_sched_create(&cfg, &s), 0);

@@ -31,12 +31,17 @@
 #endif
 
 static gr_test_redis redis;
+/* Embedded: the data folder whose state.db every state of the suite
+ * shares (the tier as `granary serve` runs it). */
+static char data_dir[64];
 
 static gr_state*
 make_state_cfg(gr_state_config cfg)
 {
     if (GR_TEST_REDIS)
         cfg.redis = redis.addr;
+    else if (!cfg.dir)
+        cfg.dir = data_dir;
     gr_state* st;
     char err[256] = "";
     int rc = gr_state_create(&cfg, &st, err, sizeof err);
@@ -592,11 +597,286 @@ test_redis_down_and_back(void** state)
 }
 #endif
 
+#if GR_TEST_REDIS
+/* A lock request sent while Redis is stalled times out; Redis applies it
+ * when it resumes. That lock must not stay held for its whole TTL: it is
+ * released as soon as Redis answers again. */
+static void
+test_lock_stall_no_ghost(void** state)
+{
+    (void)state;
+    gr_state* st = make_state_cfg((gr_state_config){ .timeout_ms = 300 });
+    gr_state* other = make_state_cfg((gr_state_config){ .timeout_ms = 2000 });
+    char t[33], t2[33];
+    gr_test_redis_signal(&redis, SIGSTOP);
+    int rc = gr_state_lock_global_try(st, "alice", "ghost", 5, 60000, t);
+    gr_test_redis_signal(&redis, SIGCONT);
+    assert_int_equal(rc, -ETIMEDOUT);
+    /* The request was applied on resume: the key exists for a while... */
+    double t0 = now_s();
+    int got = 0;
+    while (now_s() - t0 < 10.0) {
+        rc = gr_state_lock_global_try(other, "alice", "ghost", 5, 1000, t2);
+        if (rc == 0) {
+            got = 1;
+            break;
+        }
+        assert_int_equal(rc, -EBUSY);
+        usleep(50000);
+    }
+    /* ...but far less than its 60 s TTL. */
+    assert_true(got);
+    assert_int_equal(gr_state_unlock_global(other, "alice", "ghost", 5, t2), 0);
+    gr_state_destroy(other);
+    gr_state_destroy(st);
+}
+
+/* What an error of a push means: a whole push (SET) and a range push
+ * (SETRANGE) that timed out may have been applied; retrying gives the
+ * same value (they are idempotent). An append that timed out may have
+ * been applied once: never twice, never partly. */
+static void
+test_push_stall_semantics(void** state)
+{
+    (void)state;
+    gr_state* st = make_state_cfg((gr_state_config){ .timeout_ms = 300 });
+    gr_state_key* k;
+    assert_int_equal(gr_state_key_open(st, "alice", "ps", 2, 8, &k), 0);
+    assert_int_equal(gr_state_key_write(k, 0, "AAAAAAAA", 8), 0);
+    assert_int_equal(gr_state_key_push(k), 0);
+    assert_int_equal(gr_state_append(st, "alice", "pl", 2, "a;", 2, NULL), 0);
+
+    assert_int_equal(gr_state_key_write(k, 2, "BB", 2), 0);
+    gr_test_redis_signal(&redis, SIGSTOP);
+    int r1 = gr_state_key_push_range(k, 2, 2);
+    int r2 = gr_state_append(st, "alice", "pl", 2, "b;", 2, NULL);
+    gr_test_redis_signal(&redis, SIGCONT);
+    assert_int_equal(r1, -ETIMEDOUT);
+    assert_true(r2 == -ETIMEDOUT || r2 == -ECONNRESET);
+    uint8_t* d;
+    size_t dn;
+    /* the range is either old or new, whole */
+    assert_int_equal(gr_state_get(st, "alice", "ps", &d, &dn), 0);
+    assert_int_equal(dn, 8);
+    assert_true(memcmp(d, "AABBAAAA", 8) == 0 || memcmp(d, "AAAAAAAA", 8) == 0);
+    gr_free(d);
+    /* retrying the range push is safe */
+    assert_int_equal(gr_state_key_push_range(k, 2, 2), 0);
+    assert_int_equal(gr_state_get(st, "alice", "ps", &d, &dn), 0);
+    assert_memory_equal(d, "AABBAAAA", 8);
+    gr_free(d);
+    /* the append happened once or not at all */
+    assert_int_equal(gr_state_get(st, "alice", "pl", &d, &dn), 0);
+    assert_true((dn == 2 && memcmp(d, "a;", 2) == 0) ||
+                (dn == 4 && memcmp(d, "a;b;", 4) == 0));
+    gr_free(d);
+    gr_state_key_unref(k);
+    gr_state_delete(st, "alice", "ps");
+    gr_state_delete(st, "alice", "pl");
+    gr_state_destroy(st);
+}
+#endif
+
+#if !GR_TEST_REDIS
+/* Values that grow by ranges and appends (capacity to spare, copied when
+ * it runs out) read back exactly, zero padded, also after a reopen. */
+static void
+test_embedded_growth(void** state)
+{
+    (void)state;
+    gr_state* st = make_state();
+    size_t total = 0;
+    char piece[1000];
+    for (int i = 0; i < 300; i++) {
+        memset(piece, 'a' + i % 26, sizeof piece);
+        assert_int_equal(
+          gr_state_append(st, "alice", "glog", 4, piece, sizeof piece, &total),
+          0);
+        assert_int_equal(total, (size_t)(i + 1) * sizeof piece);
+    }
+    gr_state_key* k;
+    assert_int_equal(gr_state_key_open(st, "alice", "gr", 2, 10, &k), 0);
+    assert_int_equal(gr_state_key_write(k, 0, "0123456789", 10), 0);
+    assert_int_equal(gr_state_key_push(k), 0);
+    /* a range far past the end zero-pads the gap */
+    gr_state_key_unref(k);
+    assert_int_equal(gr_state_key_open(st, "alice", "gr", 2, 200000, &k), 0);
+    assert_int_equal(gr_state_key_write(k, 199990, "ABCDEFGHIJ", 10), 0);
+    assert_int_equal(gr_state_key_push_range(k, 199990, 10), 0);
+    gr_state_key_unref(k);
+    gr_state_destroy(st);
+
+    st = make_state(); /* reopened: everything was kept */
+    char buf[2000];
+    size_t g = 0;
+    for (int i = 0; i < 300; i += 37) {
+        assert_int_equal(gr_state_read_global(st,
+                                              "alice",
+                                              "glog",
+                                              4,
+                                              (size_t)i * 1000 + 500,
+                                              buf,
+                                              1000,
+                                              &g,
+                                              &total),
+                         0);
+        assert_int_equal(g, 1000);
+        assert_int_equal(total, 300000);
+        assert_int_equal(buf[0], 'a' + i % 26);
+        assert_int_equal(buf[999], 'a' + (i + 1) % 26);
+    }
+    uint8_t* d;
+    size_t dn;
+    assert_int_equal(gr_state_get(st, "alice", "gr", &d, &dn), 0);
+    assert_int_equal(dn, 200000);
+    assert_memory_equal(d, "0123456789", 10);
+    for (size_t i = 10; i < 199990; i++)
+        if (d[i] != 0)
+            fail_msg("byte %zu is %d, not 0", i, d[i]);
+    assert_memory_equal(d + 199990, "ABCDEFGHIJ", 10);
+    gr_free(d);
+    /* a whole set shrinks the value; growing it again pads with zeros */
+    assert_int_equal(gr_state_set(st, "alice", "glog", "xy", 2), 0);
+    assert_int_equal(gr_state_append(st, "alice", "glog", 4, "z", 1, &total),
+                     0);
+    assert_int_equal(gr_state_get(st, "alice", "glog", &d, &dn), 0);
+    assert_int_equal(dn, 3);
+    assert_memory_equal(d, "xyz", 3);
+    gr_free(d);
+    gr_state_delete(st, "alice", "glog");
+    gr_state_delete(st, "alice", "gr");
+    gr_state_destroy(st);
+}
+
+static void
+pattern(uint8_t* b, size_t n, int seed)
+{
+    for (size_t i = 0; i < n; i++)
+        b[i] = (uint8_t)(seed * 31 + i * 7);
+}
+
+/* The child of test_embedded_kill9: writes round after round (a whole
+ * value, a range that grows a value, an append) and reports each round on
+ * the pipe once all three returned 0, until it is killed. */
+static void
+kill9_child(const char* dir, int fd)
+{
+    gr_state_config cfg = { .dir = dir };
+    gr_state* st;
+    if (gr_state_create(&cfg, &st, NULL, 0))
+        _exit(2);
+    uint8_t b[3000];
+    for (int i = 0;; i++) {
+        char key[32], entry[32];
+        snprintf(key, sizeof key, "v%d", i);
+        pattern(b, 100 + (size_t)i % 2000, i);
+        if (gr_state_set(st, "alice", key, b, 100 + (size_t)i % 2000))
+            _exit(3);
+        pattern(b, 1000, i);
+        gr_state_key* k;
+        if (gr_state_key_open(
+              st, "alice", "grow", 4, (size_t)(i + 1) * 1000, &k) ||
+            gr_state_key_write(k, (size_t)i * 1000, b, 1000) ||
+            gr_state_key_push_range(k, (size_t)i * 1000, 1000))
+            _exit(4);
+        gr_state_key_unref(k);
+        int el = snprintf(entry, sizeof entry, "e%d;", i);
+        if (gr_state_append(st, "alice", "log", 3, entry, (size_t)el, NULL))
+            _exit(5);
+        if (write(fd, "+", 1) != 1)
+            _exit(6);
+    }
+}
+
+/* kill -9 in the middle of writing: after a restart on the same folder,
+ * every write that had returned 0 is there, and the log is a clean prefix
+ * of whole appends. */
+static void
+test_embedded_kill9(void** state)
+{
+    (void)state;
+    char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/gr-state-k9-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(p[0]);
+        kill9_child(dir, p[1]);
+        _exit(0);
+    }
+    close(p[1]);
+    int acked = 0;
+    char c;
+    while (acked < 150 && read(p[0], &c, 1) == 1)
+        acked++;
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    assert_true(WIFSIGNALED(status));
+    /* Rounds reported before the kill landed are acknowledged too. */
+    while (read(p[0], &c, 1) == 1)
+        acked++;
+    close(p[0]);
+    assert_true(acked >= 150);
+
+    gr_state* st = make_state_cfg((gr_state_config){ .dir = dir });
+    uint8_t want[3000];
+    uint8_t* d;
+    size_t dn;
+    for (int i = 0; i < acked; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "v%d", i);
+        size_t n = 100 + (size_t)i % 2000;
+        pattern(want, n, i);
+        assert_int_equal(gr_state_get(st, "alice", key, &d, &dn), 0);
+        assert_int_equal(dn, n);
+        assert_memory_equal(d, want, n);
+        gr_free(d);
+    }
+    assert_int_equal(gr_state_get(st, "alice", "grow", &d, &dn), 0);
+    assert_true(dn >= (size_t)acked * 1000);
+    for (int i = 0; i < acked; i++) {
+        pattern(want, 1000, i);
+        if (memcmp(d + (size_t)i * 1000, want, 1000) != 0)
+            fail_msg("range %d of %d is not as written", i, acked);
+    }
+    gr_free(d);
+    assert_int_equal(gr_state_get(st, "alice", "log", &d, &dn), 0);
+    char* log = gr_malloc(dn + 1);
+    memcpy(log, d, dn);
+    log[dn] = '\0';
+    gr_free(d);
+    size_t off = 0;
+    for (int i = 0; off < dn; i++) {
+        char entry[32];
+        int el = snprintf(entry, sizeof entry, "e%d;", i);
+        assert_true(off + (size_t)el <= dn);
+        assert_memory_equal(log + off, entry, (size_t)el);
+        off += (size_t)el;
+        if (off == dn)
+            assert_true(i + 1 >= acked);
+    }
+    gr_free(log);
+    gr_state_destroy(st);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+#endif
+
 static int
 group_setup(void** state)
 {
     (void)state;
     signal(SIGPIPE, SIG_IGN);
+    if (!GR_TEST_REDIS) {
+        snprintf(data_dir, sizeof data_dir, "/tmp/gr-state-test-XXXXXX");
+        if (!mkdtemp(data_dir))
+            return -1;
+    }
     if (GR_TEST_REDIS && gr_test_redis_start(&redis) != 0) {
         fprintf(stderr, "cannot start redis-server\n");
         return -1;
@@ -609,6 +889,12 @@ group_teardown(void** state)
 {
     (void)state;
     gr_test_redis_stop(&redis);
+    if (data_dir[0]) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", data_dir);
+        if (system(cmd) != 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -630,6 +916,11 @@ main(void)
         cmocka_unit_test(test_failed_push_is_invisible),
         cmocka_unit_test(test_lock_holder_dies),
         cmocka_unit_test(test_redis_down_and_back),
+        cmocka_unit_test(test_lock_stall_no_ghost),
+        cmocka_unit_test(test_push_stall_semantics),
+#else
+        cmocka_unit_test(test_embedded_growth),
+        cmocka_unit_test(test_embedded_kill9),
 #endif
     };
     return cmocka_run_group_tests_name(GR_TEST_REDIS ? "state (redis)"
