@@ -132,8 +132,7 @@ gr_cli_serve(int argc, char** argv)
         .max_sync = (unsigned)o.max_sync,
         .max_uploads = (unsigned)o.max_uploads,
         .request_timeout_s =
-          (unsigned)(o.req_timeout > 0 ? (o.req_timeout < 1 ? 1
-                                                            : o.req_timeout)
+          (unsigned)(o.req_timeout > 0 ? (o.req_timeout < 1 ? 1 : o.req_timeout)
                                        : 0),
         .max_per_ip = (unsigned)o.per_ip,
         .max_connections = (unsigned)o.max_conns,

@@ -58,8 +58,8 @@ static void
 server_start(server* s, const char* const* extra)
 {
     gr_test_mkdtemp(s->dir, sizeof s->dir);
-    const char* targv[] = { GRANARY, "token", "create", "alice",
-                            "--data", s->dir, NULL };
+    const char* targv[] = { GRANARY,  "token", "create", "alice",
+                            "--data", s->dir,  NULL };
     gr_test_proc p;
     assert_int_equal(gr_test_run(targv, NULL, 30, &p), 0);
     assert_int_equal(p.status, 0);
@@ -215,8 +215,8 @@ assert_responsive(const server* s, const char* during)
         reply r;
         request(s, "GET", i % 2 ? "/metrics" : "/healthz", NULL, 0, &r);
         if (r.code != 200)
-            fail_msg("%s: %s got %d", during, i % 2 ? "metrics" : "healthz",
-                     r.code);
+            fail_msg(
+              "%s: %s got %d", during, i % 2 ? "metrics" : "healthz", r.code);
         if (r.ms > 100)
             slow++;
         if (r.ms > 1000)
@@ -385,14 +385,14 @@ big_module(unsigned nfn, unsigned ops, unsigned seed, size_t* len)
     return m;
 }
 
-/* Two HTTP threads, two upload threads: two slow uploads in flight do not
+/* One HTTP thread, two upload threads: two slow uploads in flight do not
  * stop /healthz, and a third upload gets 429 at once. */
 static void
 test_slow_upload_does_not_block(void** state)
 {
     (void)state;
     server s = { 0 };
-    const char* extra[] = { "--threads", "2", "--max-uploads", "2", NULL };
+    const char* extra[] = { "--threads", "1", "--max-uploads", "2", NULL };
     server_start(&s, extra);
     unsigned seed = (unsigned)getpid() * 31u + (unsigned)time(NULL);
     size_t len[3];
@@ -452,10 +452,15 @@ test_slow_loris(void** state)
 {
     (void)state;
     server s = { 0 };
-    const char* extra[] = { "--threads",         "2",  "--max-connections",
-                            "24",                "--max-conns-per-ip",
-                            "8",                 "--request-timeout",
-                            "2",                 NULL };
+    const char* extra[] = { "--threads",
+                            "2",
+                            "--max-connections",
+                            "24",
+                            "--max-conns-per-ip",
+                            "8",
+                            "--request-timeout",
+                            "2",
+                            NULL };
     server_start(&s, extra);
     enum
     {
@@ -466,8 +471,7 @@ test_slow_loris(void** state)
     for (int i = 0; i < N; i++) {
         fds[i] = dial(&s, "127.0.0.2");
         const char* line = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
-        if (fds[i] >= 0 &&
-            send(fds[i], line, strlen(line), MSG_NOSIGNAL) < 0) {
+        if (fds[i] >= 0 && send(fds[i], line, strlen(line), MSG_NOSIGNAL) < 0) {
             close(fds[i]);
             fds[i] = -1;
         }
@@ -485,10 +489,9 @@ test_slow_loris(void** state)
                 continue;
             char b[64];
             ssize_t r = recv(fds[i], b, sizeof b, MSG_DONTWAIT);
-            int gone = r == 0 || (r < 0 && errno != EAGAIN &&
-                                  errno != EWOULDBLOCK);
-            if (!gone &&
-                send(fds[i], "X-Slow: 1\r\n", 11, MSG_NOSIGNAL) < 0)
+            int gone =
+              r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+            if (!gone && send(fds[i], "X-Slow: 1\r\n", 11, MSG_NOSIGNAL) < 0)
                 gone = 1;
             if (gone) {
                 close(fds[i]);
