@@ -121,7 +121,8 @@ call_json(const gr_call_info* ci)
         json_object_set_new(
           o, "trap", ci->trap[0] ? json_string(ci->trap) : json_null());
         json_object_set_new(o, "cold", json_boolean(ci->cold));
-        json_object_set_new(o, "truncated", json_boolean(call_truncated(ci)));
+        if (call_truncated(ci))
+            json_object_set_new(o, "truncated", json_true());
         put_bytes(o, "output", ci->output, ci->output_len);
         put_bytes(
           o, "stdout", (const uint8_t*)ci->out, ci->out ? strlen(ci->out) : 0);
