@@ -106,24 +106,39 @@ server_start(server* s, const char* const* extra)
     fail_msg("granary serve did not start");
 }
 
+/* SIGTERM; the server must exit 0 within 30 s (a clean stop, with no
+ * sanitizer report). The log is printed if not. */
 static void
 server_stop(server* s)
 {
     if (s->pid <= 0)
         return;
     kill(s->pid, SIGTERM);
-    int st = 0;
-    for (int i = 0; i < 600 && waitpid(s->pid, &st, WNOHANG) != s->pid; i++)
+    int st = 0, exited = 0;
+    for (int i = 0; i < 600; i++) {
+        if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
+            exited = 1;
+            break;
+        }
         sleep_ms(50);
-    if (kill(s->pid, 0) == 0) {
+    }
+    if (!exited) {
         kill(s->pid, SIGKILL);
         waitpid(s->pid, &st, 0);
     }
     s->pid = 0;
+    int clean = exited && WIFEXITED(st) && WEXITSTATUS(st) == 0;
     char cmd[300];
+    if (!clean) {
+        snprintf(cmd, sizeof cmd, "tail -50 '%s/server.log' >&2", s->dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "no server log\n");
+    }
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
     if (system(cmd) != 0)
         fprintf(stderr, "cannot remove %s\n", s->dir);
+    if (!clean)
+        fail_msg("granary serve did not stop cleanly (status %#x)", st);
 }
 
 /* A TCP connection to the server from address from (NULL = any). */
