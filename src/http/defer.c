@@ -26,12 +26,19 @@ enum
     WAKE_DONE,
 };
 
-static void
+/* Counts one more suspended connection; -ESHUTDOWN once the drain has
+ * begun (under the same lock, so none slips past it). */
+static int
 waiting_add(gr_http_server* s)
 {
+    int rc = 0;
     pthread_mutex_lock(&s->wait_lock);
-    s->waiting++;
+    if (s->draining)
+        rc = -ESHUTDOWN;
+    else
+        s->waiting++;
     pthread_mutex_unlock(&s->wait_lock);
+    return rc;
 }
 
 static void
@@ -84,7 +91,12 @@ gr__http_defer_call(struct MHD_Connection* c, gr__http_req* r, uint64_t id)
     r->pending = GR__HTTP_PEND_CALL;
     r->conn = c;
     atomic_store(&r->wake, WAKE_WORKING);
-    waiting_add(s);
+    if (waiting_add(s) < 0) {
+        /* Stopping: the call runs on, its record answers GET /calls. */
+        r->pending = GR__HTTP_PEND_NONE;
+        return gr__http_error(
+          c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down");
+    }
     int rc = gr_sched_on_done(s->cfg.sched, id, call_done, r);
     if (rc == 0) {
         suspend(c, r);
@@ -108,14 +120,13 @@ gr__http_defer_upload(struct MHD_Connection* c, gr__http_req* r)
 {
     gr_http_server* s = r->srv;
     pthread_mutex_lock(&s->up_lock);
-    int stop = atomic_load(&s->stopping);
     int full = s->up_inflight >= s->cfg.max_uploads;
+    int stop = !full && waiting_add(s) < 0;
     if (!stop && !full) {
         s->up_inflight++;
         r->pending = GR__HTTP_PEND_UPLOAD;
         r->conn = c;
         atomic_store(&r->wake, WAKE_WORKING);
-        waiting_add(s);
         r->up_next = NULL;
         if (s->up_tail)
             s->up_tail->up_next = r;
@@ -197,6 +208,7 @@ gr__http_defer_drain(gr_http_server* s)
     /* Sync calls finish by their deadline, uploads by theirs: then every
      * connection has been resumed. */
     pthread_mutex_lock(&s->wait_lock);
+    s->draining = 1;
     if (s->waiting)
         GR_INFO("waiting for %u running request(s) to finish", s->waiting);
     while (s->waiting)

@@ -60,6 +60,7 @@ struct gr_http_server
     pthread_mutex_t wait_lock;
     pthread_cond_t wait_cond;
     unsigned waiting;
+    int draining; /* no more suspending (under wait_lock) */
 
     /* Upload threads (defer.c): a queue of requests, at most max_uploads
      * in flight (queued or running), one thread each. */
