@@ -26,7 +26,8 @@ TOKEN=$("$GRANARY" token create bench --data "$DIR")
 export TOKEN
 # --quiet: no access log line per request (GRANARY_LOG still wins).
 "$GRANARY" serve --listen 127.0.0.1:0 --data "$DIR" --cache "$DIR/cache" \
-    --port-file "$DIR/port" --quiet ${GRANARY_BENCH_SERVE_ARGS:-} \
+    --port-file "$DIR/port" --quiet --max-sync "$CONNS" \
+    ${GRANARY_BENCH_SERVE_ARGS:-} \
     >"$DIR/server.log" 2>&1 &
 PID=$!
 for _ in $(seq 100); do [ -s "$DIR/port" ] && break; sleep 0.1; done

@@ -114,6 +114,9 @@ gr_cli_planner(int argc, char** argv)
         .port = (uint16_t)o.c.listen.port,
         .tokens_path = paths.tokens,
         .threads = (unsigned)(o.c.threads ? o.c.threads : 64),
+        /* The one local slot says nothing of the cluster's capacity:
+         * placement refuses calls when no worker has a free slot. */
+        .max_sync = 4096,
     };
     int port = gr__cli_stack_http(&st, "planner", &hcfg);
     if (port < 0)

@@ -41,6 +41,17 @@ serve_usage(FILE* f)
       "                      embedded in-process tier, single host)\n"
       "  --threads N         HTTP worker threads (default 2 x slots)\n"
       "  --idle-timeout SECONDS  close idle connections (default 30)\n"
+      "  --max-sync N        sync calls running or waiting at once; more\n"
+      "                      get 429 (default 2 x slots)\n"
+      "  --max-uploads N     uploads compiling at once; more get 429\n"
+      "                      (default 2)\n"
+      "  --request-timeout SECONDS  a request's headers must arrive\n"
+      "                      within this, its body within this plus 1 s\n"
+      "                      per 64 KiB, or the connection is closed\n"
+      "                      (default 10)\n"
+      "  --max-conns-per-ip N  open connections per client address,\n"
+      "                      loopback included (default 64)\n"
+      "  --max-connections N open connections in all (default 4096)\n"
       "  --port-file FILE    write the bound port to FILE once listening\n"
       "  --quiet             log warnings only (default: one info line per\n"
       "                      request; GRANARY_LOG overrides both)\n"
@@ -55,7 +66,8 @@ struct serve_opts
 {
     gr__cli_common c;
     long slots, queue;
-    double max_timeout, idle;
+    long max_sync, max_uploads, per_ip, max_conns;
+    double max_timeout, idle, req_timeout;
     unsigned long long max_input, max_output, max_upload;
     long max_mib;
 };
@@ -73,6 +85,11 @@ gr_cli_serve(int argc, char** argv)
         { "--max-output", GR__CLI_SIZE, &o.max_output, 0, 0 },
         { "--max-upload", GR__CLI_SIZE, &o.max_upload, 0, 0 },
         { "--max-memory", GR__CLI_LONG, &o.max_mib, 1, 4096 },
+        { "--max-sync", GR__CLI_LONG, &o.max_sync, 1, 1000000 },
+        { "--max-uploads", GR__CLI_LONG, &o.max_uploads, 1, 256 },
+        { "--request-timeout", GR__CLI_SECS, &o.req_timeout, 0, 0 },
+        { "--max-conns-per-ip", GR__CLI_LONG, &o.per_ip, 1, 1000000 },
+        { "--max-connections", GR__CLI_LONG, &o.max_conns, 1, 1000000 },
         { NULL, GR__CLI_FLAG, NULL, 0, 0 },
     };
     if (gr__cli_parse("serve", argc, argv, own, &o.c, 1, serve_usage) < 0)
@@ -112,6 +129,13 @@ gr_cli_serve(int argc, char** argv)
         .idle_timeout_s =
           (unsigned)(o.idle > 0 ? (o.idle < 1 ? 1 : o.idle) : 0),
         .max_timeout_ns = (uint64_t)(o.max_timeout * 1e9),
+        .max_sync = (unsigned)o.max_sync,
+        .max_uploads = (unsigned)o.max_uploads,
+        .request_timeout_s =
+          (unsigned)(o.req_timeout > 0 ? (o.req_timeout < 1 ? 1 : o.req_timeout)
+                                       : 0),
+        .max_per_ip = (unsigned)o.per_ip,
+        .max_connections = (unsigned)o.max_conns,
     };
     int port = gr__cli_stack_http(&st, "serve", &hcfg);
     if (port < 0)

@@ -82,6 +82,16 @@ call_status_text(const gr_call_info* ci)
     return gr_strerror(ci->status);
 }
 
+/* Whether the call's output or logs were cut at a limit. The scheduler's
+ * record gets this flag in issue 9 (item 12); until then nothing is
+ * reported as cut. TODO(issue 9): return ci->truncated once it exists. */
+static int
+call_truncated(const gr_call_info* ci)
+{
+    (void)ci;
+    return 0;
+}
+
 static json_t*
 id_json(uint64_t id)
 {
@@ -111,6 +121,8 @@ call_json(const gr_call_info* ci)
         json_object_set_new(
           o, "trap", ci->trap[0] ? json_string(ci->trap) : json_null());
         json_object_set_new(o, "cold", json_boolean(ci->cold));
+        if (call_truncated(ci))
+            json_object_set_new(o, "truncated", json_true());
         put_bytes(o, "output", ci->output, ci->output_len);
         put_bytes(
           o, "stdout", (const uint8_t*)ci->out, ci->out ? strlen(ci->out) : 0);
@@ -186,6 +198,10 @@ sched_error(struct MHD_Connection* c,
         case GR_ECOMPILE:
         case GR_ENOEXPORT:
             code = MHD_HTTP_BAD_REQUEST;
+            break;
+        case -ELOOP:
+            code = MHD_HTTP_BAD_REQUEST;
+            msg = "chain too deep";
             break;
         default:
             break;
@@ -344,36 +360,82 @@ do_fn_delete(struct MHD_Connection* c, gr__http_req* r)
                                    1));
 }
 
+/* The status of a failed upload. A start function that traps or runs
+ * out of time at upload rejects the module: the client's fault, 400. */
+static unsigned
+upload_status(int rc)
+{
+    switch (rc) {
+        case -EFBIG:
+            return MHD_HTTP_CONTENT_TOO_LARGE;
+        case -EINVAL:
+        case GR_EINVALID_MODULE:
+        case GR_EIMPORT:
+        case GR_ECOMPILE:
+        case GR_ENOEXPORT:
+        case GR_ETRAP:
+        case GR_ETIMEOUT:
+        case GR_EEXIT:
+        case GR_ELIMIT:
+            return MHD_HTTP_BAD_REQUEST;
+        case -ESHUTDOWN:
+            return MHD_HTTP_SERVICE_UNAVAILABLE;
+        default:
+            return MHD_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+/* PUT /f/{user}/{fn}: compiling takes seconds and runs the module's start
+ * function, so it runs on an upload thread (defer.c). */
 static enum MHD_Result
 do_fn_upload(struct MHD_Connection* c, gr__http_req* r)
 {
-    gr_sched* s = r->srv->cfg.sched;
-    gr_fn_info f;
-    char err[1024] = "";
     if (r->len == 0)
         return gr__http_error(
           c, r, MHD_HTTP_BAD_REQUEST, "empty body: send the .wasm module");
-    int existed = gr_sched_fn_get(s, r->route.user, r->route.fn, &f) == 0;
-    int rc = gr_sched_fn_upload(
-      s, r->route.user, r->route.fn, r->body, r->len, err, sizeof err);
-    if (rc < 0) {
+    return gr__http_defer_upload(c, r);
+}
+
+void
+gr__http_upload_run(gr__http_req* r)
+{
+    gr_sched* s = r->srv->cfg.sched;
+    gr_fn_info f;
+    r->up_err[0] = '\0';
+    r->up_existed = gr_sched_fn_get(s, r->route.user, r->route.fn, &f) == 0;
+    r->up_rc = gr_sched_fn_upload(s,
+                                  r->route.user,
+                                  r->route.fn,
+                                  r->body,
+                                  r->len,
+                                  r->up_err,
+                                  sizeof r->up_err);
+    if (r->up_rc < 0)
         GR_INFO("upload %s/%s failed: %s",
                 r->route.user,
                 r->route.fn,
-                err[0] ? err : gr_strerror(rc));
+                r->up_err[0] ? r->up_err : gr_strerror(r->up_rc));
+}
+
+static enum MHD_Result
+finish_upload(struct MHD_Connection* c, gr__http_req* r)
+{
+    int rc = r->up_rc;
+    if (rc < 0) {
+        unsigned code = upload_status(rc);
+        const char* msg = r->up_err[0] ? r->up_err : gr_strerror(rc);
         if (rc == -EFBIG)
-            return gr__http_error(
-              c, r, MHD_HTTP_CONTENT_TOO_LARGE, "module too large");
-        if (rc == -EINVAL && !err[0])
-            return gr__http_error(
-              c, r, MHD_HTTP_BAD_REQUEST, "bad function name");
-        return sched_error(c, r, rc, err);
+            msg = "module too large";
+        else if (rc == -EINVAL && !r->up_err[0])
+            msg = "bad function name";
+        return gr__http_error(c, r, code, msg);
     }
-    rc = gr_sched_fn_get(s, r->route.user, r->route.fn, &f);
+    gr_fn_info f;
+    rc = gr_sched_fn_get(r->srv->cfg.sched, r->route.user, r->route.fn, &f);
     if (rc < 0)
         return sched_error(c, r, rc, NULL);
     return gr__http_json(
-      c, r, existed ? MHD_HTTP_OK : MHD_HTTP_CREATED, fn_json(&f));
+      c, r, r->up_existed ? MHD_HTTP_OK : MHD_HTTP_CREATED, fn_json(&f));
 }
 
 /* Parses ?timeout=SECONDS (decimal). Returns 0 and the deadline in *ns
@@ -443,6 +505,34 @@ call_http_status(const gr_call_info* ci)
     return MHD_HTTP_INTERNAL_SERVER_ERROR;
 }
 
+/* Starts a sync call: admission (at most max_sync running or waiting),
+ * then the scheduler's queue, with the connection suspended until the
+ * call finishes. Never runs the call on this (HTTP) thread. */
+static enum MHD_Result
+start_sync(struct MHD_Connection* c,
+           gr__http_req* r,
+           const char* user,
+           const char* fn,
+           const uint8_t* in,
+           size_t len,
+           const gr_invoke_opts* o)
+{
+    gr_http_server* srv = r->srv;
+    if (atomic_load(&srv->stopping))
+        return sched_error(c, r, -ESHUTDOWN, NULL);
+    unsigned n = atomic_fetch_add(&srv->sync_inflight, 1);
+    r->sync_counted = 1;
+    if (n >= srv->cfg.max_sync) {
+        /* Counted as a rejected call in the metrics like a full queue. */
+        return sched_error(c, r, -EBUSY, NULL);
+    }
+    uint64_t id = 0;
+    int rc = gr_sched_invoke(srv->cfg.sched, user, fn, in, len, o, &id);
+    if (rc < 0)
+        return sched_error(c, r, rc, NULL);
+    return gr__http_defer_call(c, r, id);
+}
+
 static enum MHD_Result
 do_fn_invoke(struct MHD_Connection* c, gr__http_req* r)
 {
@@ -462,33 +552,35 @@ do_fn_invoke(struct MHD_Connection* c, gr__http_req* r)
         r->call_id = id;
         return accepted(c, r, id);
     }
-    gr_call_info ci = { 0 };
-    int rc =
-      gr_sched_call(s, r->route.user, r->route.fn, r->body, r->len, &o, &ci);
-    if (rc < 0)
-        return sched_error(c, r, rc, NULL);
-    r->call_id = ci.id;
-    unsigned code = call_http_status(&ci);
+    return start_sync(c, r, r->route.user, r->route.fn, r->body, r->len, &o);
+}
+
+/* The answer to POST /f/{user}/{fn} for a finished call: the raw output
+ * with X-Granary-* headers, or a JSON error. */
+static enum MHD_Result
+answer_raw(struct MHD_Connection* c, gr__http_req* r, gr_call_info* ci)
+{
+    unsigned code = call_http_status(ci);
     struct MHD_Response* resp;
     if (code == MHD_HTTP_OK) {
         resp = MHD_create_response_from_buffer(
-          ci.output_len, ci.output, MHD_RESPMEM_MUST_COPY);
+          ci->output_len, ci->output, MHD_RESPMEM_MUST_COPY);
     } else {
         char msg[160];
-        if (ci.status == GR_ETIMEOUT)
+        if (ci->status == GR_ETIMEOUT)
             snprintf(msg, sizeof msg, "the call timed out");
-        else if (ci.trap[0])
-            snprintf(msg, sizeof msg, "the call trapped: %s", ci.trap);
+        else if (ci->trap[0])
+            snprintf(msg, sizeof msg, "the call trapped: %s", ci->trap);
         else
             snprintf(
-              msg, sizeof msg, "the call failed: %s", gr_strerror(ci.status));
+              msg, sizeof msg, "the call failed: %s", gr_strerror(ci->status));
         json_t* v = json_pack("{s:s, s:o, s:s?}",
                               "error",
                               msg,
                               "call_id",
-                              id_json(ci.id),
+                              id_json(ci->id),
                               "trap",
-                              ci.trap[0] ? ci.trap : NULL);
+                              ci->trap[0] ? ci->trap : NULL);
         char* text = v ? json_dumps(v, JSON_COMPACT) : NULL;
         json_decref(v);
         resp = text ? MHD_create_response_from_buffer(
@@ -499,20 +591,21 @@ do_fn_invoke(struct MHD_Connection* c, gr__http_req* r)
     }
     if (resp) {
         char b[32];
-        snprintf(b, sizeof b, "%llu", (unsigned long long)ci.id);
+        snprintf(b, sizeof b, "%llu", (unsigned long long)ci->id);
         MHD_add_response_header(resp, "X-Granary-Call-Id", b);
         MHD_add_response_header(
-          resp, "X-Granary-Status", gr_call_state_name(ci.state));
-        snprintf(b, sizeof b, "%d", ci.return_code);
+          resp, "X-Granary-Status", gr_call_state_name(ci->state));
+        snprintf(b, sizeof b, "%d", ci->return_code);
         MHD_add_response_header(resp, "X-Granary-Return-Code", b);
-        if (ci.trap[0])
-            MHD_add_response_header(resp, "X-Granary-Trap", ci.trap);
+        if (ci->trap[0])
+            MHD_add_response_header(resp, "X-Granary-Trap", ci->trap);
         snprintf(
-          b, sizeof b, "%lld", us_between(ci.started_ns, ci.finished_ns));
+          b, sizeof b, "%lld", us_between(ci->started_ns, ci->finished_ns));
         MHD_add_response_header(resp, "X-Granary-Exec-Us", b);
-        MHD_add_response_header(resp, "X-Granary-Cold", ci.cold ? "1" : "0");
+        MHD_add_response_header(resp, "X-Granary-Cold", ci->cold ? "1" : "0");
+        if (call_truncated(ci))
+            MHD_add_response_header(resp, "X-Granary-Truncated", "1");
     }
-    gr_call_info_fini(&ci);
     return gr__http_send(c,
                          r,
                          code,
@@ -521,12 +614,44 @@ do_fn_invoke(struct MHD_Connection* c, gr__http_req* r)
                                              : "application/json");
 }
 
+static enum MHD_Result
+finish_call(struct MHD_Connection* c, gr__http_req* r)
+{
+    gr_call_info ci = { 0 };
+    int rc = gr_sched_call_get(r->srv->cfg.sched, NULL, r->call_id, &ci);
+    if (rc < 0 || (ci.state != GR_CALL_DONE && ci.state != GR_CALL_FAILED)) {
+        gr_call_info_fini(&ci);
+        /* Only if the record was dropped between finishing and now. */
+        return gr__http_error(
+          c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, "lost track of the call");
+    }
+    enum MHD_Result ret;
+    if (r->json_reply)
+        ret = gr__http_json(c, r, call_http_status(&ci), call_json(&ci));
+    else
+        ret = answer_raw(c, r, &ci);
+    gr_call_info_fini(&ci);
+    return ret;
+}
+
+enum MHD_Result
+gr__http_finish(struct MHD_Connection* c, gr__http_req* r)
+{
+    gr__http_pending p = r->pending;
+    r->pending = GR__HTTP_PEND_NONE;
+    if (p == GR__HTTP_PEND_UPLOAD)
+        return finish_upload(c, r);
+    return finish_call(c, r);
+}
+
 static int
 call_get(gr__http_req* r, uint64_t id, gr_call_info* ci)
 {
-    /* An admin may read any user's calls. */
-    return gr_sched_call_get(
-      r->srv->cfg.sched, r->admin ? NULL : r->user, id, ci);
+    /* An admin may read any user's calls. Another tenant's call is "no
+     * such call": the answer must not confirm that an id exists. */
+    int rc =
+      gr_sched_call_get(r->srv->cfg.sched, r->admin ? NULL : r->user, id, ci);
+    return rc == -EACCES || rc == -EPERM ? -ENOENT : rc;
 }
 
 static enum MHD_Result
@@ -540,11 +665,20 @@ do_call_get(struct MHD_Connection* c, gr__http_req* r)
                               "wait must be a positive number of seconds");
     gr_call_info ci = { 0 };
     int rc = call_get(r, r->route.call_id, &ci);
-    if (rc == 0 && wait_ns &&
-        (ci.state == GR_CALL_QUEUED || ci.state == GR_CALL_RUNNING)) {
+    gr_http_server* srv = r->srv;
+    /* A long poll holds this HTTP thread; when half of them already do,
+     * answer with the current state at once ("at most" that long). */
+    int poll = rc == 0 && wait_ns &&
+               (ci.state == GR_CALL_QUEUED || ci.state == GR_CALL_RUNNING) &&
+               atomic_fetch_add(&srv->polls, 1) < srv->max_polls;
+    if (rc == 0 && wait_ns && !poll &&
+        (ci.state == GR_CALL_QUEUED || ci.state == GR_CALL_RUNNING))
+        atomic_fetch_sub(&srv->polls, 1);
+    if (poll) {
         gr_call_info_fini(&ci);
         ci = (gr_call_info){ 0 };
-        rc = gr_sched_await(r->srv->cfg.sched, r->route.call_id, wait_ns, &ci);
+        rc = gr_sched_await(srv->cfg.sched, r->route.call_id, wait_ns, &ci);
+        atomic_fetch_sub(&srv->polls, 1);
         if (rc == -ETIMEDOUT) {
             gr_call_info_fini(&ci);
             ci = (gr_call_info){ 0 };
@@ -680,16 +814,10 @@ do_call_post(struct MHD_Connection* c, gr__http_req* r)
         r->call_id = id;
         return accepted(c, r, id);
     }
-    gr_call_info ci = { 0 };
-    rc = gr_sched_call(s, user, name, in, in_len, &o, &ci);
+    r->json_reply = 1;
+    enum MHD_Result ret = start_sync(c, r, user, name, in, in_len, &o);
     gr_free(in);
-    if (rc < 0)
-        return sched_error(c, r, rc, NULL);
-    r->call_id = ci.id;
-    unsigned code = call_http_status(&ci);
-    json_t* v = call_json(&ci);
-    gr_call_info_fini(&ci);
-    return gr__http_json(c, r, code, v);
+    return ret;
 }
 
 static enum MHD_Result

@@ -28,6 +28,20 @@ typedef struct gr_http_config
     unsigned max_connections; /* 0 = 4096 */
     struct gr_state* state;   /* shared state for /s/; NULL = 503 there */
     size_t max_state;         /* PUT /s/ body bytes; 0 = 64 MiB */
+    /* Synchronous calls running or waiting for a slot at once; more get
+     * 429 at once. 0 = 2 x the scheduler's slots. */
+    unsigned max_sync;
+    /* Uploads (compile + start function) in flight at once, each on an
+     * upload thread; more get 429. 0 = 2. */
+    unsigned max_uploads;
+    /* A request's headers must arrive within this many seconds of the
+     * connection opening (or of the previous answer on it), and its body
+     * within this plus one second per 64 KiB; else the connection is
+     * closed. 0 = 10 s. */
+    unsigned request_timeout_s;
+    /* Open connections per client address, loopback included (MHD closes
+     * extra ones at once). 0 = 64. */
+    unsigned max_per_ip;
 } gr_http_config;
 
 /* Loads the token file and starts serving. Returns 0, -EINVAL (bad

@@ -7,15 +7,60 @@
 #include <string.h>
 
 #define MAX_SEGMENTS 4
+/* Longest decoded segment kept: a name's limit plus one, so that anything
+ * longer still fails the name check. */
+#define SEG_MAX (GR_TOKEN_USER_MAX + 1)
 
 typedef struct seg
 {
-    const char* p;
+    const char* p; /* decoded: points at buf */
     size_t len;
+    char buf[SEG_MAX];
 } seg;
 
-/* Splits "/a/b/c" into segments; returns how many, or -1 if there are too
- * many or the path is malformed (no leading slash, empty segment). */
+static int
+hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes one raw segment into s. Every decoded byte is kept,
+ * NUL and '/' included, so that the name check rejects them rather than
+ * the path being cut or re-split. A segment longer than SEG_MAX decoded
+ * bytes is kept at SEG_MAX (it fails every check). Returns 0, or -1 on a
+ * malformed escape. */
+static int
+decode(const char* p, size_t len, seg* s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = p[i];
+        if (c == '%') {
+            if (len - i < 3)
+                return -1;
+            int hi = hex_digit(p[i + 1]), lo = hex_digit(p[i + 2]);
+            if (hi < 0 || lo < 0)
+                return -1;
+            c = (char)(hi << 4 | lo);
+            i += 2;
+        }
+        if (n < SEG_MAX)
+            s->buf[n++] = c;
+    }
+    s->p = s->buf;
+    s->len = n;
+    return 0;
+}
+
+/* Splits "/a/b/c" (raw, percent-encoded) into decoded segments; returns
+ * how many, 0 for "/", -1 if there are too many or the path is malformed
+ * (no leading slash, empty segment), or -2 on a bad escape. */
 static int
 split(const char* path, seg* s)
 {
@@ -34,7 +79,9 @@ split(const char* path, seg* s)
         const char* e = q ? q : end;
         if (e == p || n == MAX_SEGMENTS)
             return -1;
-        s[n++] = (seg){ .p = p, .len = (size_t)(e - p) };
+        if (decode(p, (size_t)(e - p), &s[n]) < 0)
+            return -2;
+        n++;
         if (!q)
             return n;
         p = q + 1;
@@ -97,6 +144,8 @@ gr_http_route_match(const char* method, const char* path, gr_http_route* r)
     seg s[MAX_SEGMENTS];
     *r = (gr_http_route){ 0 };
     int n = split(path, s);
+    if (n == -2)
+        return -EINVAL;
     if (n <= 0)
         return -ENOENT;
     if (n == 1 && (seg_is(&s[0], "healthz") || seg_is(&s[0], "metrics") ||

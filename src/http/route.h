@@ -36,11 +36,14 @@ typedef struct gr_http_route
     const char* allow; /* on -ENOTSUP: the Allow header value (static) */
 } gr_http_route;
 
-/* Routes method + path (the path without the query string, already
- * percent-decoded). One trailing slash is ignored. HEAD is accepted
+/* Routes method + path (the path as sent, without the query string and
+ * still percent-encoded). The path is split at '/' first and each segment
+ * decoded after, so "%2F" is a character of a name, not a separator, and
+ * a decoded NUL never cuts a name short: both are outside the name set
+ * and get -EINVAL. One trailing slash is ignored. HEAD is accepted
  * wherever GET is. Returns 0 (r filled), -ENOENT (no such resource: 404),
- * -EINVAL (bad user/function name or call id: 400), or -ENOTSUP (the path
- * exists but not with that method: 405, r->allow set). */
+ * -EINVAL (bad escape, user/function name or call id: 400), or -ENOTSUP
+ * (the path exists but not with that method: 405, r->allow set). */
 int gr_http_route_match(const char* method, const char* path, gr_http_route* r);
 
 /* Whether an action requires a bearer token. */

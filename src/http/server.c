@@ -18,6 +18,7 @@
 #include "http/http_int.h"
 #include "util/alloc.h"
 #include "util/log.h"
+#include "util/time.h"
 
 #define DEFAULT_MAX_INPUT (16u << 20)
 #define DEFAULT_MAX_UPLOAD (64u << 20)
@@ -77,6 +78,51 @@ gr__http_error(struct MHD_Connection* c,
                const char* msg)
 {
     return gr__http_json(c, r, code, json_pack("{s:s}", "error", msg));
+}
+
+/* An error after which the connection must not be reused: the request's
+ * framing is in doubt, so whatever follows it is not a request. */
+static enum MHD_Result
+reply_close(struct MHD_Connection* c,
+            gr__http_req* r,
+            unsigned code,
+            const char* msg)
+{
+    json_t* v = json_pack("{s:s}", "error", msg);
+    char* text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    json_decref(v);
+    struct MHD_Response* resp = text
+                                  ? MHD_create_response_from_buffer(
+                                      strlen(text), text, MHD_RESPMEM_MUST_FREE)
+                                  : NULL;
+    if (!resp) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    return gr__http_send(c, r, code, resp, "application/json");
+}
+
+typedef struct framing
+{
+    unsigned content_length; /* Content-Length headers seen */
+    unsigned transfer_encoding;
+} framing;
+
+static enum MHD_Result
+count_framing(void* cls,
+              enum MHD_ValueKind kind,
+              const char* key,
+              const char* value)
+{
+    (void)kind;
+    (void)value;
+    framing* f = cls;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        f->content_length++;
+    else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+        f->transfer_encoding++;
+    return MHD_YES;
 }
 
 static enum MHD_Result
@@ -147,6 +193,22 @@ static enum MHD_Result
 begin(struct MHD_Connection* c, gr__http_req* r, const char* url)
 {
     gr_http_server* s = r->srv;
+    /* Two lengths, or a length and chunking, are how requests get
+     * smuggled past a proxy that reads them the other way: refuse, and
+     * close, before anything else. */
+    framing fr = { 0 };
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &fr);
+    if (fr.content_length > 1)
+        return reply_close(
+          c, r, MHD_HTTP_BAD_REQUEST, "more than one Content-Length");
+    if (fr.content_length && fr.transfer_encoding)
+        return reply_close(c,
+                           r,
+                           MHD_HTTP_BAD_REQUEST,
+                           "both Content-Length and Transfer-Encoding");
+    if (fr.transfer_encoding > 1)
+        return reply_close(
+          c, r, MHD_HTTP_BAD_REQUEST, "more than one Transfer-Encoding");
     int rc = gr_http_route_match(r->method, url, &r->route);
     if (rc == -ENOENT)
         return gr__http_error(c, r, MHD_HTTP_NOT_FOUND, "no such resource");
@@ -204,8 +266,8 @@ begin(struct MHD_Connection* c, gr__http_req* r, const char* url)
         char* end;
         errno = 0;
         unsigned long long n = strtoull(cl, &end, 10);
-        if (errno || *end || end == cl)
-            return gr__http_error(
+        if (errno || *end || end == cl || cl[0] < '0' || cl[0] > '9')
+            return reply_close(
               c, r, MHD_HTTP_BAD_REQUEST, "bad Content-Length");
         if (n > r->limit)
             return gr__http_error(c,
@@ -250,7 +312,34 @@ append_body(gr__http_req* r, const char* data, size_t n)
     }
     memcpy(r->body + r->len, data, n);
     r->len += n;
+    if (r->hc)
+        atomic_fetch_add_explicit(&r->hc->received, n, memory_order_relaxed);
     return 0;
+}
+
+/* Called by MHD once the request line is in, before anything is parsed:
+ * creates the request (MHD's *con_cls) with the path as sent, so that
+ * routing sees escapes like %00 and %2F rather than MHD's decoding. */
+static void*
+on_uri(void* cls, const char* uri, struct MHD_Connection* c)
+{
+    (void)c;
+    gr__http_req* r = gr_calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    if (!uri)
+        uri = "";
+    size_t n = strcspn(uri, "?");
+    r->url = gr_malloc(n + 1);
+    if (!r->url) {
+        gr_free(r);
+        return NULL;
+    }
+    memcpy(r->url, uri, n);
+    r->url[n] = '\0';
+    r->srv = cls;
+    clock_gettime(CLOCK_MONOTONIC, &r->t0);
+    return r;
 }
 
 static enum MHD_Result
@@ -264,20 +353,21 @@ on_request(void* cls,
            void** con_cls)
 {
     (void)version;
+    (void)cls;
+    (void)url; /* decoded by MHD: we route on the raw path (on_uri) */
     gr__http_req* r = *con_cls;
-    if (!r) {
-        r = gr_calloc(1, sizeof *r);
-        if (!r)
-            return MHD_NO;
-        r->srv = cls;
+    if (!r)
+        return MHD_NO; /* on_uri ran out of memory */
+    if (!r->started) {
+        r->started = 1;
         r->method = method;
-        r->url = url;
-        clock_gettime(CLOCK_MONOTONIC, &r->t0);
-        *con_cls = r;
-        return begin(c, r, url);
+        r->hc = gr__http_guard_conn(c);
+        return begin(c, r, r->url);
     }
     if (r->status)
         return MHD_YES; /* answered early; MHD discards the rest */
+    if (r->pending)
+        return gr__http_finish(c, r); /* resumed */
     if (*upload_size) {
         append_body(r, upload, *upload_size);
         *upload_size = 0;
@@ -289,6 +379,8 @@ on_request(void* cls,
                               MHD_HTTP_CONTENT_TOO_LARGE,
                               r->limit ? "request body too large"
                                        : "this request takes no body");
+    if (r->hc)
+        atomic_store(&r->hc->busy, 1); /* in: no more receive deadline */
     return gr__http_dispatch(c, r);
 }
 
@@ -298,11 +390,19 @@ on_completed(void* cls,
              void** con_cls,
              enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)c;
+    gr_http_server* s = cls;
+    gr__http_conn* hc = gr__http_guard_conn(c);
+    if (hc) {
+        /* The next request on this connection starts its clock now. */
+        atomic_store(&hc->received, 0);
+        atomic_store(&hc->start_ns, gr_time_now_ns());
+        atomic_store(&hc->busy, 0);
+    }
     gr__http_req* r = *con_cls;
     if (!r)
         return;
+    if (r->sync_counted)
+        atomic_fetch_sub(&s->sync_inflight, 1);
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     long long us = (t1.tv_sec - r->t0.tv_sec) * 1000000LL +
@@ -315,7 +415,7 @@ on_completed(void* cls,
                  (unsigned long long)r->call_id);
     if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
         GR_INFO("%s %s %u %lldus user=%s%s",
-                r->method,
+                r->method ? r->method : "-",
                 r->url,
                 r->status,
                 us,
@@ -323,11 +423,12 @@ on_completed(void* cls,
                 callbuf);
     else
         GR_INFO("%s %s aborted (code %d) after %lldus",
-                r->method,
+                r->method ? r->method : "-",
                 r->url,
                 (int)toe,
                 us);
     gr_free(r->body);
+    gr_free(r->url);
     gr_free(r);
     *con_cls = NULL;
 }
@@ -420,6 +521,8 @@ gr_http_server_start(const gr_http_config* cfg,
     if (!s)
         return -ENOMEM;
     pthread_rwlock_init(&s->tok_lock, NULL);
+    pthread_mutex_init(&s->conn_lock, NULL);
+    gr_time_cond_init(&s->sweep_cond);
     s->cfg = *cfg;
     s->host = gr_strdup(cfg->host ? cfg->host : "127.0.0.1");
     s->tokens_path = gr_strdup(cfg->tokens_path);
@@ -443,6 +546,25 @@ gr_http_server_start(const gr_http_config* cfg,
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         s->cfg.threads = (unsigned)(n > 0 ? 2 * n : 2);
     }
+    if (!s->cfg.max_sync) {
+        gr_sched_stats st = { 0 };
+        gr_sched_get_stats(s->cfg.sched, &st);
+        s->cfg.max_sync = (unsigned)(st.slots ? 2 * st.slots : 2);
+    }
+    if (!s->cfg.max_uploads)
+        s->cfg.max_uploads = 2;
+    if (!s->cfg.request_timeout_s)
+        s->cfg.request_timeout_s = 10;
+    if (!s->cfg.max_per_ip)
+        s->cfg.max_per_ip = 64;
+    /* Long polls (GET /calls/ID?wait=) still hold their thread: at most
+     * half of them, so that the others always serve. */
+    s->max_polls = s->cfg.threads / 2 ? s->cfg.threads / 2 : 1;
+    if ((rc = gr__http_defer_init(s)) < 0 ||
+        (rc = gr__http_guard_start(s)) < 0) {
+        snprintf(err, errlen, "http: cannot start threads: %s", strerror(-rc));
+        goto fail;
+    }
     rc = gr_http_server_reload_tokens(s, 1, err, errlen);
     if (rc < 0)
         goto fail;
@@ -461,7 +583,8 @@ gr_http_server_start(const gr_http_config* cfg,
         goto fail;
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                     MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+                     MHD_USE_ERROR_LOG | MHD_USE_TURBO |
+                     MHD_ALLOW_SUSPEND_RESUME;
     if (v6)
         flags |= MHD_USE_IPv6;
     errno = 0;
@@ -479,8 +602,16 @@ gr_http_server_start(const gr_http_config* cfg,
                                  (unsigned)s->cfg.idle_timeout_s,
                                  MHD_OPTION_CONNECTION_LIMIT,
                                  (unsigned)s->cfg.max_connections,
+                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                 (unsigned)s->cfg.max_per_ip,
                                  MHD_OPTION_NOTIFY_COMPLETED,
                                  on_completed,
+                                 s,
+                                 MHD_OPTION_NOTIFY_CONNECTION,
+                                 gr__http_guard_notify,
+                                 s,
+                                 MHD_OPTION_URI_LOG_CALLBACK,
+                                 on_uri,
                                  s,
                                  MHD_OPTION_EXTERNAL_LOGGER,
                                  mhd_log,
@@ -519,8 +650,17 @@ gr_http_server_stop(gr_http_server* s)
 {
     if (!s)
         return;
+    /* New sync calls and uploads get 503; running ones finish (by their
+     * deadlines) and are answered before the daemon goes, since MHD must
+     * not be stopped with a suspended connection. */
+    atomic_store(&s->stopping, 1);
+    gr__http_defer_drain(s);
+    gr__http_guard_stop(s);
     if (s->daemon)
         MHD_stop_daemon(s->daemon);
+    gr__http_defer_fini(s);
+    pthread_cond_destroy(&s->sweep_cond);
+    pthread_mutex_destroy(&s->conn_lock);
     gr_tokens_fini(&s->tokens);
     pthread_rwlock_destroy(&s->tok_lock);
     gr_free(s->host);

@@ -551,11 +551,16 @@ test_tenants(void** state)
       post(
         &main_srv, "/calls", bob, "{\"function\":\"alice/g\",\"input\":\"x\"}"),
       403);
-    /* nor read alice's calls */
+    /* nor read alice's calls, nor learn that they exist: another
+     * tenant's call is answered exactly like an unknown id */
     assert_int_equal(post(&main_srv, "/f/alice/g", alice, "echo:secret"), 200);
     char path[100];
     snprintf(path, sizeof path, "/calls/%s", header("X-Granary-Call-Id"));
-    assert_int_equal(http(&main_srv, "GET", path, bob, NULL, 0), 403);
+    assert_int_equal(http(&main_srv, "GET", path, bob, NULL, 0), 404);
+    char other[sizeof R.body];
+    snprintf(other, sizeof other, "%s", R.body);
+    assert_int_equal(http(&main_srv, "GET", "/calls/12345", bob, NULL, 0), 404);
+    assert_string_equal(R.body, other);
     /* bob's own list is empty */
     assert_int_equal(http(&main_srv, "GET", "/f", bob, NULL, 0), 200);
     assert_string_equal(R.body, "[]\n");
@@ -698,6 +703,82 @@ test_malformed(void** state)
     /* and real work still runs */
     assert_int_equal(post(s, "/f/alice/g", alice, "echo:still"), 200);
     assert_string_equal(R.body, "still");
+}
+
+/* Names outside [A-Za-z0-9_.-]{1,64}, however they are escaped, are 400
+ * and store nothing: a NUL must not cut "x%00y" down to "x". */
+static void
+test_bad_names(void** state)
+{
+    (void)state;
+    const server* s = &main_srv;
+    static uint8_t wasm[1 << 20];
+    FILE* f = fopen(gr_test_guest("serve_guest"), "rb");
+    assert_non_null(f);
+    size_t n = fread(wasm, 1, sizeof wasm, f);
+    fclose(f);
+    const char* bad[] = {
+        "/f/alice/x%00y",  "/f/alice/x%2Fy",    "/f/alice/x%2fy",
+        "/f/alice/x%20y",  "/f/alice/x%C3%A9y", "/f/alice/%00",
+        "/f/alice/x%zzy",  "/f/alice/x%0",      "/f/al%00ice/x",
+        "/f/alice/%2E%2E", "/f/alice/%2e.",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        long code = http(s, "PUT", bad[i], alice, wasm, n);
+        if (code != 400)
+            fail_msg("PUT %s: %ld %s", bad[i], code, R.body);
+        assert_int_equal(http(s, "POST", bad[i], alice, "echo:x", 6), 400);
+    }
+    assert_int_equal(http(s, "GET", "/f/alice", alice, NULL, 0), 200);
+    assert_null(strstr(R.body, "\"name\":\"x\""));
+    assert_null(strstr(R.body, "\"name\":\"y\""));
+    assert_int_equal(http(s, "GET", "/f/alice/x", alice, NULL, 0), 404);
+    /* escapes of allowed characters are just those characters */
+    assert_int_equal(http(s, "PUT", "/f/alice/%61b", alice, wasm, n) / 100, 2);
+    assert_int_equal(http(s, "GET", "/f/alice/ab", alice, NULL, 0), 200);
+    assert_int_equal(http(s, "DELETE", "/f/alice/ab", alice, NULL, 0), 200);
+}
+
+/* A request whose length is given twice, or both ways, is 400 and the
+ * connection is closed (the classic request-smuggling shapes). */
+static void
+test_framing(void** state)
+{
+    (void)state;
+    const server* s = &main_srv;
+    upload(s, alice, "alice/g", "serve_guest", 0);
+    char req[700];
+    const char* shapes[] = {
+        "Content-Length: 6\r\nContent-Length: 6\r\n",
+        "Content-Length: 6\r\nContent-Length: 12\r\n",
+        "Content-Length: 12\r\nContent-Length: 6\r\n",
+        "Content-Length: 6\r\ncontent-length: 12\r\n",
+        "Content-Length: 6\r\nTransfer-Encoding: chunked\r\n",
+        "Transfer-Encoding: chunked\r\nContent-Length: 6\r\n",
+        "Content-Length: 6, 6\r\n",
+        "Content-Length: +6\r\n",
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        int n = snprintf(req,
+                         sizeof req,
+                         "POST /f/alice/g HTTP/1.1\r\nHost: x\r\n"
+                         "Authorization: Bearer %s\r\n%s\r\n"
+                         "echo:xGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+                         alice,
+                         shapes[i]);
+        int code = raw(s, req, (size_t)n, 0);
+        if (code != 400)
+            fail_msg("%s: got %d", shapes[i], code);
+    }
+    /* one length is fine */
+    int n = snprintf(req,
+                     sizeof req,
+                     "POST /f/alice/g HTTP/1.1\r\nHost: x\r\n"
+                     "Authorization: Bearer %s\r\nContent-Length: 6\r\n"
+                     "\r\necho:x",
+                     alice);
+    assert_int_equal(raw(s, req, (size_t)n, 0), 200);
+    assert_healthy(s);
 }
 
 static void
@@ -901,6 +982,8 @@ main(void)
         cmocka_unit_test(test_tenants),
         cmocka_unit_test(test_token_reload),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_bad_names),
+        cmocka_unit_test(test_framing),
         cmocka_unit_test(test_trap_and_timeout),
         cmocka_unit_test(test_queue_full),
         cmocka_unit_test(test_idle_timeout),

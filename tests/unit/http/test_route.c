@@ -88,6 +88,35 @@ test_errors(void** state)
     big[3 + 64] = '\0';
     assert_int_equal(route("GET", big), 0);
 
+    /* the path is raw: segments are decoded after the split, and a
+     * decoded NUL, '/', space or non-ASCII byte is not a name */
+    assert_int_equal(route("PUT", "/f/alice/x%00y"), -EINVAL);
+    assert_int_equal(route("PUT", "/f/alice/x%2Fy"), -EINVAL);
+    assert_int_equal(route("PUT", "/f/alice/x%2fy"), -EINVAL);
+    assert_int_equal(route("PUT", "/f/alice/x%20y"), -EINVAL);
+    assert_int_equal(route("PUT", "/f/alice/x%C3%A9"), -EINVAL);
+    assert_int_equal(route("PUT", "/f/alice/x\xc3\xa9"), -EINVAL);
+    assert_int_equal(route("PUT", "/f/alice/%2e%2E"), -EINVAL);
+    assert_int_equal(route("PUT", "/f/al%00/x"), -EINVAL);
+    assert_int_equal(route("PUT", "/s/alice/k%00"), -EINVAL);
+    assert_int_equal(route("PUT", "/f/alice/x%"), -EINVAL);
+    assert_int_equal(route("PUT", "/f/alice/x%4"), -EINVAL);
+    assert_int_equal(route("PUT", "/f/alice/x%g1"), -EINVAL);
+    assert_int_equal(route("GET", "/calls/1%00"), -EINVAL);
+    assert_int_equal(route("PUT", "/f/%61lice/%65cho"), 0);
+    assert_string_equal(r.user, "alice");
+    assert_string_equal(r.fn, "echo");
+    assert_int_equal(route("GET", "/%68ealthz"), 0);
+    assert_int_equal(r.action, GR_HTTP_HEALTHZ);
+    /* 64 escaped bytes decode to a name at the limit; 65 do not */
+    char esc[400] = "/f/alice/";
+    for (int i = 0; i < 64; i++)
+        strcat(esc, "%61");
+    assert_int_equal(route("PUT", esc), 0);
+    assert_int_equal(strlen(r.fn), 64);
+    strcat(esc, "%61");
+    assert_int_equal(route("PUT", esc), -EINVAL);
+
     assert_int_equal(route("POST", "/healthz"), -ENOTSUP);
     assert_string_equal(r.allow, "GET, HEAD");
     assert_int_equal(route("PATCH", "/f/alice/echo"), -ENOTSUP);
