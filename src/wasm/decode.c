@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ALLOC(c, type, n)                                                     \
+#define ALLOC(c, type, n)                                                      \
     ((type*)gr__wasm_arena_alloc(&(c)->m->arena, sizeof(type) * (size_t)(n)))
 
 /* Well-formed UTF-8 (no overlongs, surrogates or code points > U+10FFFF). */
@@ -93,8 +93,8 @@ read_limits(gr_wasm_ctx* c, bool memory, gr_wasm_limits* l)
     if (gr__wasm_u8(c, &flags) < 0)
         return -1;
     if (flags >= 4 && flags <= 7)
-        return gr__wasm_fail(c, GR_WASM_ERR_UNSUPPORTED, at,
-                             "memory64 is not supported");
+        return gr__wasm_fail(
+          c, GR_WASM_ERR_UNSUPPORTED, at, "memory64 is not supported");
     if (flags > 3 || (!memory && flags > 1))
         return GR__MALFORMED(c, at, "malformed limits flags 0x%02x", flags);
     l->has_max = flags & 1;
@@ -105,15 +105,16 @@ read_limits(gr_wasm_ctx* c, bool memory, gr_wasm_limits* l)
         return -1;
     if (memory) {
         if (l->min > 65536 || (l->has_max && l->max > 65536))
-            return GR__INVALID(c, at,
+            return GR__INVALID(c,
+                               at,
                                "memory size must be at most 65536 pages "
                                "(4GiB)");
         if (l->shared && !l->has_max)
             return GR__INVALID(c, at, "shared memory must have maximum");
     }
     if (l->has_max && l->min > l->max)
-        return GR__INVALID(c, at,
-                           "size minimum must not be greater than maximum");
+        return GR__INVALID(
+          c, at, "size minimum must not be greater than maximum");
     return 0;
 }
 
@@ -157,9 +158,12 @@ const_expr(gr_wasm_ctx* c, uint8_t want, gr_wasm_const* out)
             case GR_WASM_OP_END:
                 if (nvals != 1 || out->type != want)
                     return GR__INVALID(
-                      c, at, "type mismatch: constant expression of %s needs "
-                             "one %s value",
-                      gr_wasm_valtype_name(want), gr_wasm_valtype_name(want));
+                      c,
+                      at,
+                      "type mismatch: constant expression of %s needs "
+                      "one %s value",
+                      gr_wasm_valtype_name(want),
+                      gr_wasm_valtype_name(want));
                 return 0;
             case GR_WASM_OP_I32_CONST:
                 k.type = GR_WASM_I32;
@@ -210,8 +214,7 @@ const_expr(gr_wasm_ctx* c, uint8_t want, gr_wasm_const* out)
                 if (gr__wasm_u32(c, &k.imm.idx) < 0)
                     return -1;
                 if (k.imm.idx >= c->m->nfuncs)
-                    return GR__INVALID(c, at, "unknown function %u",
-                                       k.imm.idx);
+                    return GR__INVALID(c, at, "unknown function %u", k.imm.idx);
                 add_ref(c, k.imm.idx);
                 break;
             case GR_WASM_OP_GLOBAL_GET: {
@@ -222,7 +225,8 @@ const_expr(gr_wasm_ctx* c, uint8_t want, gr_wasm_const* out)
                     return GR__INVALID(c, at, "unknown global %u", k.imm.idx);
                 const gr_wasm_global* g = &c->m->globals[k.imm.idx];
                 if (g->mut)
-                    return GR__INVALID(c, at,
+                    return GR__INVALID(c,
+                                       at,
                                        "constant expression required: "
                                        "global %u is mutable",
                                        k.imm.idx);
@@ -235,7 +239,8 @@ const_expr(gr_wasm_ctx* c, uint8_t want, gr_wasm_const* out)
                     (op > 0xc4 && op < 0xd0) || (op > 0xd2 && op < 0xfc) ||
                     op == 0xff)
                     return GR__MALFORMED(c, at, "illegal opcode 0x%02x", op);
-                return GR__INVALID(c, at,
+                return GR__INVALID(c,
+                                   at,
                                    "constant expression required: opcode "
                                    "0x%02x",
                                    op);
@@ -250,8 +255,8 @@ const_expr(gr_wasm_ctx* c, uint8_t want, gr_wasm_const* out)
 static int
 grow(gr_wasm_ctx* c, void** arr, uint32_t have, uint32_t extra, size_t elem)
 {
-    void* n = gr__wasm_arena_alloc(&c->m->arena,
-                                   elem * ((size_t)have + (size_t)extra));
+    void* n =
+      gr__wasm_arena_alloc(&c->m->arena, elem * ((size_t)have + (size_t)extra));
     if (n == NULL)
         return gr__wasm_nomem(c);
     if (have > 0)
@@ -277,8 +282,7 @@ type_section(gr_wasm_ctx* c)
         if (gr__wasm_u8(c, &form) < 0)
             return -1;
         if (form != 0x60)
-            return GR__MALFORMED(c, at, "malformed function type 0x%02x",
-                                 form);
+            return GR__MALFORMED(c, at, "malformed function type 0x%02x", form);
         for (int r = 0; r < 2; r++) {
             uint32_t k;
             if (gr__wasm_count(c, 1, &k) < 0)
@@ -322,8 +326,7 @@ import_section(gr_wasm_ctx* c)
     m->mems = mems;
     m->globals = globals;
     for (uint32_t i = 0; i < n; i++) {
-        if (read_name(c, &im[i].module) < 0 ||
-            read_name(c, &im[i].field) < 0)
+        if (read_name(c, &im[i].module) < 0 || read_name(c, &im[i].field) < 0)
             return -1;
         size_t at = c->pos;
         if (gr__wasm_u8(c, &im[i].kind) < 0)
@@ -372,12 +375,14 @@ import_section(gr_wasm_ctx* c)
                 break;
             }
             case 4:
-                return gr__wasm_fail(c, GR_WASM_ERR_UNSUPPORTED, at,
+                return gr__wasm_fail(c,
+                                     GR_WASM_ERR_UNSUPPORTED,
+                                     at,
                                      "exception handling is not supported "
                                      "(tag import)");
             default:
-                return GR__MALFORMED(c, at, "malformed import kind 0x%02x",
-                                     im[i].kind);
+                return GR__MALFORMED(
+                  c, at, "malformed import kind 0x%02x", im[i].kind);
         }
         m->nimports = i + 1;
     }
@@ -510,12 +515,14 @@ export_section(gr_wasm_ctx* c)
                     return GR__INVALID(c, at, "unknown global %u", idx);
                 break;
             case 4:
-                return gr__wasm_fail(c, GR_WASM_ERR_UNSUPPORTED, at,
+                return gr__wasm_fail(c,
+                                     GR_WASM_ERR_UNSUPPORTED,
+                                     at,
                                      "exception handling is not supported "
                                      "(tag export)");
             default:
-                return GR__MALFORMED(c, at, "malformed export kind 0x%02x",
-                                     e[i].kind);
+                return GR__MALFORMED(
+                  c, at, "malformed export kind 0x%02x", e[i].kind);
         }
         m->nexports = i + 1;
     }
@@ -534,8 +541,8 @@ export_section(gr_wasm_ctx* c)
                 memcpy(name, s[i]->name.str, l);
                 name[l] = 0;
                 gr_free(s);
-                return GR__INVALID(c, c->pos, "duplicate export name \"%s\"",
-                                   name);
+                return GR__INVALID(
+                  c, c->pos, "duplicate export name \"%s\"", name);
             }
         }
         gr_free(s);
@@ -577,12 +584,12 @@ elem_section(gr_wasm_ctx* c)
         if (gr__wasm_u32(c, &flags) < 0)
             return -1;
         if (flags > 7)
-            return GR__MALFORMED(c, at, "malformed elements segment kind %u",
-                                 flags);
+            return GR__MALFORMED(
+              c, at, "malformed elements segment kind %u", flags);
         e->type = GR_WASM_FUNCREF;
         if (flags & 1)
-            e->mode = (flags & 2) ? GR_WASM_SEG_DECLARATIVE
-                                  : GR_WASM_SEG_PASSIVE;
+            e->mode =
+              (flags & 2) ? GR_WASM_SEG_DECLARATIVE : GR_WASM_SEG_PASSIVE;
         else
             e->mode = GR_WASM_SEG_ACTIVE;
         if (e->mode == GR_WASM_SEG_ACTIVE) {
@@ -605,18 +612,18 @@ elem_section(gr_wasm_ctx* c)
                 if (gr__wasm_u8(c, &kind) < 0)
                     return -1;
                 if (kind != 0)
-                    return GR__MALFORMED(c, kat,
-                                         "malformed element kind 0x%02x",
-                                         kind);
+                    return GR__MALFORMED(
+                      c, kat, "malformed element kind 0x%02x", kind);
             }
         }
         if (e->mode == GR_WASM_SEG_ACTIVE &&
             m->tables[e->table].elem_type != e->type)
-            return GR__INVALID(c, at,
-                               "type mismatch: %s segment for a %s table",
-                               gr_wasm_valtype_name(e->type),
-                               gr_wasm_valtype_name(
-                                 m->tables[e->table].elem_type));
+            return GR__INVALID(
+              c,
+              at,
+              "type mismatch: %s segment for a %s table",
+              gr_wasm_valtype_name(e->type),
+              gr_wasm_valtype_name(m->tables[e->table].elem_type));
         if (gr__wasm_count(c, exprs ? 2 : 1, &e->nitems) < 0)
             return -1;
         gr_wasm_const* items = ALLOC(c, gr_wasm_const, e->nitems);
@@ -636,8 +643,8 @@ elem_section(gr_wasm_ctx* c)
             if (gr__wasm_u32(c, &items[j].imm.idx) < 0)
                 return -1;
             if (items[j].imm.idx >= m->nfuncs)
-                return GR__INVALID(c, fat, "unknown function %u",
-                                   items[j].imm.idx);
+                return GR__INVALID(
+                  c, fat, "unknown function %u", items[j].imm.idx);
             add_ref(c, items[j].imm.idx);
         }
         m->nelems = i + 1;
@@ -654,10 +661,12 @@ data_section(gr_wasm_ctx* c)
     if (gr__wasm_count(c, 1, &n) < 0)
         return -1;
     if (m->has_data_count && n != m->data_count)
-        return GR__MALFORMED(c, at,
+        return GR__MALFORMED(c,
+                             at,
                              "data count and data section have inconsistent "
                              "lengths (%u and %u)",
-                             m->data_count, n);
+                             m->data_count,
+                             n);
     gr_wasm_data* ds = ALLOC(c, gr_wasm_data, n);
     if (ds == NULL)
         return gr__wasm_nomem(c);
@@ -670,8 +679,8 @@ data_section(gr_wasm_ctx* c)
         if (gr__wasm_u32(c, &flags) < 0)
             return -1;
         if (flags > 2)
-            return GR__MALFORMED(c, at, "malformed data segment kind %u",
-                                 flags);
+            return GR__MALFORMED(
+              c, at, "malformed data segment kind %u", flags);
         d->mode = flags == 1 ? GR_WASM_SEG_PASSIVE : GR_WASM_SEG_ACTIVE;
         if (flags != 1) {
             size_t mat = c->pos;
@@ -682,8 +691,7 @@ data_section(gr_wasm_ctx* c)
             if (const_expr(c, GR_WASM_I32, &d->offset) < 0)
                 return -1;
         }
-        if (gr__wasm_count(c, 1, &size) < 0 ||
-            gr__wasm_bytes(c, size, &p) < 0)
+        if (gr__wasm_count(c, 1, &size) < 0 || gr__wasm_bytes(c, size, &p) < 0)
             return -1;
         d->bytes_offset = (uint32_t)(p - c->base);
         d->bytes_size = size;
@@ -737,10 +745,10 @@ name_section(gr_wasm_ctx* c, size_t from, size_t to)
 }
 
 static const char* const section_names[] = {
-    "custom section", "type section",   "import section",
-    "function section", "table section", "memory section",
-    "global section", "export section", "start section",
-    "element section", "code section",  "data section",
+    "custom section",     "type section",   "import section",
+    "function section",   "table section",  "memory section",
+    "global section",     "export section", "start section",
+    "element section",    "code section",   "data section",
     "data count section",
 };
 
@@ -760,8 +768,8 @@ decode(gr_wasm_ctx* c)
     const uint8_t* p;
     size_t name_from = 0, name_to = 0;
     if (c->len > UINT32_MAX)
-        return gr__wasm_fail(c, GR_WASM_ERR_LIMIT, 0,
-                             "module larger than 4 GiB");
+        return gr__wasm_fail(
+          c, GR_WASM_ERR_LIMIT, 0, "module larger than 4 GiB");
     if (gr__wasm_bytes(c, 4, &p) < 0)
         return -1;
     if (memcmp(p, magic, 4) != 0)
@@ -780,7 +788,9 @@ decode(gr_wasm_ctx* c)
         if (gr__wasm_u8(c, &id) < 0)
             return -1;
         if (id == 13)
-            return gr__wasm_fail(c, GR_WASM_ERR_UNSUPPORTED, at,
+            return gr__wasm_fail(c,
+                                 GR_WASM_ERR_UNSUPPORTED,
+                                 at,
                                  "exception handling is not supported (tag "
                                  "section)");
         if (id > 12)
@@ -789,14 +799,17 @@ decode(gr_wasm_ctx* c)
         if (gr__wasm_u32(c, &size) < 0)
             return -1;
         if (size > c->len - c->pos)
-            return GR__MALFORMED(c, at,
+            return GR__MALFORMED(c,
+                                 at,
                                  "section size mismatch: %u bytes declared, "
                                  "%zu left",
-                                 size, c->len - c->pos);
+                                 size,
+                                 c->len - c->pos);
         c->end = c->pos + size;
         if (id != 0) {
             if (section_rank(id) <= last)
-                return GR__MALFORMED(c, at,
+                return GR__MALFORMED(c,
+                                     at,
                                      "unexpected content after last section "
                                      "(section %u out of order)",
                                      id);
@@ -861,7 +874,8 @@ decode(gr_wasm_ctx* c)
         if (r < 0)
             return -1;
         if (c->pos != c->end)
-            return GR__MALFORMED(c, c->pos,
+            return GR__MALFORMED(c,
+                                 c->pos,
                                  "section size mismatch: %zu bytes unread",
                                  c->end - c->pos);
         /* C.refs is needed from the first constant expression on; size it
@@ -876,15 +890,18 @@ decode(gr_wasm_ctx* c)
     c->section = NULL;
     c->end = c->len;
     if (!c->has_code && m->nfuncs > m->nfunc_imports)
-        return GR__MALFORMED(c, c->pos,
+        return GR__MALFORMED(c,
+                             c->pos,
                              "function and code section have inconsistent "
                              "lengths (%u functions, no code)",
                              m->nfuncs - m->nfunc_imports);
     if (m->has_data_count && m->data_count != m->ndatas)
-        return GR__MALFORMED(c, c->pos,
+        return GR__MALFORMED(c,
+                             c->pos,
                              "data count and data section have inconsistent "
                              "lengths (%u and %u)",
-                             m->data_count, m->ndatas);
+                             m->data_count,
+                             m->ndatas);
     if (name_to > 0) {
         c->section = "name section";
         name_section(c, name_from, name_to);
@@ -895,7 +912,9 @@ decode(gr_wasm_ctx* c)
 }
 
 int
-gr_wasm_module_decode(const uint8_t* bytes, size_t len, gr_wasm_module** out,
+gr_wasm_module_decode(const uint8_t* bytes,
+                      size_t len,
+                      gr_wasm_module** out,
                       gr_wasm_error* err)
 {
     *out = NULL;
@@ -933,7 +952,8 @@ gr_wasm_module_destroy(gr_wasm_module* m)
 }
 
 uint8_t
-gr_wasm_func_local_type(const gr_wasm_module* m, const gr_wasm_func* f,
+gr_wasm_func_local_type(const gr_wasm_module* m,
+                        const gr_wasm_func* f,
                         uint32_t idx)
 {
     const gr_wasm_functype* t = &m->types[f->type];
@@ -954,15 +974,22 @@ gr_wasm_func_local_type(const gr_wasm_module* m, const gr_wasm_func* f,
 }
 
 void
-gr_wasm_blocktype_sig(const gr_wasm_module* m, uint8_t kind, uint8_t valtype,
-                      uint32_t typeidx, uint32_t* nparams,
-                      const uint8_t** params, uint32_t* nresults,
+gr_wasm_blocktype_sig(const gr_wasm_module* m,
+                      uint8_t kind,
+                      uint8_t valtype,
+                      uint32_t typeidx,
+                      uint32_t* nparams,
+                      const uint8_t** params,
+                      uint32_t* nresults,
                       const uint8_t** results)
 {
     static const uint8_t one[256] = {
-        [GR_WASM_I32] = GR_WASM_I32,         [GR_WASM_I64] = GR_WASM_I64,
-        [GR_WASM_F32] = GR_WASM_F32,         [GR_WASM_F64] = GR_WASM_F64,
-        [GR_WASM_V128] = GR_WASM_V128,       [GR_WASM_FUNCREF] = GR_WASM_FUNCREF,
+        [GR_WASM_I32] = GR_WASM_I32,
+        [GR_WASM_I64] = GR_WASM_I64,
+        [GR_WASM_F32] = GR_WASM_F32,
+        [GR_WASM_F64] = GR_WASM_F64,
+        [GR_WASM_V128] = GR_WASM_V128,
+        [GR_WASM_FUNCREF] = GR_WASM_FUNCREF,
         [GR_WASM_EXTERNREF] = GR_WASM_EXTERNREF,
     };
     *nparams = 0;

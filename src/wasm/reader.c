@@ -80,15 +80,22 @@ gr__wasm_fail(gr_wasm_ctx* c, int kind, size_t at, const char* fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     if (c->section != NULL && c->func != UINT32_MAX)
-        snprintf(e->message, sizeof(e->message),
-                 "%s, function %u, offset 0x%zx: %s", c->section, c->func, at,
+        snprintf(e->message,
+                 sizeof(e->message),
+                 "%s, function %u, offset 0x%zx: %s",
+                 c->section,
+                 c->func,
+                 at,
                  msg);
     else if (c->section != NULL)
-        snprintf(e->message, sizeof(e->message), "%s, offset 0x%zx: %s",
-                 c->section, at, msg);
-    else
-        snprintf(e->message, sizeof(e->message), "offset 0x%zx: %s", at,
+        snprintf(e->message,
+                 sizeof(e->message),
+                 "%s, offset 0x%zx: %s",
+                 c->section,
+                 at,
                  msg);
+    else
+        snprintf(e->message, sizeof(e->message), "offset 0x%zx: %s", at, msg);
     return -1;
 }
 
@@ -102,8 +109,7 @@ gr__wasm_nomem(gr_wasm_ctx* c)
             c->err->kind = GR_WASM_ERR_LIMIT;
             c->err->offset = (uint32_t)c->pos;
             c->err->func = c->func;
-            snprintf(c->err->message, sizeof(c->err->message),
-                     "out of memory");
+            snprintf(c->err->message, sizeof(c->err->message), "out of memory");
         }
     }
     return -1;
@@ -209,8 +215,7 @@ int
 gr__wasm_bytes(gr_wasm_ctx* c, size_t n, const uint8_t** p)
 {
     if (c->end - c->pos < n)
-        return GR__MALFORMED(c, c->pos, "unexpected end: %zu bytes needed",
-                             n);
+        return GR__MALFORMED(c, c->pos, "unexpected end: %zu bytes needed", n);
     *p = c->base + c->pos;
     c->pos += n;
     return 0;
@@ -223,9 +228,11 @@ gr__wasm_count(gr_wasm_ctx* c, uint32_t min_elem_size, uint32_t* n)
     if (gr__wasm_u32(c, n) < 0)
         return -1;
     if ((uint64_t)*n * min_elem_size > c->end - c->pos)
-        return GR__MALFORMED(c, at,
+        return GR__MALFORMED(c,
+                             at,
                              "length out of bounds: %u items in %zu bytes",
-                             *n, c->end - c->pos);
+                             *n,
+                             c->end - c->pos);
     return 0;
 }
 
@@ -253,26 +260,29 @@ gr__wasm_valtype(gr_wasm_ctx* c, uint8_t* t)
 }
 
 int
-gr__wasm_memarg(gr_wasm_ctx* c, uint32_t natural, bool exact,
-                gr_wasm_instr* in)
+gr__wasm_memarg(gr_wasm_ctx* c, uint32_t natural, bool exact, gr_wasm_instr* in)
 {
     size_t at = c->pos;
     uint32_t align, offset;
     if (gr__wasm_u32(c, &align) < 0 || gr__wasm_u32(c, &offset) < 0)
         return -1;
     if (align >= 32)
-        return GR__MALFORMED(c, at, "malformed memop flags: alignment 2^%u",
-                             align);
+        return GR__MALFORMED(
+          c, at, "malformed memop flags: alignment 2^%u", align);
     if (exact && align != natural)
-        return GR__INVALID(c, at,
-                           "alignment must be exactly natural (2^%u), got "
+        return GR__INVALID(c,
+                           at,
+                           "atomic alignment must be natural (2^%u), got "
                            "2^%u",
-                           natural, align);
+                           natural,
+                           align);
     if (align > natural)
-        return GR__INVALID(c, at,
+        return GR__INVALID(c,
+                           at,
                            "alignment must not be larger than natural (2^%u), "
                            "got 2^%u",
-                           natural, align);
+                           natural,
+                           align);
     in->imm.mem.align = align;
     in->imm.mem.offset = offset;
     in->imm.mem.mem = 0;

@@ -28,7 +28,9 @@ gr__wasm_push(gr_wasm_fn* v, uint8_t t)
 {
     if (v->nstack == v->capstack) {
         if (v->capstack >= GR_WASM_MAX_STACK)
-            return gr__wasm_fail(v->c, GR_WASM_ERR_LIMIT, v->at,
+            return gr__wasm_fail(v->c,
+                                 GR_WASM_ERR_LIMIT,
+                                 v->at,
                                  "operand stack deeper than %u values "
                                  "(implementation limit)",
                                  GR_WASM_MAX_STACK);
@@ -53,18 +55,22 @@ gr__wasm_pop(gr_wasm_fn* v, uint8_t expect, uint8_t* got)
     if (v->nstack == f->height) {
         if (!f->unreachable) {
             if (expect)
-                return GR__INVALID(v->c, v->at,
+                return GR__INVALID(v->c,
+                                   v->at,
                                    "type mismatch: expected %s, got nothing",
                                    tname(expect));
-            return GR__INVALID(v->c, v->at,
-                               "type mismatch: expected a value, got nothing");
+            return GR__INVALID(
+              v->c, v->at, "type mismatch: expected a value, got nothing");
         }
     } else {
         actual = v->stack[--v->nstack];
     }
     if (actual && expect && actual != expect)
-        return GR__INVALID(v->c, v->at, "type mismatch: expected %s, got %s",
-                           tname(expect), tname(actual));
+        return GR__INVALID(v->c,
+                           v->at,
+                           "type mismatch: expected %s, got %s",
+                           tname(expect),
+                           tname(actual));
     if (got != NULL)
         *got = actual;
     return 0;
@@ -120,8 +126,13 @@ set_unreachable(gr_wasm_fn* v)
 }
 
 static int
-push_frame(gr_wasm_fn* v, uint8_t op, uint32_t at, uint32_t np,
-           const uint8_t* params, uint32_t nr, const uint8_t* results)
+push_frame(gr_wasm_fn* v,
+           uint8_t op,
+           uint32_t at,
+           uint32_t np,
+           const uint8_t* params,
+           uint32_t nr,
+           const uint8_t* results)
 {
     if (v->nframes == v->capframes) {
         uint32_t cap = v->capframes ? v->capframes * 2 : 16;
@@ -151,7 +162,8 @@ check_frame_end(gr_wasm_fn* v)
     if (pop_vals(v, f->nresults, f->results) < 0)
         return -1;
     if (v->nstack != f->height)
-        return GR__INVALID(v->c, v->at,
+        return GR__INVALID(v->c,
+                           v->at,
                            "type mismatch: %u extra value(s) at end of block",
                            v->nstack - f->height);
     return 0;
@@ -190,15 +202,18 @@ peek_vals(gr_wasm_fn* v, uint32_t n, const uint8_t* t)
         if (i >= avail) {
             if (f->unreachable)
                 return 0;
-            return GR__INVALID(v->c, v->at,
+            return GR__INVALID(v->c,
+                               v->at,
                                "type mismatch: expected %s, got nothing",
                                tname(want));
         }
         uint8_t got = v->stack[v->nstack - 1 - i];
         if (got && got != want)
-            return GR__INVALID(v->c, v->at,
+            return GR__INVALID(v->c,
+                               v->at,
                                "type mismatch: expected %s, got %s",
-                               tname(want), tname(got));
+                               tname(want),
+                               tname(got));
     }
     return 0;
 }
@@ -326,9 +341,8 @@ numeric(gr_wasm_fn* v, uint8_t op)
 static int
 load_store(gr_wasm_fn* v, uint8_t op, gr_wasm_instr* in)
 {
-    static const uint8_t natural[] = { 2, 3, 2, 3, 0, 0, 1, 1, 0, 0, 1,
-                                       1, 2, 2, 2, 3, 2, 3, 0, 1, 0, 1,
-                                       2 };
+    static const uint8_t natural[] = { 2, 3, 2, 3, 0, 0, 1, 1, 0, 0, 1, 1,
+                                       2, 2, 2, 3, 2, 3, 0, 1, 0, 1, 2 };
     static const uint8_t type[] = { I, L, F, D, I, I, I, I, L, L, L, L,
                                     L, L, I, L, F, D, I, I, L, L, L };
     unsigned k = op - 0x28u;
@@ -366,8 +380,8 @@ br_table(gr_wasm_fn* v, gr_wasm_instr* in)
     if ((uint64_t)v->nbrt + n + 1 > v->capbrt) {
         uint64_t cap = (uint64_t)v->nbrt + n + 1 + v->capbrt;
         if (cap > UINT32_MAX)
-            return gr__wasm_fail(v->c, GR_WASM_ERR_LIMIT, v->at,
-                                 "too many br_table labels");
+            return gr__wasm_fail(
+              v->c, GR_WASM_ERR_LIMIT, v->at, "too many br_table labels");
         uint32_t* b = gr_realloc(v->brt, sizeof(*b) * cap);
         if (b == NULL)
             return gr__wasm_nomem(v->c);
@@ -391,10 +405,13 @@ br_table(gr_wasm_fn* v, gr_wasm_instr* in)
             return -1;
         label_types(f, &k, &t);
         if (k != arity)
-            return GR__INVALID(v->c, v->at,
+            return GR__INVALID(v->c,
+                               v->at,
                                "type mismatch: br_table label %u has arity "
                                "%u, the default %u",
-                               v->brt[v->nbrt + i], k, arity);
+                               v->brt[v->nbrt + i],
+                               k,
+                               arity);
         if (peek_vals(v, k, t) < 0)
             return -1;
     }
@@ -424,14 +441,17 @@ select_op(gr_wasm_fn* v, uint8_t op, gr_wasm_instr* in)
         gr__wasm_pop(v, 0, &t2) < 0)
         return -1;
     if (gr__wasm_is_reftype(t1) || gr__wasm_is_reftype(t2))
-        return GR__INVALID(v->c, v->at,
+        return GR__INVALID(v->c,
+                           v->at,
                            "type mismatch: select without a type needs "
                            "numeric or vector operands, got %s",
                            tname(gr__wasm_is_reftype(t1) ? t1 : t2));
     if (t1 && t2 && t1 != t2)
-        return GR__INVALID(v->c, v->at,
+        return GR__INVALID(v->c,
+                           v->at,
                            "type mismatch: select operands %s and %s",
-                           tname(t2), tname(t1));
+                           tname(t2),
+                           tname(t1));
     in->type = t1 ? t1 : t2;
     return gr__wasm_push(v, in->type);
 }
@@ -465,8 +485,8 @@ global_op(gr_wasm_fn* v, uint8_t op, gr_wasm_instr* in)
     if (op == GR_WASM_OP_GLOBAL_GET)
         return gr__wasm_push(v, g->type);
     if (!g->mut)
-        return GR__INVALID(v->c, v->at, "global is immutable: global %u",
-                           in->imm.idx.a);
+        return GR__INVALID(
+          v->c, v->at, "global is immutable: global %u", in->imm.idx.a);
     return gr__wasm_pop(v, g->type, NULL);
 }
 
@@ -479,8 +499,8 @@ call_op(gr_wasm_fn* v, uint8_t op, gr_wasm_instr* in)
         if (gr__wasm_u32(v->c, &in->imm.idx.a) < 0)
             return -1;
         if (in->imm.idx.a >= m->nfuncs)
-            return GR__INVALID(v->c, v->at, "unknown function %u",
-                               in->imm.idx.a);
+            return GR__INVALID(
+              v->c, v->at, "unknown function %u", in->imm.idx.a);
         t = &m->types[m->funcs[in->imm.idx.a].type];
     } else {
         if (gr__wasm_u32(v->c, &in->imm.idx.a) < 0 ||
@@ -489,7 +509,8 @@ call_op(gr_wasm_fn* v, uint8_t op, gr_wasm_instr* in)
         if (in->imm.idx.a >= m->ntypes)
             return GR__INVALID(v->c, v->at, "unknown type %u", in->imm.idx.a);
         if (m->tables[in->imm.idx.b].elem_type != GR_WASM_FUNCREF)
-            return GR__INVALID(v->c, v->at,
+            return GR__INVALID(v->c,
+                               v->at,
                                "type mismatch: call_indirect through a %s "
                                "table",
                                tname(m->tables[in->imm.idx.b].elem_type));
@@ -506,9 +527,10 @@ call_op(gr_wasm_fn* v, uint8_t op, gr_wasm_instr* in)
 static int
 prefix_fc(gr_wasm_fn* v, gr_wasm_instr* in)
 {
-    static const uint8_t trunc[8][2] = { { F, I }, { F, I }, { D, I },
-                                         { D, I }, { F, L }, { F, L },
-                                         { D, L }, { D, L } };
+    static const uint8_t trunc[8][2] = {
+        { F, I }, { F, I }, { D, I }, { D, I },
+        { F, L }, { F, L }, { D, L }, { D, L }
+    };
     const gr_wasm_module* m = v->c->m;
     uint32_t sub;
     if (gr__wasm_u32(v->c, &sub) < 0)
@@ -541,7 +563,8 @@ prefix_fc(gr_wasm_fn* v, gr_wasm_instr* in)
             if (elem_idx(v, a) < 0 || table_idx(v, b) < 0)
                 return -1;
             if (m->elems[*a].type != m->tables[*b].elem_type)
-                return GR__INVALID(v->c, v->at,
+                return GR__INVALID(v->c,
+                                   v->at,
                                    "type mismatch: table.init of a %s "
                                    "segment into a %s table",
                                    tname(m->elems[*a].type),
@@ -553,7 +576,8 @@ prefix_fc(gr_wasm_fn* v, gr_wasm_instr* in)
             if (table_idx(v, a) < 0 || table_idx(v, b) < 0)
                 return -1;
             if (m->tables[*a].elem_type != m->tables[*b].elem_type)
-                return GR__INVALID(v->c, v->at,
+                return GR__INVALID(v->c,
+                                   v->at,
                                    "type mismatch: table.copy from a %s "
                                    "table to a %s table",
                                    tname(m->tables[*b].elem_type),
@@ -586,8 +610,7 @@ control_end(gr_wasm_fn* v, gr_wasm_instr* in)
     if (f->op == GR_WASM_OP_IF) {
         /* An if without else has an empty else: its params must be its
          * results. */
-        if (push_vals(v, f->nparams, f->params) < 0 ||
-            check_frame_end(v) < 0)
+        if (push_vals(v, f->nparams, f->params) < 0 || check_frame_end(v) < 0)
             return -1;
     }
     uint32_t here = v->nins;
@@ -630,8 +653,14 @@ instr(gr_wasm_fn* v, gr_wasm_instr* in)
                 return -1;
             if (op == GR_WASM_OP_IF && gr__wasm_pop(v, I, NULL) < 0)
                 return -1;
-            gr_wasm_blocktype_sig(m, in->imm.block.kind, in->imm.block.valtype,
-                                  in->imm.block.typeidx, &np, &p, &nr, &r);
+            gr_wasm_blocktype_sig(m,
+                                  in->imm.block.kind,
+                                  in->imm.block.valtype,
+                                  in->imm.block.typeidx,
+                                  &np,
+                                  &p,
+                                  &nr,
+                                  &r);
             if (pop_vals(v, np, p) < 0)
                 return -1;
             return push_frame(v, op, v->nins, np, p, nr, r);
@@ -725,7 +754,8 @@ instr(gr_wasm_fn* v, gr_wasm_instr* in)
                 return -1;
             memcpy(op == GR_WASM_OP_F32_CONST ? (void*)&in->imm.f32
                                               : (void*)&in->imm.f64,
-                   p, n);
+                   p,
+                   n);
             return gr__wasm_push(v, op == GR_WASM_OP_F32_CONST ? F : D);
         }
         case GR_WASM_OP_REF_NULL: {
@@ -733,15 +763,16 @@ instr(gr_wasm_fn* v, gr_wasm_instr* in)
             if (gr__wasm_u8(c, &in->type) < 0)
                 return -1;
             if (!gr__wasm_is_reftype(in->type))
-                return GR__MALFORMED(c, at, "malformed reference type 0x%02x",
-                                     in->type);
+                return GR__MALFORMED(
+                  c, at, "malformed reference type 0x%02x", in->type);
             return gr__wasm_push(v, in->type);
         }
         case GR_WASM_OP_REF_IS_NULL:
             if (gr__wasm_pop(v, 0, &in->type) < 0)
                 return -1;
             if (in->type && !gr__wasm_is_reftype(in->type))
-                return GR__INVALID(c, v->at,
+                return GR__INVALID(c,
+                                   v->at,
                                    "type mismatch: ref.is_null of %s",
                                    tname(in->type));
             return gr__wasm_push(v, I);
@@ -753,8 +784,8 @@ instr(gr_wasm_fn* v, gr_wasm_instr* in)
             if (x >= m->nfuncs)
                 return GR__INVALID(c, v->at, "unknown function %u", x);
             if (!(c->refs[x / 8] & (1u << (x % 8))))
-                return GR__INVALID(c, v->at,
-                                   "undeclared function reference %u", x);
+                return GR__INVALID(
+                  c, v->at, "undeclared function reference %u", x);
             return gr__wasm_push(v, GR_WASM_FUNCREF);
         }
         case 0xfc:
@@ -779,13 +810,17 @@ instr(gr_wasm_fn* v, gr_wasm_instr* in)
         case 0x18:
         case 0x19:
         case 0x1f:
-            return gr__wasm_fail(c, GR_WASM_ERR_UNSUPPORTED, v->at,
+            return gr__wasm_fail(c,
+                                 GR_WASM_ERR_UNSUPPORTED,
+                                 v->at,
                                  "exception handling is not supported "
                                  "(opcode 0x%02x)",
                                  op);
         case 0x12:
         case 0x13:
-            return gr__wasm_fail(c, GR_WASM_ERR_UNSUPPORTED, v->at,
+            return gr__wasm_fail(c,
+                                 GR_WASM_ERR_UNSUPPORTED,
+                                 v->at,
                                  "tail calls are not supported");
         default:
             if (op >= 0x28 && op <= 0x3e)
@@ -838,14 +873,16 @@ function_body(gr_wasm_fn* v, gr_wasm_func* f)
         v->at = c->pos;
         in.offset = (uint32_t)c->pos;
         if (c->pos >= c->end)
-            return GR__MALFORMED(c, c->pos,
+            return GR__MALFORMED(c,
+                                 c->pos,
                                  "unexpected end of section or function: "
                                  "END opcode expected");
         if (instr(v, &in) < 0 || append(v, &in) < 0)
             return -1;
     }
     if (c->pos != c->end)
-        return GR__MALFORMED(c, c->pos,
+        return GR__MALFORMED(c,
+                             c->pos,
                              "section size mismatch: %zu bytes after the "
                              "function's final end",
                              c->end - c->pos);
@@ -876,10 +913,12 @@ gr__wasm_code_section(gr_wasm_ctx* c)
     if (gr__wasm_count(c, 1, &n) < 0)
         return -1;
     if (n != m->nfuncs - m->nfunc_imports)
-        return GR__MALFORMED(c, at,
+        return GR__MALFORMED(c,
+                             at,
                              "function and code section have inconsistent "
                              "lengths (%u and %u)",
-                             m->nfuncs - m->nfunc_imports, n);
+                             m->nfuncs - m->nfunc_imports,
+                             n);
     gr_wasm_fn v = { .c = c };
     size_t section_end = c->end;
     int r = 0;
@@ -893,7 +932,8 @@ gr__wasm_code_section(gr_wasm_ctx* c)
             break;
         }
         if (size > section_end - c->pos) {
-            r = GR__MALFORMED(c, at,
+            r = GR__MALFORMED(c,
+                              at,
                               "unexpected end of section or function: body "
                               "of %u bytes",
                               size);

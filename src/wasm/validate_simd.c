@@ -38,8 +38,8 @@ enum simd_class
 typedef struct simd_info
 {
     uint8_t cls;
-    uint8_t arg;   /* natural alignment (log2) or lane count */
-    uint8_t type;  /* scalar type of splat/extract/replace */
+    uint8_t arg;  /* natural alignment (log2) or lane count */
+    uint8_t type; /* scalar type of splat/extract/replace */
 } simd_info;
 
 /* Ranges of sub-opcodes sharing a class; gaps are S_INVALID. */
@@ -139,8 +139,7 @@ simd_lookup(uint32_t sub)
     simd_info none = { S_INVALID, 0, 0 };
     if (sub > 0xff)
         return none;
-    for (size_t i = 0; i < sizeof(simd_ranges) / sizeof(simd_ranges[0]);
-         i++)
+    for (size_t i = 0; i < sizeof(simd_ranges) / sizeof(simd_ranges[0]); i++)
         if (sub >= simd_ranges[i].lo && sub <= simd_ranges[i].hi)
             return simd_ranges[i].info;
     return none;
@@ -153,8 +152,8 @@ lane(gr_wasm_fn* v, uint8_t lanes, gr_wasm_instr* in)
     if (gr__wasm_u8(v->c, &in->lane) < 0)
         return -1;
     if (in->lane >= lanes)
-        return GR__INVALID(v->c, at, "invalid lane index %u (%u lanes)",
-                           in->lane, lanes);
+        return GR__INVALID(
+          v->c, at, "invalid lane index %u (%u lanes)", in->lane, lanes);
     return 0;
 }
 
@@ -173,7 +172,9 @@ gr__wasm_simd(gr_wasm_fn* v, uint32_t sub, gr_wasm_instr* in)
     const uint8_t* p;
     if (k.cls == S_INVALID) {
         if (sub >= 0x100 && sub <= 0x113)
-            return gr__wasm_fail(c, GR_WASM_ERR_UNSUPPORTED, v->at,
+            return gr__wasm_fail(c,
+                                 GR_WASM_ERR_UNSUPPORTED,
+                                 v->at,
                                  "relaxed SIMD is not supported (opcode "
                                  "0xfd 0x%x)",
                                  sub);
@@ -228,7 +229,8 @@ gr__wasm_simd(gr_wasm_fn* v, uint32_t sub, gr_wasm_instr* in)
                 return -1;
             for (int i = 0; i < 16; i++)
                 if (p[i] >= 32)
-                    return GR__INVALID(c, at + (size_t)i,
+                    return GR__INVALID(c,
+                                       at + (size_t)i,
                                        "invalid lane index %u in "
                                        "i8x16.shuffle",
                                        p[i]);

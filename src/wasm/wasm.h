@@ -139,7 +139,7 @@ typedef struct gr_wasm_instr
          * and `end`. else: `end` is the index of the matching end. */
         struct
         {
-            uint8_t kind;   /* enum gr_wasm_blocktype_kind */
+            uint8_t kind;    /* enum gr_wasm_blocktype_kind */
             uint8_t valtype; /* GR_WASM_BLOCK_VALUE */
             uint16_t pad;
             uint32_t typeidx; /* GR_WASM_BLOCK_TYPEIDX */
@@ -155,8 +155,8 @@ typedef struct gr_wasm_instr
         } br_table;
         int32_t i32;
         int64_t i64;
-        uint32_t f32; /* raw IEEE bits */
-        uint64_t f64; /* raw IEEE bits */
+        uint32_t f32;     /* raw IEEE bits */
+        uint64_t f64;     /* raw IEEE bits */
         uint8_t v128[16]; /* v128.const bytes, i8x16.shuffle lanes */
     } imm;
 } gr_wasm_instr;
@@ -277,9 +277,9 @@ enum gr_wasm_segmode
 
 typedef struct gr_wasm_elem
 {
-    uint8_t mode; /* enum gr_wasm_segmode */
-    uint8_t type; /* funcref or externref */
-    uint32_t table;      /* active only */
+    uint8_t mode;         /* enum gr_wasm_segmode */
+    uint8_t type;         /* funcref or externref */
+    uint32_t table;       /* active only */
     gr_wasm_const offset; /* active only */
     uint32_t nitems;
     const gr_wasm_const* items; /* ref.func, ref.null or global.get */
@@ -289,7 +289,7 @@ typedef struct gr_wasm_data
 {
     uint8_t mode; /* active or passive */
     uint32_t mem;
-    gr_wasm_const offset; /* active only */
+    gr_wasm_const offset;  /* active only */
     uint32_t bytes_offset; /* the segment's bytes: an offset into the */
     uint32_t bytes_size;   /* module's input buffer */
 } gr_wasm_data;
@@ -354,8 +354,10 @@ typedef struct gr_wasm_error
  * and returns 0. Otherwise returns GR_EINVALID_MODULE (err filled in, if
  * not NULL) or -ENOMEM, and leaves *out NULL. Memory use is bounded by a
  * small multiple of `len`. Thread-safe (no shared state). */
-int gr_wasm_module_decode(const uint8_t* bytes, size_t len,
-                          gr_wasm_module** out, gr_wasm_error* err);
+int gr_wasm_module_decode(const uint8_t* bytes,
+                          size_t len,
+                          gr_wasm_module** out,
+                          gr_wasm_error* err);
 
 /* Frees a module; NULL is a no-op. */
 void gr_wasm_module_destroy(gr_wasm_module* m);
@@ -363,14 +365,19 @@ void gr_wasm_module_destroy(gr_wasm_module* m);
 /* The type of local `idx` of defined function `f` (parameters first), or
  * GR_WASM_UNKNOWN if there is no such local. */
 uint8_t gr_wasm_func_local_type(const gr_wasm_module* m,
-                                const gr_wasm_func* f, uint32_t idx);
+                                const gr_wasm_func* f,
+                                uint32_t idx);
 
 /* Parameter and result types of a block type (as in an instruction's
  * imm.block): sets the counts and points *params and *results at arrays owned
  * by the module or by static storage. */
-void gr_wasm_blocktype_sig(const gr_wasm_module* m, uint8_t kind,
-                           uint8_t valtype, uint32_t typeidx,
-                           uint32_t* nparams, const uint8_t** params,
-                           uint32_t* nresults, const uint8_t** results);
+void gr_wasm_blocktype_sig(const gr_wasm_module* m,
+                           uint8_t kind,
+                           uint8_t valtype,
+                           uint32_t typeidx,
+                           uint32_t* nparams,
+                           const uint8_t** params,
+                           uint32_t* nresults,
+                           const uint8_t** results);
 
 #endif

@@ -21,17 +21,17 @@ typedef struct gr_wasm_ctx
 {
     const uint8_t* base; /* the whole module */
     size_t len;
-    size_t pos; /* current offset from base */
-    size_t end; /* end of the current section, function or module */
+    size_t pos;          /* current offset from base */
+    size_t end;          /* end of the current section, function or module */
     const char* section; /* e.g. "code section", for messages */
     uint32_t func;       /* function being validated, or UINT32_MAX */
     gr_wasm_module* m;
     gr_wasm_error* err;
-    int status;      /* first failure: GR_EINVALID_MODULE or -ENOMEM */
-    bool failed;     /* an error was recorded */
-    uint32_t nrefs;  /* functions named outside function bodies */
-    uint8_t* refs;   /* bitmap of those function indices (C.refs) */
-    bool has_code;   /* a code section was seen */
+    int status;             /* first failure: GR_EINVALID_MODULE or -ENOMEM */
+    bool failed;            /* an error was recorded */
+    uint32_t nrefs;         /* functions named outside function bodies */
+    uint8_t* refs;          /* bitmap of those function indices (C.refs) */
+    bool has_code;          /* a code section was seen */
     bool data_count_needed; /* memory.init or data.drop seen */
 } gr_wasm_ctx;
 
@@ -41,9 +41,9 @@ int gr__wasm_fail(gr_wasm_ctx* c, int kind, size_t at, const char* fmt, ...)
   __attribute__((format(printf, 4, 5)));
 int gr__wasm_nomem(gr_wasm_ctx* c);
 
-#define GR__MALFORMED(c, at, ...)                                             \
+#define GR__MALFORMED(c, at, ...)                                              \
     gr__wasm_fail((c), GR_WASM_ERR_MALFORMED, (at), __VA_ARGS__)
-#define GR__INVALID(c, at, ...)                                               \
+#define GR__INVALID(c, at, ...)                                                \
     gr__wasm_fail((c), GR_WASM_ERR_INVALID, (at), __VA_ARGS__)
 
 /* Readers: each returns 0 or -1 (error recorded). They never read past
@@ -61,7 +61,9 @@ int gr__wasm_count(gr_wasm_ctx* c, uint32_t min_elem_size, uint32_t* n);
 int gr__wasm_valtype(gr_wasm_ctx* c, uint8_t* t);
 /* Memory argument with the natural alignment bound: log2 of the access
  * size; `exact` (atomics) requires the alignment to equal it. */
-int gr__wasm_memarg(gr_wasm_ctx* c, uint32_t natural, bool exact,
+int gr__wasm_memarg(gr_wasm_ctx* c,
+                    uint32_t natural,
+                    bool exact,
                     gr_wasm_instr* in);
 
 bool gr__wasm_is_valtype(uint8_t t);

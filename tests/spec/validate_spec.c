@@ -141,17 +141,26 @@ run_file(const char* json, counts* total)
                 if ((r == 2) != want_malformed) {
                     c.kind_differs++;
                     if (verbose)
-                        printf("  note %s (%s \"%s\"): %s\n", file, type,
-                               text, err.message);
+                        printf("  note %s (%s \"%s\"): %s\n",
+                               file,
+                               type,
+                               text,
+                               err.message);
                 }
             } else {
                 what = "accepted";
             }
         }
         if (what != NULL)
-            printf("  FAIL %s (%s%s%s%s): %s%s%s\n", file, type,
-                   text[0] ? " \"" : "", text, text[0] ? "\"" : "", what,
-                   r != 0 ? ": " : "", r != 0 ? err.message : "");
+            printf("  FAIL %s (%s%s%s%s): %s%s%s\n",
+                   file,
+                   type,
+                   text[0] ? " \"" : "",
+                   text,
+                   text[0] ? "\"" : "",
+                   what,
+                   r != 0 ? ": " : "",
+                   r != 0 ? err.message : "");
     }
     fclose(f);
     unsigned ok = c.valid_ok + c.invalid_ok + c.malformed_ok;
@@ -159,8 +168,16 @@ run_file(const char* json, counts* total)
     const char* base = strrchr(json, '/');
     printf("%-32s %5u/%-5u agree (valid %u/%u, invalid %u/%u, malformed "
            "%u/%u; %u rejected under the other kind)\n",
-           base ? base + 1 : json, ok, n, c.valid_ok, c.valid_n, c.invalid_ok,
-           c.invalid_n, c.malformed_ok, c.malformed_n, c.kind_differs);
+           base ? base + 1 : json,
+           ok,
+           n,
+           c.valid_ok,
+           c.valid_n,
+           c.invalid_ok,
+           c.invalid_n,
+           c.malformed_ok,
+           c.malformed_n,
+           c.kind_differs);
     total->valid_ok += c.valid_ok;
     total->valid_n += c.valid_n;
     total->invalid_ok += c.invalid_ok;
@@ -190,7 +207,16 @@ main(int argc, char** argv)
     printf("TOTAL %d files: %u/%u agree (valid %u/%u, invalid %u/%u, "
            "malformed %u/%u; %u rejected under the other kind); %d file(s) "
            "with disagreements\n",
-           files, ok, n, t.valid_ok, t.valid_n, t.invalid_ok, t.invalid_n,
-           t.malformed_ok, t.malformed_n, t.kind_differs, bad);
+           files,
+           ok,
+           n,
+           t.valid_ok,
+           t.valid_n,
+           t.invalid_ok,
+           t.invalid_n,
+           t.malformed_ok,
+           t.malformed_n,
+           t.kind_differs,
+           bad);
     return bad == 0 ? 0 : 1;
 }
