@@ -82,7 +82,7 @@ FUZZ_BUILD ?= build-fuzz
 fuzz:
 	cmake -S . -B $(FUZZ_BUILD) $(GEN) -DCMAKE_C_COMPILER=clang -DGRANARY_FUZZ=ON
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
-	cmake --build $(FUZZ_BUILD) --target fuzz_net_corpus
+	cmake --build $(FUZZ_BUILD) --target fuzz_net_corpus fuzz_wasm_corpus
 	ctest --test-dir $(FUZZ_BUILD) -L fuzz --output-on-failure
 
 # The wasm decoder/validator against the official spec tests (fetched on

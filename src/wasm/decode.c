@@ -285,8 +285,18 @@ type_section(gr_wasm_ctx* c)
             return GR__MALFORMED(c, at, "malformed function type 0x%02x", form);
         for (int r = 0; r < 2; r++) {
             uint32_t k;
+            size_t kat = c->pos;
             if (gr__wasm_count(c, 1, &k) < 0)
                 return -1;
+            /* Every instruction's work is linear in the arity of the types
+             * it names; this bound (the JS API's) keeps validation time
+             * linear in the input. */
+            if (k > GR_WASM_MAX_ARITY)
+                return gr__wasm_fail(c, GR_WASM_ERR_LIMIT, kat,
+                                     "function type with %u %s "
+                                     "(implementation limit %u)",
+                                     k, r == 0 ? "parameters" : "results",
+                                     GR_WASM_MAX_ARITY);
             uint8_t* v = ALLOC(c, uint8_t, k);
             if (v == NULL)
                 return gr__wasm_nomem(c);
@@ -394,11 +404,21 @@ function_section(gr_wasm_ctx* c)
 {
     gr_wasm_module* m = c->m;
     uint32_t n;
-    if (gr__wasm_count(c, 1, &n) < 0 ||
-        grow(c, (void**)&m->funcs, m->nfuncs, n, sizeof(gr_wasm_func)) < 0)
+    size_t at = c->pos;
+    if (gr__wasm_count(c, 1, &n) < 0)
+        return -1;
+    /* Each function needs a code entry of at least 3 bytes after this
+     * section: refuse a count the rest of the input cannot back before
+     * allocating for it. */
+    if ((uint64_t)n * 3 > c->len - c->end)
+        return GR__MALFORMED(c, at,
+                             "function and code section have inconsistent "
+                             "lengths (%u functions, %zu bytes left)",
+                             n, c->len - c->end);
+    if (grow(c, (void**)&m->funcs, m->nfuncs, n, sizeof(gr_wasm_func)) < 0)
         return -1;
     for (uint32_t i = 0; i < n; i++) {
-        size_t at = c->pos;
+        at = c->pos;
         gr_wasm_func* f = &m->funcs[m->nfuncs];
         if (gr__wasm_u32(c, &f->type) < 0)
             return -1;

@@ -349,7 +349,10 @@ typedef struct gr_wasm_error
     char message[256];
 } gr_wasm_error;
 
-/* Decodes and validates the `len` bytes of a binary module. On success
+/* Decodes and validates the `len` bytes of a binary module. Implementation
+ * limits (GR_WASM_ERR_LIMIT): a function type has at most 1000 parameters
+ * and 1000 results, a function's operand stack at most 2^20 values, the
+ * module at most 4 GiB. On success
  * stores a new module in *out (the caller owns it: gr_wasm_module_destroy)
  * and returns 0. Otherwise returns GR_EINVALID_MODULE (err filled in, if
  * not NULL) or -ENOMEM, and leaves *out NULL. Memory use is bounded by a

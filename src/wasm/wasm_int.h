@@ -15,6 +15,8 @@ void gr__wasm_arena_free(gr_wasm_arena* a);
 
 /* Implementation limit: operand stack height of one function. */
 #define GR_WASM_MAX_STACK (1u << 20)
+/* Implementation limit: parameters or results of a function type. */
+#define GR_WASM_MAX_ARITY 1000u
 
 /* Decoding state shared by the section decoders and the validator. */
 typedef struct gr_wasm_ctx

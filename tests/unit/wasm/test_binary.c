@@ -415,6 +415,30 @@ test_stack_limit(void** state)
     free(body.b);
 }
 
+/* Function types are limited to 1000 parameters and results (the JS API's
+ * limits), which keeps validation linear in the input. */
+static void
+test_arity_limit(void** state)
+{
+    (void)state;
+    for (uint32_t k = 1000; k <= 1001; k++) {
+        buf m = { 0 }, s = { 0 };
+        header(&m);
+        put(&s, "\1\x60\0", 3);
+        leb(&s, k);
+        for (uint32_t i = 0; i < k; i++)
+            byte(&s, 0x7f);
+        section(&m, 1, &s);
+        if (k == 1000)
+            expect_ok(&m);
+        else
+            expect_reject(&m, GR_WASM_ERR_LIMIT,
+                          "function type with 1001 results");
+        free(m.b);
+        free(s.b);
+    }
+}
+
 /* Out of memory at every allocation in turn: -ENOMEM, nothing leaked
  * (ASan checks), until the decode succeeds. */
 static void
@@ -454,6 +478,7 @@ main(void)
         cmocka_unit_test(test_locals),
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_stack_limit),
+        cmocka_unit_test(test_arity_limit),
         cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
