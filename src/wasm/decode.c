@@ -292,10 +292,13 @@ type_section(gr_wasm_ctx* c)
              * it names; this bound (the JS API's) keeps validation time
              * linear in the input. */
             if (k > GR_WASM_MAX_ARITY)
-                return gr__wasm_fail(c, GR_WASM_ERR_LIMIT, kat,
+                return gr__wasm_fail(c,
+                                     GR_WASM_ERR_LIMIT,
+                                     kat,
                                      "function type with %u %s "
                                      "(implementation limit %u)",
-                                     k, r == 0 ? "parameters" : "results",
+                                     k,
+                                     r == 0 ? "parameters" : "results",
                                      GR_WASM_MAX_ARITY);
             uint8_t* v = ALLOC(c, uint8_t, k);
             if (v == NULL)
@@ -411,10 +414,12 @@ function_section(gr_wasm_ctx* c)
      * section: refuse a count the rest of the input cannot back before
      * allocating for it. */
     if ((uint64_t)n * 3 > c->len - c->end)
-        return GR__MALFORMED(c, at,
+        return GR__MALFORMED(c,
+                             at,
                              "function and code section have inconsistent "
                              "lengths (%u functions, %zu bytes left)",
-                             n, c->len - c->end);
+                             n,
+                             c->len - c->end);
     if (grow(c, (void**)&m->funcs, m->nfuncs, n, sizeof(gr_wasm_func)) < 0)
         return -1;
     for (uint32_t i = 0; i < n; i++) {
@@ -969,61 +974,4 @@ gr_wasm_module_destroy(gr_wasm_module* m)
 {
     if (m != NULL)
         gr__wasm_arena_free(m->arena);
-}
-
-uint8_t
-gr_wasm_func_local_type(const gr_wasm_module* m,
-                        const gr_wasm_func* f,
-                        uint32_t idx)
-{
-    const gr_wasm_functype* t = &m->types[f->type];
-    if (idx < t->nparams)
-        return t->params[idx];
-    idx -= t->nparams;
-    if (f->imported || idx >= f->nlocals)
-        return GR_WASM_UNKNOWN;
-    uint32_t lo = 0, hi = f->nlocal_groups;
-    while (hi - lo > 1) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (f->local_groups[mid].first <= idx)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return f->local_groups[lo].type;
-}
-
-void
-gr_wasm_blocktype_sig(const gr_wasm_module* m,
-                      uint8_t kind,
-                      uint8_t valtype,
-                      uint32_t typeidx,
-                      uint32_t* nparams,
-                      const uint8_t** params,
-                      uint32_t* nresults,
-                      const uint8_t** results)
-{
-    static const uint8_t one[256] = {
-        [GR_WASM_I32] = GR_WASM_I32,
-        [GR_WASM_I64] = GR_WASM_I64,
-        [GR_WASM_F32] = GR_WASM_F32,
-        [GR_WASM_F64] = GR_WASM_F64,
-        [GR_WASM_V128] = GR_WASM_V128,
-        [GR_WASM_FUNCREF] = GR_WASM_FUNCREF,
-        [GR_WASM_EXTERNREF] = GR_WASM_EXTERNREF,
-    };
-    *nparams = 0;
-    *params = NULL;
-    *nresults = 0;
-    *results = NULL;
-    if (kind == GR_WASM_BLOCK_VALUE) {
-        *nresults = 1;
-        *results = &one[valtype];
-    } else if (kind == GR_WASM_BLOCK_TYPEIDX && typeidx < m->ntypes) {
-        const gr_wasm_functype* t = &m->types[typeidx];
-        *nparams = t->nparams;
-        *params = t->params;
-        *nresults = t->nresults;
-        *results = t->results;
-    }
 }

@@ -135,6 +135,9 @@ push_frame(gr_wasm_fn* v,
            const uint8_t* results)
 {
     if (v->nframes == v->capframes) {
+        if (v->capframes > UINT32_MAX / 2 / sizeof(gr_wasm_frame))
+            return gr__wasm_fail(
+              v->c, GR_WASM_ERR_LIMIT, v->at, "blocks nested too deeply");
         uint32_t cap = v->capframes ? v->capframes * 2 : 16;
         gr_wasm_frame* f = gr_realloc(v->frames, sizeof(*f) * cap);
         if (f == NULL)
@@ -358,6 +361,9 @@ static int
 append(gr_wasm_fn* v, const gr_wasm_instr* in)
 {
     if (v->nins == v->capins) {
+        if (v->capins > UINT32_MAX / 2 / sizeof(gr_wasm_instr))
+            return gr__wasm_fail(
+              v->c, GR_WASM_ERR_LIMIT, v->at, "function too large");
         uint32_t cap = v->capins ? v->capins * 2 : 256;
         gr_wasm_instr* n = gr_realloc(v->ins, sizeof(*n) * cap);
         if (n == NULL)
@@ -545,10 +551,8 @@ prefix_fc(gr_wasm_fn* v, gr_wasm_instr* in)
             if (data_idx(v, a) < 0 || zero_byte(v->c) < 0 ||
                 gr__wasm_need_memory(v) < 0)
                 return -1;
-            v->c->data_count_needed = true;
             return apply(v, 3, I, I, I, 0);
         case 9:
-            v->c->data_count_needed = true;
             return data_idx(v, a);
         case 10:
             if (zero_byte(v->c) < 0 || zero_byte(v->c) < 0 ||

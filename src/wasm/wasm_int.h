@@ -29,12 +29,10 @@ typedef struct gr_wasm_ctx
     uint32_t func;       /* function being validated, or UINT32_MAX */
     gr_wasm_module* m;
     gr_wasm_error* err;
-    int status;             /* first failure: GR_EINVALID_MODULE or -ENOMEM */
-    bool failed;            /* an error was recorded */
-    uint32_t nrefs;         /* functions named outside function bodies */
-    uint8_t* refs;          /* bitmap of those function indices (C.refs) */
-    bool has_code;          /* a code section was seen */
-    bool data_count_needed; /* memory.init or data.drop seen */
+    int status;    /* first failure: GR_EINVALID_MODULE or -ENOMEM */
+    bool failed;   /* an error was recorded */
+    uint8_t* refs; /* bitmap of functions named outside bodies (C.refs) */
+    bool has_code; /* a code section was seen */
 } gr_wasm_ctx;
 
 /* Records the first error (later ones are ignored) with the current

@@ -3,6 +3,7 @@
  * wast2json: every module must validate, every assert_invalid and binary
  * assert_malformed must be rejected. Prints per file how many agree.
  *   validate_spec [-v] file.json...
+ *   validate_spec -m file.wasm...   (one line per module: ok, or why not)
  * Exit status 0 when every command agrees, 1 otherwise. */
 #include "wasm/wasm.h"
 
@@ -193,6 +194,18 @@ main(int argc, char** argv)
 {
     counts t = { 0 };
     int bad = 0, files = 0;
+    if (argc > 1 && strcmp(argv[1], "-m") == 0) {
+        for (int i = 2; i < argc; i++) {
+            gr_wasm_error err;
+            int r = check(argv[i], &err);
+            printf("%s: %s\n",
+                   argv[i],
+                   r == 0  ? "ok"
+                   : r < 0 ? "unreadable"
+                           : err.message);
+        }
+        return 0;
+    }
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-v") == 0) {
             verbose = 1;

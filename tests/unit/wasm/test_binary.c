@@ -70,8 +70,7 @@ header(buf* o)
  * whose code entry is `body` (locals and expression), with a memory if
  * asked. */
 static buf
-one_func(const char* type, size_t tn, bool memory, const void* body,
-         size_t bn)
+one_func(const char* type, size_t tn, bool memory, const void* body, size_t bn)
 {
     buf m = { 0 }, s = { 0 };
     header(&m);
@@ -118,8 +117,11 @@ expect_reject(const buf* m, int kind, const char* fragment)
         fail_msg("accepted, expected \"%s\"", fragment);
     assert_int_equal(r, GR_EINVALID_MODULE);
     if (strstr(err.message, fragment) == NULL || err.kind != kind)
-        fail_msg("expected \"%s\" (kind %d), got \"%s\" (kind %d)", fragment,
-                 kind, err.message, err.kind);
+        fail_msg("expected \"%s\" (kind %d), got \"%s\" (kind %d)",
+                 fragment,
+                 kind,
+                 err.message,
+                 err.kind);
 }
 
 static void
@@ -130,11 +132,11 @@ expect_ok(const buf* m)
         fail_msg("rejected: %s", err.message);
 }
 
-#define BODY(m, type, mem, ...)                                               \
-    do {                                                                      \
-        static const uint8_t b_[] = { __VA_ARGS__ };                          \
-        free((m).b);                                                          \
-        (m) = one_func(type, sizeof(type) - 1, mem, b_, sizeof(b_));          \
+#define BODY(m, type, mem, ...)                                                \
+    do {                                                                       \
+        static const uint8_t b_[] = { __VA_ARGS__ };                           \
+        free((m).b);                                                           \
+        (m) = one_func(type, sizeof(type) - 1, mem, b_, sizeof(b_));           \
     } while (0)
 
 #define MAL GR_WASM_ERR_MALFORMED
@@ -181,31 +183,65 @@ test_leb128(void** state)
     put(&m, "\1\5\x80\x80\x80\x80\x10", 7);
     expect_reject(&m, MAL, "integer too large");
     /* s32 (i32.const): 5th byte bits beyond 32 must copy the sign. */
-    BODY(m, "\x60\0\1\x7f", false, 0, 0x41, 0xff, 0xff, 0xff, 0xff, 0x07,
-         0x0b);
+    BODY(m, "\x60\0\1\x7f", false, 0, 0x41, 0xff, 0xff, 0xff, 0xff, 0x07, 0x0b);
     expect_ok(&m);
-    BODY(m, "\x60\0\1\x7f", false, 0, 0x41, 0x80, 0x80, 0x80, 0x80, 0x78,
-         0x0b);
+    BODY(m, "\x60\0\1\x7f", false, 0, 0x41, 0x80, 0x80, 0x80, 0x80, 0x78, 0x0b);
     expect_ok(&m);
-    BODY(m, "\x60\0\1\x7f", false, 0, 0x41, 0xff, 0xff, 0xff, 0xff, 0x0f,
-         0x0b);
+    BODY(m, "\x60\0\1\x7f", false, 0, 0x41, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x0b);
     expect_reject(&m, MAL, "integer too large");
-    BODY(m, "\x60\0\1\x7f", false, 0, 0x41, 0x80, 0x80, 0x80, 0x80, 0x70,
-         0x0b);
+    BODY(m, "\x60\0\1\x7f", false, 0, 0x41, 0x80, 0x80, 0x80, 0x80, 0x70, 0x0b);
     expect_reject(&m, MAL, "integer too large");
-    BODY(m, "\x60\0\1\x7f", false, 0, 0x41, 0x80, 0x80, 0x80, 0x80, 0x80,
-         0x00, 0x0b);
+    BODY(m,
+         "\x60\0\1\x7f",
+         false,
+         0,
+         0x41,
+         0x80,
+         0x80,
+         0x80,
+         0x80,
+         0x80,
+         0x00,
+         0x0b);
     expect_reject(&m, MAL, "integer representation too long");
     /* s64: the 10th byte is all sign. */
-    BODY(m, "\x60\0\1\x7e", false, 0, 0x42, 0x80, 0x80, 0x80, 0x80, 0x80,
-         0x80, 0x80, 0x80, 0x80, 0x7f, 0x0b);
+    BODY(m,
+         "\x60\0\1\x7e",
+         false,
+         0,
+         0x42,
+         0x80,
+         0x80,
+         0x80,
+         0x80,
+         0x80,
+         0x80,
+         0x80,
+         0x80,
+         0x80,
+         0x7f,
+         0x0b);
     expect_ok(&m);
-    BODY(m, "\x60\0\1\x7e", false, 0, 0x42, 0x80, 0x80, 0x80, 0x80, 0x80,
-         0x80, 0x80, 0x80, 0x80, 0x01, 0x0b);
+    BODY(m,
+         "\x60\0\1\x7e",
+         false,
+         0,
+         0x42,
+         0x80,
+         0x80,
+         0x80,
+         0x80,
+         0x80,
+         0x80,
+         0x80,
+         0x80,
+         0x80,
+         0x01,
+         0x0b);
     expect_reject(&m, MAL, "integer too large");
     /* s33 block type: a huge positive index is an unknown type. */
-    BODY(m, "\x60\0\0", false, 0, 0x02, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x0b,
-         0x0b);
+    BODY(
+      m, "\x60\0\0", false, 0, 0x02, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x0b, 0x0b);
     expect_reject(&m, INV, "unknown type 4294967295");
     free(m.b);
 }
@@ -260,8 +296,8 @@ test_sections(void** state)
     m.n = 0;
     header(&m);
     put(&m, "\x0d\1\0", 3);
-    expect_reject(&m, GR_WASM_ERR_UNSUPPORTED,
-                  "exception handling is not supported");
+    expect_reject(
+      &m, GR_WASM_ERR_UNSUPPORTED, "exception handling is not supported");
     m.n = 0;
     header(&m);
     put(&m, "\5\3\1\4\1", 5); /* memory with i64 limits */
@@ -300,26 +336,140 @@ test_body_immediates(void** state)
     (void)state;
     buf m = { 0 };
     /* i8x16.extract_lane_s with lane 16 / 15 (v128.const first). */
-    BODY(m, "\x60\0\1\x7f", false, 0, 0xfd, 0x0c, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-         0, 0, 0, 0, 0, 0, 0, 0xfd, 0x15, 16, 0x0b);
+    BODY(m,
+         "\x60\0\1\x7f",
+         false,
+         0,
+         0xfd,
+         0x0c,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0xfd,
+         0x15,
+         16,
+         0x0b);
     expect_reject(&m, INV, "invalid lane index 16 (16 lanes)");
-    BODY(m, "\x60\0\1\x7f", false, 0, 0xfd, 0x0c, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-         0, 0, 0, 0, 0, 0, 0, 0xfd, 0x15, 15, 0x0b);
+    BODY(m,
+         "\x60\0\1\x7f",
+         false,
+         0,
+         0xfd,
+         0x0c,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0xfd,
+         0x15,
+         15,
+         0x0b);
     expect_ok(&m);
     /* f64x2.replace_lane 2 */
-    BODY(m, "\x60\1\x7b\1\x7b", false, 0, 0x20, 0, 0x44, 0, 0, 0, 0, 0, 0, 0,
-         0, 0xfd, 0x22, 2, 0x0b);
+    BODY(m,
+         "\x60\1\x7b\1\x7b",
+         false,
+         0,
+         0x20,
+         0,
+         0x44,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0,
+         0xfd,
+         0x22,
+         2,
+         0x0b);
     expect_reject(&m, INV, "invalid lane index 2 (2 lanes)");
     /* i8x16.shuffle with lane 32 */
-    BODY(m, "\x60\1\x7b\1\x7b", false, 0, 0x20, 0, 0x20, 0, 0xfd, 0x0d, 0, 1,
-         2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 32, 0x0b);
+    BODY(m,
+         "\x60\1\x7b\1\x7b",
+         false,
+         0,
+         0x20,
+         0,
+         0x20,
+         0,
+         0xfd,
+         0x0d,
+         0,
+         1,
+         2,
+         3,
+         4,
+         5,
+         6,
+         7,
+         8,
+         9,
+         10,
+         11,
+         12,
+         13,
+         14,
+         32,
+         0x0b);
     expect_reject(&m, INV, "invalid lane index 32 in i8x16.shuffle");
     /* v128.load64_lane lane 2, then lane 1 */
-    BODY(m, "\x60\1\x7b\1\x7b", true, 0, 0x41, 0, 0x20, 0, 0xfd, 0x57, 3, 0,
-         2, 0x0b);
+    BODY(m,
+         "\x60\1\x7b\1\x7b",
+         true,
+         0,
+         0x41,
+         0,
+         0x20,
+         0,
+         0xfd,
+         0x57,
+         3,
+         0,
+         2,
+         0x0b);
     expect_reject(&m, INV, "invalid lane index 2 (2 lanes)");
-    BODY(m, "\x60\1\x7b\1\x7b", true, 0, 0x41, 0, 0x20, 0, 0xfd, 0x57, 3, 0,
-         1, 0x0b);
+    BODY(m,
+         "\x60\1\x7b\1\x7b",
+         true,
+         0,
+         0x41,
+         0,
+         0x20,
+         0,
+         0xfd,
+         0x57,
+         3,
+         0,
+         1,
+         0x0b);
     expect_ok(&m);
     /* Relaxed SIMD and unknown prefixed opcodes. */
     BODY(m, "\x60\0\0", false, 0, 0xfd, 0x80, 0x02, 0x0b);
@@ -329,23 +479,37 @@ test_body_immediates(void** state)
     BODY(m, "\x60\0\0", false, 0, 0xfe, 0x04, 0x0b);
     expect_reject(&m, MAL, "illegal opcode 0xfe 0x4");
     /* select with a type vector of 2 */
-    BODY(m, "\x60\0\0", false, 0, 0x41, 0, 0x41, 0, 0x41, 0, 0x1c, 2, 0x7f,
-         0x7f, 0x1a, 0x0b);
+    BODY(m,
+         "\x60\0\0",
+         false,
+         0,
+         0x41,
+         0,
+         0x41,
+         0,
+         0x41,
+         0,
+         0x1c,
+         2,
+         0x7f,
+         0x7f,
+         0x1a,
+         0x0b);
     expect_reject(&m, INV, "invalid result arity 2");
     /* memory.size's reserved byte */
     BODY(m, "\x60\0\1\x7f", true, 0, 0x3f, 1, 0x0b);
     expect_reject(&m, MAL, "zero byte expected");
     /* memory.init without a data count section */
-    BODY(m, "\x60\0\0", true, 0, 0x41, 0, 0x41, 0, 0x41, 0, 0xfc, 8, 0, 0,
-         0x0b);
+    BODY(
+      m, "\x60\0\0", true, 0, 0x41, 0, 0x41, 0, 0x41, 0, 0xfc, 8, 0, 0, 0x0b);
     expect_reject(&m, MAL, "data count section required");
     /* alignment 2^32 and beyond is malformed */
     BODY(m, "\x60\0\0", true, 0, 0x41, 0, 0x28, 32, 0, 0x1a, 0x0b);
     expect_reject(&m, MAL, "malformed memop flags");
     /* an exception opcode, a tail call */
     BODY(m, "\x60\0\0", false, 0, 0x06, 0x40, 0x0b, 0x0b);
-    expect_reject(&m, GR_WASM_ERR_UNSUPPORTED,
-                  "exception handling is not supported");
+    expect_reject(
+      &m, GR_WASM_ERR_UNSUPPORTED, "exception handling is not supported");
     BODY(m, "\x60\0\0", false, 0, 0x12, 0, 0x0b);
     expect_reject(&m, GR_WASM_ERR_UNSUPPORTED, "tail calls");
     /* code after the final end; a body without its end */
@@ -364,11 +528,38 @@ test_locals(void** state)
     (void)state;
     buf m = { 0 };
     /* 2^32 - 1 locals are fine (kept as one group) ... */
-    BODY(m, "\x60\0\0", false, 1, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x7f, 0x20,
-         0xfe, 0xff, 0xff, 0xff, 0x0f, 0x1a, 0x0b);
+    BODY(m,
+         "\x60\0\0",
+         false,
+         1,
+         0xff,
+         0xff,
+         0xff,
+         0xff,
+         0x0f,
+         0x7f,
+         0x20,
+         0xfe,
+         0xff,
+         0xff,
+         0xff,
+         0x0f,
+         0x1a,
+         0x0b);
     expect_ok(&m);
     /* ... one more is malformed. */
-    BODY(m, "\x60\0\0", false, 2, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x7f, 1, 0x7e,
+    BODY(m,
+         "\x60\0\0",
+         false,
+         2,
+         0xff,
+         0xff,
+         0xff,
+         0xff,
+         0x0f,
+         0x7f,
+         1,
+         0x7e,
          0x0b);
     expect_reject(&m, MAL, "too many locals");
     BODY(m, "\x60\1\x7f\0", false, 1, 2, 0x7e, 0x20, 3, 0x1a, 0x0b);
@@ -432,8 +623,8 @@ test_arity_limit(void** state)
         if (k == 1000)
             expect_ok(&m);
         else
-            expect_reject(&m, GR_WASM_ERR_LIMIT,
-                          "function type with 1001 results");
+            expect_reject(
+              &m, GR_WASM_ERR_LIMIT, "function type with 1001 results");
         free(m.b);
         free(s.b);
     }
@@ -446,8 +637,24 @@ test_alloc_failures(void** state)
 {
     (void)state;
     buf m = { 0 };
-    BODY(m, "\x60\1\x7f\1\x7f", true, 1, 1, 0x7e, 0x02, 0x7f, 0x20, 0, 0x20, 0, 0x0e,
-         1, 0, 0, 0x0b, 0x0b);
+    BODY(m,
+         "\x60\1\x7f\1\x7f",
+         true,
+         1,
+         1,
+         0x7e,
+         0x02,
+         0x7f,
+         0x20,
+         0,
+         0x20,
+         0,
+         0x0e,
+         1,
+         0,
+         0,
+         0x0b,
+         0x0b);
     int r = -ENOMEM;
     long n;
     for (n = 1; n < 100 && r == -ENOMEM; n++) {

@@ -146,8 +146,12 @@ test_invalid_all(void** state)
             continue;
         char wat[1300], wasm[1300];
         snprintf(wat, sizeof(wat), "%s/%s", dir, e->d_name);
-        snprintf(wasm, sizeof(wasm), "%s/invalid/%.*s.wasm", WAT_OUT_DIR,
-                 (int)(l - 4), e->d_name);
+        snprintf(wasm,
+                 sizeof(wasm),
+                 "%s/invalid/%.*s.wasm",
+                 WAT_OUT_DIR,
+                 (int)(l - 4),
+                 e->d_name);
         char exp[4][160];
         int ne = expectations(wat, exp, 4);
         assert_true(ne > 0);
@@ -169,8 +173,10 @@ test_invalid_all(void** state)
         assert_null(m);
         for (int i = 0; i < ne; i++) {
             if (strstr(err.message, exp[i]) == NULL) {
-                print_error("%s: expected \"%s\", got \"%s\"\n", e->d_name,
-                            exp[i], err.message);
+                print_error("%s: expected \"%s\", got \"%s\"\n",
+                            e->d_name,
+                            exp[i],
+                            err.message);
                 bad++;
             }
         }
@@ -319,8 +325,14 @@ test_features_structure(void** state)
     assert_int_equal(in->imm.block.kind, GR_WASM_BLOCK_TYPEIDX);
     uint32_t np, nr;
     const uint8_t *p, *r;
-    gr_wasm_blocktype_sig(m, in->imm.block.kind, in->imm.block.valtype,
-                          in->imm.block.typeidx, &np, &p, &nr, &r);
+    gr_wasm_blocktype_sig(m,
+                          in->imm.block.kind,
+                          in->imm.block.valtype,
+                          in->imm.block.typeidx,
+                          &np,
+                          &p,
+                          &nr,
+                          &r);
     assert_int_equal(np, 2);
     assert_int_equal(nr, 2);
     assert_int_equal(p[0], GR_WASM_I32);
