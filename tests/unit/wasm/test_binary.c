@@ -322,6 +322,20 @@ test_sections(void** state)
     long before = gr_alloc_count();
     expect_reject(&m, MAL, "length out of bounds");
     assert_true(gr_alloc_count() - before < 8);
+    /* So is a function section whose code entries cannot fit in what is
+     * left of the input (each takes at least 3 bytes). */
+    m.n = 0;
+    header(&m);
+    put(&m, "\1\4\1\x60\0\0", 6);
+    buf fs = { 0 };
+    leb(&fs, 50000);
+    for (int i = 0; i < 50000; i++)
+        byte(&fs, 0);
+    section(&m, 3, &fs);
+    free(fs.b);
+    before = gr_alloc_count();
+    expect_reject(&m, MAL, "(50000 functions, 0 bytes left)");
+    assert_true(gr_alloc_count() - before < 8);
     /* A bad "name" section drops the names, nothing more. */
     m.n = 0;
     header(&m);
@@ -522,6 +536,25 @@ test_body_immediates(void** state)
     free(m.b);
 }
 
+/* The whole message: section, function index, offset of the instruction
+ * (here the end that finds an f64 where the result must be i32). */
+static void
+test_error_message(void** state)
+{
+    (void)state;
+    buf m = { 0 };
+    BODY(m, "\x60\0\1\x7f", false, 0, 0x44, 0, 0, 0, 0, 0, 0, 0, 0, 0x0b);
+    gr_wasm_error err;
+    assert_int_equal(decode(&m, &err), GR_EINVALID_MODULE);
+    assert_string_equal(err.message,
+                        "code section, function 0, offset 0x21: "
+                        "type mismatch: expected i32, got f64");
+    assert_int_equal(err.kind, GR_WASM_ERR_INVALID);
+    assert_int_equal(err.func, 0);
+    assert_int_equal(err.offset, 0x21);
+    free(m.b);
+}
+
 static void
 test_locals(void** state)
 {
@@ -682,6 +715,7 @@ main(void)
         cmocka_unit_test(test_utf8_names),
         cmocka_unit_test(test_sections),
         cmocka_unit_test(test_body_immediates),
+        cmocka_unit_test(test_error_message),
         cmocka_unit_test(test_locals),
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_stack_limit),
