@@ -10,7 +10,7 @@ GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
 .PHONY: all build deps test test-unit asan tsan check demo format format-check \
         bench-compute bench-faaslet bench-serve bench-state \
-        bench-cluster test-cluster fuzz clang clean
+        bench-cluster test-cluster fuzz spec-validate clang clean
 
 all: build
 
@@ -82,8 +82,13 @@ FUZZ_BUILD ?= build-fuzz
 fuzz:
 	cmake -S . -B $(FUZZ_BUILD) $(GEN) -DCMAKE_C_COMPILER=clang -DGRANARY_FUZZ=ON
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
-	cmake --build $(FUZZ_BUILD) --target fuzz_net_corpus
+	cmake --build $(FUZZ_BUILD) --target fuzz_net_corpus fuzz_wasm_corpus
 	ctest --test-dir $(FUZZ_BUILD) -L fuzz --output-on-failure
+
+# The wasm decoder/validator against the official spec tests (fetched on
+# demand: the script says how when they are absent).
+spec-validate: build
+	tests/spec/run_validate.sh $(BUILD)/tests/spec/validate_spec
 
 # Multi-host tests on network namespaces (needs root).
 test-cluster: build

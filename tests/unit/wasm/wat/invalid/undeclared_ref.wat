@@ -1,0 +1,2 @@
+;; expect: undeclared function reference 0
+(module (func (drop (ref.func 0))))

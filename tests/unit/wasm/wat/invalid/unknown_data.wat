@@ -1,0 +1,2 @@
+;; expect: unknown data segment 1
+(module (memory 1) (data "a") (func (data.drop 1)))

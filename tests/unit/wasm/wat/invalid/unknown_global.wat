@@ -1,0 +1,2 @@
+;; expect: unknown global 1
+(module (global i32 (i32.const 0)) (func (drop (global.get 1))))

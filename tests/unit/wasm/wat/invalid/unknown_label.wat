@@ -1,0 +1,2 @@
+;; expect: unknown label 2
+(module (func (block (br 2))))

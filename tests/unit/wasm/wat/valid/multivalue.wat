@@ -1,0 +1,17 @@
+;; Multi-value: block types by index with params, multiple results.
+(module
+  (type $pair (func (param i32 i32) (result i32 i32)))
+  (func $swap (type $pair) (local.get 1) (local.get 0))
+  (func (export "f") (param i32) (result i32 i64)
+    (i32.const 1) (i32.const 2)
+    (block (type $pair)
+      (br_if 0 (local.get 0))
+      (call $swap))
+    (drop)
+    (i32.const 9)
+    (block (param i32) (result i32)
+      (loop (param i32) (result i32)
+        (br_table 0 1 (i32.const 0))))
+    (drop)
+    (i64.const 5))
+)

@@ -1,0 +1,28 @@
+;; flags: --debug-names
+;; The MVP plus mutable globals: every section, control flow, names.
+(module
+  (type $t0 (func (param i32) (result i32)))
+  (import "env" "imp" (func $imp (param i32) (result i32)))
+  (import "env" "g" (global $gi i32))
+  (import "env" "mem" (memory 1 2))
+  (table $tab 4 funcref)
+  (global $sp (mut i32) (i32.const 1024))
+  (global $k i32 (global.get $gi))
+  (export "run" (func $run))
+  (export "sp" (global $sp))
+  (elem (i32.const 0) $run $helper)
+  (data (i32.const 16) "hello")
+  (start $init)
+  (func $init (global.set $sp (i32.const 2048)))
+  (func $helper (type $t0) (local i64 i64) (local f32)
+    (local.set 1 (i64.extend_i32_u (local.get 0)))
+    (block $out (result i32)
+      (loop $l
+        (br_if $l (i32.eqz (local.get 0)))
+        (br_table $out $out (i32.const 7) (local.get 0)))
+      (i32.const 0)))
+  (func $run (param i32) (result i32)
+    (if (result i32) (local.get 0)
+      (then (call $imp (i32.load offset=4 align=4 (i32.const 0))))
+      (else (call_indirect (type $t0) (i32.const 3) (i32.const 1)))))
+)

@@ -1,0 +1,22 @@
+;; Fixed-width SIMD: constants, shuffles, lanes, memory and lane memory ops.
+(module
+  (memory 1)
+  (func (export "f") (param v128 i32) (result v128)
+    (local $x v128)
+    (local.set $x (v128.const i32x4 1 2 3 4))
+    (local.set $x (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 31
+                    (local.get $x) (local.get 0)))
+    (drop (i8x16.extract_lane_u 15 (local.get $x)))
+    (drop (f64x2.extract_lane 1 (local.get $x)))
+    (local.set $x (i64x2.replace_lane 1 (local.get $x) (i64.const 7)))
+    (local.set $x (v128.load32_zero (local.get 1)))
+    (local.set $x (v128.load16_lane 7 (local.get 1) (local.get $x)))
+    (v128.store64_lane 1 (local.get 1) (local.get $x))
+    (v128.store (local.get 1) (i16x8.q15mulr_sat_s (local.get $x) (local.get 0)))
+    (drop (i32x4.all_true (local.get $x)))
+    (drop (i8x16.popcnt (local.get $x)))
+    (local.set $x (v128.bitselect (local.get 0) (local.get $x) (local.get 0)))
+    (local.set $x (i32x4.shl (local.get $x) (i32.const 3)))
+    (local.set $x (f64x2.promote_low_f32x4 (f32x4.splat (f32.const 1))))
+    (i32x4.trunc_sat_f64x2_u_zero (local.get $x)))
+)

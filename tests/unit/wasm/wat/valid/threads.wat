@@ -1,0 +1,22 @@
+;; flags: --enable-threads
+;; Threads: shared memory, every group of atomic opcodes, wait/notify/fence.
+(module
+  (memory 1 16 shared)
+  (func (export "f") (param i32) (result i32)
+    (drop (i32.atomic.load (local.get 0)))
+    (drop (i64.atomic.load8_u (local.get 0)))
+    (i64.atomic.store32 (local.get 0) (i64.const 1))
+    (i32.atomic.store16 (local.get 0) (i32.const 1))
+    (drop (i32.atomic.rmw.add (local.get 0) (i32.const 1)))
+    (drop (i64.atomic.rmw16.sub_u (local.get 0) (i64.const 1)))
+    (drop (i32.atomic.rmw8.and_u (local.get 0) (i32.const 1)))
+    (drop (i64.atomic.rmw32.or_u (local.get 0) (i64.const 1)))
+    (drop (i32.atomic.rmw16.xor_u (local.get 0) (i32.const 1)))
+    (drop (i64.atomic.rmw.xchg (local.get 0) (i64.const 1)))
+    (drop (i32.atomic.rmw.cmpxchg (local.get 0) (i32.const 1) (i32.const 2)))
+    (drop (i64.atomic.rmw8.cmpxchg_u (local.get 0) (i64.const 1) (i64.const 2)))
+    (drop (memory.atomic.wait32 (local.get 0) (i32.const 0) (i64.const -1)))
+    (drop (memory.atomic.wait64 (local.get 0) (i64.const 0) (i64.const 1000)))
+    (atomic.fence)
+    (memory.atomic.notify (local.get 0) (i32.const 1)))
+)
