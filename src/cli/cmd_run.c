@@ -161,7 +161,8 @@ gr_cli_run(int argc, char** argv)
     char err[1024] = "";
 
     gr_engine_config ecfg = { .cache_dir = o.cache,
-                              .import_check = gr_host_import_check };
+                              .import_check = gr_host_import_check,
+                              .import_sig = gr_host_import_sig };
     int rc = gr_engine_create(&ecfg, &engine);
     if (rc) {
         fprintf(

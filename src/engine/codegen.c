@@ -575,6 +575,73 @@ write_headers(const struct build* b)
     return rc;
 }
 
+/* Vets every import against the host's policy and reports all problems in
+ * one message: the unknown imports, then each one whose signature differs
+ * from the host's (both written as wasm types). */
+static int
+check_imports(const struct gr__codegen_opts* o,
+              const struct gr__codegen_info* info,
+              char* err,
+              size_t errlen)
+{
+    struct gr__codegen_buf unknown = { 0 }, wrong = { 0 };
+    size_t n_unknown = 0;
+    char have[128], want[128];
+    for (size_t i = 0; i < info->n_imports; i++) {
+        const struct gr__codegen_fn* f = &info->imports[i];
+        const char* host =
+          o->import_sig ? o->import_sig(f->module, f->name) : NULL;
+        int ok;
+        if (o->import_sig)
+            ok =
+              host && strcmp(host, f->sig) == 0 &&
+              (!o->import_check || o->import_check(f->module, f->name, f->sig));
+        else
+            ok =
+              !o->import_check || o->import_check(f->module, f->name, f->sig);
+        if (ok)
+            continue;
+        gr__codegen_sig_describe(f->sig, have, sizeof have);
+        if (host && strcmp(host, f->sig) != 0) {
+            gr__codegen_sig_describe(host, want, sizeof want);
+            gr__codegen_buf_printf(&wrong,
+                                   "%simport %s.%s has the wrong signature: "
+                                   "the module declares %s, the host "
+                                   "provides %s",
+                                   wrong.len ? "; " : "",
+                                   f->module,
+                                   f->name,
+                                   have,
+                                   want);
+        } else {
+            gr__codegen_buf_printf(&unknown,
+                                   "%s%s.%s %s",
+                                   n_unknown ? ", " : "",
+                                   f->module,
+                                   f->name,
+                                   have);
+            n_unknown++;
+        }
+    }
+    int rc = 0;
+    if (unknown.oom || wrong.oom)
+        rc = gr__codegen_err(-ENOMEM, err, errlen, "out of memory");
+    else if (n_unknown || wrong.len)
+        rc = gr__codegen_err(GR_EIMPORT,
+                             err,
+                             errlen,
+                             "%s%s%s%s",
+                             n_unknown > 1 ? "unknown imports: "
+                             : n_unknown   ? "unknown import: "
+                                           : "",
+                             n_unknown ? unknown.data : "",
+                             n_unknown && wrong.len ? "; " : "",
+                             wrong.len ? wrong.data : "");
+    gr__codegen_buf_fini(&unknown);
+    gr__codegen_buf_fini(&wrong);
+    return rc;
+}
+
 /* wasm-validate, wasm2c, header checks, post-pass, shim, cc. */
 static int
 build(struct build* b,
@@ -632,19 +699,8 @@ build(struct build* b,
         goto fail;
     if ((rc = gr__codegen_info_parse(hdr, b->modname, &info, err, errlen)) < 0)
         goto fail;
-    for (size_t i = 0; i < info.n_imports && b->o->import_check; i++) {
-        const struct gr__codegen_fn* f = &info.imports[i];
-        if (!b->o->import_check(f->module, f->name, f->sig)) {
-            rc = gr__codegen_err(GR_EIMPORT,
-                                 err,
-                                 errlen,
-                                 "missing import %s.%s (signature %s)",
-                                 f->module,
-                                 f->name,
-                                 f->sig);
-            goto fail;
-        }
-    }
+    if ((rc = check_imports(b->o, &info, err, errlen)) < 0)
+        goto fail;
 
     if ((rc = read_in(b->tmp, "module.c", &csrc, &c_len)) < 0)
         goto fail;

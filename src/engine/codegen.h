@@ -19,6 +19,7 @@ struct gr__codegen_opts
     int jobs;              /* 0 = number of CPUs */
     int explicit_bounds;   /* WASM_RT_MEMCHECK_SIGNAL_HANDLER=0, no post-pass */
     gr_import_check_fn import_check; /* NULL = accept every import */
+    gr_import_sig_fn import_sig;     /* NULL = names are not known */
 };
 
 /* Ensures <cache_dir>/objects/<hash>-<flavor>/module.so exists for this
@@ -29,7 +30,8 @@ struct gr__codegen_opts
  * recomputed). The object is built in <cache_dir>/tmp/<unique>/ and
  * published with one rename(); a lost race uses the winner's object.
  * Returns 0, GR_EINVALID_MODULE (validator message in err), GR_EIMPORT
- * (first missing import and its signature), GR_ECOMPILE (wasm2c or cc
+ * (every unknown import, and every import whose signature differs from
+ * the host's, in one message), GR_ECOMPILE (wasm2c or cc
  * failed or ran past the per-step deadline of 10 minutes; the first lines
  * of its output in err), GR_ETOOLCHAIN (a tool is not on PATH) or -errno.
  * On failure nothing is left in the cache.
@@ -105,6 +107,10 @@ int gr__codegen_info_parse(const char* header,
                            char* err,
                            size_t errlen);
 void gr__codegen_info_fini(struct gr__codegen_info* info);
+
+/* Writes signature sig ("ii>I") as wasm types ("(i32, i32) -> i64") into
+ * out[0..cap). */
+void gr__codegen_sig_describe(const char* sig, char* out, size_t cap);
 
 /* Writes the shim C source for info into out (includes "module.h" and
  * "engine/shim.h"). */

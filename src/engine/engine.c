@@ -34,6 +34,7 @@ struct gr_engine
     int jobs;
     int explicit_bounds;
     gr_import_check_fn import_check;
+    gr_import_sig_fn import_sig;
     /* Guards objects and serialises compiles of one hash in this process. */
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -100,6 +101,7 @@ gr_engine_create(const gr_engine_config* cfg, gr_engine** out)
     const char* bc = getenv("GRANARY_BOUNDS_CHECKS");
     e->explicit_bounds = cfg->explicit_bounds || (bc && strcmp(bc, "1") == 0);
     e->import_check = cfg->import_check;
+    e->import_sig = cfg->import_sig;
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->cond, NULL);
     if (!e->cache_dir || !e->cc) {
@@ -276,6 +278,7 @@ gr_engine_load(gr_engine* e,
         .jobs = e->jobs,
         .explicit_bounds = e->explicit_bounds,
         .import_check = e->import_check,
+        .import_sig = e->import_sig,
     };
     char so_path[PATH_MAX];
     rc = gr__codegen_ensure(&opts, wasm, len, hash, so_path, err, errlen);

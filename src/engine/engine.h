@@ -21,6 +21,11 @@ typedef int (*gr_import_check_fn)(const char* module,
                                   const char* name,
                                   const char* sig);
 
+/* The wasm signature (shim.h format) under which the host provides
+ * module.name, or NULL if it provides no such import. The string must stay
+ * valid for the life of the process (a static table). */
+typedef const char* (*gr_import_sig_fn)(const char* module, const char* name);
+
 typedef struct gr_engine_config
 {
     /* Object cache directory; NULL = $GRANARY_CACHE, else
@@ -36,6 +41,12 @@ typedef struct gr_engine_config
     int explicit_bounds;
     /* Import policy; NULL accepts any import the process can resolve. */
     gr_import_check_fn import_check;
+    /* The host's import signatures. With it a rejected module's message
+     * lists every unknown import and, for a known name declared with
+     * another type, says "wrong signature" with both types; an import is
+     * accepted only when the signatures match (and import_check, if set,
+     * agrees). */
+    gr_import_sig_fn import_sig;
 } gr_engine_config;
 
 /* Creates an engine (cache directory created if missing). cfg may be NULL.
