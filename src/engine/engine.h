@@ -47,6 +47,11 @@ typedef struct gr_engine_config
      * accepted only when the signatures match (and import_check, if set,
      * agrees). */
     gr_import_sig_fn import_sig;
+    /* Loaded objects kept when idle: beyond this many, objects nothing
+     * references any more (no instance, Proto-Faaslet or caller) are
+     * dlclosed, least recently loaded first, and load again (from the
+     * cache) on next use. 0 = $GRANARY_MAX_OBJECTS, else 1024. */
+    size_t max_objects;
 } gr_engine_config;
 
 /* Creates an engine (cache directory created if missing). cfg may be NULL.
@@ -75,6 +80,20 @@ int gr_engine_load_file(gr_engine* e,
                         gr_object** out,
                         char* err,
                         size_t errlen);
+
+/* Unloads idle objects (see max_objects) until at most max_objects are
+ * loaded or none is idle. gr_engine_load does it after each load; call it
+ * after releasing objects (e.g. dropping idle Proto-Faaslets). */
+void gr_engine_trim(gr_engine* e);
+
+typedef struct gr_engine_stats
+{
+    size_t loaded;         /* objects loaded now */
+    size_t max_loaded;     /* the max_objects bound */
+    unsigned long unloads; /* idle objects unloaded so far */
+} gr_engine_stats;
+
+void gr_engine_get_stats(gr_engine* e, gr_engine_stats* st);
 
 gr_object* gr_object_ref(gr_object* o);
 void gr_object_unref(gr_object* o);
