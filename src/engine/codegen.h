@@ -20,6 +20,12 @@ struct gr__codegen_opts
     int explicit_bounds;   /* WASM_RT_MEMCHECK_SIGNAL_HANDLER=0, no post-pass */
     gr_import_check_fn import_check; /* NULL = accept every import */
     gr_import_sig_fn import_sig;     /* NULL = names are not known */
+    /* Per-process limits of every tool run (wasm2c, cc and its cc1/as):
+     * RLIMIT_AS in MiB and RLIMIT_CPU in seconds. 0 = the environment
+     * ($GRANARY_CC_MEMORY_MIB, $GRANARY_CC_CPU_S), else 4096 MiB and
+     * 600 s; negative = no limit. */
+    long mem_mib;
+    long cpu_s;
 };
 
 /* Ensures <cache_dir>/objects/<hash>-<flavor>/module.so exists for this
@@ -136,6 +142,18 @@ int gr__codegen_transform(const char* src,
                           const char* dir,
                           char*** names,
                           size_t* n_names);
+
+/* ---- data segments (datasec.c) ---- */
+
+/* Moves the data segments out of wasm2c's dir/module.c (streaming: memory
+ * stays small however large they are): each segment's bytes go to
+ * dir/<symbol>.bin, dir/data.s defines the symbols with .incbin, and
+ * module.c keeps an extern declaration of each. *n_segments receives how
+ * many were moved (0: no data.s); *data_bytes (may be NULL) their bytes.
+ * Returns 0, -EINVAL (not wasm2c 1.0.32's layout) or -errno. */
+int gr__codegen_extract_data(const char* dir,
+                             size_t* n_segments,
+                             size_t* data_bytes);
 
 /* ---- object cache (cache.c) ---- */
 
