@@ -32,7 +32,7 @@ extern char** environ;
 /* Bump when the generated files change meaning (post-pass, shim layout). */
 #define CODEGEN_VERSION 2 /* 2: data segments as .incbin data */
 #define STEP_TIMEOUT_S 600
-#define STALE_TMP_AGE_S 3600
+#define STALE_TMP_AGE_S 3600 /* see gr__cache_clean_stale */
 /* C smaller than this is compiled as one file: splitting costs a shared
  * header parse per part, which only pays off for big modules. */
 #define SPLIT_MIN_BYTES (1024 * 1024)
@@ -1019,7 +1019,8 @@ gr__codegen_ensure(const struct gr__codegen_opts* o,
         return gr__codegen_err(
           rc, err, errlen, "cannot create %s: %s", objects, strerror(-rc));
     gr__cache_clean_stale(o->cache_dir, STALE_TMP_AGE_S);
-    if ((rc = gr__cache_mktemp(o->cache_dir, b.tmp)) < 0)
+    int lock_fd = -1;
+    if ((rc = gr__cache_mktemp(o->cache_dir, b.tmp, &lock_fd)) < 0)
         return gr__codegen_err(
           rc, err, errlen, "cannot create build directory: %s", strerror(-rc));
     pjoin(b.out, b.tmp, "out");
@@ -1041,6 +1042,7 @@ gr__codegen_ensure(const struct gr__codegen_opts* o,
         GR_WARN("codegen: keeping build directory %s", b.tmp);
     else
         gr_fs_remove_tree(b.tmp);
+    close(lock_fd);
     if (rc < 0)
         so_path[0] = 0;
     return rc;

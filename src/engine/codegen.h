@@ -157,13 +157,16 @@ int gr__codegen_extract_data(const char* dir,
 
 /* ---- object cache (cache.c) ---- */
 
-/* Removes <cache_dir>/tmp/<entry> build directories older than max_age
- * seconds whose owning process is gone. Best effort. */
+/* Removes <cache_dir>/tmp/<entry> build directories no live build holds
+ * (flock) whose owning process is gone or that are older than max_age
+ * seconds (left behind by a crash). Best effort. The engine runs it when
+ * it starts and before each build. */
 void gr__cache_clean_stale(const char* cache_dir, long max_age);
 
-/* Creates a unique build directory <cache_dir>/tmp/<pid>-<random> and
- * writes its path into dir (PATH_MAX). Returns 0 or -errno. */
-int gr__cache_mktemp(const char* cache_dir, char* dir);
+/* Creates a unique build directory <cache_dir>/tmp/<pid>-<random>, writes
+ * its path into dir (PATH_MAX) and locks it: *lock_fd holds the lock until
+ * closed (after the directory is removed). Returns 0 or -errno. */
+int gr__cache_mktemp(const char* cache_dir, char* dir, int* lock_fd);
 
 /* Publishes the finished directory src as final with rename(). When
  * another process won the race (final exists) ours is discarded. Returns

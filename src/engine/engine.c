@@ -36,6 +36,7 @@ struct gr_engine
     int explicit_bounds;
     gr_import_check_fn import_check;
     gr_import_sig_fn import_sig;
+    long cc_memory_mib, cc_cpu_s;
     /* Guards objects and serialises compiles of one hash in this process. */
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -107,6 +108,8 @@ gr_engine_create(const gr_engine_config* cfg, gr_engine** out)
     e->explicit_bounds = cfg->explicit_bounds || (bc && strcmp(bc, "1") == 0);
     e->import_check = cfg->import_check;
     e->import_sig = cfg->import_sig;
+    e->cc_memory_mib = cfg->cc_memory_mib;
+    e->cc_cpu_s = cfg->cc_cpu_s;
     const char* mo = getenv("GRANARY_MAX_OBJECTS");
     long mo_env = mo && *mo ? strtol(mo, NULL, 10) : 0;
     e->max_objects = cfg->max_objects ? cfg->max_objects
@@ -126,6 +129,8 @@ gr_engine_create(const gr_engine_config* cfg, gr_engine** out)
         gr_engine_destroy(e);
         return rc;
     }
+    /* Build directories a crashed process left behind. */
+    gr__cache_clean_stale(e->cache_dir, 3600);
     *out = e;
     return 0;
 }
@@ -305,6 +310,8 @@ gr_engine_load(gr_engine* e,
         .explicit_bounds = e->explicit_bounds,
         .import_check = e->import_check,
         .import_sig = e->import_sig,
+        .mem_mib = e->cc_memory_mib,
+        .cpu_s = e->cc_cpu_s,
     };
     char so_path[PATH_MAX];
     rc = gr__codegen_ensure(&opts, wasm, len, hash, so_path, err, errlen);

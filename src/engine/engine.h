@@ -52,6 +52,13 @@ typedef struct gr_engine_config
      * dlclosed, least recently loaded first, and load again (from the
      * cache) on next use. 0 = $GRANARY_MAX_OBJECTS, else 1024. */
     size_t max_objects;
+    /* Limits of each compiler process (and of wasm2c): address space in
+     * MiB and CPU time in seconds, as rlimits. 0 = $GRANARY_CC_MEMORY_MIB
+     * / $GRANARY_CC_CPU_S, else 4096 MiB and 600 s; negative = none. A
+     * compile that hits one fails with GR_ECOMPILE and "... exceeded its
+     * memory limit (N MiB)" or "... CPU time limit (N s)". */
+    long cc_memory_mib;
+    long cc_cpu_s;
 } gr_engine_config;
 
 /* Creates an engine (cache directory created if missing). cfg may be NULL.
