@@ -36,8 +36,8 @@ entry_is_stale(const char* path, const char* name, long max_age)
     if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
         return 0;
     int old = time(NULL) - st.st_mtime >= max_age;
-    int dead = pid != (long)getpid() && kill((pid_t)pid, 0) < 0 &&
-               errno == ESRCH;
+    int dead =
+      pid != (long)getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
     if (!old && !dead)
         return 0;
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -401,8 +401,9 @@ job_ok(const struct job* j)
            WEXITSTATUS(j->status) == 0;
 }
 
-/* The first `lines` lines of a job's output, flattened into err. */
-static void
+/* The first `lines` lines of a job's output, flattened into err; or, when
+ * the job hit one of its rlimits, which one. Returns 1 in that case. */
+static int
 job_describe(const struct job* j,
              const char* what,
              int lines,
@@ -411,14 +412,20 @@ job_describe(const struct job* j,
 {
     char why[64];
     /* What a tool prints when an allocation fails (gcc, gas, the loader,
-     * C++ tools such as wasm2c); under a memory limit that is the limit. */
+     * C++ tools such as wasm2c); under a memory limit that is the limit.
+     * A crash there is too: stack or heap growth failed (gcc's cc1 then
+     * dies of SIGSEGV). */
     static const char* const oom_words[] = {
         "out of memory",          "memory exhausted", "bad_alloc",
-        "Cannot allocate memory", "cannot map",       "failed to map"
+        "Cannot allocate memory", "cannot map",       "failed to map",
+        "Segmentation fault"
     };
     int oom = 0;
     for (size_t i = 0; i < sizeof oom_words / sizeof oom_words[0]; i++)
         oom |= memmem(j->out, j->n, oom_words[i], strlen(oom_words[i])) != NULL;
+    if (WIFSIGNALED(j->status) &&
+        (WTERMSIG(j->status) == SIGSEGV || WTERMSIG(j->status) == SIGBUS))
+        oom = 1;
     int xcpu =
       (WIFSIGNALED(j->status) && WTERMSIG(j->status) == SIGXCPU) ||
       memmem(j->out, j->n, "CPU time limit", strlen("CPU time limit")) != NULL;
@@ -429,7 +436,7 @@ job_describe(const struct job* j,
                         "%s exceeded its CPU time limit (%ld s)",
                         what,
                         j->cpu_s);
-        return;
+        return 1;
     }
     if (!j->timed_out && j->mem_mib > 0 && oom) {
         gr__codegen_err(0,
@@ -438,7 +445,7 @@ job_describe(const struct job* j,
                         "%s exceeded its memory limit (%ld MiB)",
                         what,
                         j->mem_mib);
-        return;
+        return 1;
     }
     if (j->timed_out)
         snprintf(why, sizeof why, "timed out");
@@ -465,6 +472,7 @@ job_describe(const struct job* j,
     msg[k] = 0;
     gr__codegen_err(
       0, err, errlen, "%s failed (%s)%s%s", what, why, k ? ": " : "", msg);
+    return 0;
 }
 
 static int
@@ -527,7 +535,9 @@ run_one(const struct build* b,
         return gr__codegen_err(
           rc, err, errlen, "%s: could not start: %s", what, strerror(-rc));
     if (!job_ok(j)) {
-        job_describe(j, what, 3, err, errlen);
+        /* A tool stopped by its limits says nothing about the module. */
+        if (job_describe(j, what, 3, err, errlen))
+            return GR_ECOMPILE;
         return rc_fail; /* a timeout is described as such in err */
     }
     return 0;

@@ -202,17 +202,14 @@ gr__codegen_extract_data(const char* dir,
                 sym_len,
                 name);
         put_gas_string(as, bin);
-        fprintf(as,
-                "\"\n\t.size %.*s, . - %.*s\n",
-                sym_len,
-                name,
-                sym_len,
-                name);
-        fprintf(out,
-                "extern const u8 %.*s[] __attribute__((visibility(\"hidden\")));"
-                "\n",
-                sym_len,
-                name);
+        fprintf(
+          as, "\"\n\t.size %.*s, . - %.*s\n", sym_len, name, sym_len, name);
+        fprintf(
+          out,
+          "extern const u8 %.*s[] __attribute__((visibility(\"hidden\")));"
+          "\n",
+          sym_len,
+          name);
         n_seg++;
     }
     if (ferror(in))
