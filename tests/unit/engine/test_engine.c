@@ -87,7 +87,11 @@ const_module(int n)
     put(&s, "\x01\x00", 2);
     put_section(&m, 3, &s);
     s.n = 0;
-    put(&s, "\x01\x01" "f" "\x00\x00", 5);
+    put(&s,
+        "\x01\x01"
+        "f"
+        "\x00\x00",
+        5);
     put_section(&m, 7, &s);
     s.n = 0;
     uint8_t code[] = { 0x01, 0x04, 0x00, 0x41, (uint8_t)n, 0x0b };
@@ -121,7 +125,11 @@ data_module(size_t bytes)
     put_leb(&s, bytes / 65536 + 1);
     put_section(&m, 5, &s);
     s.n = 0;
-    put(&s, "\x01\x03" "get" "\x00\x00", 7);
+    put(&s,
+        "\x01\x03"
+        "get"
+        "\x00\x00",
+        7);
     put_section(&m, 7, &s);
     s.n = 0;
     put(&s, "\x01\x07\x00\x20\x00\x2d\x00\x00\x0b", 9);
@@ -438,6 +446,90 @@ test_compile_memory_limit(void** state)
     free(w.p);
 }
 
+static void
+put_sleb(struct wbuf* b, int64_t v)
+{
+    for (;;) {
+        uint8_t c = v & 0x7f;
+        v >>= 7;
+        int done = (v == 0 && !(c & 0x40)) || (v == -1 && (c & 0x40));
+        put_byte(b, done ? c : c | 0x80);
+        if (done)
+            return;
+    }
+}
+
+/* n exported functions of 60 load-multiply-add-store steps each: a few
+ * seconds of compiler CPU time. */
+static struct wbuf
+slow_module(int n)
+{
+    struct wbuf m = { 0 }, s = { 0 }, body = { 0 };
+    put_header(&m);
+    put(&s, "\x01\x60\x01\x7f\x00", 5);
+    put_section(&m, 1, &s);
+    s.n = 0;
+    put_leb(&s, (uint64_t)n);
+    for (int i = 0; i < n; i++)
+        put_byte(&s, 0);
+    put_section(&m, 3, &s);
+    s.n = 0;
+    put(&s, "\x01\x00\x01", 3);
+    put_section(&m, 5, &s);
+    s.n = 0;
+    put_leb(&s, (uint64_t)n);
+    for (int i = 0; i < n; i++) {
+        char name[16];
+        int k = snprintf(name, sizeof name, "f%d", i);
+        put_leb(&s, (uint64_t)k);
+        put(&s, name, (size_t)k);
+        put_byte(&s, 0);
+        put_leb(&s, (uint64_t)i);
+    }
+    put_section(&m, 7, &s);
+    s.n = 0;
+    put_leb(&s, (uint64_t)n);
+    for (int f = 0; f < n; f++) {
+        body.n = 0;
+        put_byte(&body, 0); /* no locals */
+        for (int i = 0; i < 60; i++) {
+            put_byte(&body, 0x41);
+            put_sleb(&body, i * 4);
+            put_byte(&body, 0x41);
+            put_sleb(&body, i * 8 + f);
+            put(&body, "\x28\x02\x00\x20\x00\x6c", 6);
+            put_byte(&body, 0x41);
+            put_sleb(&body, i + f);
+            put(&body, "\x6a\x36\x02\x00", 4);
+        }
+        put_byte(&body, 0x0b);
+        put_leb(&s, body.n);
+        put(&s, body.p, body.n);
+    }
+    put_section(&m, 10, &s);
+    free(s.p);
+    free(body.p);
+    return m;
+}
+
+static void
+test_compile_cpu_limit(void** state)
+{
+    (void)state;
+    char cache[PATH_MAX], err[512] = "";
+    fresh_dir(cache, "test-engine-cpu");
+    gr_engine_config cfg = { .cache_dir = cache, .cc_cpu_s = 1, .jobs = 1 };
+    gr_engine* e = make_engine(&cfg);
+    struct wbuf w = slow_module(1500);
+    gr_object* o = NULL;
+    int rc = gr_engine_load(e, w.p, w.n, &o, err, sizeof err);
+    assert_int_equal(rc, GR_ECOMPILE);
+    if (!strstr(err, "exceeded its CPU time limit (1 s)"))
+        fail_msg("message: %s", err);
+    gr_engine_destroy(e);
+    free(w.p);
+}
+
 /* ---- stale build directories ---- */
 
 static void
@@ -487,6 +579,7 @@ main(void)
         cmocka_unit_test(test_code_registry_full),
         cmocka_unit_test(test_big_data_segment),
         cmocka_unit_test(test_compile_memory_limit),
+        cmocka_unit_test(test_compile_cpu_limit),
         cmocka_unit_test(test_stale_build_dirs_removed_at_start),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
