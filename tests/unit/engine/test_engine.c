@@ -3,14 +3,18 @@
  * objects (LRU) and reloading them, a full code registry failing the load,
  * data segments compiled as data, compiler limits, and stale build
  * directories removed at start. Modules are .wat guests or built here. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <setjmp.h>
@@ -530,6 +534,87 @@ test_compile_cpu_limit(void** state)
     free(w.p);
 }
 
+/* Processes whose command line mentions s (the tools' mention the build
+ * directory) and, if non-NULL, also and also2. */
+static int
+procs_mentioning(const char* s, const char* also, const char* also2)
+{
+    DIR* d = opendir("/proc");
+    assert_non_null(d);
+    int n = 0;
+    struct dirent* de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] < '0' || de->d_name[0] > '9')
+            continue;
+        char path[300], buf[8192];
+        snprintf(path, sizeof path, "/proc/%s/cmdline", de->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t k = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (k <= 0)
+            continue;
+        for (ssize_t i = 0; i < k; i++)
+            if (!buf[i])
+                buf[i] = ' ';
+        buf[k] = 0;
+        n += strstr(buf, s) && (!also || strstr(buf, also)) &&
+             (!also2 || strstr(buf, also2));
+    }
+    closedir(d);
+    return n;
+}
+
+static void
+test_compiler_dies_with_server(void** state)
+{
+    (void)state;
+    char cache[PATH_MAX];
+    fresh_dir(cache, "test-engine-orphan");
+    /* The server: this test binary run afresh (see main). */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execl("/proc/self/exe", "test_engine", "--compile-child", cache, NULL);
+        _exit(127);
+    }
+    /* Wait for the compiler proper (cc1) to work on the module's C (not
+     * the shim, compiled first and fast), then kill its server. */
+    int seen = 0;
+    for (int i = 0; i < 2400 && !seen; i++) {
+        seen = procs_mentioning(cache, "cc1", "/module.c") > 0;
+        if (!seen)
+            usleep(50000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    assert_true(seen);
+    /* Gone within 10 s (the guard kills the group at once). */
+    int left = 1;
+    for (int i = 0; i < 200 && left; i++) {
+        left = procs_mentioning(cache, NULL, NULL);
+        if (left)
+            usleep(50000);
+    }
+    assert_int_equal(left, 0);
+}
+
+/* The server of test_compiler_dies_with_server: compiles a module of some
+ * 40 s of compiler CPU time (far longer than the test waits). */
+static int
+compile_child(const char* cache)
+{
+    struct wbuf w = slow_module(6000);
+    gr_engine_config cfg = { .cache_dir = cache, .jobs = 1, .cc_cpu_s = -1 };
+    gr_engine* e;
+    gr_object* o = NULL;
+    char err[256];
+    if (gr_engine_create(&cfg, &e) == 0)
+        gr_engine_load(e, w.p, w.n, &o, err, sizeof err);
+    return 0;
+}
+
 /* ---- stale build directories ---- */
 
 static void
@@ -569,8 +654,10 @@ test_stale_build_dirs_removed_at_start(void** state)
 }
 
 int
-main(void)
+main(int argc, char** argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--compile-child") == 0)
+        return compile_child(argv[2]);
     gr_fs_remove_tree(CACHE);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_memory_4gib),
@@ -580,6 +667,7 @@ main(void)
         cmocka_unit_test(test_big_data_segment),
         cmocka_unit_test(test_compile_memory_limit),
         cmocka_unit_test(test_compile_cpu_limit),
+        cmocka_unit_test(test_compiler_dies_with_server),
         cmocka_unit_test(test_stale_build_dirs_removed_at_start),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
