@@ -306,7 +306,8 @@ gr_cli_run(int argc, char** argv)
     if (check_dirs(&o) < 0)
         goto out;
     gr_engine_config ecfg = { .cache_dir = o.cache,
-                              .import_check = gr_host_import_check };
+                              .import_check = gr_host_import_check,
+                              .import_sig = gr_host_import_sig };
     int rc = gr_engine_create(&ecfg, &engine);
     if (rc) {
         fprintf(

@@ -109,7 +109,7 @@ gr_cli_serve(int argc, char** argv)
         .queue_max = (size_t)o.queue,
         .timeout_ns = (uint64_t)(o.c.timeout * 1e9),
         .max_pages =
-          (uint32_t)(o.max_mib * 16 > 65535 ? 65535 : o.max_mib * 16),
+          (uint32_t)(o.max_mib * 16 > 65536 ? 65536 : o.max_mib * 16),
         .max_input = (size_t)o.max_input,
         .max_output = (size_t)o.max_output,
         .max_module = (size_t)o.max_upload,

@@ -69,7 +69,8 @@ gr__cli_stack_start(gr__cli_stack* st,
 {
     char err[1024] = "";
     gr_engine_config ecfg = { .cache_dir = cache,
-                              .import_check = gr_host_import_check };
+                              .import_check = gr_host_import_check,
+                              .import_sig = gr_host_import_sig };
     int rc = gr_engine_create(&ecfg, &st->engine);
     if (rc) {
         fprintf(stderr,

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -20,8 +21,10 @@
 #include "util/fs.h"
 #include "util/log.h"
 
-/* An entry is named "<pid>-<random>"; it is stale when old and its pid is
- * no longer alive. A live pid that was recycled only delays the cleanup. */
+/* An entry is named "<pid>-<random>" and its builder holds an flock on
+ * it. It is stale when nobody holds the lock and its pid is gone (a
+ * crashed build) or it is older than max_age (pid recycled, or another
+ * pid namespace). A fresh directory is locked right after its mkdir. */
 static int
 entry_is_stale(const char* path, const char* name, long max_age)
 {
@@ -30,13 +33,19 @@ entry_is_stale(const char* path, const char* name, long max_age)
     if (end == name || *end != '-' || pid <= 0)
         return 0;
     struct stat st;
-    if (lstat(path, &st) < 0)
+    if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
         return 0;
-    if (time(NULL) - st.st_mtime < max_age)
+    int old = time(NULL) - st.st_mtime >= max_age;
+    int dead =
+      pid != (long)getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+    if (!old && !dead)
         return 0;
-    if (pid == (long)getpid())
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
         return 0;
-    return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+    int free_lock = flock(fd, LOCK_EX | LOCK_NB) == 0;
+    close(fd);
+    return free_lock;
 }
 
 void
@@ -65,7 +74,7 @@ gr__cache_clean_stale(const char* cache_dir, long max_age)
 }
 
 int
-gr__cache_mktemp(const char* cache_dir, char* dir)
+gr__cache_mktemp(const char* cache_dir, char* dir, int* lock_fd)
 {
     char tmp[PATH_MAX];
     if (snprintf(tmp, sizeof tmp, "%s/tmp", cache_dir) >= (int)sizeof tmp)
@@ -85,8 +94,18 @@ gr__cache_mktemp(const char* cache_dir, char* dir)
                      (long)getpid(),
                      (unsigned long long)r) >= PATH_MAX)
             return -ENAMETOOLONG;
-        if (mkdir(dir, 0755) == 0)
+        if (mkdir(dir, 0755) == 0) {
+            *lock_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (*lock_fd < 0 || flock(*lock_fd, LOCK_EX) < 0) {
+                int e = errno;
+                if (*lock_fd >= 0)
+                    close(*lock_fd);
+                *lock_fd = -1;
+                rmdir(dir);
+                return -e;
+            }
             return 0;
+        }
         if (errno != EEXIST)
             return -errno;
     }

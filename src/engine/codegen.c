@@ -8,11 +8,13 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -28,9 +30,9 @@
 extern char** environ;
 
 /* Bump when the generated files change meaning (post-pass, shim layout). */
-#define CODEGEN_VERSION 1
+#define CODEGEN_VERSION 2 /* 2: data segments as .incbin data */
 #define STEP_TIMEOUT_S 600
-#define STALE_TMP_AGE_S 3600
+#define STALE_TMP_AGE_S 3600 /* see gr__cache_clean_stale */
 /* C smaller than this is compiled as one file: splitting costs a shared
  * header parse per part, which only pays off for big modules. */
 #define SPLIT_MIN_BYTES (1024 * 1024)
@@ -38,6 +40,8 @@ extern char** environ;
 #define O1_ABOVE_BYTES (4L * 1024 * 1024)
 #define MAX_ARGS 64
 #define OUT_CAP 8192
+#define DEFAULT_MEM_MIB 4096
+#define DEFAULT_CPU_S 600
 
 static long
 env_long(const char* name, long dflt)
@@ -79,6 +83,14 @@ struct job
     int timed_out;
     char out[OUT_CAP]; /* first OUT_CAP-1 bytes of stdout+stderr */
     size_t n;
+    long mem_mib, cpu_s; /* rlimits of the tool; <= 0: none */
+};
+
+/* Resource limits of every tool a build runs (per process: the compiler
+ * driver's own children, cc1 and as, inherit them). */
+struct limits
+{
+    long mem_mib, cpu_s;
 };
 
 static int
@@ -124,39 +136,145 @@ job_cmd(struct job* j, const char* cmd)
     return j->argc ? 0 : -EINVAL;
 }
 
+/* Full path of a tool found on PATH (as execvp would), into out. */
+static int
+resolve_tool(const char* name, char* out)
+{
+    if (strchr(name, '/')) {
+        snprintf(out, PATH_MAX, "%s", name);
+        return access(name, X_OK) == 0 ? 0 : -ENOENT;
+    }
+    const char* path = getenv("PATH");
+    if (!path || !*path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    for (const char* p = path; *p;) {
+        const char* e = strchr(p, ':');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n &&
+            snprintf(out, PATH_MAX, "%.*s/%s", (int)n, p, name) < PATH_MAX &&
+            access(out, X_OK) == 0)
+            return 0;
+        p += n;
+        if (*p == ':')
+            p++;
+    }
+    return -ENOENT;
+}
+
+/* The forked child (async-signal-safe calls only: the parent has threads).
+ * It becomes a process group leader and a guard: its own child runs the
+ * tool under the rlimits, and the guard waits for it. When the server dies
+ * the guard gets SIGTERM (PR_SET_PDEATHSIG) and kills the whole group, the
+ * compiler's own children (cc1, as) included. PDEATHSIG fires when the
+ * *thread* that forked exits; that thread waits in run_jobs until the job
+ * is reaped, so it outlives the guard unless the process dies. */
+__attribute__((noreturn)) static void
+guard_main(const struct job* j,
+           const char* exe,
+           int out_fd,
+           int null_fd,
+           pid_t server)
+{
+    setpgid(0, 0);
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            sigaction(sig, &dfl, NULL);
+    struct rlimit no_core = { 0, 0 };
+    setrlimit(RLIMIT_CORE, &no_core);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != server)
+        _exit(127); /* the server died before prctl */
+    pid_t tool = fork();
+    if (tool < 0)
+        _exit(127);
+    if (tool == 0) {
+        dup2(null_fd, 0);
+        dup2(out_fd, 1);
+        dup2(out_fd, 2);
+        if (j->mem_mib > 0) {
+            rlim_t b = (rlim_t)j->mem_mib << 20;
+            struct rlimit r = { b, b };
+            setrlimit(RLIMIT_AS, &r);
+        }
+        if (j->cpu_s > 0) {
+            /* SIGXCPU at the soft limit, SIGKILL a little later. */
+            struct rlimit r = { (rlim_t)j->cpu_s, (rlim_t)j->cpu_s + 5 };
+            setrlimit(RLIMIT_CPU, &r);
+        }
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execve(exe, j->argv, environ);
+        _exit(127);
+    }
+    sigset_t wait_for;
+    sigemptyset(&wait_for);
+    sigaddset(&wait_for, SIGTERM);
+    sigaddset(&wait_for, SIGCHLD);
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(&wait_for, &si);
+        if (sig == SIGTERM) {
+            kill(0, SIGKILL); /* the server is gone: the group goes too */
+            _exit(127);
+        }
+        int st;
+        pid_t r = waitpid(tool, &st, WNOHANG);
+        if (r != tool)
+            continue;
+        if (WIFEXITED(st))
+            _exit(WEXITSTATUS(st));
+        /* Report the tool's death by signal as our own. */
+        int ts = WTERMSIG(st);
+        sigset_t one;
+        sigemptyset(&one);
+        sigaddset(&one, ts);
+        sigprocmask(SIG_UNBLOCK, &one, NULL);
+        kill(getpid(), ts);
+        _exit(128 + ts);
+    }
+}
+
 static int
 job_start(struct job* j)
 {
+    char exe[PATH_MAX];
+    if (resolve_tool(j->argv[0], exe) < 0)
+        return -ENOENT;
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
         return -errno;
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&at);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-    /* Own process group, so a timeout kills the compiler's children too;
-     * default signal dispositions whatever the host process uses. */
-    sigset_t all;
-    sigfillset(&all);
-    posix_spawnattr_setsigdefault(&at, &all);
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setpgroup(&at, 0);
-    posix_spawnattr_setflags(&at,
-                             POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
-                               POSIX_SPAWN_SETSIGMASK);
-    int rc = posix_spawnp(&j->pid, j->argv[0], &fa, &at, j->argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-    close(p[1]);
-    if (rc != 0) {
+    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null_fd < 0) {
+        int e = errno;
         close(p[0]);
-        return -rc;
+        close(p[1]);
+        return -e;
     }
+    /* The child starts with every signal blocked: none of the server's
+     * handlers may run in it before it resets them. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t server = getpid();
+    pid_t pid = fork();
+    if (pid == 0)
+        guard_main(j, exe, p[1], null_fd, server);
+    int e = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(p[1]);
+    close(null_fd);
+    if (pid < 0) {
+        close(p[0]);
+        return -e;
+    }
+    /* Also from here, so a kill of the group right after fork finds it. */
+    setpgid(pid, pid);
+    j->pid = pid;
     j->fd = p[0];
     j->n = 0;
     j->out[0] = 0;
@@ -183,7 +301,12 @@ job_reap(struct job* j, int kill_it)
  * Returns 0 when all ran (check each status), or -errno when one could not
  * be started (*failed is its index). */
 static int
-run_jobs(struct job* jobs, size_t n, int par, long timeout_s, size_t* failed)
+run_jobs(struct job* jobs,
+         size_t n,
+         int par,
+         long timeout_s,
+         const struct limits* lim,
+         size_t* failed)
 {
     struct pollfd* pf = gr_calloc(n ? n : 1, sizeof *pf);
     double* start = gr_calloc(n ? n : 1, sizeof *start);
@@ -198,6 +321,8 @@ run_jobs(struct job* jobs, size_t n, int par, long timeout_s, size_t* failed)
         jobs[i].pid = -1;
         jobs[i].fd = -1;
         jobs[i].status = -1;
+        jobs[i].mem_mib = lim ? lim->mem_mib : 0;
+        jobs[i].cpu_s = lim ? lim->cpu_s : 0;
     }
     while (next < n || n_act) {
         while (!stop && next < n && n_act < (size_t)par) {
@@ -276,8 +401,9 @@ job_ok(const struct job* j)
            WEXITSTATUS(j->status) == 0;
 }
 
-/* The first `lines` lines of a job's output, flattened into err. */
-static void
+/* The first `lines` lines of a job's output, flattened into err; or, when
+ * the job hit one of its rlimits, which one. Returns 1 in that case. */
+static int
 job_describe(const struct job* j,
              const char* what,
              int lines,
@@ -285,6 +411,42 @@ job_describe(const struct job* j,
              size_t errlen)
 {
     char why[64];
+    /* What a tool prints when an allocation fails (gcc, gas, the loader,
+     * C++ tools such as wasm2c); under a memory limit that is the limit.
+     * A crash there is too: stack or heap growth failed (gcc's cc1 then
+     * dies of SIGSEGV). */
+    static const char* const oom_words[] = {
+        "out of memory",          "memory exhausted", "bad_alloc",
+        "Cannot allocate memory", "cannot map",       "failed to map",
+        "Segmentation fault"
+    };
+    int oom = 0;
+    for (size_t i = 0; i < sizeof oom_words / sizeof oom_words[0]; i++)
+        oom |= memmem(j->out, j->n, oom_words[i], strlen(oom_words[i])) != NULL;
+    if (WIFSIGNALED(j->status) &&
+        (WTERMSIG(j->status) == SIGSEGV || WTERMSIG(j->status) == SIGBUS))
+        oom = 1;
+    int xcpu =
+      (WIFSIGNALED(j->status) && WTERMSIG(j->status) == SIGXCPU) ||
+      memmem(j->out, j->n, "CPU time limit", strlen("CPU time limit")) != NULL;
+    if (!j->timed_out && j->cpu_s > 0 && xcpu) {
+        gr__codegen_err(0,
+                        err,
+                        errlen,
+                        "%s exceeded its CPU time limit (%ld s)",
+                        what,
+                        j->cpu_s);
+        return 1;
+    }
+    if (!j->timed_out && j->mem_mib > 0 && oom) {
+        gr__codegen_err(0,
+                        err,
+                        errlen,
+                        "%s exceeded its memory limit (%ld MiB)",
+                        what,
+                        j->mem_mib);
+        return 1;
+    }
     if (j->timed_out)
         snprintf(why, sizeof why, "timed out");
     else if (WIFSIGNALED(j->status))
@@ -310,32 +472,14 @@ job_describe(const struct job* j,
     msg[k] = 0;
     gr__codegen_err(
       0, err, errlen, "%s failed (%s)%s%s", what, why, k ? ": " : "", msg);
+    return 0;
 }
 
-/* Finds an executable on PATH (or checks a name containing '/'). */
 static int
 find_tool(const char* name)
 {
-    if (strchr(name, '/'))
-        return access(name, X_OK) == 0;
-    const char* path = getenv("PATH");
-    if (!path || !*path)
-        path = "/usr/local/bin:/usr/bin:/bin";
-    const char* p = path;
-    while (*p) {
-        const char* e = strchr(p, ':');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        char full[PATH_MAX];
-        if (n &&
-            snprintf(full, sizeof full, "%.*s/%s", (int)n, p, name) <
-              (int)sizeof full &&
-            access(full, X_OK) == 0)
-            return 1;
-        p += n;
-        if (*p == ':')
-            p++;
-    }
-    return 0;
+    char full[PATH_MAX];
+    return resolve_tool(name, full) == 0;
 }
 
 /* ---- the pipeline ---- */
@@ -351,6 +495,7 @@ struct build
     const char* opt_eff; /* the level used for this module */
     int postpass;
     int jobs;
+    struct limits lim;
 };
 
 static int
@@ -372,16 +517,27 @@ read_in(const char* dir, const char* name, char** text, size_t* len)
 }
 
 static int
-run_one(struct job* j, const char* what, int rc_fail, char* err, size_t errlen)
+run_one(const struct build* b,
+        struct job* j,
+        const char* what,
+        int rc_fail,
+        char* err,
+        size_t errlen)
 {
     size_t failed = 0;
-    int rc = run_jobs(
-      j, 1, 1, env_long("GRANARY_CODEGEN_TIMEOUT", STEP_TIMEOUT_S), &failed);
+    int rc = run_jobs(j,
+                      1,
+                      1,
+                      env_long("GRANARY_CODEGEN_TIMEOUT", STEP_TIMEOUT_S),
+                      &b->lim,
+                      &failed);
     if (rc < 0)
         return gr__codegen_err(
           rc, err, errlen, "%s: could not start: %s", what, strerror(-rc));
     if (!job_ok(j)) {
-        job_describe(j, what, 3, err, errlen);
+        /* A tool stopped by its limits says nothing about the module. */
+        if (job_describe(j, what, 3, err, errlen))
+            return GR_ECOMPILE;
         return rc_fail; /* a timeout is described as such in err */
     }
     return 0;
@@ -432,8 +588,10 @@ compile_and_link(struct build* b,
     pjoin(inc, b->tmp, "inc");
     for (size_t i = 0; i < n && !rc; i++) {
         const char* src = i < n_names ? names[i] : "shim.c";
+        size_t sl = strlen(src);
+        int is_asm = sl > 2 && strcmp(src + sl - 2, ".s") == 0;
         rc = job_cmd(&jobs[i], b->cc);
-        if (!rc)
+        if (!rc && !is_asm)
             rc = add_cflags(&jobs[i], b, inc);
         pjoin(path, b->tmp, src);
         if (!rc)
@@ -456,7 +614,7 @@ compile_and_link(struct build* b,
     jobs[0] = shim;
     size_t failed = 0;
     long to = env_long("GRANARY_CODEGEN_TIMEOUT", STEP_TIMEOUT_S);
-    rc = run_jobs(jobs, n, b->jobs, to, &failed);
+    rc = run_jobs(jobs, n, b->jobs, to, &b->lim, &failed);
     if (rc < 0) {
         rc = gr__codegen_err(rc,
                              err,
@@ -468,7 +626,7 @@ compile_and_link(struct build* b,
     }
     for (size_t i = 0; i < n; i++)
         if (jobs[i].pid > 0 && !job_ok(&jobs[i])) {
-            job_describe(&jobs[i], "cc", 4, err, errlen);
+            job_describe(&jobs[i], "compiler (cc)", 4, err, errlen);
             rc = GR_ECOMPILE;
             goto out;
         }
@@ -500,7 +658,7 @@ compile_and_link(struct build* b,
     if (!rc)
         rc = job_arg(l, "-lm");
     if (!rc)
-        rc = run_one(l, "cc (link)", GR_ECOMPILE, err, errlen);
+        rc = run_one(b, l, "compiler (cc, link)", GR_ECOMPILE, err, errlen);
 out:
     for (size_t i = 0; i <= n; i++)
         job_fini(&jobs[i]);
@@ -575,6 +733,73 @@ write_headers(const struct build* b)
     return rc;
 }
 
+/* Vets every import against the host's policy and reports all problems in
+ * one message: the unknown imports, then each one whose signature differs
+ * from the host's (both written as wasm types). */
+static int
+check_imports(const struct gr__codegen_opts* o,
+              const struct gr__codegen_info* info,
+              char* err,
+              size_t errlen)
+{
+    struct gr__codegen_buf unknown = { 0 }, wrong = { 0 };
+    size_t n_unknown = 0;
+    char have[128], want[128];
+    for (size_t i = 0; i < info->n_imports; i++) {
+        const struct gr__codegen_fn* f = &info->imports[i];
+        const char* host =
+          o->import_sig ? o->import_sig(f->module, f->name) : NULL;
+        int ok;
+        if (o->import_sig)
+            ok =
+              host && strcmp(host, f->sig) == 0 &&
+              (!o->import_check || o->import_check(f->module, f->name, f->sig));
+        else
+            ok =
+              !o->import_check || o->import_check(f->module, f->name, f->sig);
+        if (ok)
+            continue;
+        gr__codegen_sig_describe(f->sig, have, sizeof have);
+        if (host && strcmp(host, f->sig) != 0) {
+            gr__codegen_sig_describe(host, want, sizeof want);
+            gr__codegen_buf_printf(&wrong,
+                                   "%simport %s.%s has the wrong signature: "
+                                   "the module declares %s, the host "
+                                   "provides %s",
+                                   wrong.len ? "; " : "",
+                                   f->module,
+                                   f->name,
+                                   have,
+                                   want);
+        } else {
+            gr__codegen_buf_printf(&unknown,
+                                   "%s%s.%s %s",
+                                   n_unknown ? ", " : "",
+                                   f->module,
+                                   f->name,
+                                   have);
+            n_unknown++;
+        }
+    }
+    int rc = 0;
+    if (unknown.oom || wrong.oom)
+        rc = gr__codegen_err(-ENOMEM, err, errlen, "out of memory");
+    else if (n_unknown || wrong.len)
+        rc = gr__codegen_err(GR_EIMPORT,
+                             err,
+                             errlen,
+                             "%s%s%s%s",
+                             n_unknown > 1 ? "unknown imports: "
+                             : n_unknown   ? "unknown import: "
+                                           : "",
+                             n_unknown ? unknown.data : "",
+                             n_unknown && wrong.len ? "; " : "",
+                             wrong.len ? wrong.data : "");
+    gr__codegen_buf_fini(&unknown);
+    gr__codegen_buf_fini(&wrong);
+    return rc;
+}
+
 /* wasm-validate, wasm2c, header checks, post-pass, shim, cc. */
 static int
 build(struct build* b,
@@ -602,8 +827,8 @@ build(struct build* b,
     pjoin(path, b->out, "module.wasm");
     if ((rc = job_arg(&j, "wasm-validate")) < 0 || (rc = job_arg(&j, path)) < 0)
         goto fail;
-    if ((rc = run_one(&j, "wasm-validate", GR_EINVALID_MODULE, err, errlen)) <
-        0)
+    if ((rc = run_one(
+           b, &j, "wasm-validate", GR_EINVALID_MODULE, err, errlen)) < 0)
         goto fail;
     job_fini(&j);
 
@@ -613,7 +838,7 @@ build(struct build* b,
         (rc = job_arg(&j, "-n")) < 0 || (rc = job_arg(&j, b->modname)) < 0 ||
         (rc = job_arg(&j, "-o")) < 0 || (rc = job_arg(&j, cpath)) < 0)
         goto fail;
-    if ((rc = run_one(&j, "wasm2c", GR_ECOMPILE, err, errlen)) < 0) {
+    if ((rc = run_one(b, &j, "wasm2c", GR_ECOMPILE, err, errlen)) < 0) {
         if (rc == GR_ECOMPILE && WIFSIGNALED(j.status)) {
             char first[512];
             snprintf(first, sizeof first, "%s", err ? err : "");
@@ -632,20 +857,18 @@ build(struct build* b,
         goto fail;
     if ((rc = gr__codegen_info_parse(hdr, b->modname, &info, err, errlen)) < 0)
         goto fail;
-    for (size_t i = 0; i < info.n_imports && b->o->import_check; i++) {
-        const struct gr__codegen_fn* f = &info.imports[i];
-        if (!b->o->import_check(f->module, f->name, f->sig)) {
-            rc = gr__codegen_err(GR_EIMPORT,
-                                 err,
-                                 errlen,
-                                 "missing import %s.%s (signature %s)",
-                                 f->module,
-                                 f->name,
-                                 f->sig);
-            goto fail;
-        }
-    }
+    if ((rc = check_imports(b->o, &info, err, errlen)) < 0)
+        goto fail;
 
+    size_t n_seg = 0, seg_bytes = 0;
+    if ((rc = gr__codegen_extract_data(b->tmp, &n_seg, &seg_bytes)) < 0) {
+        gr__codegen_err(rc,
+                        err,
+                        errlen,
+                        "cannot move the data segments out of the C: %s",
+                        strerror(-rc));
+        goto fail;
+    }
     if ((rc = read_in(b->tmp, "module.c", &csrc, &c_len)) < 0)
         goto fail;
     /* -O1 compiles big modules 2-2.5x faster than -O2 and, with the
@@ -666,6 +889,13 @@ build(struct build* b,
         goto fail;
     gr_free(csrc);
     csrc = NULL;
+    if (n_seg) { /* names has room for two more than the parts */
+        if (!(names[n_names] = gr_strdup("data.s"))) {
+            rc = -ENOMEM;
+            goto fail;
+        }
+        n_names++;
+    }
     gr__codegen_shim_source(&info, &shim);
     if (shim.oom) {
         rc = -ENOMEM;
@@ -684,7 +914,8 @@ build(struct build* b,
       &meta,
       "hash %s\nflavor %s\nabi %u\nwasm_bytes %zu\nc_bytes %zu\nparts %zu\n"
       "cc %s\nopt %s\npostpass %d\nexplicit_bounds %d\nimports %zu\n"
-      "exports %zu\ntranslate_s %.3f\ncompile_s %.3f\n",
+      "exports %zu\ndata_segments %zu\ndata_bytes %zu\ntranslate_s %.3f\n"
+      "compile_s %.3f\n",
       hash,
       flavor,
       GR_SHIM_ABI_VERSION,
@@ -697,6 +928,8 @@ build(struct build* b,
       b->o->explicit_bounds,
       info.n_imports,
       info.n_exports,
+      n_seg,
+      seg_bytes,
       t1 - t0,
       t2 - t1);
     rc = meta.oom ? -ENOMEM : write_in(b->out, "meta", meta.data, meta.len);
@@ -751,6 +984,11 @@ gr__codegen_ensure(const struct gr__codegen_opts* o,
         b.jobs = 1;
     if (b.jobs > 64)
         b.jobs = 64;
+    b.lim.mem_mib = o->mem_mib
+                      ? o->mem_mib
+                      : env_long("GRANARY_CC_MEMORY_MIB", DEFAULT_MEM_MIB);
+    b.lim.cpu_s =
+      o->cpu_s ? o->cpu_s : env_long("GRANARY_CC_CPU_S", DEFAULT_CPU_S);
     const char* opt = getenv("GRANARY_CODEGEN_OPT");
     b.opt = opt && opt[0] == '-' && opt[1] == 'O' ? opt : NULL;
     snprintf(b.modname, sizeof b.modname, "g%.16s", hash_hex);
@@ -791,7 +1029,8 @@ gr__codegen_ensure(const struct gr__codegen_opts* o,
         return gr__codegen_err(
           rc, err, errlen, "cannot create %s: %s", objects, strerror(-rc));
     gr__cache_clean_stale(o->cache_dir, STALE_TMP_AGE_S);
-    if ((rc = gr__cache_mktemp(o->cache_dir, b.tmp)) < 0)
+    int lock_fd = -1;
+    if ((rc = gr__cache_mktemp(o->cache_dir, b.tmp, &lock_fd)) < 0)
         return gr__codegen_err(
           rc, err, errlen, "cannot create build directory: %s", strerror(-rc));
     pjoin(b.out, b.tmp, "out");
@@ -813,6 +1052,7 @@ gr__codegen_ensure(const struct gr__codegen_opts* o,
         GR_WARN("codegen: keeping build directory %s", b.tmp);
     else
         gr_fs_remove_tree(b.tmp);
+    close(lock_fd);
     if (rc < 0)
         so_path[0] = 0;
     return rc;

@@ -30,6 +30,7 @@ add_custom_command(OUTPUT ${GR_CODEGEN_EMBED}
 set(GR_CODEGEN_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/codegen.c
   ${CMAKE_CURRENT_LIST_DIR}/cache.c
+  ${CMAKE_CURRENT_LIST_DIR}/datasec.c
   ${CMAKE_CURRENT_LIST_DIR}/postpass.c
   ${CMAKE_CURRENT_LIST_DIR}/shimgen.c
   ${GR_CODEGEN_EMBED})

@@ -19,6 +19,13 @@ struct gr__codegen_opts
     int jobs;              /* 0 = number of CPUs */
     int explicit_bounds;   /* WASM_RT_MEMCHECK_SIGNAL_HANDLER=0, no post-pass */
     gr_import_check_fn import_check; /* NULL = accept every import */
+    gr_import_sig_fn import_sig;     /* NULL = names are not known */
+    /* Per-process limits of every tool run (wasm2c, cc and its cc1/as):
+     * RLIMIT_AS in MiB and RLIMIT_CPU in seconds. 0 = the environment
+     * ($GRANARY_CC_MEMORY_MIB, $GRANARY_CC_CPU_S), else 4096 MiB and
+     * 600 s; negative = no limit. */
+    long mem_mib;
+    long cpu_s;
 };
 
 /* Ensures <cache_dir>/objects/<hash>-<flavor>/module.so exists for this
@@ -29,7 +36,8 @@ struct gr__codegen_opts
  * recomputed). The object is built in <cache_dir>/tmp/<unique>/ and
  * published with one rename(); a lost race uses the winner's object.
  * Returns 0, GR_EINVALID_MODULE (validator message in err), GR_EIMPORT
- * (first missing import and its signature), GR_ECOMPILE (wasm2c or cc
+ * (every unknown import, and every import whose signature differs from
+ * the host's, in one message), GR_ECOMPILE (wasm2c or cc
  * failed or ran past the per-step deadline of 10 minutes; the first lines
  * of its output in err), GR_ETOOLCHAIN (a tool is not on PATH) or -errno.
  * On failure nothing is left in the cache.
@@ -106,6 +114,10 @@ int gr__codegen_info_parse(const char* header,
                            size_t errlen);
 void gr__codegen_info_fini(struct gr__codegen_info* info);
 
+/* Writes signature sig ("ii>I") as wasm types ("(i32, i32) -> i64") into
+ * out[0..cap). */
+void gr__codegen_sig_describe(const char* sig, char* out, size_t cap);
+
 /* Writes the shim C source for info into out (includes "module.h" and
  * "engine/shim.h"). */
 void gr__codegen_shim_source(const struct gr__codegen_info* info,
@@ -131,15 +143,30 @@ int gr__codegen_transform(const char* src,
                           char*** names,
                           size_t* n_names);
 
+/* ---- data segments (datasec.c) ---- */
+
+/* Moves the data segments out of wasm2c's dir/module.c (streaming: memory
+ * stays small however large they are): each segment's bytes go to
+ * dir/<symbol>.bin, dir/data.s defines the symbols with .incbin, and
+ * module.c keeps an extern declaration of each. *n_segments receives how
+ * many were moved (0: no data.s); *data_bytes (may be NULL) their bytes.
+ * Returns 0, -EINVAL (not wasm2c 1.0.32's layout) or -errno. */
+int gr__codegen_extract_data(const char* dir,
+                             size_t* n_segments,
+                             size_t* data_bytes);
+
 /* ---- object cache (cache.c) ---- */
 
-/* Removes <cache_dir>/tmp/<entry> build directories older than max_age
- * seconds whose owning process is gone. Best effort. */
+/* Removes <cache_dir>/tmp/<entry> build directories no live build holds
+ * (flock) whose owning process is gone or that are older than max_age
+ * seconds (left behind by a crash). Best effort. The engine runs it when
+ * it starts and before each build. */
 void gr__cache_clean_stale(const char* cache_dir, long max_age);
 
-/* Creates a unique build directory <cache_dir>/tmp/<pid>-<random> and
- * writes its path into dir (PATH_MAX). Returns 0 or -errno. */
-int gr__cache_mktemp(const char* cache_dir, char* dir);
+/* Creates a unique build directory <cache_dir>/tmp/<pid>-<random>, writes
+ * its path into dir (PATH_MAX) and locks it: *lock_fd holds the lock until
+ * closed (after the directory is removed). Returns 0 or -errno. */
+int gr__cache_mktemp(const char* cache_dir, char* dir, int* lock_fd);
 
 /* Publishes the finished directory src as final with rename(). When
  * another process won the race (final exists) ours is discarded. Returns

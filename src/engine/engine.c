@@ -26,6 +26,7 @@
 #include "util/log.h"
 
 #define MAX_MODULE_BYTES (256u << 20)
+#define DEFAULT_MAX_OBJECTS 1024
 
 struct gr_engine
 {
@@ -34,10 +35,16 @@ struct gr_engine
     int jobs;
     int explicit_bounds;
     gr_import_check_fn import_check;
+    gr_import_sig_fn import_sig;
+    long cc_memory_mib, cc_cpu_s;
     /* Guards objects and serialises compiles of one hash in this process. */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     struct gr_object* objects;
+    size_t n_objects;
+    size_t max_objects; /* idle objects beyond this are unloaded */
+    uint64_t tick;      /* load counter, for LRU order */
+    unsigned long unloads;
     struct pending* pending;
 };
 
@@ -100,6 +107,14 @@ gr_engine_create(const gr_engine_config* cfg, gr_engine** out)
     const char* bc = getenv("GRANARY_BOUNDS_CHECKS");
     e->explicit_bounds = cfg->explicit_bounds || (bc && strcmp(bc, "1") == 0);
     e->import_check = cfg->import_check;
+    e->import_sig = cfg->import_sig;
+    e->cc_memory_mib = cfg->cc_memory_mib;
+    e->cc_cpu_s = cfg->cc_cpu_s;
+    const char* mo = getenv("GRANARY_MAX_OBJECTS");
+    long mo_env = mo && *mo ? strtol(mo, NULL, 10) : 0;
+    e->max_objects = cfg->max_objects ? cfg->max_objects
+                     : mo_env > 0     ? (size_t)mo_env
+                                      : DEFAULT_MAX_OBJECTS;
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->cond, NULL);
     if (!e->cache_dir || !e->cc) {
@@ -114,6 +129,8 @@ gr_engine_create(const gr_engine_config* cfg, gr_engine** out)
         gr_engine_destroy(e);
         return rc;
     }
+    /* Build directories a crashed process left behind. */
+    gr__cache_clean_stale(e->cache_dir, 3600);
     *out = e;
     return 0;
 }
@@ -169,14 +186,28 @@ find_text(struct dl_phdr_info* info, size_t size, void* data)
 }
 
 /* Publishes the object's executable segment so call deadlines can tell
- * generated code from host code. */
-static void
-register_text(gr_object* o)
+ * generated code from host code. An object whose code is not registered
+ * would run without deadlines, so failing here fails the load. */
+static int
+register_text(gr_object* o, const char* so_path, char* err, size_t errlen)
 {
     struct text_search t = { (uintptr_t)o->shim->instantiate, 0, 0 };
-    if (dl_iterate_phdr(find_text, &t) && t.start &&
-        gr_rt_code_register((void*)t.start, t.end - t.start) == 0)
-        o->text = (void*)t.start;
+    if (!dl_iterate_phdr(find_text, &t) || !t.start) {
+        set_err(err, errlen, "%s: no executable segment found", so_path);
+        return GR_ELOAD;
+    }
+    int rc = gr_rt_code_register((void*)t.start, t.end - t.start);
+    if (rc) {
+        set_err(err,
+                errlen,
+                "cannot register the code of %s for call deadlines: %s",
+                so_path,
+                rc == -ENOSPC ? "too many loaded objects" : gr_strerror(rc));
+        GR_ERROR("engine: %s", err ? err : "cannot register code");
+        return GR_ELOAD;
+    }
+    o->text = (void*)t.start;
+    return 0;
 }
 
 static int
@@ -203,8 +234,9 @@ open_object(const char* so_path,
         goto fail;
     }
     wasm_rt_init();
+    if (register_text(o, so_path, err, errlen))
+        goto fail;
     o->shim->init_module();
-    register_text(o);
     *out = o;
     return 0;
 fail:
@@ -260,6 +292,7 @@ gr_engine_load(gr_engine* e,
         pthread_cond_wait(&e->cond, &e->lock);
     if (o) {
         gr_object_ref(o);
+        o->last_used = ++e->tick;
         pthread_mutex_unlock(&e->lock);
         *out = o;
         return 0;
@@ -276,6 +309,9 @@ gr_engine_load(gr_engine* e,
         .jobs = e->jobs,
         .explicit_bounds = e->explicit_bounds,
         .import_check = e->import_check,
+        .import_sig = e->import_sig,
+        .mem_mib = e->cc_memory_mib,
+        .cpu_s = e->cc_cpu_s,
     };
     char so_path[PATH_MAX];
     rc = gr__codegen_ensure(&opts, wasm, len, hash, so_path, err, errlen);
@@ -287,12 +323,57 @@ gr_engine_load(gr_engine* e,
     if (rc == 0) {
         o->next = e->objects;
         e->objects = o; /* the engine's reference */
+        o->last_used = ++e->tick;
+        e->n_objects++;
         gr_object_ref(o);
         *out = o;
     }
     pthread_cond_broadcast(&e->cond);
     pthread_mutex_unlock(&e->lock);
+    gr_engine_trim(e);
     return rc;
+}
+
+void
+gr_engine_trim(gr_engine* e)
+{
+    struct gr_object* victims = NULL;
+    pthread_mutex_lock(&e->lock);
+    while (e->n_objects > e->max_objects) {
+        /* Only the engine's reference left: no instance, Proto-Faaslet or
+         * caller holds it, and new references are only handed out under
+         * this lock, so the count cannot rise behind our back. */
+        struct gr_object **best = NULL, **pp;
+        for (pp = &e->objects; *pp; pp = &(*pp)->next)
+            if (atomic_load(&(*pp)->refs) == 1 &&
+                (!best || (*pp)->last_used < (*best)->last_used))
+                best = pp;
+        if (!best)
+            break;
+        struct gr_object* o = *best;
+        *best = o->next;
+        o->next = victims;
+        victims = o;
+        e->n_objects--;
+        e->unloads++;
+    }
+    pthread_mutex_unlock(&e->lock);
+    while (victims) {
+        struct gr_object* next = victims->next;
+        victims->next = NULL;
+        gr_object_unref(victims); /* dlclose and unregister */
+        victims = next;
+    }
+}
+
+void
+gr_engine_get_stats(gr_engine* e, gr_engine_stats* st)
+{
+    pthread_mutex_lock(&e->lock);
+    st->loaded = e->n_objects;
+    st->max_loaded = e->max_objects;
+    st->unloads = e->unloads;
+    pthread_mutex_unlock(&e->lock);
 }
 
 int

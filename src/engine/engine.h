@@ -21,6 +21,11 @@ typedef int (*gr_import_check_fn)(const char* module,
                                   const char* name,
                                   const char* sig);
 
+/* The wasm signature (shim.h format) under which the host provides
+ * module.name, or NULL if it provides no such import. The string must stay
+ * valid for the life of the process (a static table). */
+typedef const char* (*gr_import_sig_fn)(const char* module, const char* name);
+
 typedef struct gr_engine_config
 {
     /* Object cache directory; NULL = $GRANARY_CACHE, else
@@ -36,6 +41,24 @@ typedef struct gr_engine_config
     int explicit_bounds;
     /* Import policy; NULL accepts any import the process can resolve. */
     gr_import_check_fn import_check;
+    /* The host's import signatures. With it a rejected module's message
+     * lists every unknown import and, for a known name declared with
+     * another type, says "wrong signature" with both types; an import is
+     * accepted only when the signatures match (and import_check, if set,
+     * agrees). */
+    gr_import_sig_fn import_sig;
+    /* Loaded objects kept when idle: beyond this many, objects nothing
+     * references any more (no instance, Proto-Faaslet or caller) are
+     * dlclosed, least recently loaded first, and load again (from the
+     * cache) on next use. 0 = $GRANARY_MAX_OBJECTS, else 1024. */
+    size_t max_objects;
+    /* Limits of each compiler process (and of wasm2c): address space in
+     * MiB and CPU time in seconds, as rlimits. 0 = $GRANARY_CC_MEMORY_MIB
+     * / $GRANARY_CC_CPU_S, else 4096 MiB and 600 s; negative = none. A
+     * compile that hits one fails with GR_ECOMPILE and "... exceeded its
+     * memory limit (N MiB)" or "... CPU time limit (N s)". */
+    long cc_memory_mib;
+    long cc_cpu_s;
 } gr_engine_config;
 
 /* Creates an engine (cache directory created if missing). cfg may be NULL.
@@ -64,6 +87,20 @@ int gr_engine_load_file(gr_engine* e,
                         gr_object** out,
                         char* err,
                         size_t errlen);
+
+/* Unloads idle objects (see max_objects) until at most max_objects are
+ * loaded or none is idle. gr_engine_load does it after each load; call it
+ * after releasing objects (e.g. dropping idle Proto-Faaslets). */
+void gr_engine_trim(gr_engine* e);
+
+typedef struct gr_engine_stats
+{
+    size_t loaded;         /* objects loaded now */
+    size_t max_loaded;     /* the max_objects bound */
+    unsigned long unloads; /* idle objects unloaded so far */
+} gr_engine_stats;
+
+void gr_engine_get_stats(gr_engine* e, gr_engine_stats* st);
 
 gr_object* gr_object_ref(gr_object* o);
 void gr_object_unref(gr_object* o);

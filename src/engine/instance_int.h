@@ -15,8 +15,9 @@ struct gr_object
     void* dl;
     const struct gr_shim* shim;
     char hash[GR_SHA256_HEX_LEN + 1];
-    void* text;             /* registered code range start, or NULL */
+    void* text;             /* registered code range start */
     struct gr_object* next; /* engine's list of loaded objects */
+    uint64_t last_used;     /* engine tick of the last load (engine lock) */
 };
 
 struct gr_instance

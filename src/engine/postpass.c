@@ -270,8 +270,10 @@ classify(struct item* it)
     size_t ln = eol ? (size_t)(eol - d) : n;
     const char* paren = memchr(d, '(', ln);
     const char* eq = memchr(d, '=', ln);
+    /* extern: a data segment moved out of the C (datasec.c); every part
+     * may refer to it, so it goes to the shared header. */
     if (*d == '#' || strncmp(d, "typedef ", 8) == 0 ||
-        strncmp(d, "struct ", 7) == 0) {
+        strncmp(d, "struct ", 7) == 0 || strncmp(d, "extern ", 7) == 0) {
         it->kind = ITEM_HEADER;
         return;
     }

@@ -65,44 +65,77 @@ static struct sigaction old_segv, old_bus;
  * holds no host locks there); in a host function the unwind is retried a
  * little later. Text ranges of loaded objects are published lock-free. */
 
-#define MAX_CODE_RANGES 4096
-static _Atomic uintptr_t code_start[MAX_CODE_RANGES];
-static _Atomic uintptr_t code_end[MAX_CODE_RANGES];
+/* Chunks of ranges allocated on demand and never freed (the signal handler
+ * reads them without locks): 1,048,576 ranges in all, far beyond what the
+ * process can dlopen. A registration beyond the limit fails (and the load
+ * with it) instead of running code that deadlines cannot interrupt. */
+#define CODE_CHUNK 1024
+#define CODE_CHUNKS 1024
+
+struct code_range
+{
+    _Atomic uintptr_t start, end;
+};
+
+static struct code_range* _Atomic code_chunks[CODE_CHUNKS];
+static atomic_size_t code_high; /* ranges [0, code_high) may be in use */
+static size_t code_limit = (size_t)CODE_CHUNK * CODE_CHUNKS;
 static pthread_mutex_t code_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int
 gr_rt_code_register(const void* start, size_t len)
 {
+    int rc = -ENOSPC;
     pthread_mutex_lock(&code_lock);
-    for (size_t i = 0; i < MAX_CODE_RANGES; i++) {
-        if (!atomic_load(&code_start[i])) {
-            atomic_store(&code_end[i], (uintptr_t)start + len);
-            atomic_store(&code_start[i], (uintptr_t)start);
-            pthread_mutex_unlock(&code_lock);
-            return 0;
+    for (size_t i = 0; i < code_limit; i++) {
+        struct code_range* c = atomic_load(&code_chunks[i / CODE_CHUNK]);
+        if (!c) {
+            c = calloc(CODE_CHUNK, sizeof *c);
+            if (!c) {
+                rc = -ENOMEM;
+                break;
+            }
+            atomic_store(&code_chunks[i / CODE_CHUNK], c);
+        }
+        struct code_range* r = &c[i % CODE_CHUNK];
+        if (!atomic_load(&r->start)) {
+            atomic_store(&r->end, (uintptr_t)start + len);
+            atomic_store(&r->start, (uintptr_t)start);
+            if (atomic_load(&code_high) < i + 1)
+                atomic_store(&code_high, i + 1);
+            rc = 0;
+            break;
         }
     }
     pthread_mutex_unlock(&code_lock);
-    return -ENOMEM;
+    return rc;
 }
 
 void
 gr_rt_code_unregister(const void* start)
 {
     pthread_mutex_lock(&code_lock);
-    for (size_t i = 0; i < MAX_CODE_RANGES; i++)
-        if (atomic_load(&code_start[i]) == (uintptr_t)start)
-            atomic_store(&code_start[i], 0);
+    size_t n = atomic_load(&code_high);
+    for (size_t i = 0; i < n; i++) {
+        struct code_range* c = atomic_load(&code_chunks[i / CODE_CHUNK]);
+        if (c && atomic_load(&c[i % CODE_CHUNK].start) == (uintptr_t)start)
+            atomic_store(&c[i % CODE_CHUNK].start, 0);
+    }
     pthread_mutex_unlock(&code_lock);
 }
 
 static int
 in_generated_code(uintptr_t pc)
 {
-    for (size_t i = 0; i < MAX_CODE_RANGES; i++) {
-        uintptr_t s =
-          atomic_load_explicit(&code_start[i], memory_order_acquire);
-        if (s && pc >= s && pc < atomic_load(&code_end[i]))
+    size_t n = atomic_load_explicit(&code_high, memory_order_acquire);
+    for (size_t i = 0; i < n; i++) {
+        struct code_range* c = atomic_load_explicit(
+          &code_chunks[i / CODE_CHUNK], memory_order_acquire);
+        if (!c)
+            continue;
+        uintptr_t st =
+          atomic_load_explicit(&c[i % CODE_CHUNK].start, memory_order_acquire);
+        if (st && pc >= st && pc < atomic_load(&c[i % CODE_CHUNK].end))
             return 1;
     }
     return 0;
@@ -139,7 +172,11 @@ mono_ns(void)
 
 #define TIMEOUT_SIGNAL (SIGRTMIN + 3)
 #define WATCH_TICK_NS 2000000u
-#define MAX_WATCHED 4096
+/* The watched table grows in chunks (never freed: the watchdog reads them
+ * without locks) up to 65,536 threads. A call that needs a deadline on a
+ * thread that cannot get a slot is refused, never run without one. */
+#define WATCH_CHUNK 1024
+#define WATCH_CHUNKS 64
 
 struct watched
 {
@@ -156,8 +193,19 @@ struct watched
 /* Timeout signals handled in this process (for tests). */
 static atomic_ulong timeout_signals;
 
-static struct watched watched[MAX_WATCHED];
+static struct watched* _Atomic watch_chunks[WATCH_CHUNKS];
 static atomic_size_t watched_high;
+static size_t watch_limit = (size_t)WATCH_CHUNK * WATCH_CHUNKS;
+static pthread_mutex_t watch_grow_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Slot i, or NULL if its chunk does not exist (yet). */
+static struct watched*
+watched_at(size_t i)
+{
+    struct watched* c = atomic_load_explicit(&watch_chunks[i / WATCH_CHUNK],
+                                             memory_order_acquire);
+    return c ? &c[i % WATCH_CHUNK] : NULL;
+}
 static pthread_once_t watchdog_once = PTHREAD_ONCE_INIT;
 
 static void*
@@ -170,7 +218,9 @@ watchdog_main(void* arg)
         uint64_t now = mono_ns();
         size_t n = atomic_load(&watched_high);
         for (size_t i = 0; i < n; i++) {
-            struct watched* w = &watched[i];
+            struct watched* w = watched_at(i);
+            if (!w)
+                continue;
             uint64_t d =
               atomic_load_explicit(&w->deadline, memory_order_acquire);
             if (d && d <= now && atomic_load(&w->used) &&
@@ -199,32 +249,65 @@ start_watchdog(void)
     pthread_attr_destroy(&attr);
 }
 
-/* This thread's slot, claimed on first use; NULL if the table is full
- * (deadlines are then not enforced on this thread, and we say so once). */
+/* This thread's slot, claimed on first use; NULL if none can be had (the
+ * table is at its limit or out of memory): the caller refuses the call. */
 static struct watched*
 my_watch_slot(void)
 {
     if (watch_slot)
         return watch_slot;
     pthread_once(&watchdog_once, start_watchdog);
-    for (size_t i = 0; i < MAX_WATCHED; i++) {
+    for (size_t i = 0; i < watch_limit; i++) {
+        struct watched* w = watched_at(i);
+        if (!w) {
+            pthread_mutex_lock(&watch_grow_lock);
+            if (!(w = watched_at(i))) {
+                struct watched* c = calloc(WATCH_CHUNK, sizeof *c);
+                if (c)
+                    atomic_store_explicit(
+                      &watch_chunks[i / WATCH_CHUNK], c, memory_order_release);
+                w = watched_at(i);
+            }
+            pthread_mutex_unlock(&watch_grow_lock);
+            if (!w)
+                break;
+        }
         int free_slot = 0;
-        if (atomic_compare_exchange_strong(&watched[i].used, &free_slot, 1)) {
-            watched[i].thread = pthread_self();
-            atomic_store(&watched[i].deadline, 0);
-            atomic_store(&watched[i].pending, 0);
+        if (atomic_compare_exchange_strong(&w->used, &free_slot, 1)) {
+            w->thread = pthread_self();
+            atomic_store(&w->deadline, 0);
+            atomic_store(&w->pending, 0);
             size_t high = atomic_load(&watched_high);
             while (high < i + 1 &&
                    !atomic_compare_exchange_weak(&watched_high, &high, i + 1))
                 ;
-            watch_slot = &watched[i];
+            watch_slot = w;
             return watch_slot;
         }
     }
     static atomic_int warned;
     if (!atomic_exchange(&warned, 1))
-        fputs("granary: too many threads for call deadlines\n", stderr);
+        fprintf(stderr,
+                "granary: no deadline slot for another thread (%zu threads "
+                "have one); calls with a timeout on it are refused\n",
+                watch_limit);
     return NULL;
+}
+
+void
+gr_rt_test_set_limits(size_t code_ranges, size_t watched_threads)
+{
+    pthread_mutex_lock(&code_lock);
+    code_limit = code_ranges && code_ranges < (size_t)CODE_CHUNK * CODE_CHUNKS
+                   ? code_ranges
+                   : (size_t)CODE_CHUNK * CODE_CHUNKS;
+    pthread_mutex_unlock(&code_lock);
+    pthread_mutex_lock(&watch_grow_lock);
+    watch_limit =
+      watched_threads && watched_threads < (size_t)WATCH_CHUNK * WATCH_CHUNKS
+        ? watched_threads
+        : (size_t)WATCH_CHUNK * WATCH_CHUNKS;
+    pthread_mutex_unlock(&watch_grow_lock);
 }
 
 static void
@@ -483,8 +566,13 @@ call_frame(gr_rt_thunk fn,
     f.kind = GR_TRAP_NONE;
     f.exit_code = 0;
     f.deadline = timeout_ns ? mono_ns() + timeout_ns : 0;
-    if (f.deadline && !my_watch_slot())
-        f.deadline = 0;
+    if (f.deadline && !my_watch_slot()) {
+        if (trap) {
+            trap->kind = GR_TRAP_NONE;
+            trap->exit_code = 0;
+        }
+        return -EAGAIN; /* no way to enforce the deadline: refuse */
+    }
     f.depth = wasm_rt_call_stack_depth;
     /* volatile: read after a siglongjmp back into this frame */
     struct frame* volatile fp = &f;

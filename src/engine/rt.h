@@ -74,6 +74,9 @@ int gr_rt_call_timeout(gr_rt_thunk fn,
                        void* arg,
                        gr_trap* trap,
                        uint64_t timeout_ns);
+/* (gr_rt_call_timeout and gr_rt_call_own_deadline with a deadline return
+ * -EAGAIN without running fn when this thread cannot be watched: more than
+ * 65,536 threads have made calls with deadlines, or out of memory.) */
 
 /* As gr_rt_call_timeout, but the callers' deadlines do not apply inside
  * (a call run on a thread lent by a waiting parent keeps its own deadline;
@@ -105,9 +108,15 @@ void gr_rt_check_deadline(void);
 unsigned long gr_rt_timeout_signals(void);
 
 /* Registers [start, start+len) as generated code (the engine does this for
- * each loaded object) so deadlines may interrupt it. Returns 0 or -ENOMEM. */
+ * each loaded object) so deadlines may interrupt it. Returns 0, -ENOSPC
+ * (1,048,576 ranges are registered) or -ENOMEM; the engine then refuses to
+ * load the object. */
 int gr_rt_code_register(const void* start, size_t len);
 void gr_rt_code_unregister(const void* start);
+
+/* For tests: lowers the number of code ranges and of threads with
+ * deadlines the runtime accepts (0 = the built-in maximum). */
+void gr_rt_test_set_limits(size_t code_ranges, size_t watched_threads);
 
 /* Leaves the innermost trap frame of this thread with the given trap. Only
  * valid inside gr_rt_call (host functions use it for proc_exit). */

@@ -80,8 +80,9 @@ gr_rt_set_page_limit(uint32_t max_pages)
     page_limit = max_pages;
 }
 
-/* wasm2c keeps the byte size in a u32, so 65536 pages cannot be expressed. */
-#define MAX_PAGES 65535u
+/* The wasm32 maximum: 4 GiB, which the 8 GiB reservation covers with its
+ * guard (the byte size is kept in a u64). */
+#define MAX_PAGES 65536u
 
 static uint8_t*
 reserve(void)
@@ -226,7 +227,7 @@ memory_create(wasm_rt_memory_t* mem,
     mem->data = base;
     mem->pages = initial_pages;
     mem->max_pages = max_pages;
-    mem->size = (uint32_t)bytes;
+    mem->size = (uint64_t)bytes;
 
     pthread_mutex_lock(&region_lock);
     int rc = add_member(r, mem);
@@ -307,7 +308,7 @@ gr_rt_memory_reset(wasm_rt_memory_t* mem,
         r->pages = pages;
         for (size_t i = 0; i < r->n_members; i++) {
             r->members[i]->pages = pages;
-            r->members[i]->size = (uint32_t)((size_t)pages * GR_WASM_PAGE);
+            r->members[i]->size = (uint64_t)pages * GR_WASM_PAGE;
         }
     }
     pthread_mutex_unlock(&region_lock);
@@ -350,7 +351,7 @@ wasm_rt_grow_memory(wasm_rt_memory_t* mem, uint32_t delta)
         r->pages += delta;
         for (size_t i = 0; i < r->n_members; i++) {
             r->members[i]->pages = r->pages;
-            r->members[i]->size = (uint32_t)((size_t)r->pages * GR_WASM_PAGE);
+            r->members[i]->size = (uint64_t)r->pages * GR_WASM_PAGE;
         }
     }
     pthread_mutex_unlock(&region_lock);
@@ -414,7 +415,7 @@ gr_rt_memory_join(wasm_rt_memory_t* dst, const wasm_rt_memory_t* src)
         dst->data = r->base;
         dst->pages = r->pages;
         dst->max_pages = r->max_pages;
-        dst->size = (uint32_t)((size_t)r->pages * GR_WASM_PAGE);
+        dst->size = (uint64_t)r->pages * GR_WASM_PAGE;
     }
     pthread_mutex_unlock(&region_lock);
     return rc;

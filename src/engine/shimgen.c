@@ -557,3 +557,45 @@ gr__codegen_shim_source(const struct gr__codegen_info* info,
       "const struct gr_shim*\ngranary_shim(void)\n{\n"
       "    return &gr_shim_value;\n}\n");
 }
+
+static const char*
+type_name(char c)
+{
+    switch (c) {
+        case 'i':
+            return "i32";
+        case 'I':
+            return "i64";
+        case 'f':
+            return "f32";
+        case 'F':
+            return "f64";
+        default:
+            return "?";
+    }
+}
+
+void
+gr__codegen_sig_describe(const char* sig, char* out, size_t cap)
+{
+    struct gr__codegen_buf b = { 0 };
+    const char* arrow = strchr(sig, '>');
+    size_t np = arrow ? (size_t)(arrow - sig) : strlen(sig);
+    const char* res = arrow ? arrow + 1 : "";
+    size_t nr = strlen(res);
+    gr__codegen_buf_puts(&b, "(");
+    for (size_t i = 0; i < np; i++)
+        gr__codegen_buf_printf(&b, "%s%s", i ? ", " : "", type_name(sig[i]));
+    gr__codegen_buf_puts(&b, ") -> ");
+    if (nr == 1) {
+        gr__codegen_buf_puts(&b, type_name(res[0]));
+    } else {
+        gr__codegen_buf_puts(&b, "(");
+        for (size_t i = 0; i < nr; i++)
+            gr__codegen_buf_printf(
+              &b, "%s%s", i ? ", " : "", type_name(res[i]));
+        gr__codegen_buf_puts(&b, ")");
+    }
+    snprintf(out, cap, "%s", b.oom || !b.data ? sig : b.data);
+    gr__codegen_buf_fini(&b);
+}

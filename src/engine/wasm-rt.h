@@ -96,13 +96,14 @@ extern "C"
     static const wasm_rt_externref_t wasm_rt_externref_null_value = NULL;
 
     /* A linear memory. data never moves for the life of the memory; size is
-     * pages * 64 KiB; max_pages is the effective limit (declared maximum
+     * pages * 64 KiB (64 bits wide: 65536 pages are 4 GiB, one more than a
+     * u32 holds); max_pages is the effective limit (declared maximum
      * clamped by the Faaslet's memory limit). */
     typedef struct
     {
         uint8_t* data;
         uint32_t pages, max_pages;
-        uint32_t size;
+        uint64_t size;
     } wasm_rt_memory_t;
 
     typedef struct

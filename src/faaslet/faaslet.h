@@ -25,7 +25,7 @@ enum gr_entry_kind
 
 typedef struct gr_proto_config
 {
-    uint32_t max_pages; /* linear-memory cap (64 KiB pages); 0 = 65535 */
+    uint32_t max_pages; /* linear-memory cap (64 KiB pages); 0 = 65536 */
     size_t max_output;  /* output bytes per call; 0 = 16 MiB */
     size_t max_capture; /* stdout/stderr bytes kept per call; 0 = 1 MiB */
     /* WASI view (copied): argv, environment, preopened directories. */

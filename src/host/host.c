@@ -27,3 +27,15 @@ gr_host_import_check(const char* module, const char* name, const char* sig)
     }
     return 0;
 }
+
+const char*
+gr_host_import_sig(const char* module, const char* name)
+{
+    if (!module || !name)
+        return NULL;
+    for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+        for (const struct gr_host_import* i = tables[t]; i->name; i++)
+            if (strcmp(i->module, module) == 0 && strcmp(i->name, name) == 0)
+                return i->sig;
+    return NULL;
+}

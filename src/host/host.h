@@ -31,4 +31,8 @@ struct gr_host_import
  * 0. Matches gr_import_check_fn (engine.h). Thread-safe (static tables). */
 int gr_host_import_check(const char* module, const char* name, const char* sig);
 
+/* The signature under which Granary provides module.name (static string),
+ * or NULL. Matches gr_import_sig_fn (engine.h). Thread-safe. */
+const char* gr_host_import_sig(const char* module, const char* name);
+
 #endif

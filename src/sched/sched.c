@@ -105,7 +105,7 @@ gr_sched_create(const gr_sched_config* cfg, gr_sched** out)
     if (!c->timeout_ns)
         c->timeout_ns = 60000000000ull;
     if (!c->max_pages)
-        c->max_pages = 65535;
+        c->max_pages = 65536;
     if (!c->max_input)
         c->max_input = 16u << 20;
     if (!c->max_output)

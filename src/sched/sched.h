@@ -42,7 +42,7 @@ typedef struct gr_sched_config
     int slots;            /* executor slots; 0 = number of CPUs */
     size_t queue_max;     /* queued calls before -EBUSY; 0 = 1024 */
     uint64_t timeout_ns;  /* default per-call timeout; 0 = 60 s */
-    uint32_t max_pages;   /* per-Faaslet memory cap; 0 = 65535 pages */
+    uint32_t max_pages;   /* per-Faaslet memory cap; 0 = 65536 pages */
     size_t max_input;     /* bytes; 0 = 16 MiB */
     size_t max_output;    /* bytes; 0 = 16 MiB */
     size_t max_module;    /* upload size; 0 = 64 MiB */

@@ -25,7 +25,8 @@ struct gr__fn
     gr_fn_info info;
     struct gr__fn* next; /* store hash chain (store lock) */
     pthread_mutex_t load_lock;
-    atomic_int loaded; /* proto and pool are set */
+    atomic_int loaded;          /* proto and pool are set */
+    _Atomic uint64_t last_used; /* CLOCK_MONOTONIC ns of the last load */
     gr_proto* proto;
     gr_pool* pool;
 };

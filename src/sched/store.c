@@ -83,6 +83,7 @@ fn_new(const char* user, const char* name)
         return NULL;
     atomic_init(&f->refs, 1);
     atomic_init(&f->loaded, 0);
+    atomic_init(&f->last_used, 0);
     pthread_mutex_init(&f->load_lock, NULL);
     snprintf(f->info.user, sizeof f->info.user, "%s", user);
     snprintf(f->info.name, sizeof f->info.name, "%s", name);
@@ -188,9 +189,57 @@ make_runtime(gr_sched* s,
     return rc;
 }
 
+static uint64_t
+mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* While the engine holds more objects than its bound, drops the runtime
+ * (Proto-Faaslet and pool) of the least recently used function that no
+ * call holds, so the engine can unload its object; the function loads
+ * again on its next call. Under fn_lock for writing nobody can take a new
+ * reference, and refs == 1 (the table's) means no call has one. */
+static void
+shed_idle(gr_sched* s)
+{
+    for (;;) {
+        gr_engine_stats st;
+        gr_engine_get_stats(s->cfg.engine, &st);
+        if (st.loaded <= st.max_loaded)
+            return;
+        struct gr__fn* victim = NULL;
+        gr_proto* proto = NULL;
+        gr_pool* pool = NULL;
+        pthread_rwlock_wrlock(&s->fn_lock);
+        for (size_t b = 0; b < s->fn_nbuckets; b++)
+            for (struct gr__fn* f = s->fn_buckets[b]; f; f = f->next)
+                if (atomic_load(&f->loaded) && atomic_load(&f->refs) == 1 &&
+                    (!victim || atomic_load(&f->last_used) <
+                                  atomic_load(&victim->last_used)))
+                    victim = f;
+        if (victim) {
+            atomic_store(&victim->loaded, 0);
+            proto = victim->proto;
+            pool = victim->pool;
+            victim->proto = NULL;
+            victim->pool = NULL;
+        }
+        pthread_rwlock_unlock(&s->fn_lock);
+        if (!victim)
+            return;
+        gr_pool_destroy(pool);
+        gr_proto_unref(proto);
+        gr_engine_trim(s->cfg.engine);
+    }
+}
+
 int
 gr__sched_fn_load(gr_sched* s, struct gr__fn* f)
 {
+    atomic_store_explicit(&f->last_used, mono_ns(), memory_order_relaxed);
     if (atomic_load_explicit(&f->loaded, memory_order_acquire))
         return 0;
     int rc = 0;
@@ -214,6 +263,8 @@ gr__sched_fn_load(gr_sched* s, struct gr__fn* f)
             atomic_store_explicit(&f->loaded, 1, memory_order_release);
     }
     pthread_mutex_unlock(&f->load_lock);
+    if (!rc)
+        shed_idle(s);
     return rc;
 }
 
@@ -386,6 +437,7 @@ gr_sched_fn_upload(gr_sched* s,
     if (rc)
         goto fail;
     atomic_store(&f->loaded, 1);
+    atomic_store(&f->last_used, mono_ns());
     snprintf(f->info.hash, sizeof f->info.hash, "%s", gr_object_hash(obj));
     f->info.size = len;
     struct timespec ts;
@@ -412,6 +464,7 @@ gr_sched_fn_upload(gr_sched* s,
     pthread_mutex_unlock(&s->upload_lock);
     gr__sched_fn_unref(old);
     gr_object_unref(obj);
+    shed_idle(s);
     return 0;
 fail:
     if (locked)

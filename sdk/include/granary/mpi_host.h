@@ -46,27 +46,28 @@ extern "C"
 #define GR_MPI_ERR_RANK (-2)    /* no such world rank */
 #define GR_MPI_ERR_TAG (-3)     /* tag out of range */
 #define GR_MPI_ERR_REQUEST (-4) /* unknown or already freed request */
-#define GR_MPI_ERR_TRUNCATE (-5) /* message longer than the receive
-                                    buffer: the status has the real length,
-                                    the buffer holds the first len bytes */
-#define GR_MPI_ERR_NOMEM (-6)    /* too many requests / host out of memory */
-#define GR_MPI_ERR_ARG (-7)      /* any other bad argument */
-#define GR_MPI_ERR_OTHER (-8)    /* e.g. a remote host is unreachable */
+#define GR_MPI_ERR_TRUNCATE                                                    \
+    (-5)                      /* message longer than the receive               \
+                                 buffer: the status has the real length,       \
+                                 the buffer holds the first len bytes */
+#define GR_MPI_ERR_NOMEM (-6) /* too many requests / host out of memory */
+#define GR_MPI_ERR_ARG (-7)   /* any other bad argument */
+#define GR_MPI_ERR_OTHER (-8) /* e.g. a remote host is unreachable */
 
 /* Send modes. */
 #define GR_MPI_MODE_STANDARD 0 /* may complete before the receive is posted */
 #define GR_MPI_MODE_SYNC 1     /* completes only once matched */
 #define GR_MPI_MODE_READY 2    /* as standard (a receive must be posted) */
 
-/* Filled by receives, probes and request completion. */
-typedef struct gr_mpi_status
-{
-    int32_t source;    /* world rank of the sender */
-    int32_t tag;
-    int32_t error;     /* 0 or a GR_MPI_ERR_* code */
-    int32_t cancelled; /* 1 if the request was cancelled */
-    int64_t bytes;     /* length of the message in bytes */
-} gr_mpi_status;
+    /* Filled by receives, probes and request completion. */
+    typedef struct gr_mpi_status
+    {
+        int32_t source; /* world rank of the sender */
+        int32_t tag;
+        int32_t error;     /* 0 or a GR_MPI_ERR_* code */
+        int32_t cancelled; /* 1 if the request was cancelled */
+        int64_t bytes;     /* length of the message in bytes */
+    } gr_mpi_status;
 
 #define GR_MPI_IMPORT(name)                                                    \
     __attribute__((import_module("granary_mpi"), import_name(#name)))

@@ -542,6 +542,99 @@ test_own_deadline_scope(void** state)
     assert_true(s.inner > s.outer + 1000000000ull);
 }
 
+static void
+mark_ran(void* p)
+{
+    *(int*)p = 1;
+}
+
+struct slot_try
+{
+    int ran_timed, rc_timed, ran_plain, rc_plain;
+};
+
+static void*
+try_without_slot(void* p)
+{
+    struct slot_try* s = p;
+    s->rc_timed = gr_rt_call_timeout(mark_ran, &s->ran_timed, NULL, 1000000000);
+    s->rc_plain = gr_rt_call(mark_ran, &s->ran_plain, NULL);
+    return NULL;
+}
+
+/* A thread that cannot get a deadline slot has its timed calls refused
+ * (never run unbounded); calls without a deadline still run. */
+static pthread_mutex_t hold_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hold_cv = PTHREAD_COND_INITIALIZER;
+static int hold_state; /* 1: holder has its slot (if any), 2: release */
+
+static void*
+hold_slot(void* p)
+{
+    int ran = 0;
+    (void)p;
+    (void)gr_rt_call_timeout(mark_ran, &ran, NULL, 1000000000);
+    pthread_mutex_lock(&hold_mu);
+    hold_state = 1;
+    pthread_cond_broadcast(&hold_cv);
+    while (hold_state != 2)
+        pthread_cond_wait(&hold_cv, &hold_mu);
+    pthread_mutex_unlock(&hold_mu);
+    return NULL;
+}
+
+static void
+test_no_deadline_slot_refuses(void** state)
+{
+    (void)state;
+    gr_rt_install_handlers();
+    /* Room for one thread: whichever of this one and the holder has the
+     * slot, a third thread has none. */
+    gr_rt_test_set_limits(0, 1);
+    pthread_t holder, th;
+    assert_int_equal(pthread_create(&holder, NULL, hold_slot, NULL), 0);
+    pthread_mutex_lock(&hold_mu);
+    while (hold_state != 1)
+        pthread_cond_wait(&hold_cv, &hold_mu);
+    pthread_mutex_unlock(&hold_mu);
+    struct slot_try s = { 0 };
+    assert_int_equal(pthread_create(&th, NULL, try_without_slot, &s), 0);
+    pthread_join(th, NULL);
+    gr_rt_test_set_limits(0, 0);
+    pthread_mutex_lock(&hold_mu);
+    hold_state = 2;
+    pthread_cond_broadcast(&hold_cv);
+    pthread_mutex_unlock(&hold_mu);
+    pthread_join(holder, NULL);
+    assert_int_equal(s.rc_timed, -EAGAIN);
+    assert_int_equal(s.ran_timed, 0);
+    assert_int_equal(s.rc_plain, 0);
+    assert_int_equal(s.ran_plain, 1);
+    /* With room again, the same happens on a new thread with a deadline. */
+    memset(&s, 0, sizeof s);
+    assert_int_equal(pthread_create(&th, NULL, try_without_slot, &s), 0);
+    pthread_join(th, NULL);
+    assert_int_equal(s.rc_timed, 0);
+    assert_int_equal(s.ran_timed, 1);
+}
+
+/* Registering code ranges beyond the table's limit fails. */
+static void
+test_code_register_limit(void** state)
+{
+    (void)state;
+    static char code[3];
+    gr_rt_test_set_limits(1, 0);
+    int a = gr_rt_code_register(&code[0], 1);
+    int b = gr_rt_code_register(&code[1], 1);
+    gr_rt_test_set_limits(0, 0);
+    assert_true(a == 0 || a == -ENOSPC);
+    assert_int_equal(b, -ENOSPC);
+    assert_int_equal(gr_rt_code_register(&code[2], 1), 0);
+    gr_rt_code_unregister(&code[0]);
+    gr_rt_code_unregister(&code[2]);
+}
+
 int
 main(void)
 {
@@ -561,6 +654,8 @@ main(void)
         cmocka_unit_test(test_starved_past_deadline),
         cmocka_unit_test(test_deadline_seen_by_host_calls),
         cmocka_unit_test(test_own_deadline_scope),
+        cmocka_unit_test(test_no_deadline_slot_refuses),
+        cmocka_unit_test(test_code_register_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -392,6 +392,36 @@ test_concurrent_callers(void** state)
     finish(s, dir);
 }
 
+/* Over the engine's bound of loaded objects, functions no call uses drop
+ * their runtime so the engine can unload their objects; they load again on
+ * their next call. */
+static void
+test_idle_functions_unloaded(void** state)
+{
+    (void)state;
+    gr_engine* shared = engine;
+    gr_engine_config ecfg = { .cache_dir = GRANARY_BINARY_DIR "/test-cache",
+                              .import_check = gr_host_import_check,
+                              .max_objects = 1 };
+    assert_int_equal(gr_engine_create(&ecfg, &engine), 0);
+    char* dir = new_data_dir();
+    gr_sched* s = make_sched(dir, 2, 16);
+    gr_engine_stats st;
+    gr_engine_get_stats(engine, &st);
+    assert_int_equal(st.loaded, 1);
+    assert_true(st.unloads >= 2);
+    for (int round = 0; round < 2; round++) {
+        call_ok(s, "a", "num:3", "3", 3);
+        call_ok(s, "c", "chain:|x", "c[x]", 0);
+    }
+    gr_engine_get_stats(engine, &st);
+    assert_int_equal(st.loaded, 1);
+    assert_true(st.unloads >= 5);
+    finish(s, dir);
+    gr_engine_destroy(engine);
+    engine = shared;
+}
+
 int
 main(void)
 {
@@ -404,6 +434,7 @@ main(void)
         cmocka_unit_test(test_done_hook),
         cmocka_unit_test(test_replace_under_load),
         cmocka_unit_test(test_concurrent_callers),
+        cmocka_unit_test(test_idle_functions_unloaded),
     };
     return cmocka_run_group_tests(tests, engine_setup, engine_teardown);
 }
