@@ -47,8 +47,8 @@ enum kind
     K_COUNT
 };
 static const char* const kind_name[K_COUNT] = {
-    "short",  "trap",  "timeout-spin", "timeout-sleep", "large-output",
-    "state",  "chain", "async",        "healthz",
+    "short", "trap",  "timeout-spin", "timeout-sleep", "large-output",
+    "state", "chain", "async",        "healthz",
 };
 static const int kind_weight[K_COUNT] = { 36, 8, 6, 4, 8, 14, 10, 12, 2 };
 
@@ -598,7 +598,8 @@ static int
 start_server(const char* granary)
 {
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "'%s' token create soak --data '%s'", granary, dir);
+    snprintf(
+      cmd, sizeof cmd, "'%s' token create soak --data '%s'", granary, dir);
     FILE* p = popen(cmd, "r");
     if (!p || !fgets(token, sizeof token, p)) {
         fprintf(stderr, "soak: granary token create failed\n");
@@ -608,7 +609,8 @@ start_server(const char* granary)
     }
     pclose(p);
     token[strcspn(token, "\r\n")] = '\0';
-    snprintf(auth_header, sizeof auth_header, "Authorization: Bearer %s", token);
+    snprintf(
+      auth_header, sizeof auth_header, "Authorization: Bearer %s", token);
 
     char data[96], cache[96], port_file[96], log[96];
     snprintf(data, sizeof data, "%s", dir);
@@ -809,11 +811,12 @@ main(int argc, char** argv)
                 total += S.n[k];
                 nbad += S.bad[k];
             }
-            printf("soak: t=%4.0f s  requests %ld  unexpected %ld  RSS %.1f MB\n",
-                   t,
-                   total,
-                   nbad,
-                   rss / 1024.0);
+            printf(
+              "soak: t=%4.0f s  requests %ld  unexpected %ld  RSS %.1f MB\n",
+              t,
+              total,
+              nbad,
+              rss / 1024.0);
         }
     }
     atomic_store(&stop, 1);
