@@ -123,6 +123,7 @@ struct client
 {
     int id;
     CURL* curl;
+    struct curl_slist* hs; /* request headers */
     uint64_t rng;
     struct buf body, headers;
     long status;
@@ -550,11 +551,11 @@ client_init(struct client* c, int id)
     c->curl = curl_easy_init();
     if (!c->curl)
         return -1;
-    struct curl_slist* hs = curl_slist_append(NULL, auth_header);
-    hs = curl_slist_append(hs, "Content-Type: application/octet-stream");
-    hs = curl_slist_append(hs, "Expect:");
+    c->hs = curl_slist_append(NULL, auth_header);
+    c->hs = curl_slist_append(c->hs, "Content-Type: application/octet-stream");
+    c->hs = curl_slist_append(c->hs, "Expect:");
     CURL* h = c->curl;
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hs);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->hs);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &c->body);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -565,6 +566,15 @@ client_init(struct client* c, int id)
     curl_easy_setopt(h, CURLOPT_PROXY, "");
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     return 0;
+}
+
+static void
+client_fini(struct client* c)
+{
+    curl_easy_cleanup(c->curl);
+    curl_slist_free_all(c->hs);
+    free(c->body.p);
+    free(c->headers.p);
 }
 
 /* ---- the server ------------------------------------------------------ */
@@ -723,9 +733,7 @@ upload(const char* wasm)
         /* one cold call before the clock starts */
         rc = expect_output(&c, K_ECHO, NULL, "echo:warm", "warm");
     }
-    curl_easy_cleanup(c.curl);
-    free(c.body.p);
-    free(c.headers.p);
+    client_fini(&c);
     free(m.p);
     return rc ? -1 : 0;
 }
@@ -829,9 +837,7 @@ main(int argc, char** argv)
         client_init(&h, -1);
         do_health(&h);
         S.n[K_HEALTH]++;
-        curl_easy_cleanup(h.curl);
-        free(h.body.p);
-        free(h.headers.p);
+        client_fini(&h);
         if (stop_server())
             crashed = 1;
     }
@@ -887,11 +893,8 @@ main(int argc, char** argv)
         fprintf(stderr, "soak: no RSS sample after %ld s\n", warm);
         failed = 1;
     }
-    for (long i = 0; i < nclients; i++) {
-        curl_easy_cleanup(cs[i].curl);
-        free(cs[i].body.p);
-        free(cs[i].headers.p);
-    }
+    for (long i = 0; i < nclients; i++)
+        client_fini(&cs[i]);
     free(cs);
     curl_global_cleanup();
     if (failed) {
