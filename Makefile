@@ -10,7 +10,7 @@ GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
 .PHONY: all build deps test test-unit asan tsan check demo format format-check \
         bench-compute bench-faaslet bench-serve bench-state \
-        bench-cluster test-cluster fuzz spec-validate clang clean
+        bench-cluster test-cluster soak soak-ci fuzz spec-validate clang clean
 
 all: build
 
@@ -23,8 +23,9 @@ $(BUILD)/CMakeCache.txt:
 build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The suite without the multi-host tests (root only, below) and the soak.
 test: build
-	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) -LE cluster
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) -LE 'cluster|soak'
 
 $(ASAN_BUILD)/CMakeCache.txt:
 	cmake -S . -B $(ASAN_BUILD) $(GEN) -DCMAKE_BUILD_TYPE=Debug \
@@ -35,7 +36,7 @@ asan: $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:allow_user_segv_handler=1:use_sigaltstack=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -LE cluster
+	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -LE 'cluster|soak'
 
 $(TSAN_BUILD)/CMakeCache.txt:
 	cmake -S . -B $(TSAN_BUILD) $(GEN) -DCMAKE_BUILD_TYPE=Debug \
@@ -46,11 +47,16 @@ tsan: $(TSAN_BUILD)/CMakeCache.txt
 	ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS) -L tsan
 
 # The README's test command: dependencies, formatting, a clang build, the
-# suite (gcc), then the suite again under ASan+UBSan.
+# suite (gcc), the 2-minute soak, the multi-host tests when run as root (as
+# CI does: they need network namespaces), then the suite again under
+# ASan+UBSan.
 check: deps
 	$(MAKE) format-check
 	$(MAKE) clang
 	$(MAKE) test
+	$(MAKE) soak-ci
+	if [ "$$(id -u)" = 0 ]; then $(MAKE) test-cluster; \
+	else echo "check: not root, multi-host tests (make test-cluster) skipped"; fi
 	$(MAKE) asan
 
 # The whole tree must also build warning-free with clang.
@@ -93,6 +99,15 @@ spec-validate: build
 # Multi-host tests on network namespaces (needs root).
 test-cluster: build
 	GRANARY_TEST_CLUSTER=1 ctest --test-dir $(BUILD) -L cluster --output-on-failure
+
+# The soak: load against `granary serve` on loopback for SOAK_SECONDS
+# (default 30 minutes); soak-ci is the 2-minute ctest that make check runs.
+SOAK_SECONDS ?= 1800
+soak: build
+	SOAK_SECONDS=$(SOAK_SECONDS) cmake --build $(BUILD) --target soak-run
+
+soak-ci: build
+	ctest --test-dir $(BUILD) -L soak --output-on-failure
 
 format:
 	git ls-files '*.c' '*.h' | xargs clang-format-14 -i

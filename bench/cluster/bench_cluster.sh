@@ -10,9 +10,11 @@
 #      configurations alternate for ROUNDS rounds (medians reported), so
 #      background load hits both alike. Two guests: a no-op call and one
 #      that burns ~SPIN_US of CPU (default 1000).
-# Ends with "RESULT remote_over_local_latency <ratio>",
-# "RESULT throughput_2w_over_1w <ratio>" (the CPU-bound guest; see the
-# printed note) and "RESULT throughput_2w_over_1w_noop <ratio>".
+# Ends with "RESULT remote_over_local_latency <ratio> x",
+# "RESULT throughput_2w_over_1w <ratio> x" (the CPU-bound guest; see the
+# printed note) and "RESULT throughput_2w_over_1w_noop <ratio> x". Any
+# failed call (a non-200 answer or a socket error in wrk, a failed warm-up
+# call) ends the bench with exit 1 and no RESULT.
 #   bench_cluster.sh GRANARY WASM
 set -euo pipefail
 G=$1
@@ -50,9 +52,15 @@ wrkrun() {
         wrk -t "$t" -c "$1" -d "${4:-$SECS}s" --latency -s "$HERE/post.lua" "$3")
     rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
     p50=$(to_us "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
-    local bad
-    bad=$(awk '/Non-2xx/ { print $NF }' <<<"$out")
-    [[ -z $bad ]] || echo "  warning: $bad non-2xx answers" >&2
+    local bad sockerr
+    bad=$(awk '$1 == "BAD_ANSWERS" { print $2 }' <<<"$out")
+    sockerr=$(awk '$1 == "SOCKET_ERRORS" { print $2 }' <<<"$out")
+    if [[ ${bad:-x} != 0 || ${sockerr:-x} != 0 || -z $rps ]]; then
+        echo "$out" >&2
+        echo "bench_cluster: ${bad:-?} non-200 answers, ${sockerr:-?} socket" \
+            "errors from $3: no RESULT" >&2
+        exit 1
+    fi
 }
 warm() { # URL BODY: a few calls so every worker has a warm Faaslet
     local pids=()
@@ -61,7 +69,10 @@ warm() { # URL BODY: a few calls so every worker has a warm Faaslet
             --data-binary "$2" "$1" &
         pids+=($!)
     done
-    wait "${pids[@]}" || true
+    local p
+    for p in "${pids[@]}"; do
+        wait "$p" || { echo "bench_cluster: a warm-up call to $1 failed" >&2; exit 1; }
+    done
 }
 
 echo "bench_cluster: $(nproc) CPUs; wrk on h0, ${SECS}s per run"
@@ -133,6 +144,6 @@ note: all hosts here are namespaces of one machine with $(nproc) CPUs, shared by
       2(G+w)/(G+O) < 2 for guest CPU G, worker overhead w and whole-path
       CPU overhead O per call.
 EOF
-awk -v r="$remote_p50" -v l="$local_p50" 'BEGIN { printf "RESULT remote_over_local_latency %.2f\n", r / l }'
-awk -v a="$tp2" -v b="$tp1" 'BEGIN { printf "RESULT throughput_2w_over_1w %.2f\n", a / b }'
-awk -v a="$noop2" -v b="$noop1" 'BEGIN { printf "RESULT throughput_2w_over_1w_noop %.2f\n", a / b }'
+awk -v r="$remote_p50" -v l="$local_p50" 'BEGIN { printf "RESULT remote_over_local_latency %.2f x\n", r / l }'
+awk -v a="$tp2" -v b="$tp1" 'BEGIN { printf "RESULT throughput_2w_over_1w %.2f x\n", a / b }'
+awk -v a="$noop2" -v b="$noop1" 'BEGIN { printf "RESULT throughput_2w_over_1w_noop %.2f x\n", a / b }'

@@ -4,9 +4,11 @@
  * table, it times, each followed by a call: fresh instantiate (+ init),
  * restore from the Proto-Faaslet snapshot, and warm reuse (call + reset);
  * a native fork()+wait of a no-op child is the process-isolation baseline
- * in the same run. Then it measures
- * PSS per idle Faaslet with 1,000 and 10,000 alive, and how many Faaslets
- * one process holds before creation fails (and why). */
+ * in the same run. Every row is printed (a fresh instantiate of the small
+ * module can beat a restore). Then it measures memory per idle Faaslet
+ * with 1,000 and 10,000 alive (PSS, private pages, page tables, VMAs, and
+ * the pages shared with the snapshot), and how many Faaslets one process
+ * holds before creation fails (and why). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,13 +134,14 @@ bench_fresh(gr_object* obj, int iters)
         if (rc)
             die("instantiate", rc, NULL);
         struct thunk a = { init, gr_instance_module(in) };
-        if (init)
-            gr_instance_call(in, call_void, &a, &t);
+        if (init && (rc = gr_instance_call(in, call_void, &a, &t)))
+            die("fresh _initialize", rc, NULL);
         a.fn = user_init;
-        if (user_init)
-            gr_instance_call(in, call_void, &a, &t);
+        if (user_init && (rc = gr_instance_call(in, call_void, &a, &t)))
+            die("fresh granary_init", rc, NULL);
         a.fn = main_fn;
-        gr_instance_call(in, call_int, &a, &t);
+        if (!main_fn || (rc = gr_instance_call(in, call_int, &a, &t)))
+            die("fresh call", main_fn ? rc : -ENOENT, NULL);
         v[i] = now_us() - t0;
         gr_instance_destroy(in);
         gr_wasi_destroy(host.wasi);
@@ -197,7 +200,9 @@ bench_fork(int iters)
         if (pid == 0)
             _exit(0);
         int st;
-        waitpid(pid, &st, 0);
+        if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
+            WEXITSTATUS(st))
+            die("fork baseline", -errno, NULL);
         v[i] = now_us() - t0;
     }
     struct pct r = percentiles(v, iters);
@@ -205,37 +210,96 @@ bench_fork(int iters)
     return r;
 }
 
-/* Proportional set size of this process in KiB. */
+/* The value of "<field>: N kB" in /proc/self/<file> in KiB, or -1. */
 static long
-pss_kb(void)
+self_kb(const char* file, const char* field)
 {
-    FILE* f = fopen("/proc/self/smaps_rollup", "r");
-    char line[256];
+    char path[64], line[256], fmt[64];
+    snprintf(path, sizeof path, "/proc/self/%s", file);
+    snprintf(fmt, sizeof fmt, "%s: %%ld kB", field);
+    FILE* f = fopen(path, "r");
     long kb = -1;
     while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "Pss: %ld kB", &kb) == 1)
+        if (sscanf(line, fmt, &kb) == 1)
             break;
     if (f)
         fclose(f);
     return kb;
 }
 
-static double
-pss_per_faaslet(gr_proto* p, int n)
+/* Number of memory mappings (VMAs) of this process. */
+static long
+self_vmas(void)
+{
+    FILE* f = fopen("/proc/self/maps", "r");
+    long n = 0;
+    int ch;
+    while (f && (ch = fgetc(f)) != EOF)
+        n += ch == '\n';
+    if (f)
+        fclose(f);
+    return f ? n : -1;
+}
+
+/* What the process holds, for the per-Faaslet differences. */
+struct mem
+{
+    long pss, rss, private_kb, shared_kb, pte, vmas;
+};
+
+static struct mem
+mem_now(void)
+{
+    struct mem m;
+    m.pss = self_kb("smaps_rollup", "Pss");
+    m.rss = self_kb("smaps_rollup", "Rss");
+    m.private_kb = self_kb("smaps_rollup", "Private_Clean") +
+                   self_kb("smaps_rollup", "Private_Dirty");
+    m.shared_kb = self_kb("smaps_rollup", "Shared_Clean") +
+                  self_kb("smaps_rollup", "Shared_Dirty");
+    m.pte = self_kb("status", "VmPTE");
+    m.vmas = self_vmas();
+    if (m.pss < 0 || m.rss < 0 || m.pte < 0 || m.vmas < 0) {
+        fprintf(stderr, "bench_faaslet: cannot read /proc/self\n");
+        exit(1);
+    }
+    return m;
+}
+
+/* Memory per idle Faaslet of the small function with n alive (each after
+ * one call): the differences of PSS, private pages, page tables (VmPTE)
+ * and VMAs over n, and the pages they share (the snapshot's, counted once
+ * in PSS, so spread over the n Faaslets there). */
+struct idle
+{
+    double pss, private_kb, pte, vmas;
+    long shared_kb; /* total shared resident pages with n alive */
+};
+
+static struct idle
+idle_per_faaslet(gr_proto* p, int n)
 {
     gr_faaslet** fs = calloc((size_t)n, sizeof *fs);
-    long before = pss_kb();
+    if (!fs)
+        die("calloc", -ENOMEM, NULL);
+    struct mem before = mem_now();
     for (int i = 0; i < n; i++) {
         int rc = gr_faaslet_create(p, &fs[i]);
         if (rc)
             die("restore for density", rc, NULL);
         noop_call(fs[i]);
     }
-    long after = pss_kb();
+    struct mem after = mem_now();
     for (int i = 0; i < n; i++)
         gr_faaslet_destroy(fs[i]);
     free(fs);
-    return (double)(after - before) / n;
+    return (struct idle){
+        .pss = (double)(after.pss - before.pss) / n,
+        .private_kb = (double)(after.private_kb - before.private_kb) / n,
+        .pte = (double)(after.pte - before.pte) / n,
+        .vmas = (double)(after.vmas - before.vmas) / n,
+        .shared_kb = after.shared_kb,
+    };
 }
 
 static int
@@ -292,14 +356,17 @@ main(int argc, char** argv)
            fork_pct.p50,
            fork_pct.p99,
            1.0);
-    double restore_small_p50 = 0;
+    double restore_small_p50 = 0, fresh_small_p50 = 0, warm_small_p50 = 0;
     for (int i = 0; i < 3; i++) {
         int iters = i == 0 ? ITERS : i == 1 ? ITERS / 4 : ITERS / 20;
         struct pct fr = bench_fresh(objs[i], iters);
         struct pct rs = bench_restore(protos[i], iters);
         struct pct wm = bench_warm(protos[i], iters);
-        if (i == 0)
+        if (i == 0) {
             restore_small_p50 = rs.p50;
+            fresh_small_p50 = fr.p50;
+            warm_small_p50 = wm.p50;
+        }
         printf("%-15s %-8s %9.2f %9.2f %12.3f\n",
                names[i],
                "fresh",
@@ -318,17 +385,44 @@ main(int argc, char** argv)
                wm.p50,
                wm.p99,
                wm.p50 / fork_pct.p50);
-        printf("%-15s restore/fresh p50 ratio %.3f, warm/fresh %.3f\n",
+        printf("%-15s restore/fresh p50 ratio %.3f, warm/fresh %.3f: %s\n",
                names[i],
                rs.p50 / fr.p50,
-               wm.p50 / fr.p50);
+               wm.p50 / fr.p50,
+               rs.p50 < fr.p50 ? "restore is faster than fresh"
+                               : "fresh instantiate is FASTER than restore "
+                                 "here (little to copy, restore maps)");
     }
 
-    double pss1k = pss_per_faaslet(protos[0], 1000);
-    double pss10k = pss_per_faaslet(protos[0], 10000);
-    printf("# PSS per idle Faaslet (small function, after one call)\n");
-    printf(
-      "pss_kb_per_faaslet 1000_alive %.1f 10000_alive %.1f\n", pss1k, pss10k);
+    struct idle m1k = idle_per_faaslet(protos[0], 1000);
+    struct idle m10k = idle_per_faaslet(protos[0], 10000);
+    printf("# memory per idle Faaslet (small function, after one call), "
+           "KiB;\n"
+           "# pss: proportional set size (shared pages split among their "
+           "users); private:\n"
+           "# pages only this Faaslet maps; pte: page tables (VmPTE); vmas: "
+           "mappings;\n"
+           "# shared: resident pages shared among the Faaslets and the "
+           "snapshot (in all)\n");
+    printf("%-12s %9s %9s %9s %7s %12s %14s\n",
+           "alive",
+           "pss",
+           "private",
+           "pte",
+           "vmas",
+           "pss+pte",
+           "shared (MiB)");
+    const struct idle* ms[2] = { &m1k, &m10k };
+    const int alive_n[2] = { 1000, 10000 };
+    for (int i = 0; i < 2; i++)
+        printf("%-12d %9.1f %9.1f %9.2f %7.2f %12.1f %14.1f\n",
+               alive_n[i],
+               ms[i]->pss,
+               ms[i]->private_kb,
+               ms[i]->pte,
+               ms[i]->vmas,
+               ms[i]->pss + ms[i]->pte,
+               ms[i]->shared_kb / 1024.0);
 
     FILE* mc = fopen("/proc/sys/vm/max_map_count", "r");
     long max_maps = -1;
@@ -353,8 +447,14 @@ main(int argc, char** argv)
         gr_object_unref(objs[i]);
     }
     gr_engine_destroy(e);
-    printf("RESULT restore_call_p50_us %.2f\n", restore_small_p50);
-    printf("RESULT pss_idle_kb %.1f\n", pss10k);
-    printf("RESULT faaslets_alive %d\n", alive);
+    printf("RESULT fresh_call_p50_us %.2f us\n", fresh_small_p50);
+    printf("RESULT restore_call_p50_us %.2f us\n", restore_small_p50);
+    printf("RESULT warm_call_p50_us %.2f us\n", warm_small_p50);
+    printf("RESULT fork_p50_us %.2f us\n", fork_pct.p50);
+    printf("RESULT pss_idle_kb %.1f KiB\n", m10k.pss);
+    printf("RESULT pte_idle_kb %.2f KiB\n", m10k.pte);
+    printf("RESULT idle_faaslet_kb %.1f KiB\n", m10k.pss + m10k.pte);
+    printf("RESULT vmas_per_faaslet %.2f count\n", m10k.vmas);
+    printf("RESULT faaslets_alive %d count\n", alive);
     return 0;
 }

@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # Serve bench: sync invoke throughput of a no-op function over HTTP
 # keep-alive with wrk, against a baseline of GET /healthz on the same
-# server (the HTTP stack alone). Prints req/s, p50/p99 latency, the ratio,
-# and a final "RESULT http_req_per_s <n>" line.
+# server (the HTTP stack alone), both through post.lua so both pay the same
+# per-answer cost. Prints req/s, p50/p99 latency, the ratio, and a final
+# "RESULT http_req_per_s <n> req/s" line; any non-200 answer or socket
+# error on either side fails the bench (exit 1, no RESULT).
 #   bench_http.sh GRANARY NOOP.wasm [SECONDS] [THREADS] [CONNECTIONS]
 set -eu
 GRANARY=$1
@@ -51,15 +53,23 @@ run() { # name url [script]
     rps=$(echo "$out" | awk '/^Requests\/sec:/ { printf "%.0f", $2 }')
     p50=$(to_us "$(echo "$out" | awk '$1 == "50%" { print $2 }')")
     p99=$(to_us "$(echo "$out" | awk '$1 == "99%" { print $2 }')")
-    non2xx=$(echo "$out" | awk '/Non-2xx/ { print $NF }')
-    printf '%-22s %10s req/s   p50 %6s us   p99 %6s us%s\n' "$name" "$rps" \
-        "$p50" "$p99" "${non2xx:+   non-2xx $non2xx}"
+    bad=$(echo "$out" | awk '$1 == "BAD_ANSWERS" { print $2 }')
+    sockerr=$(echo "$out" | awk '$1 == "SOCKET_ERRORS" { print $2 }')
+    printf '%-22s %10s req/s   p50 %6s us   p99 %6s us   non-200 %s   socket errors %s\n' \
+        "$name" "$rps" "$p50" "$p99" "${bad:-?}" "${sockerr:-?}"
+    if [ "${bad:-x}" != 0 ] || [ "${sockerr:-x}" != 0 ] || [ -z "$rps" ]; then
+        echo "$out" >&2
+        echo "bench_http: $name: failed answers, no RESULT" >&2
+        exit 1
+    fi
     eval "${name}_rps=$rps"
 }
 
 echo "bench_http: wrk -t$THREADS -c$CONNS -d${SECS}s, $(nproc) CPUs, keep-alive"
-run healthz "$URL/healthz"
+export METHOD=GET
+run healthz "$URL/healthz" -s "$HERE/post.lua"
+METHOD=POST
 run invoke "$URL/f/bench/noop" -s "$HERE/post.lua"
 awk -v a="$invoke_rps" -v b="$healthz_rps" 'BEGIN {
     printf "invoke / healthz       %10.2f  (1.00 = the HTTP stack alone)\n", a / b }'
-echo "RESULT http_req_per_s $invoke_rps"
+echo "RESULT http_req_per_s $invoke_rps req/s"

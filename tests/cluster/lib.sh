@@ -22,6 +22,25 @@ if [[ $(id -u) != 0 ]] || ! command -v ip >/dev/null ||
     exit 77
 fi
 
+# Test beds of earlier runs that were killed before their EXIT trap ran
+# (a ctest timeout sends SIGKILL): namespaces grc<PID>-* whose test process
+# is gone, with whatever still runs inside them.
+sweep_stale() {
+    local ns pid p
+    for ns in $(ip netns list 2>/dev/null | awk '{print $1}' |
+        grep -E '^grc[0-9]+-(h[0-9]+|br)$' || true); do
+        pid=${ns#grc}
+        pid=${pid%%-*}
+        [[ -d /proc/$pid ]] && continue
+        for p in $(ip netns pids "$ns" 2>/dev/null || true); do
+            kill -KILL "$p" 2>/dev/null || true
+        done
+        ip netns del "$ns" 2>/dev/null || true
+        echo "removed stale test namespace $ns" >&2
+    done
+}
+sweep_stale
+
 # the test bed is not reachable through any proxy
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 export NO_PROXY="*" no_proxy="*"
@@ -48,6 +67,10 @@ cleanup() {
     exit $rc
 }
 trap cleanup EXIT
+# a signal ends the test through its EXIT trap, which tears the bed down
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # cluster_up N SLOTS: starts the cluster and uploads the test guest as
 # admin/cg (and admin/cg2, the same module under a second name).
