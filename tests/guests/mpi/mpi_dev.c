@@ -16,10 +16,8 @@ static int rank, size;
 #define CHECK(c)                                                               \
     do {                                                                       \
         if (!(c)) {                                                            \
-            printf("rank %d: check failed at line %d: %s\n",                  \
-                   rank,                                                       \
-                   __LINE__,                                                   \
-                   #c);                                                        \
+            printf(                                                            \
+              "rank %d: check failed at line %d: %s\n", rank, __LINE__, #c);   \
             fflush(stdout);                                                    \
             exit(1);                                                           \
         }                                                                      \
@@ -62,7 +60,10 @@ barrier(void)
 static void
 order(void)
 {
-    enum { N = 200 };
+    enum
+    {
+        N = 200
+    };
     static int32_t big[40000];
     if (rank != 0) {
         for (int i = 0; i < N; i++) {
@@ -75,8 +76,10 @@ order(void)
         int next[64] = { 0 };
         for (int i = 0; i < N * (size - 1); i++) {
             gr_mpi_status st;
-            CHECK(gr_mpi_recv(big, sizeof big, GR_MPI_ANY_SOURCE,
-                              GR_MPI_ANY_TAG, 1, &st) == 0);
+            CHECK(
+              gr_mpi_recv(
+                big, sizeof big, GR_MPI_ANY_SOURCE, GR_MPI_ANY_TAG, 1, &st) ==
+              0);
             int s = st.source;
             CHECK(s >= 1 && s < size);
             CHECK(big[0] == s * 100000 + next[s]);
@@ -228,7 +231,10 @@ sync_mode(void)
 static void
 big(void)
 {
-    enum { N = 1 << 20 };
+    enum
+    {
+        N = 1 << 20
+    };
     static uint8_t a[N], b[N];
     int peer = rank ^ 1;
     if (peer >= size)
@@ -257,6 +263,38 @@ big(void)
         CHECK(st.bytes == N && st.source == peer);
         for (int i = 0; i < N; i++)
             CHECK(b[i] == (uint8_t)(i * 7 + peer + round));
+    }
+}
+
+/* Ping-pong between ranks 0 and 1: round-trip/2 latency per size and
+ * bandwidth (for measurements; prints, checks nothing). */
+static void
+pingpong(void)
+{
+    static uint8_t buf[1 << 20];
+    const int sizes[] = { 0, 8, 1024, 65536, 1 << 20 };
+    if (rank > 1)
+        return;
+    for (int k = 0; k < 5; k++) {
+        int n = sizes[k], iters = n >= 65536 ? 500 : 20000;
+        for (int pass = 0; pass < 2; pass++) { /* warm-up, then measured */
+            double t0 = now_s();
+            for (int i = 0; i < iters; i++) {
+                if (rank == 0) {
+                    gr_mpi_send(buf, n, 1, 0, 1, 0);
+                    gr_mpi_recv(buf, n, 1, 0, 1, NULL);
+                } else {
+                    gr_mpi_recv(buf, n, 0, 0, 1, NULL);
+                    gr_mpi_send(buf, n, 0, 0, 1, 0);
+                }
+            }
+            double t = now_s() - t0;
+            if (pass == 1 && rank == 0)
+                printf("pingpong %7d B: %8.2f us one-way, %8.1f MB/s\n",
+                       n,
+                       t / iters / 2 * 1e6,
+                       n ? (double)n * iters * 2 / t / 1e6 : 0);
+        }
     }
 }
 
@@ -354,6 +392,8 @@ main(int argc, char** argv)
         sync_mode();
     } else if (strcmp(what, "big") == 0) {
         big();
+    } else if (strcmp(what, "pingpong") == 0) {
+        pingpong();
     } else if (strcmp(what, "badptr") == 0) {
         badptr();
     } else if (strcmp(what, "trap") == 0 || strcmp(what, "abort") == 0 ||
