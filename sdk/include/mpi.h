@@ -1083,9 +1083,7 @@ extern "C"
     int MPI_Comm_rank(MPI_Comm comm, int* rank);
     int MPI_Comm_compare(MPI_Comm comm1, MPI_Comm comm2, int* result);
     int MPI_Comm_dup(MPI_Comm comm, MPI_Comm* newcomm);
-    int MPI_Comm_dup_with_info(MPI_Comm comm,
-                               MPI_Info info,
-                               MPI_Comm* newcomm);
+    int MPI_Comm_dup_with_info(MPI_Comm comm, MPI_Info info, MPI_Comm* newcomm);
     int MPI_Comm_idup(MPI_Comm comm, MPI_Comm* newcomm, MPI_Request* request);
     int MPI_Comm_create(MPI_Comm comm, MPI_Group group, MPI_Comm* newcomm);
     int MPI_Comm_create_group(MPI_Comm comm,
@@ -1164,9 +1162,7 @@ extern "C"
                        int disp,
                        int* rank_source,
                        int* rank_dest);
-    int MPI_Cart_sub(MPI_Comm comm,
-                     const int remain_dims[],
-                     MPI_Comm* newcomm);
+    int MPI_Cart_sub(MPI_Comm comm, const int remain_dims[], MPI_Comm* newcomm);
     int MPI_Cartdim_get(MPI_Comm comm, int* ndims);
     int MPI_Cart_get(MPI_Comm comm,
                      int maxdims,

@@ -15,12 +15,8 @@
 int
 gr__vsend(const view* v, const void* buf, MPI_Count len, int to)
 {
-    int rc = gr_mpi_send(buf,
-                         (int32_t)len,
-                         v->w[to],
-                         v->tag,
-                         v->ctx,
-                         GR_MPI_MODE_STANDARD);
+    int rc = gr_mpi_send(
+      buf, (int32_t)len, v->w[to], v->tag, v->ctx, GR_MPI_MODE_STANDARD);
     return gr__dev_err(rc);
 }
 
@@ -44,12 +40,8 @@ gr__vsendrecv(const view* v,
     int r = gr_mpi_irecv(rbuf, (int32_t)rlen, v->w[from], v->tag, v->ctx);
     if (r < 0)
         return gr__dev_err(r);
-    int rc = gr_mpi_send(sbuf,
-                         (int32_t)slen,
-                         v->w[to],
-                         v->tag,
-                         v->ctx,
-                         GR_MPI_MODE_STANDARD);
+    int rc = gr_mpi_send(
+      sbuf, (int32_t)slen, v->w[to], v->tag, v->ctx, GR_MPI_MODE_STANDARD);
     gr_mpi_status st;
     int rc2 = gr_mpi_wait(r, &st);
     return gr__dev_err(rc < 0 ? rc : rc2);
@@ -60,13 +52,8 @@ gr__v_barrier(const view* v)
 {
     char a = 0, b;
     for (int k = 1; k < v->n; k <<= 1) {
-        int rc = gr__vsendrecv(v,
-                               &a,
-                               0,
-                               (v->me + k) % v->n,
-                               &b,
-                               0,
-                               (v->me - k + v->n) % v->n);
+        int rc = gr__vsendrecv(
+          v, &a, 0, (v->me + k) % v->n, &b, 0, (v->me - k + v->n) % v->n);
         if (rc)
             return rc;
     }
@@ -97,7 +84,10 @@ bcast_binomial(const view* v, void* buf, MPI_Count len, int root)
 
 /* Ring all-gather of variable blocks inside one buffer. */
 static int
-ring_allgatherv(const view* v, char* all, const MPI_Count* off, const MPI_Count* len)
+ring_allgatherv(const view* v,
+                char* all,
+                const MPI_Count* off,
+                const MPI_Count* len)
 {
     int n = v->n, right = (v->me + 1) % n, left = (v->me - 1 + n) % n;
     for (int s = 0; s < n - 1; s++) {

@@ -290,11 +290,8 @@ MPI_Reduce_scatter(const void* sbuf,
     }
     int rc = reduce_scatter_packed(c, all, counts, mine, dt, op);
     if (!rc)
-        gr__dt_unpack(t,
-                      mine,
-                      gr__dt_packed(t, counts[c->rank]),
-                      rbuf,
-                      counts[c->rank]);
+        gr__dt_unpack(
+          t, mine, gr__dt_packed(t, counts[c->rank]), rbuf, counts[c->rank]);
     free(all);
     free(mine);
     return ERR(ch, rc);
@@ -447,11 +444,8 @@ MPI_Gatherv(const void* sbuf,
         char* dst = (char*)rbuf + (MPI_Aint)displs[i] * ext;
         if ((rc = gr__xbuf_recv(&xs[i], dst, rcounts[i], rt)))
             break;
-        dv[i] = gr_mpi_irecv(xs[i].p,
-                             (int32_t)xs[i].len,
-                             c->w[i],
-                             0,
-                             c->ctx + CTX_COLL);
+        dv[i] = gr_mpi_irecv(
+          xs[i].p, (int32_t)xs[i].len, c->w[i], 0, c->ctx + CTX_COLL);
         if (dv[i] < 0) {
             rc = gr__dev_err(dv[i]);
             break;
@@ -569,10 +563,8 @@ MPI_Scatterv(const void* sbuf,
     }
     if (!rc && rbuf != MPI_IN_PLACE) {
         GET_TYPE(rt, rtype, ch);
-        char* p =
-          pack_new((const char*)sbuf + (MPI_Aint)displs[root] * ext,
-                   scounts[root],
-                   st);
+        char* p = pack_new(
+          (const char*)sbuf + (MPI_Aint)displs[root] * ext, scounts[root], st);
         gr__dt_unpack(rt, p, gr__dt_packed(st, scounts[root]), rbuf, rcount);
         free(p);
     }
@@ -687,8 +679,7 @@ MPI_Allgather(const void* sbuf,
         cd[i] = rcount;
         cd[n + i] = rcount * i;
     }
-    int rc =
-      MPI_Allgatherv(sbuf, scount, stype, rbuf, cd, cd + n, rtype, ch);
+    int rc = MPI_Allgatherv(sbuf, scount, stype, rbuf, cd, cd + n, rtype, ch);
     free(cd);
     return rc;
 }
@@ -730,10 +721,8 @@ alltoallw_bytes(comm* c,
             return MPI_ERR_NO_MEM;
         }
         for (int i = 0; i < n; i++)
-            gr__dt_pack(gr__dt_get(rtv[i]),
-                        (char*)rbuf + rd[i],
-                        rcv[i],
-                        saved + soff[i]);
+            gr__dt_pack(
+              gr__dt_get(rtv[i]), (char*)rbuf + rd[i], rcv[i], saved + soff[i]);
     }
     for (int s = 0; s < n && !rc; s++) {
         int to = (me + s) % n, from = (me - s + n) % n;
@@ -757,7 +746,8 @@ alltoallw_bytes(comm* c,
         } else {
             rc = gr__vsendrecv(&v, sx.p, sx.len, to, rx.p, rx.len, from);
         }
-        gr__xbuf_finish_recv(&rx, (char*)rbuf + rd[from], rcv[from], rt, rx.len);
+        gr__xbuf_finish_recv(
+          &rx, (char*)rbuf + rd[from], rcv[from], rt, rx.len);
         gr__xbuf_free(&sx);
     }
     free(saved);

@@ -363,8 +363,7 @@ MPI_Comm_dup(MPI_Comm ch, MPI_Comm* out)
         gr__view_of(&lv, c, CTX_LOCAL);
         if (c->rank == 0) {
             view iv = { c->rsize, -1, c->rw, c->ctx + CTX_COLL, 7 };
-            gr__vsendrecv(
-              &iv, &ctx, sizeof ctx, 0, &other, sizeof other, 0);
+            gr__vsendrecv(&iv, &ctx, sizeof ctx, 0, &other, sizeof other, 0);
         }
         gr__v_bcast(&lv, &other, sizeof other, 0);
         if (other != ctx) {
@@ -603,15 +602,24 @@ MPI_Intercomm_create(MPI_Comm lh,
         view pv;
         gr__view_of(&pv, pc, CTX_P2P);
         pv.tag = tag;
-        gr__vsendrecv(&pv, m, sizeof m, remote_leader, r, sizeof r,
-                      remote_leader);
+        gr__vsendrecv(
+          &pv, m, sizeof m, remote_leader, r, sizeof r, remote_leader);
         for (int i = 0; i < CTX_MASK_WORDS; i++)
             m[i] &= r[i];
-        gr__vsendrecv(&pv, &lc->size, sizeof(int), remote_leader, &rsize,
-                      sizeof(int), remote_leader);
+        gr__vsendrecv(&pv,
+                      &lc->size,
+                      sizeof(int),
+                      remote_leader,
+                      &rsize,
+                      sizeof(int),
+                      remote_leader);
         rw = gr__malloc(sizeof(int) * (size_t)rsize);
-        gr__vsendrecv(&pv, lc->w, sizeof(int) * (MPI_Count)lc->size,
-                      remote_leader, rw, sizeof(int) * (MPI_Count)rsize,
+        gr__vsendrecv(&pv,
+                      lc->w,
+                      sizeof(int) * (MPI_Count)lc->size,
+                      remote_leader,
+                      rw,
+                      sizeof(int) * (MPI_Count)rsize,
                       remote_leader);
     }
     gr__v_bcast(&lv, m, sizeof m, local_leader);

@@ -125,8 +125,8 @@ gr__dt_get(MPI_Datatype h)
 {
     if (H_KIND(h) == H_DTYPE_BUILTIN) {
         int i = h & 0xff;
-        if (((unsigned)h & 0x00ff0000u) || i >= NBUILTIN ||
-            !builtins[i].used || (builtins[i].size << 8 | i) != (h & 0xffff))
+        if (((unsigned)h & 0x00ff0000u) || i >= NBUILTIN || !builtins[i].used ||
+            (builtins[i].size << 8 | i) != (h & 0xffff))
             return NULL;
         return &builtins[i];
     }
@@ -325,9 +325,9 @@ bld_finish(builder* b,
     t->combiner = combiner;
     if (t->basic == MPI_DATATYPE_NULL)
         t->basic = 0;
-    t->contig = (t->nblk == 0) ||
-                (t->nblk == 1 && t->blk[0].len == t->ub - t->lb &&
-                 t->blk[0].off == t->lb);
+    t->contig =
+      (t->nblk == 0) || (t->nblk == 1 && t->blk[0].len == t->ub - t->lb &&
+                         t->blk[0].off == t->lb);
     t->ni = ni;
     t->na = na;
     t->nd = nd;
@@ -365,15 +365,8 @@ MPI_Type_contiguous(int count, MPI_Datatype oldtype, MPI_Datatype* newtype)
     builder b;
     if (bld_start(&b) || bld_add(&b, 0, count, old))
         return ERR(MPI_COMM_WORLD, MPI_ERR_NO_MEM);
-    int rc = bld_finish(&b,
-                        MPI_COMBINER_CONTIGUOUS,
-                        1,
-                        &count,
-                        0,
-                        NULL,
-                        1,
-                        &oldtype,
-                        newtype);
+    int rc = bld_finish(
+      &b, MPI_COMBINER_CONTIGUOUS, 1, &count, 0, NULL, 1, &oldtype, newtype);
     return rc ? ERR(MPI_COMM_WORLD, rc) : 0;
 }
 
@@ -398,10 +391,11 @@ hvector(int count,
             return ERR(MPI_COMM_WORLD, MPI_ERR_NO_MEM);
         }
     int ints[3] = { count, bl, stride_elems };
-    int rc = combiner == MPI_COMBINER_VECTOR
-               ? bld_finish(&b, combiner, 3, ints, 0, NULL, 1, &oldtype, newtype)
-               : bld_finish(
-                   &b, combiner, 2, ints, 1, &stride_bytes, 1, &oldtype, newtype);
+    int rc =
+      combiner == MPI_COMBINER_VECTOR
+        ? bld_finish(&b, combiner, 3, ints, 0, NULL, 1, &oldtype, newtype)
+        : bld_finish(
+            &b, combiner, 2, ints, 1, &stride_bytes, 1, &oldtype, newtype);
     return rc ? ERR(MPI_COMM_WORLD, rc) : 0;
 }
 
@@ -429,13 +423,8 @@ MPI_Type_create_hvector(int count,
                         MPI_Datatype oldtype,
                         MPI_Datatype* newtype)
 {
-    return hvector(count,
-                   blocklength,
-                   stride,
-                   oldtype,
-                   newtype,
-                   MPI_COMBINER_HVECTOR,
-                   0);
+    return hvector(
+      count, blocklength, stride, oldtype, newtype, MPI_COMBINER_HVECTOR, 0);
 }
 
 int
@@ -497,15 +486,8 @@ indexed(int count,
     if (!hd)
         for (int i = 0; i < count; i++)
             ints[k++] = d[i];
-    int rc = bld_finish(&b,
-                        combiner,
-                        ni,
-                        ints,
-                        hd ? count : 0,
-                        hd,
-                        1,
-                        &oldtype,
-                        newtype);
+    int rc = bld_finish(
+      &b, combiner, ni, ints, hd ? count : 0, hd, 1, &oldtype, newtype);
     free(ints);
     return rc ? ERR(MPI_COMM_WORLD, rc) : 0;
 }
@@ -643,8 +625,8 @@ MPI_Type_create_resized(MPI_Datatype oldtype,
     b.t->lb = lb;
     b.t->ub = lb + extent;
     MPI_Aint a[2] = { lb, extent };
-    int rc = bld_finish(
-      &b, MPI_COMBINER_RESIZED, 0, NULL, 2, a, 1, &oldtype, newtype);
+    int rc =
+      bld_finish(&b, MPI_COMBINER_RESIZED, 0, NULL, 2, a, 1, &oldtype, newtype);
     return rc ? ERR(MPI_COMM_WORLD, rc) : 0;
 }
 
@@ -1027,11 +1009,7 @@ gr__xbuf_recv(xbuf* x, void* buf, int count, dtype* t)
 }
 
 void
-gr__xbuf_finish_recv(xbuf* x,
-                     void* buf,
-                     int count,
-                     dtype* t,
-                     MPI_Count nbytes)
+gr__xbuf_finish_recv(xbuf* x, void* buf, int count, dtype* t, MPI_Count nbytes)
 {
     if (x->tmp) {
         if (nbytes > x->len)

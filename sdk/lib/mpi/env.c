@@ -359,8 +359,7 @@ gr__err(MPI_Comm ch, int code, const char* fn)
 }
 
 int
-MPI_Comm_create_errhandler(MPI_Comm_errhandler_function* fn,
-                           MPI_Errhandler* eh)
+MPI_Comm_create_errhandler(MPI_Comm_errhandler_function* fn, MPI_Errhandler* eh)
 {
     for (int i = 0; i < 64; i++)
         if (!ehs[i].used) {

@@ -23,119 +23,213 @@ MPI_Ibarrier(MPI_Comm comm, MPI_Request* r)
 }
 
 int
-MPI_Ibcast(void* b, int n, MPI_Datatype t, int root, MPI_Comm comm,
+MPI_Ibcast(void* b,
+           int n,
+           MPI_Datatype t,
+           int root,
+           MPI_Comm comm,
            MPI_Request* r)
 {
     EAGER(MPI_Bcast(b, n, t, root, comm), comm, r);
 }
 
 int
-MPI_Igather(const void* sb, int sc, MPI_Datatype st, void* rb, int rc,
-            MPI_Datatype rt, int root, MPI_Comm comm, MPI_Request* r)
+MPI_Igather(const void* sb,
+            int sc,
+            MPI_Datatype st,
+            void* rb,
+            int rc,
+            MPI_Datatype rt,
+            int root,
+            MPI_Comm comm,
+            MPI_Request* r)
 {
     EAGER(MPI_Gather(sb, sc, st, rb, rc, rt, root, comm), comm, r);
 }
 
 int
-MPI_Igatherv(const void* sb, int sc, MPI_Datatype st, void* rb,
-             const int rcs[], const int d[], MPI_Datatype rt, int root,
-             MPI_Comm comm, MPI_Request* r)
+MPI_Igatherv(const void* sb,
+             int sc,
+             MPI_Datatype st,
+             void* rb,
+             const int rcs[],
+             const int d[],
+             MPI_Datatype rt,
+             int root,
+             MPI_Comm comm,
+             MPI_Request* r)
 {
     EAGER(MPI_Gatherv(sb, sc, st, rb, rcs, d, rt, root, comm), comm, r);
 }
 
 int
-MPI_Iscatter(const void* sb, int sc, MPI_Datatype st, void* rb, int rc,
-             MPI_Datatype rt, int root, MPI_Comm comm, MPI_Request* r)
+MPI_Iscatter(const void* sb,
+             int sc,
+             MPI_Datatype st,
+             void* rb,
+             int rc,
+             MPI_Datatype rt,
+             int root,
+             MPI_Comm comm,
+             MPI_Request* r)
 {
     EAGER(MPI_Scatter(sb, sc, st, rb, rc, rt, root, comm), comm, r);
 }
 
 int
-MPI_Iscatterv(const void* sb, const int scs[], const int d[],
-              MPI_Datatype st, void* rb, int rc, MPI_Datatype rt, int root,
-              MPI_Comm comm, MPI_Request* r)
+MPI_Iscatterv(const void* sb,
+              const int scs[],
+              const int d[],
+              MPI_Datatype st,
+              void* rb,
+              int rc,
+              MPI_Datatype rt,
+              int root,
+              MPI_Comm comm,
+              MPI_Request* r)
 {
     EAGER(MPI_Scatterv(sb, scs, d, st, rb, rc, rt, root, comm), comm, r);
 }
 
 int
-MPI_Iallgather(const void* sb, int sc, MPI_Datatype st, void* rb, int rc,
-               MPI_Datatype rt, MPI_Comm comm, MPI_Request* r)
+MPI_Iallgather(const void* sb,
+               int sc,
+               MPI_Datatype st,
+               void* rb,
+               int rc,
+               MPI_Datatype rt,
+               MPI_Comm comm,
+               MPI_Request* r)
 {
     EAGER(MPI_Allgather(sb, sc, st, rb, rc, rt, comm), comm, r);
 }
 
 int
-MPI_Iallgatherv(const void* sb, int sc, MPI_Datatype st, void* rb,
-                const int rcs[], const int d[], MPI_Datatype rt,
-                MPI_Comm comm, MPI_Request* r)
+MPI_Iallgatherv(const void* sb,
+                int sc,
+                MPI_Datatype st,
+                void* rb,
+                const int rcs[],
+                const int d[],
+                MPI_Datatype rt,
+                MPI_Comm comm,
+                MPI_Request* r)
 {
     EAGER(MPI_Allgatherv(sb, sc, st, rb, rcs, d, rt, comm), comm, r);
 }
 
 int
-MPI_Ialltoall(const void* sb, int sc, MPI_Datatype st, void* rb, int rc,
-              MPI_Datatype rt, MPI_Comm comm, MPI_Request* r)
+MPI_Ialltoall(const void* sb,
+              int sc,
+              MPI_Datatype st,
+              void* rb,
+              int rc,
+              MPI_Datatype rt,
+              MPI_Comm comm,
+              MPI_Request* r)
 {
     EAGER(MPI_Alltoall(sb, sc, st, rb, rc, rt, comm), comm, r);
 }
 
 int
-MPI_Ialltoallv(const void* sb, const int scs[], const int sd[],
-               MPI_Datatype st, void* rb, const int rcs[], const int rd[],
-               MPI_Datatype rt, MPI_Comm comm, MPI_Request* r)
+MPI_Ialltoallv(const void* sb,
+               const int scs[],
+               const int sd[],
+               MPI_Datatype st,
+               void* rb,
+               const int rcs[],
+               const int rd[],
+               MPI_Datatype rt,
+               MPI_Comm comm,
+               MPI_Request* r)
 {
     EAGER(MPI_Alltoallv(sb, scs, sd, st, rb, rcs, rd, rt, comm), comm, r);
 }
 
 int
-MPI_Ialltoallw(const void* sb, const int scs[], const int sd[],
-               const MPI_Datatype st[], void* rb, const int rcs[],
-               const int rd[], const MPI_Datatype rt[], MPI_Comm comm,
+MPI_Ialltoallw(const void* sb,
+               const int scs[],
+               const int sd[],
+               const MPI_Datatype st[],
+               void* rb,
+               const int rcs[],
+               const int rd[],
+               const MPI_Datatype rt[],
+               MPI_Comm comm,
                MPI_Request* r)
 {
     EAGER(MPI_Alltoallw(sb, scs, sd, st, rb, rcs, rd, rt, comm), comm, r);
 }
 
 int
-MPI_Ireduce(const void* sb, void* rb, int n, MPI_Datatype t, MPI_Op op,
-            int root, MPI_Comm comm, MPI_Request* r)
+MPI_Ireduce(const void* sb,
+            void* rb,
+            int n,
+            MPI_Datatype t,
+            MPI_Op op,
+            int root,
+            MPI_Comm comm,
+            MPI_Request* r)
 {
     EAGER(MPI_Reduce(sb, rb, n, t, op, root, comm), comm, r);
 }
 
 int
-MPI_Iallreduce(const void* sb, void* rb, int n, MPI_Datatype t, MPI_Op op,
-               MPI_Comm comm, MPI_Request* r)
+MPI_Iallreduce(const void* sb,
+               void* rb,
+               int n,
+               MPI_Datatype t,
+               MPI_Op op,
+               MPI_Comm comm,
+               MPI_Request* r)
 {
     EAGER(MPI_Allreduce(sb, rb, n, t, op, comm), comm, r);
 }
 
 int
-MPI_Ireduce_scatter(const void* sb, void* rb, const int rcs[],
-                    MPI_Datatype t, MPI_Op op, MPI_Comm comm, MPI_Request* r)
+MPI_Ireduce_scatter(const void* sb,
+                    void* rb,
+                    const int rcs[],
+                    MPI_Datatype t,
+                    MPI_Op op,
+                    MPI_Comm comm,
+                    MPI_Request* r)
 {
     EAGER(MPI_Reduce_scatter(sb, rb, rcs, t, op, comm), comm, r);
 }
 
 int
-MPI_Ireduce_scatter_block(const void* sb, void* rb, int n, MPI_Datatype t,
-                          MPI_Op op, MPI_Comm comm, MPI_Request* r)
+MPI_Ireduce_scatter_block(const void* sb,
+                          void* rb,
+                          int n,
+                          MPI_Datatype t,
+                          MPI_Op op,
+                          MPI_Comm comm,
+                          MPI_Request* r)
 {
     EAGER(MPI_Reduce_scatter_block(sb, rb, n, t, op, comm), comm, r);
 }
 
 int
-MPI_Iscan(const void* sb, void* rb, int n, MPI_Datatype t, MPI_Op op,
-          MPI_Comm comm, MPI_Request* r)
+MPI_Iscan(const void* sb,
+          void* rb,
+          int n,
+          MPI_Datatype t,
+          MPI_Op op,
+          MPI_Comm comm,
+          MPI_Request* r)
 {
     EAGER(MPI_Scan(sb, rb, n, t, op, comm), comm, r);
 }
 
 int
-MPI_Iexscan(const void* sb, void* rb, int n, MPI_Datatype t, MPI_Op op,
-            MPI_Comm comm, MPI_Request* r)
+MPI_Iexscan(const void* sb,
+            void* rb,
+            int n,
+            MPI_Datatype t,
+            MPI_Op op,
+            MPI_Comm comm,
+            MPI_Request* r)
 {
     EAGER(MPI_Exscan(sb, rb, n, t, op, comm), comm, r);
 }
@@ -182,27 +276,27 @@ pstart(req* r)
             rc = MPI_Bcast(a->rb, a->rc, a->rt, a->root, a->comm);
             break;
         case K_REDUCE:
-            rc = MPI_Reduce(a->sb, a->rb, a->rc, a->rt, a->op, a->root,
-                            a->comm);
+            rc =
+              MPI_Reduce(a->sb, a->rb, a->rc, a->rt, a->op, a->root, a->comm);
             break;
         case K_ALLREDUCE:
             rc = MPI_Allreduce(a->sb, a->rb, a->rc, a->rt, a->op, a->comm);
             break;
         case K_GATHER:
-            rc = MPI_Gather(a->sb, a->sc, a->st, a->rb, a->rc, a->rt,
-                            a->root, a->comm);
+            rc = MPI_Gather(
+              a->sb, a->sc, a->st, a->rb, a->rc, a->rt, a->root, a->comm);
             break;
         case K_SCATTER:
-            rc = MPI_Scatter(a->sb, a->sc, a->st, a->rb, a->rc, a->rt,
-                             a->root, a->comm);
+            rc = MPI_Scatter(
+              a->sb, a->sc, a->st, a->rb, a->rc, a->rt, a->root, a->comm);
             break;
         case K_ALLGATHER:
-            rc = MPI_Allgather(a->sb, a->sc, a->st, a->rb, a->rc, a->rt,
-                               a->comm);
+            rc =
+              MPI_Allgather(a->sb, a->sc, a->st, a->rb, a->rc, a->rt, a->comm);
             break;
         case K_ALLTOALL:
-            rc = MPI_Alltoall(a->sb, a->sc, a->st, a->rb, a->rc, a->rt,
-                              a->comm);
+            rc =
+              MPI_Alltoall(a->sb, a->sc, a->st, a->rb, a->rc, a->rt, a->comm);
             break;
         case K_SCAN:
             rc = MPI_Scan(a->sb, a->rb, a->rc, a->rt, a->op, a->comm);
@@ -211,8 +305,8 @@ pstart(req* r)
             rc = MPI_Exscan(a->sb, a->rb, a->rc, a->rt, a->op, a->comm);
             break;
         case K_RSB:
-            rc = MPI_Reduce_scatter_block(a->sb, a->rb, a->rc, a->rt, a->op,
-                                          a->comm);
+            rc = MPI_Reduce_scatter_block(
+              a->sb, a->rb, a->rc, a->rt, a->op, a->comm);
             break;
     }
     r->state = RQ_DONE;
@@ -253,47 +347,99 @@ MPI_Barrier_init(MPI_Comm comm, MPI_Info info, MPI_Request* r)
 }
 
 int
-MPI_Bcast_init(void* b, int n, MPI_Datatype t, int root, MPI_Comm comm,
-               MPI_Info info, MPI_Request* r)
+MPI_Bcast_init(void* b,
+               int n,
+               MPI_Datatype t,
+               int root,
+               MPI_Comm comm,
+               MPI_Info info,
+               MPI_Request* r)
 {
     (void)info;
-    cargs a = { .kind = K_BCAST, .rb = b, .rc = n, .rt = t, .root = root,
+    cargs a = {
+        .kind = K_BCAST, .rb = b, .rc = n, .rt = t, .root = root, .comm = comm
+    };
+    return pinit(&a, r);
+}
+
+int
+MPI_Reduce_init(const void* sb,
+                void* rb,
+                int n,
+                MPI_Datatype t,
+                MPI_Op op,
+                int root,
+                MPI_Comm comm,
+                MPI_Info info,
+                MPI_Request* r)
+{
+    (void)info;
+    cargs a = { .kind = K_REDUCE,
+                .sb = sb,
+                .rb = rb,
+                .rc = n,
+                .rt = t,
+                .op = op,
+                .root = root,
                 .comm = comm };
     return pinit(&a, r);
 }
 
 int
-MPI_Reduce_init(const void* sb, void* rb, int n, MPI_Datatype t, MPI_Op op,
-                int root, MPI_Comm comm, MPI_Info info, MPI_Request* r)
+MPI_Allreduce_init(const void* sb,
+                   void* rb,
+                   int n,
+                   MPI_Datatype t,
+                   MPI_Op op,
+                   MPI_Comm comm,
+                   MPI_Info info,
+                   MPI_Request* r)
 {
     (void)info;
-    cargs a = { .kind = K_REDUCE, .sb = sb, .rb = rb, .rc = n, .rt = t,
-                .op = op, .root = root, .comm = comm };
-    return pinit(&a, r);
-}
-
-int
-MPI_Allreduce_init(const void* sb, void* rb, int n, MPI_Datatype t,
-                   MPI_Op op, MPI_Comm comm, MPI_Info info, MPI_Request* r)
-{
-    (void)info;
-    cargs a = { .kind = K_ALLREDUCE, .sb = sb, .rb = rb, .rc = n, .rt = t,
-                .op = op, .comm = comm };
+    cargs a = { .kind = K_ALLREDUCE,
+                .sb = sb,
+                .rb = rb,
+                .rc = n,
+                .rt = t,
+                .op = op,
+                .comm = comm };
     return pinit(&a, r);
 }
 
 static int
-init2(int kind, const void* sb, int sc, MPI_Datatype st, void* rb, int rc,
-      MPI_Datatype rt, int root, MPI_Comm comm, MPI_Request* r)
+init2(int kind,
+      const void* sb,
+      int sc,
+      MPI_Datatype st,
+      void* rb,
+      int rc,
+      MPI_Datatype rt,
+      int root,
+      MPI_Comm comm,
+      MPI_Request* r)
 {
-    cargs a = { .kind = kind, .sb = sb, .sc = sc, .st = st, .rb = rb,
-                .rc = rc, .rt = rt, .root = root, .comm = comm };
+    cargs a = { .kind = kind,
+                .sb = sb,
+                .sc = sc,
+                .st = st,
+                .rb = rb,
+                .rc = rc,
+                .rt = rt,
+                .root = root,
+                .comm = comm };
     return pinit(&a, r);
 }
 
 int
-MPI_Gather_init(const void* sb, int sc, MPI_Datatype st, void* rb, int rc,
-                MPI_Datatype rt, int root, MPI_Comm comm, MPI_Info info,
+MPI_Gather_init(const void* sb,
+                int sc,
+                MPI_Datatype st,
+                void* rb,
+                int rc,
+                MPI_Datatype rt,
+                int root,
+                MPI_Comm comm,
+                MPI_Info info,
                 MPI_Request* r)
 {
     (void)info;
@@ -301,8 +447,15 @@ MPI_Gather_init(const void* sb, int sc, MPI_Datatype st, void* rb, int rc,
 }
 
 int
-MPI_Scatter_init(const void* sb, int sc, MPI_Datatype st, void* rb, int rc,
-                 MPI_Datatype rt, int root, MPI_Comm comm, MPI_Info info,
+MPI_Scatter_init(const void* sb,
+                 int sc,
+                 MPI_Datatype st,
+                 void* rb,
+                 int rc,
+                 MPI_Datatype rt,
+                 int root,
+                 MPI_Comm comm,
+                 MPI_Info info,
                  MPI_Request* r)
 {
     (void)info;
@@ -310,8 +463,14 @@ MPI_Scatter_init(const void* sb, int sc, MPI_Datatype st, void* rb, int rc,
 }
 
 int
-MPI_Allgather_init(const void* sb, int sc, MPI_Datatype st, void* rb,
-                   int rc, MPI_Datatype rt, MPI_Comm comm, MPI_Info info,
+MPI_Allgather_init(const void* sb,
+                   int sc,
+                   MPI_Datatype st,
+                   void* rb,
+                   int rc,
+                   MPI_Datatype rt,
+                   MPI_Comm comm,
+                   MPI_Info info,
                    MPI_Request* r)
 {
     (void)info;
@@ -319,8 +478,14 @@ MPI_Allgather_init(const void* sb, int sc, MPI_Datatype st, void* rb,
 }
 
 int
-MPI_Alltoall_init(const void* sb, int sc, MPI_Datatype st, void* rb, int rc,
-                  MPI_Datatype rt, MPI_Comm comm, MPI_Info info,
+MPI_Alltoall_init(const void* sb,
+                  int sc,
+                  MPI_Datatype st,
+                  void* rb,
+                  int rc,
+                  MPI_Datatype rt,
+                  MPI_Comm comm,
+                  MPI_Info info,
                   MPI_Request* r)
 {
     (void)info;
@@ -328,34 +493,62 @@ MPI_Alltoall_init(const void* sb, int sc, MPI_Datatype st, void* rb, int rc,
 }
 
 static int
-initred(int kind, const void* sb, void* rb, int n, MPI_Datatype t, MPI_Op op,
-        MPI_Comm comm, MPI_Request* r)
+initred(int kind,
+        const void* sb,
+        void* rb,
+        int n,
+        MPI_Datatype t,
+        MPI_Op op,
+        MPI_Comm comm,
+        MPI_Request* r)
 {
-    cargs a = { .kind = kind, .sb = sb, .rb = rb, .rc = n, .rt = t,
-                .op = op, .comm = comm };
+    cargs a = { .kind = kind,
+                .sb = sb,
+                .rb = rb,
+                .rc = n,
+                .rt = t,
+                .op = op,
+                .comm = comm };
     return pinit(&a, r);
 }
 
 int
-MPI_Scan_init(const void* sb, void* rb, int n, MPI_Datatype t, MPI_Op op,
-              MPI_Comm comm, MPI_Info info, MPI_Request* r)
+MPI_Scan_init(const void* sb,
+              void* rb,
+              int n,
+              MPI_Datatype t,
+              MPI_Op op,
+              MPI_Comm comm,
+              MPI_Info info,
+              MPI_Request* r)
 {
     (void)info;
     return initred(K_SCAN, sb, rb, n, t, op, comm, r);
 }
 
 int
-MPI_Exscan_init(const void* sb, void* rb, int n, MPI_Datatype t, MPI_Op op,
-                MPI_Comm comm, MPI_Info info, MPI_Request* r)
+MPI_Exscan_init(const void* sb,
+                void* rb,
+                int n,
+                MPI_Datatype t,
+                MPI_Op op,
+                MPI_Comm comm,
+                MPI_Info info,
+                MPI_Request* r)
 {
     (void)info;
     return initred(K_EXSCAN, sb, rb, n, t, op, comm, r);
 }
 
 int
-MPI_Reduce_scatter_block_init(const void* sb, void* rb, int n,
-                              MPI_Datatype t, MPI_Op op, MPI_Comm comm,
-                              MPI_Info info, MPI_Request* r)
+MPI_Reduce_scatter_block_init(const void* sb,
+                              void* rb,
+                              int n,
+                              MPI_Datatype t,
+                              MPI_Op op,
+                              MPI_Comm comm,
+                              MPI_Info info,
+                              MPI_Request* r)
 {
     (void)info;
     return initred(K_RSB, sb, rb, n, t, op, comm, r);

@@ -200,10 +200,10 @@ static int
 basic_op(int o, MPI_Datatype t, const void* a, void* b, size_t n)
 {
     switch (t) {
-#define IOP(H, T)                                                                \
+#define IOP(H, T)                                                              \
     case H:                                                                    \
         return iop_##T(o, a, b, n);
-#define FOP(H, T)                                                                \
+#define FOP(H, T)                                                              \
     case H:                                                                    \
         return op_##T(o, a, b, n);
         IOP(MPI_CHAR, char)
@@ -291,11 +291,7 @@ gr__op_commutative(MPI_Op op)
 }
 
 int
-gr__op_apply(MPI_Op op,
-             const void* in,
-             void* inout,
-             int count,
-             MPI_Datatype dt)
+gr__op_apply(MPI_Op op, const void* in, void* inout, int count, MPI_Datatype dt)
 {
     dtype* t = gr__dt_get(dt);
     if (!t)
@@ -408,11 +404,8 @@ MPI_Reduce_local(const void* inbuf,
             uops[H_IDX(op)].fn((void*)inbuf, inoutbuf, &len, &d);
             return 0;
         }
-        rc = gr__op_apply(op,
-                          gr__dt_base(t, inbuf),
-                          gr__dt_base(t, inoutbuf),
-                          count,
-                          datatype);
+        rc = gr__op_apply(
+          op, gr__dt_base(t, inbuf), gr__dt_base(t, inoutbuf), count, datatype);
         return rc ? ERR(MPI_COMM_WORLD, rc) : 0;
     }
     xbuf a, b;

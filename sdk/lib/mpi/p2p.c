@@ -444,9 +444,8 @@ MPI_Send(const void* buf,
          MPI_Comm comm)
 {
     CHECK_INIT();
-    return ERR(comm,
-               send_mode(buf, count, dt, dest, tag, comm,
-                         GR_MPI_MODE_STANDARD));
+    return ERR(
+      comm, send_mode(buf, count, dt, dest, tag, comm, GR_MPI_MODE_STANDARD));
 }
 
 int
@@ -545,8 +544,7 @@ MPI_Isend(const void* buf,
           MPI_Comm comm,
           MPI_Request* r)
 {
-    return isend_mode(
-      buf, count, dt, dest, tag, comm, r, GR_MPI_MODE_STANDARD);
+    return isend_mode(buf, count, dt, dest, tag, comm, r, GR_MPI_MODE_STANDARD);
 }
 
 int
@@ -739,7 +737,7 @@ MPI_Start(MPI_Request* h)
         r->err = rc;
         gr__status_empty(&r->st);
     } else {
-        int mode = r->mode == P_SSEND ? GR_MPI_MODE_SYNC
+        int mode = r->mode == P_SSEND   ? GR_MPI_MODE_SYNC
                    : r->mode == P_RSEND ? GR_MPI_MODE_READY
                                         : GR_MPI_MODE_STANDARD;
         rc = start_send(
@@ -901,9 +899,8 @@ anyof(int count, MPI_Request hv[], int* index, int blocking)
         }
         int32_t idx = -1;
         gr_mpi_status ds = { 0 };
-        int rc = (blocking && !sched)
-                   ? gr_mpi_waitany(dv, count, &idx, &ds)
-                   : gr_mpi_testany(dv, count, &idx, &ds);
+        int rc = (blocking && !sched) ? gr_mpi_waitany(dv, count, &idx, &ds)
+                                      : gr_mpi_testany(dv, count, &idx, &ds);
         free(dv);
         int waited = blocking && !sched;
         if (idx >= 0 && (waited || rc == 1)) {
@@ -987,21 +984,13 @@ some(int n, MPI_Request hv[], int* outcount, int idx[], MPI_Status sv[], int b)
 }
 
 int
-MPI_Waitsome(int n,
-             MPI_Request hv[],
-             int* outcount,
-             int idx[],
-             MPI_Status sv[])
+MPI_Waitsome(int n, MPI_Request hv[], int* outcount, int idx[], MPI_Status sv[])
 {
     return some(n, hv, outcount, idx, sv, 1);
 }
 
 int
-MPI_Testsome(int n,
-             MPI_Request hv[],
-             int* outcount,
-             int idx[],
-             MPI_Status sv[])
+MPI_Testsome(int n, MPI_Request hv[], int* outcount, int idx[], MPI_Status sv[])
 {
     return some(n, hv, outcount, idx, sv, 0);
 }

@@ -13,8 +13,8 @@ main(int argc, char** argv)
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     if (rank == (size > 1 ? 1 : 0))
         MPI_Abort(MPI_COMM_WORLD, 3);
-    MPI_Recv(&v, 1, MPI_INT, MPI_ANY_SOURCE, 0, MPI_COMM_WORLD,
-             MPI_STATUS_IGNORE);
+    MPI_Recv(
+      &v, 1, MPI_INT, MPI_ANY_SOURCE, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
     MPI_Finalize();
     return 0;
 }

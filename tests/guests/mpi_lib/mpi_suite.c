@@ -64,8 +64,8 @@ test_p2p(void)
         MPI_Recv(&v, 1, MPI_INT, 0, 9, MPI_COMM_WORLD, &st);
         CHECK(v == 42 && st.MPI_TAG == 9 && st.MPI_SOURCE == 0);
         for (int i = 0; i < 3; i++) {
-            MPI_Recv(&v, 1, MPI_INT, MPI_ANY_SOURCE, MPI_ANY_TAG,
-                     MPI_COMM_WORLD, &st);
+            MPI_Recv(
+              &v, 1, MPI_INT, MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &st);
             CHECK(v == i && st.MPI_TAG == 5);
         }
     }
@@ -145,7 +145,8 @@ test_datatypes(void)
         int c;
     } v = { 'x', 2.5, 9 }, w;
     int bl[3] = { 1, 1, 1 };
-    MPI_Aint d[3] = { offsetof(struct s, a), offsetof(struct s, b),
+    MPI_Aint d[3] = { offsetof(struct s, a),
+                      offsetof(struct s, b),
                       offsetof(struct s, c) };
     MPI_Datatype ty[3] = { MPI_CHAR, MPI_DOUBLE, MPI_INT }, st, rs;
     MPI_Type_create_struct(3, bl, d, ty, &st);
@@ -166,8 +167,7 @@ test_datatypes(void)
     /* subarray */
     int sizes[2] = { 4, 4 }, subs[2] = { 2, 2 }, starts[2] = { 1, 1 };
     MPI_Datatype sa;
-    MPI_Type_create_subarray(2, sizes, subs, starts, MPI_ORDER_C, MPI_INT,
-                             &sa);
+    MPI_Type_create_subarray(2, sizes, subs, starts, MPI_ORDER_C, MPI_INT, &sa);
     MPI_Type_commit(&sa);
     pos = 0;
     MPI_Pack(m, 1, sa, packed, sizeof packed, &pos, MPI_COMM_WORLD);
@@ -263,8 +263,8 @@ test_collectives(MPI_Comm comm)
     for (int i = 0; i < big; i++)
         bd[i] = i + r;
     MPI_Allreduce(MPI_IN_PLACE, bd, big, MPI_DOUBLE, MPI_SUM, comm);
-    CHECK(bd[0] == n * (n - 1) / 2 && bd[big - 1] ==
-          (double)(big - 1) * n + n * (n - 1) / 2);
+    CHECK(bd[0] == n * (n - 1) / 2 &&
+          bd[big - 1] == (double)(big - 1) * n + n * (n - 1) / 2);
     free(bd);
     /* non-blocking collectives */
     MPI_Request rq[2];
