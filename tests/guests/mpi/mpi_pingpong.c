@@ -32,7 +32,10 @@ main(int argc, char** argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     int iters = argc > 1 ? atoi(argv[1]) : 1000;
-    enum { BIG = 1 << 20 };
+    enum
+    {
+        BIG = 1 << 20
+    };
     char* buf = malloc(BIG);
     memset(buf, rank, BIG);
     if (size >= 2) {
@@ -42,7 +45,9 @@ main(int argc, char** argv)
         double big = pingpong(rank, buf, BIG, iters / 10 + 1);
         if (rank == 0)
             printf("pingpong 8 B: %.2f us, 1 MiB: %.1f us = %.0f MB/s\n",
-                   lat * 1e6, big * 1e6, BIG / big / 1e6);
+                   lat * 1e6,
+                   big * 1e6,
+                   BIG / big / 1e6);
     }
     int n = BIG / 8;
     double* v = malloc(BIG);
@@ -68,7 +73,9 @@ main(int argc, char** argv)
     }
     if (rank == 0)
         printf("allreduce %d ranks: 8 B %.2f us, 1 MiB %.1f us\npingpong ok\n",
-               size, t_small * 1e6, t_big * 1e6);
+               size,
+               t_small * 1e6,
+               t_big * 1e6);
     free(buf);
     free(v);
     free(s);
