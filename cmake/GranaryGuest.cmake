@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # Building guest modules (test guests, examples, benchmarks) during the build.
 #   granary_add_wat_guest(<name> <file.wat>)
-#   granary_add_guest(<name> SOURCES <c files...> [REACTOR] [OPT <-Ox>]
+#   granary_add_guest(<name> SOURCES <c files...> [REACTOR] [MPI] [OPT <-Ox>]
 #                     [CFLAGS ...] [LDFLAGS ...] [DEPENDS ...])
+# MPI builds with sdk/bin/granary-mpicc against the guest MPI library
+# (sdk/lib/mpi, target granary_mpi_lib).
 # Both produce ${GRANARY_GUEST_DIR}/<name>.wasm and a target guest_<name>;
 # the target `guests` depends on all of them. C guests are built with
 # sdk/bin/granary-cc (docs/toolchain.md); set GRANARY_CLANG in the
@@ -28,7 +30,7 @@ function(granary_add_wat_guest name wat)
 endfunction()
 
 function(granary_add_guest name)
-  cmake_parse_arguments(G "REACTOR" "OPT" "SOURCES;CFLAGS;LDFLAGS;DEPENDS"
+  cmake_parse_arguments(G "REACTOR;MPI" "OPT" "SOURCES;CFLAGS;LDFLAGS;DEPENDS"
                         ${ARGN})
   if(NOT G_SOURCES)
     message(FATAL_ERROR "granary_add_guest(${name}): no SOURCES")
@@ -47,17 +49,27 @@ function(granary_add_guest name)
     set(G_OPT -O2)
   endif()
   set(env)
+  set(cc ${GRANARY_CC})
+  set(extra_deps)
+  if(G_MPI)
+    set(cc ${PROJECT_SOURCE_DIR}/sdk/bin/granary-mpicc)
+    set(env ${CMAKE_COMMAND} -E env GRANARY_MPI_LIB=${GRANARY_MPI_LIB})
+    set(extra_deps ${GRANARY_MPI_LIB} granary_mpi_lib ${cc})
+  endif()
   if(GRANARY_CLANG)
-    set(env ${CMAKE_COMMAND} -E env GRANARY_CLANG=${GRANARY_CLANG})
+    if(NOT env)
+      set(env ${CMAKE_COMMAND} -E env)
+    endif()
+    list(APPEND env GRANARY_CLANG=${GRANARY_CLANG})
   endif()
   # Header dependencies: granary-cc -MD would write one .d per source; keep
   # it simple and depend on the SDK headers and the sources' directories'
   # headers listed by the caller in DEPENDS.
   file(GLOB_RECURSE sdk_headers ${PROJECT_SOURCE_DIR}/sdk/include/*.h)
   add_custom_command(OUTPUT ${out}
-    COMMAND ${env} ${GRANARY_CC} ${model} ${G_OPT} ${G_CFLAGS}
+    COMMAND ${env} ${cc} ${model} ${G_OPT} ${G_CFLAGS}
             -o ${out} ${srcs} ${G_LDFLAGS}
-    DEPENDS ${srcs} ${GRANARY_CC} ${sdk_headers} ${G_DEPENDS}
+    DEPENDS ${srcs} ${GRANARY_CC} ${sdk_headers} ${G_DEPENDS} ${extra_deps}
     COMMENT "granary-cc ${name}"
     VERBATIM)
   add_custom_target(guest_${name} DEPENDS ${out})

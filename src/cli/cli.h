@@ -19,6 +19,7 @@ enum gr_cli_exit
 };
 
 int gr_cli_run(int argc, char** argv);
+int gr_cli_mpirun(int argc, char** argv);
 
 /* granary serve: the HTTP API + scheduler + engine in one process. */
 int gr_cli_serve(int argc, char** argv);

@@ -11,6 +11,43 @@
 
 #include "cli/cli.h"
 
+/* ---- granary run / mpirun options (cmd_run.c) ---------------------------- */
+
+#include <stdint.h>
+
+#include "host/wasi/wasi.h"
+
+#define GR__CLI_MAX_DIRS 64
+#define GR__CLI_MAX_LISTEN 16
+
+typedef struct gr__cli_run_opts
+{
+    const char* cmd;        /* "run" or "mpirun", for messages */
+    void (*usage)(FILE* f); /* -h, --help */
+    int mpi;                /* accept -np (and refuse --tcplisten) */
+    int np, max_np;         /* -np N (mpi only) */
+    gr_wasi_preopen dirs[GR__CLI_MAX_DIRS];
+    size_t n_dirs;
+    const char* listen[GR__CLI_MAX_LISTEN]; /* --tcplisten values */
+    size_t n_listen;
+    const char** env; /* caller allocates argc entries */
+    size_t n_env;
+    uint32_t max_pages;
+    uint64_t timeout_ns; /* 0 = none */
+    const char* cache;
+    const char* file;
+    const char** args; /* args[0] is the program name */
+    size_t n_args;
+} gr__cli_run_opts;
+
+/* Parses granary run's command line (and mpirun's, with -np) into *o
+ * (cmd, usage, mpi, max_np and env set by the caller). Returns 0, or -1
+ * after saying why on stderr. Exits 0 after --help. */
+int gr__cli_run_parse(int argc, char** argv, gr__cli_run_opts* o);
+
+/* Checks every --dir host folder exists; -1 after saying which not. */
+int gr__cli_run_check_dirs(const gr__cli_run_opts* o);
+
 /* ---- options (opts.c) ---------------------------------------------------- */
 
 typedef enum gr__cli_kind

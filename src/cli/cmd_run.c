@@ -21,9 +21,6 @@
 #include "host/wasi/wasi.h"
 #include "util/alloc.h"
 
-#define MAX_DIRS 64
-#define MAX_LISTEN 16
-
 static void
 run_usage(FILE* f)
 {
@@ -57,26 +54,10 @@ run_usage(FILE* f)
       f);
 }
 
-struct run_opts
-{
-    gr_wasi_preopen dirs[MAX_DIRS];
-    size_t n_dirs;
-    const char* listen[MAX_LISTEN]; /* --tcplisten values, as given */
-    size_t n_listen;
-    const char** env;
-    size_t n_env;
-    uint32_t max_pages;
-    uint64_t timeout_ns; /* 0 = none */
-    const char* cache;
-    const char* file;
-    const char** args; /* args[0] is the program name */
-    size_t n_args;
-};
-
 /* Splits "HOST::GUEST" in place; a lone HOST is visible under the same
  * name, as written (wasmtime's convention: --dir . is "."). */
 static int
-parse_dir(char* spec, gr_wasi_preopen* d)
+parse_dir(const char* cmd, char* spec, gr_wasi_preopen* d)
 {
     char* sep = strstr(spec, "::");
     d->host_path = spec;
@@ -89,34 +70,47 @@ parse_dir(char* spec, gr_wasi_preopen* d)
         if (sep)
             *sep = ':';
         fprintf(stderr,
-                "granary run: --dir '%s': wants HOST or HOST::GUEST, both "
+                "granary %s: --dir '%s': wants HOST or HOST::GUEST, both "
                 "non-empty\n",
+                cmd,
                 spec);
         return -1;
     }
     return 0;
 }
 
-static int
-parse_args(int argc, char** argv, struct run_opts* o)
+int
+gr__cli_run_parse(int argc, char** argv, gr__cli_run_opts* o)
 {
+    const char* cmd = o->cmd;
     int i = 1;
     for (; i < argc; i++) {
         const char* a = argv[i];
         const char* val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            run_usage(stdout);
+            o->usage(stdout);
             exit(GR_CLI_OK);
-        } else if (strcmp(a, "--dir") == 0 && val) {
-            if (o->n_dirs == MAX_DIRS) {
-                fprintf(stderr, "granary run: too many --dir options\n");
+        } else if (o->mpi && strcmp(a, "-np") == 0 && val) {
+            char* end;
+            long np = strtol(argv[++i], &end, 10);
+            if (*end || np < 1 || np > o->max_np) {
+                fprintf(stderr,
+                        "granary %s: -np wants 1..%ld\n",
+                        cmd,
+                        (long)o->max_np);
                 return -1;
             }
-            if (parse_dir(argv[++i], &o->dirs[o->n_dirs++]) < 0)
+            o->np = (int)np;
+        } else if (strcmp(a, "--dir") == 0 && val) {
+            if (o->n_dirs == GR__CLI_MAX_DIRS) {
+                fprintf(stderr, "granary %s: too many --dir options\n", cmd);
                 return -1;
-        } else if (strcmp(a, "--tcplisten") == 0 && val) {
+            }
+            if (parse_dir(cmd, argv[++i], &o->dirs[o->n_dirs++]) < 0)
+                return -1;
+        } else if (!o->mpi && strcmp(a, "--tcplisten") == 0 && val) {
             gr__cli_listen l;
-            if (o->n_listen == MAX_LISTEN) {
+            if (o->n_listen == GR__CLI_MAX_LISTEN) {
                 fprintf(stderr, "granary run: too many --tcplisten options\n");
                 return -1;
             }
@@ -129,7 +123,7 @@ parse_args(int argc, char** argv, struct run_opts* o)
             o->listen[o->n_listen++] = argv[++i];
         } else if (strcmp(a, "--env") == 0 && val) {
             if (!strchr(val, '=')) {
-                fprintf(stderr, "granary run: --env wants KEY=VALUE\n");
+                fprintf(stderr, "granary %s: --env wants KEY=VALUE\n", cmd);
                 return -1;
             }
             o->env[o->n_env++] = argv[++i];
@@ -137,8 +131,9 @@ parse_args(int argc, char** argv, struct run_opts* o)
             double secs;
             if (gr__cli_parse_secs(val, &secs) < 0) {
                 fprintf(stderr,
-                        "granary run: --timeout '%s': wants a duration such "
+                        "granary %s: --timeout '%s': wants a duration such "
                         "as 100ms, 2s or 1m\n",
+                        cmd,
                         val);
                 return -1;
             }
@@ -148,7 +143,8 @@ parse_args(int argc, char** argv, struct run_opts* o)
             char* end;
             unsigned long mib = strtoul(argv[++i], &end, 10);
             if (*end || mib == 0 || mib > 4096) {
-                fprintf(stderr, "granary run: --max-memory wants 1..4096\n");
+                fprintf(
+                  stderr, "granary %s: --max-memory wants 1..4096\n", cmd);
                 return -1;
             }
             o->max_pages = (uint32_t)(mib * 16);
@@ -158,15 +154,17 @@ parse_args(int argc, char** argv, struct run_opts* o)
             i++;
             break;
         } else if (a[0] == '-' && a[1]) {
-            fprintf(
-              stderr, "granary run: unknown or incomplete option '%s'\n", a);
+            fprintf(stderr,
+                    "granary %s: unknown or incomplete option '%s'\n",
+                    cmd,
+                    a);
             return -1;
         } else {
             break;
         }
     }
     if (i >= argc) {
-        fprintf(stderr, "granary run: missing FILE.wasm\n");
+        fprintf(stderr, "granary %s: missing FILE.wasm\n", cmd);
         return -1;
     }
     o->file = argv[i];
@@ -183,14 +181,15 @@ parse_args(int argc, char** argv, struct run_opts* o)
 
 /* Checks every --dir host folder up front, so that an error names the
  * option and the path (gr_wasi_create only says what failed). */
-static int
-check_dirs(const struct run_opts* o)
+int
+gr__cli_run_check_dirs(const gr__cli_run_opts* o)
 {
     for (size_t i = 0; i < o->n_dirs; i++) {
         int fd = open(o->dirs[i].host_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0) {
             fprintf(stderr,
-                    "granary run: --dir %s: %s\n",
+                    "granary %s: --dir %s: %s\n",
+                    o->cmd,
                     o->dirs[i].host_path,
                     strerror(errno));
             return -1;
@@ -284,11 +283,11 @@ run_guest(void* p)
 int
 gr_cli_run(int argc, char** argv)
 {
-    struct run_opts o = { 0 };
+    gr__cli_run_opts o = { .cmd = "run", .usage = run_usage };
     o.env = gr_calloc((size_t)argc, sizeof *o.env);
     if (!o.env)
         return GR_CLI_FAILURE;
-    if (parse_args(argc, argv, &o) < 0) {
+    if (gr__cli_run_parse(argc, argv, &o) < 0) {
         run_usage(stderr);
         gr_free(o.env);
         return GR_CLI_USAGE;
@@ -300,10 +299,10 @@ gr_cli_run(int argc, char** argv)
     gr_wasi* wasi = NULL;
     gr_instance* inst = NULL;
     char err[1024] = "";
-    int listen_fds[MAX_LISTEN];
+    int listen_fds[GR__CLI_MAX_LISTEN];
     size_t n_listen = 0;
 
-    if (check_dirs(&o) < 0)
+    if (gr__cli_run_check_dirs(&o) < 0)
         goto out;
     gr_engine_config ecfg = { .cache_dir = o.cache,
                               .import_check = gr_host_import_check,

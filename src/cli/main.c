@@ -14,6 +14,7 @@ usage(FILE* f)
           "\n"
           "commands:\n"
           "  run      run a WASI command module (like wasmtime run)\n"
+          "  mpirun   run an MPI program as N ranks on this machine\n"
           "  serve    run the HTTP API, scheduler and engine (one process)\n"
           "  token    create, list or revoke API tokens of a server\n"
           "  upload   upload a function to a server\n"
@@ -42,6 +43,8 @@ main(int argc, char** argv)
     const char* cmd = argv[1];
     if (strcmp(cmd, "run") == 0)
         return gr_cli_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "mpirun") == 0)
+        return gr_cli_mpirun(argc - 1, argv + 1);
 #ifdef GRANARY_HTTP_SERVER
     if (strcmp(cmd, "serve") == 0)
         return gr_cli_serve(argc - 1, argv + 1);

@@ -187,6 +187,9 @@ struct watched
      * queue, and with SA_NODEFER every queued one would stack a frame on
      * the alternate stack when the thread runs again). */
     _Atomic int pending;
+    /* gr_rt_cancel: CLOCK_MONOTONIC ns at which the thread's calls were
+     * cancelled (0 = not); acts as a deadline already passed. */
+    _Atomic uint64_t cancel_at;
     pthread_t thread;
 };
 
@@ -223,6 +226,9 @@ watchdog_main(void* arg)
                 continue;
             uint64_t d =
               atomic_load_explicit(&w->deadline, memory_order_acquire);
+            uint64_t c = atomic_load(&w->cancel_at);
+            if (d && c && c < d)
+                d = c;
             if (d && d <= now && atomic_load(&w->used) &&
                 !atomic_exchange(&w->pending, 1) &&
                 pthread_kill(w->thread, TIMEOUT_SIGNAL) != 0)
@@ -277,6 +283,7 @@ my_watch_slot(void)
             w->thread = pthread_self();
             atomic_store(&w->deadline, 0);
             atomic_store(&w->pending, 0);
+            atomic_store(&w->cancel_at, 0);
             size_t high = atomic_load(&watched_high);
             while (high < i + 1 &&
                    !atomic_compare_exchange_weak(&watched_high, &high, i + 1))
@@ -333,6 +340,51 @@ effective_deadline(const struct frame* f)
     return d;
 }
 
+static void init_thread(void);
+
+/* effective_deadline, brought forward to the cancel time when this thread
+ * was cancelled (gr_rt_cancel) and is inside a guest call. */
+static uint64_t
+deadline_in_force(const struct frame* f)
+{
+    uint64_t d = effective_deadline(f);
+    if (f && watch_slot) {
+        uint64_t c = atomic_load(&watch_slot->cancel_at);
+        if (c && (!d || c < d))
+            d = c;
+    }
+    return d;
+}
+
+gr_rt_thread*
+gr_rt_thread_self(void)
+{
+    init_thread();
+    return (gr_rt_thread*)my_watch_slot();
+}
+
+void
+gr_rt_cancel(gr_rt_thread* t)
+{
+    struct watched* w = (struct watched*)t;
+    uint64_t none = 0;
+    if (w)
+        atomic_compare_exchange_strong(&w->cancel_at, &none, mono_ns());
+}
+
+void
+gr_rt_cancel_clear(void)
+{
+    if (watch_slot)
+        atomic_store(&watch_slot->cancel_at, 0);
+}
+
+int
+gr_rt_cancelled(void)
+{
+    return watch_slot && atomic_load(&watch_slot->cancel_at) != 0;
+}
+
 static void
 timeout_handler(int sig, siginfo_t* si, void* uc)
 {
@@ -340,7 +392,7 @@ timeout_handler(int sig, siginfo_t* si, void* uc)
     (void)si;
     atomic_fetch_add_explicit(&timeout_signals, 1, memory_order_relaxed);
     struct frame* f = current_frame;
-    uint64_t deadline = effective_deadline(f);
+    uint64_t deadline = deadline_in_force(f);
     /* Allow the next signal only once this one is done with (the handler
      * runs with SA_NODEFER, so clearing earlier could nest frames). */
     if (watch_slot)
@@ -362,13 +414,13 @@ gr_rt_timeout_signals(void)
 uint64_t
 gr_rt_deadline(void)
 {
-    return effective_deadline(current_frame);
+    return deadline_in_force(current_frame);
 }
 
 int
 gr_rt_deadline_passed(void)
 {
-    uint64_t d = effective_deadline(current_frame);
+    uint64_t d = deadline_in_force(current_frame);
     return d && mono_ns() >= d;
 }
 

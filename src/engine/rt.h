@@ -103,6 +103,24 @@ uint64_t gr_rt_deadline(void);
 int gr_rt_deadline_passed(void);
 void gr_rt_check_deadline(void);
 
+/* Cancelling another thread's guest calls (an MPI world ends every rank
+ * when one fails). gr_rt_thread_self: the calling thread's handle (it
+ * claims the thread's watchdog slot; NULL if none can be had), valid until
+ * the thread exits: whoever keeps a handle must stop using it before then.
+ * gr_rt_cancel(t): from now on t's guest calls behave as if their deadline
+ * had passed: gr_rt_deadline() on t returns the cancel time, so blocking
+ * host calls end, and generated code is unwound with GR_TRAP_TIMEOUT, but
+ * only inside calls made with a deadline (gr_rt_call_timeout with a
+ * non-zero timeout: use a far one if the call needs none). Thread-safe,
+ * idempotent. gr_rt_cancel_clear: undoes a cancel of the calling thread
+ * (before it runs unrelated calls). gr_rt_cancelled: 1 if the calling
+ * thread is cancelled. */
+typedef struct gr_rt_thread gr_rt_thread;
+gr_rt_thread* gr_rt_thread_self(void);
+void gr_rt_cancel(gr_rt_thread* t);
+void gr_rt_cancel_clear(void);
+int gr_rt_cancelled(void);
+
 /* Number of timeout signals this process has handled (for tests: the
  * watchdog never has more than one pending per thread). */
 unsigned long gr_rt_timeout_signals(void);

@@ -12,6 +12,7 @@
 static const struct gr_host_import* const tables[] = {
     gr_wasi_imports,
     gr_faas_imports,
+    gr_mpi_imports,
 };
 
 int

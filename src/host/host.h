@@ -7,6 +7,7 @@
 
 struct gr_wasi;
 struct gr_state_ctx;
+struct gr_mpi_rank;
 
 /* Per-instance host context. The faaslet layer owns it and stores it with
  * gr_instance_set_host(); every member is owned by the faaslet layer. Used by
@@ -16,6 +17,9 @@ typedef struct gr_host_ctx
     struct gr_wasi* wasi;       /* NULL: every WASI call fails with ENOSYS */
     void* faas;                 /* Granary API state (later issues) */
     struct gr_state_ctx* state; /* shared state (NULL: state calls fail) */
+    /* The MPI rank this instance runs as (src/mpi; NULL: not in a world,
+     * the granary_mpi calls see a world of one rank that cannot talk). */
+    struct gr_mpi_rank* mpi;
 } gr_host_ctx;
 
 /* One import the host provides: module, field name and wasm signature
@@ -26,6 +30,10 @@ struct gr_host_import
     const char* name;
     const char* sig;
 };
+
+/* The "granary_mpi" imports (src/host/mpi_table.c; implemented in
+ * src/mpi/imports.c, which the host library does not depend on). */
+extern const struct gr_host_import gr_mpi_imports[];
 
 /* Returns 1 if Granary provides module.name with exactly signature sig, else
  * 0. Matches gr_import_check_fn (engine.h). Thread-safe (static tables). */

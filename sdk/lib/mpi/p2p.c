@@ -1,0 +1,1388 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Point to point: sends, receives, requests and their completion, probes,
+ * buffered sends, persistent requests. Communicator ranks become world
+ * ranks here; contiguous data goes straight from/to the user's buffer.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpi_int.h"
+
+static req** reqs;
+static int nreqs;
+
+MPI_Request
+gr__req_new(req** out)
+{
+    int i;
+    for (i = 0; i < nreqs; i++)
+        if (!reqs[i])
+            break;
+    if (i == nreqs) {
+        int nn = nreqs * 2 + 32;
+        req** n = realloc(reqs, sizeof(*n) * (size_t)nn);
+        if (!n)
+            return MPI_REQUEST_NULL;
+        for (int k = nreqs; k < nn; k++)
+            n[k] = NULL;
+        reqs = n;
+        nreqs = nn;
+    }
+    req* r = calloc(1, sizeof(req));
+    if (!r)
+        return MPI_REQUEST_NULL;
+    r->dev = -1;
+    reqs[i] = r;
+    *out = r;
+    return (MPI_Request)(H_REQ | (unsigned)i);
+}
+
+req*
+gr__req_get(MPI_Request h)
+{
+    if (H_KIND(h) != H_REQ)
+        return NULL;
+    int i = H_IDX(h);
+    return i < nreqs ? reqs[i] : NULL;
+}
+
+void
+gr__status_empty(MPI_Status* st)
+{
+    st->MPI_SOURCE = MPI_ANY_SOURCE;
+    st->MPI_TAG = MPI_ANY_TAG;
+    st->MPI_ERROR = MPI_SUCCESS;
+    st->gr_cancelled = 0;
+    st->gr_count = 0;
+}
+
+MPI_Request
+gr__req_done(MPI_Comm comm, int err)
+{
+    req* r;
+    MPI_Request h = gr__req_new(&r);
+    if (h == MPI_REQUEST_NULL)
+        return h;
+    r->state = RQ_DONE;
+    r->comm = comm;
+    r->err = err;
+    gr__status_empty(&r->st);
+    return h;
+}
+
+static void
+req_release(MPI_Request h)
+{
+    req* r = gr__req_get(h);
+    if (!r)
+        return;
+    gr__xbuf_free(&r->x);
+    free(r->args);
+    reqs[H_IDX(h)] = NULL;
+    free(r);
+}
+
+static void
+status_from_dev(req* r, const gr_mpi_status* ds, int rc)
+{
+    comm* c = gr__comm_get(r->comm);
+    r->st.MPI_SOURCE =
+      c && ds->source >= 0 ? gr__comm_from_world(c, ds->source) : ds->source;
+    r->st.MPI_TAG = ds->tag;
+    r->st.gr_cancelled = ds->cancelled;
+    r->st.gr_count = ds->bytes;
+    r->err = rc < 0 ? gr__dev_err(rc) : 0;
+    if (r->is_recv && !ds->cancelled && r->st.gr_count > r->x.len)
+        r->err = MPI_ERR_TRUNCATE;
+    r->st.MPI_ERROR = r->err;
+}
+
+static void
+finish_dev(req* r, const gr_mpi_status* ds, int rc)
+{
+    status_from_dev(r, ds, rc);
+    r->dev = -1;
+    r->state = RQ_DONE;
+    if (r->is_recv) {
+        dtype* t = gr__dt_get(r->udt);
+        if (t && !ds->cancelled)
+            gr__xbuf_finish_recv(&r->x, r->ubuf, r->ucount, t, ds->bytes);
+        else
+            gr__xbuf_free(&r->x);
+    } else {
+        gr__xbuf_free(&r->x);
+    }
+}
+
+/* Drives r towards completion; returns 1 once it is RQ_DONE. */
+static int
+req_poll(req* r, int blocking)
+{
+    if (r->state == RQ_ACTIVE) {
+        gr_mpi_status ds = { 0 };
+        int rc;
+        if (blocking) {
+            rc = gr_mpi_wait(r->dev, &ds);
+        } else {
+            rc = gr_mpi_test(r->dev, &ds);
+            if (rc == 0)
+                return 0;
+            if (rc == 1)
+                rc = ds.error;
+        }
+        finish_dev(r, &ds, rc);
+        return 1;
+    }
+    if (r->state == RQ_SCHED)
+        return r->progress(r, blocking);
+    return r->state == RQ_DONE;
+}
+
+static void
+copy_status(MPI_Status* out, const MPI_Status* st)
+{
+    if (out && out != MPI_STATUS_IGNORE) {
+        int e = out->MPI_ERROR;
+        *out = *st;
+        out->MPI_ERROR = e;
+    }
+}
+
+/* Completes a DONE request: copies its status, frees or deactivates it.
+ * Returns its error. */
+static int
+req_complete(MPI_Request* h, MPI_Status* status)
+{
+    req* r = gr__req_get(*h);
+    int err = r->err;
+    copy_status(status, &r->st);
+    if (r->persistent) {
+        r->state = RQ_INACTIVE;
+    } else {
+        req_release(*h);
+        *h = MPI_REQUEST_NULL;
+    }
+    return err;
+}
+
+static int
+is_inactive(MPI_Request h)
+{
+    if (h == MPI_REQUEST_NULL)
+        return 1;
+    req* r = gr__req_get(h);
+    return !r || r->state == RQ_INACTIVE;
+}
+
+/* ---- starting operations ---- */
+
+static int
+check_comm_rank(comm* c, int rank, int any_ok)
+{
+    int n = c->inter ? c->rsize : c->size;
+    if (rank == MPI_PROC_NULL || (any_ok && rank == MPI_ANY_SOURCE))
+        return 0;
+    return rank >= 0 && rank < n ? 0 : MPI_ERR_RANK;
+}
+
+static int
+start_send(req* r,
+           const void* buf,
+           int count,
+           MPI_Datatype dt,
+           int dest,
+           int tag,
+           MPI_Comm ch,
+           int mode)
+{
+    comm* c = gr__comm_get(ch);
+    dtype* t = gr__dt_get(dt);
+    if (!c)
+        return MPI_ERR_COMM;
+    if (!t)
+        return MPI_ERR_TYPE;
+    if (count < 0)
+        return MPI_ERR_COUNT;
+    if (tag < 0 || tag > GR_MPI_TAG_UB)
+        return MPI_ERR_TAG;
+    int rc = check_comm_rank(c, dest, 0);
+    if (rc)
+        return rc;
+    r->comm = ch;
+    r->is_recv = 0;
+    gr__status_empty(&r->st);
+    r->err = 0;
+    if (dest == MPI_PROC_NULL) {
+        r->state = RQ_DONE;
+        r->st.MPI_SOURCE = MPI_PROC_NULL;
+        return 0;
+    }
+    if ((rc = gr__xbuf_send(&r->x, buf, count, t)))
+        return rc;
+    int d = gr_mpi_isend(r->x.p,
+                         (int32_t)r->x.len,
+                         gr__peer_world(c, dest),
+                         tag,
+                         c->ctx + CTX_P2P,
+                         mode);
+    if (d < 0) {
+        gr__xbuf_free(&r->x);
+        return gr__dev_err(d);
+    }
+    r->dev = d;
+    r->state = RQ_ACTIVE;
+    return 0;
+}
+
+static int
+start_recv(req* r,
+           void* buf,
+           int count,
+           MPI_Datatype dt,
+           int src,
+           int tag,
+           MPI_Comm ch)
+{
+    comm* c = gr__comm_get(ch);
+    dtype* t = gr__dt_get(dt);
+    if (!c)
+        return MPI_ERR_COMM;
+    if (!t)
+        return MPI_ERR_TYPE;
+    if (count < 0)
+        return MPI_ERR_COUNT;
+    if (tag != MPI_ANY_TAG && (tag < 0 || tag > GR_MPI_TAG_UB))
+        return MPI_ERR_TAG;
+    int rc = check_comm_rank(c, src, 1);
+    if (rc)
+        return rc;
+    r->comm = ch;
+    r->is_recv = 1;
+    r->ubuf = buf;
+    r->ucount = count;
+    r->udt = dt;
+    r->err = 0;
+    gr__status_empty(&r->st);
+    if (src == MPI_PROC_NULL) {
+        r->state = RQ_DONE;
+        r->st.MPI_SOURCE = MPI_PROC_NULL;
+        r->st.MPI_TAG = MPI_ANY_TAG;
+        r->x.len = 0;
+        return 0;
+    }
+    if ((rc = gr__xbuf_recv(&r->x, buf, count, t)))
+        return rc;
+    int d = gr_mpi_irecv(r->x.p,
+                         (int32_t)r->x.len,
+                         src == MPI_ANY_SOURCE ? GR_MPI_ANY_SOURCE
+                                               : gr__peer_world(c, src),
+                         tag == MPI_ANY_TAG ? GR_MPI_ANY_TAG : tag,
+                         c->ctx + CTX_P2P);
+    if (d < 0) {
+        gr__xbuf_free(&r->x);
+        return gr__dev_err(d);
+    }
+    r->dev = d;
+    r->state = RQ_ACTIVE;
+    return 0;
+}
+
+/* ---- buffered sends ---- */
+
+static char* battach;
+static int battach_size;
+static int bused;
+typedef struct bpend
+{
+    MPI_Request r;
+    int len;
+} bpend;
+static bpend* bp;
+static int nbp, capbp;
+
+static void
+bsend_reap(int blocking)
+{
+    int k = 0;
+    for (int i = 0; i < nbp; i++) {
+        req* r = gr__req_get(bp[i].r);
+        if (req_poll(r, blocking)) {
+            bused -= bp[i].len;
+            req_release(bp[i].r);
+        } else {
+            bp[k++] = bp[i];
+        }
+    }
+    nbp = k;
+}
+
+static int
+bsend_start(const void* buf,
+            int count,
+            MPI_Datatype dt,
+            int dest,
+            int tag,
+            MPI_Comm ch)
+{
+    dtype* t = gr__dt_get(dt);
+    if (!t)
+        return MPI_ERR_TYPE;
+    if (dest == MPI_PROC_NULL)
+        return 0;
+    bsend_reap(0);
+    int len = (int)gr__dt_packed(t, count) + MPI_BSEND_OVERHEAD;
+    if (bused + len > battach_size)
+        return MPI_ERR_BUFFER;
+    if (nbp == capbp) {
+        bpend* n = realloc(bp, sizeof(bpend) * (size_t)(capbp * 2 + 8));
+        if (!n)
+            return MPI_ERR_NO_MEM;
+        bp = n;
+        capbp = capbp * 2 + 8;
+    }
+    req* r;
+    MPI_Request h = gr__req_new(&r);
+    if (h == MPI_REQUEST_NULL)
+        return MPI_ERR_NO_MEM;
+    /* the data is copied now (as into the attached buffer): the send
+     * completes locally whatever the receiver does. */
+    r->x.len = gr__dt_packed(t, count);
+    r->x.tmp = gr__malloc((size_t)r->x.len);
+    if (!r->x.tmp) {
+        req_release(h);
+        return MPI_ERR_NO_MEM;
+    }
+    gr__dt_pack(t, buf, count, r->x.tmp);
+    r->x.p = r->x.tmp;
+    comm* c = gr__comm_get(ch);
+    int d = gr_mpi_isend(r->x.p,
+                         (int32_t)r->x.len,
+                         gr__peer_world(c, dest),
+                         tag,
+                         c->ctx + CTX_P2P,
+                         GR_MPI_MODE_STANDARD);
+    if (d < 0) {
+        req_release(h);
+        return gr__dev_err(d);
+    }
+    r->dev = d;
+    r->state = RQ_ACTIVE;
+    r->comm = ch;
+    bp[nbp].r = h;
+    bp[nbp].len = len;
+    nbp++;
+    bused += len;
+    return 0;
+}
+
+int
+MPI_Buffer_attach(void* buffer, int size)
+{
+    if (battach)
+        return ERR(MPI_COMM_WORLD, MPI_ERR_BUFFER);
+    battach = buffer;
+    battach_size = size;
+    return 0;
+}
+
+int
+MPI_Buffer_detach(void* buffer_addr, int* size)
+{
+    bsend_reap(1);
+    while (nbp)
+        bsend_reap(1);
+    memcpy(buffer_addr, &battach, sizeof battach);
+    *size = battach_size;
+    battach = NULL;
+    battach_size = 0;
+    return 0;
+}
+
+/* ---- blocking ---- */
+
+static int
+send_mode(const void* buf,
+          int count,
+          MPI_Datatype dt,
+          int dest,
+          int tag,
+          MPI_Comm ch,
+          int mode)
+{
+    comm* c = gr__comm_get(ch);
+    dtype* t = gr__dt_get(dt);
+    if (!c)
+        return MPI_ERR_COMM;
+    if (!t)
+        return MPI_ERR_TYPE;
+    if (count < 0)
+        return MPI_ERR_COUNT;
+    if (tag < 0 || tag > GR_MPI_TAG_UB)
+        return MPI_ERR_TAG;
+    int rc = check_comm_rank(c, dest, 0);
+    if (rc || dest == MPI_PROC_NULL)
+        return rc;
+    xbuf x;
+    if ((rc = gr__xbuf_send(&x, buf, count, t)))
+        return rc;
+    rc = gr_mpi_send(x.p,
+                     (int32_t)x.len,
+                     gr__peer_world(c, dest),
+                     tag,
+                     c->ctx + CTX_P2P,
+                     mode);
+    gr__xbuf_free(&x);
+    return gr__dev_err(rc);
+}
+
+int
+MPI_Send(const void* buf,
+         int count,
+         MPI_Datatype dt,
+         int dest,
+         int tag,
+         MPI_Comm comm)
+{
+    CHECK_INIT();
+    return ERR(
+      comm, send_mode(buf, count, dt, dest, tag, comm, GR_MPI_MODE_STANDARD));
+}
+
+int
+MPI_Ssend(const void* buf,
+          int count,
+          MPI_Datatype dt,
+          int dest,
+          int tag,
+          MPI_Comm comm)
+{
+    CHECK_INIT();
+    return ERR(comm,
+               send_mode(buf, count, dt, dest, tag, comm, GR_MPI_MODE_SYNC));
+}
+
+int
+MPI_Rsend(const void* buf,
+          int count,
+          MPI_Datatype dt,
+          int dest,
+          int tag,
+          MPI_Comm comm)
+{
+    CHECK_INIT();
+    return ERR(comm,
+               send_mode(buf, count, dt, dest, tag, comm, GR_MPI_MODE_READY));
+}
+
+int
+MPI_Bsend(const void* buf,
+          int count,
+          MPI_Datatype dt,
+          int dest,
+          int tag,
+          MPI_Comm comm)
+{
+    CHECK_INIT();
+    if (!gr__comm_get(comm))
+        return ERR(comm, MPI_ERR_COMM);
+    return ERR(comm, bsend_start(buf, count, dt, dest, tag, comm));
+}
+
+int
+MPI_Recv(void* buf,
+         int count,
+         MPI_Datatype dt,
+         int src,
+         int tag,
+         MPI_Comm ch,
+         MPI_Status* status)
+{
+    CHECK_INIT();
+    req r;
+    memset(&r, 0, sizeof r);
+    int rc = start_recv(&r, buf, count, dt, src, tag, ch);
+    if (rc)
+        return ERR(ch, rc);
+    req_poll(&r, 1);
+    copy_status(status, &r.st);
+    return ERR(ch, r.err);
+}
+
+/* ---- non-blocking ---- */
+
+static int
+isend_mode(const void* buf,
+           int count,
+           MPI_Datatype dt,
+           int dest,
+           int tag,
+           MPI_Comm ch,
+           MPI_Request* out,
+           int mode)
+{
+    CHECK_INIT();
+    req* r;
+    MPI_Request h = gr__req_new(&r);
+    if (h == MPI_REQUEST_NULL)
+        return ERR(ch, MPI_ERR_NO_MEM);
+    int rc = start_send(r, buf, count, dt, dest, tag, ch, mode);
+    if (rc) {
+        req_release(h);
+        *out = MPI_REQUEST_NULL;
+        return ERR(ch, rc);
+    }
+    *out = h;
+    return 0;
+}
+
+int
+MPI_Isend(const void* buf,
+          int count,
+          MPI_Datatype dt,
+          int dest,
+          int tag,
+          MPI_Comm comm,
+          MPI_Request* r)
+{
+    return isend_mode(buf, count, dt, dest, tag, comm, r, GR_MPI_MODE_STANDARD);
+}
+
+int
+MPI_Issend(const void* buf,
+           int count,
+           MPI_Datatype dt,
+           int dest,
+           int tag,
+           MPI_Comm comm,
+           MPI_Request* r)
+{
+    return isend_mode(buf, count, dt, dest, tag, comm, r, GR_MPI_MODE_SYNC);
+}
+
+int
+MPI_Irsend(const void* buf,
+           int count,
+           MPI_Datatype dt,
+           int dest,
+           int tag,
+           MPI_Comm comm,
+           MPI_Request* r)
+{
+    return isend_mode(buf, count, dt, dest, tag, comm, r, GR_MPI_MODE_READY);
+}
+
+int
+MPI_Ibsend(const void* buf,
+           int count,
+           MPI_Datatype dt,
+           int dest,
+           int tag,
+           MPI_Comm comm,
+           MPI_Request* r)
+{
+    CHECK_INIT();
+    int rc = bsend_start(buf, count, dt, dest, tag, comm);
+    *r = gr__req_done(comm, 0);
+    return ERR(comm, rc);
+}
+
+int
+MPI_Irecv(void* buf,
+          int count,
+          MPI_Datatype dt,
+          int src,
+          int tag,
+          MPI_Comm ch,
+          MPI_Request* out)
+{
+    CHECK_INIT();
+    req* r;
+    MPI_Request h = gr__req_new(&r);
+    if (h == MPI_REQUEST_NULL)
+        return ERR(ch, MPI_ERR_NO_MEM);
+    int rc = start_recv(r, buf, count, dt, src, tag, ch);
+    if (rc) {
+        req_release(h);
+        *out = MPI_REQUEST_NULL;
+        return ERR(ch, rc);
+    }
+    *out = h;
+    return 0;
+}
+
+/* ---- persistent ---- */
+
+enum
+{
+    P_SEND = 1,
+    P_BSEND,
+    P_SSEND,
+    P_RSEND,
+    P_RECV
+};
+
+static int
+pinit(const void* buf,
+      int count,
+      MPI_Datatype dt,
+      int peer,
+      int tag,
+      MPI_Comm ch,
+      MPI_Request* out,
+      int kind)
+{
+    CHECK_INIT();
+    comm* c = gr__comm_get(ch);
+    if (!c)
+        return ERR(ch, MPI_ERR_COMM);
+    if (!gr__dt_get(dt))
+        return ERR(ch, MPI_ERR_TYPE);
+    if (check_comm_rank(c, peer, kind == P_RECV))
+        return ERR(ch, MPI_ERR_RANK);
+    req* r;
+    MPI_Request h = gr__req_new(&r);
+    if (h == MPI_REQUEST_NULL)
+        return ERR(ch, MPI_ERR_NO_MEM);
+    r->persistent = 1;
+    r->state = RQ_INACTIVE;
+    r->pbuf = buf;
+    r->pcount = count;
+    r->pdt = dt;
+    r->peer = peer;
+    r->tag = tag;
+    r->comm = ch;
+    r->mode = kind;
+    r->is_recv = kind == P_RECV;
+    gr__status_empty(&r->st);
+    *out = h;
+    return 0;
+}
+
+int
+MPI_Send_init(const void* buf,
+              int count,
+              MPI_Datatype dt,
+              int dest,
+              int tag,
+              MPI_Comm comm,
+              MPI_Request* r)
+{
+    return pinit(buf, count, dt, dest, tag, comm, r, P_SEND);
+}
+
+int
+MPI_Bsend_init(const void* buf,
+               int count,
+               MPI_Datatype dt,
+               int dest,
+               int tag,
+               MPI_Comm comm,
+               MPI_Request* r)
+{
+    return pinit(buf, count, dt, dest, tag, comm, r, P_BSEND);
+}
+
+int
+MPI_Ssend_init(const void* buf,
+               int count,
+               MPI_Datatype dt,
+               int dest,
+               int tag,
+               MPI_Comm comm,
+               MPI_Request* r)
+{
+    return pinit(buf, count, dt, dest, tag, comm, r, P_SSEND);
+}
+
+int
+MPI_Rsend_init(const void* buf,
+               int count,
+               MPI_Datatype dt,
+               int dest,
+               int tag,
+               MPI_Comm comm,
+               MPI_Request* r)
+{
+    return pinit(buf, count, dt, dest, tag, comm, r, P_RSEND);
+}
+
+int
+MPI_Recv_init(void* buf,
+              int count,
+              MPI_Datatype dt,
+              int src,
+              int tag,
+              MPI_Comm comm,
+              MPI_Request* r)
+{
+    return pinit(buf, count, dt, src, tag, comm, r, P_RECV);
+}
+
+int
+MPI_Start(MPI_Request* h)
+{
+    CHECK_INIT();
+    req* r = gr__req_get(*h);
+    if (!r || !r->persistent || r->state != RQ_INACTIVE)
+        return ERR(MPI_COMM_WORLD, MPI_ERR_REQUEST);
+    int rc;
+    if (r->start) {
+        rc = r->start(r);
+    } else if (r->mode == P_RECV) {
+        rc = start_recv(
+          r, (void*)r->pbuf, r->pcount, r->pdt, r->peer, r->tag, r->comm);
+    } else if (r->mode == P_BSEND) {
+        rc = bsend_start(r->pbuf, r->pcount, r->pdt, r->peer, r->tag, r->comm);
+        r->state = RQ_DONE;
+        r->err = rc;
+        gr__status_empty(&r->st);
+    } else {
+        int mode = r->mode == P_SSEND   ? GR_MPI_MODE_SYNC
+                   : r->mode == P_RSEND ? GR_MPI_MODE_READY
+                                        : GR_MPI_MODE_STANDARD;
+        rc = start_send(
+          r, r->pbuf, r->pcount, r->pdt, r->peer, r->tag, r->comm, mode);
+    }
+    return ERR(r->comm, rc);
+}
+
+int
+MPI_Startall(int count, MPI_Request reqv[])
+{
+    for (int i = 0; i < count; i++) {
+        int rc = MPI_Start(&reqv[i]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- completion ---- */
+
+static MPI_Comm
+req_comm(MPI_Request h)
+{
+    req* r = gr__req_get(h);
+    return r ? r->comm : MPI_COMM_WORLD;
+}
+
+int
+MPI_Wait(MPI_Request* h, MPI_Status* status)
+{
+    if (is_inactive(*h)) {
+        if (*h != MPI_REQUEST_NULL && !gr__req_get(*h))
+            return ERR(MPI_COMM_WORLD, MPI_ERR_REQUEST);
+        if (status != MPI_STATUS_IGNORE)
+            gr__status_empty(status);
+        return 0;
+    }
+    req* r = gr__req_get(*h);
+    MPI_Comm c = r->comm;
+    req_poll(r, 1);
+    return ERR(c, req_complete(h, status));
+}
+
+int
+MPI_Test(MPI_Request* h, int* flag, MPI_Status* status)
+{
+    if (is_inactive(*h)) {
+        *flag = 1;
+        if (status != MPI_STATUS_IGNORE)
+            gr__status_empty(status);
+        return 0;
+    }
+    req* r = gr__req_get(*h);
+    MPI_Comm c = r->comm;
+    *flag = req_poll(r, 0);
+    if (!*flag)
+        return 0;
+    return ERR(c, req_complete(h, status));
+}
+
+int
+MPI_Request_get_status(MPI_Request h, int* flag, MPI_Status* status)
+{
+    if (is_inactive(h)) {
+        *flag = 1;
+        if (status != MPI_STATUS_IGNORE)
+            gr__status_empty(status);
+        return 0;
+    }
+    req* r = gr__req_get(h);
+    *flag = req_poll(r, 0);
+    if (*flag)
+        copy_status(status, &r->st);
+    return 0;
+}
+
+int
+MPI_Waitall(int count, MPI_Request hv[], MPI_Status sv[])
+{
+    int err = 0;
+    MPI_Comm c = MPI_COMM_WORLD;
+    for (int i = 0; i < count; i++) {
+        if (!is_inactive(hv[i]))
+            c = req_comm(hv[i]);
+        MPI_Status s;
+        int rc;
+        if (is_inactive(hv[i])) {
+            gr__status_empty(&s);
+            rc = 0;
+        } else {
+            req_poll(gr__req_get(hv[i]), 1);
+            rc = req_complete(&hv[i], &s);
+        }
+        s.MPI_ERROR = rc;
+        if (sv != MPI_STATUSES_IGNORE)
+            sv[i] = s;
+        if (rc)
+            err = MPI_ERR_IN_STATUS;
+    }
+    return ERR(c, err);
+}
+
+int
+MPI_Testall(int count, MPI_Request hv[], int* flag, MPI_Status sv[])
+{
+    *flag = 1;
+    for (int i = 0; i < count; i++)
+        if (!is_inactive(hv[i]) && !req_poll(gr__req_get(hv[i]), 0))
+            *flag = 0;
+    if (!*flag)
+        return 0;
+    return MPI_Waitall(count, hv, sv);
+}
+
+/* Waits for (or tests) any of hv; *index gets MPI_UNDEFINED when none is
+ * active. Returns 1 when something completed or none is active. */
+static int
+anyof(int count, MPI_Request hv[], int* index, int blocking)
+{
+    int active = 0;
+    for (int i = 0; i < count; i++) {
+        if (is_inactive(hv[i]))
+            continue;
+        active++;
+        req* r = gr__req_get(hv[i]);
+        if (r->state == RQ_DONE) {
+            *index = i;
+            return 1;
+        }
+    }
+    if (!active) {
+        *index = MPI_UNDEFINED;
+        return 1;
+    }
+    for (;;) {
+        /* device requests: one waitany/testany over them */
+        int32_t* dv = gr__malloc(sizeof(int32_t) * (size_t)count);
+        int sched = 0;
+        for (int i = 0; i < count; i++) {
+            dv[i] = -1;
+            if (is_inactive(hv[i]))
+                continue;
+            req* r = gr__req_get(hv[i]);
+            if (r->state == RQ_ACTIVE)
+                dv[i] = r->dev;
+            else if (r->state == RQ_SCHED)
+                sched = 1;
+        }
+        for (int i = 0; i < count && sched; i++) {
+            if (is_inactive(hv[i]))
+                continue;
+            req* r = gr__req_get(hv[i]);
+            if (r->state == RQ_SCHED && req_poll(r, 0)) {
+                free(dv);
+                *index = i;
+                return 1;
+            }
+        }
+        int32_t idx = -1;
+        gr_mpi_status ds = { 0 };
+        int rc = (blocking && !sched) ? gr_mpi_waitany(dv, count, &idx, &ds)
+                                      : gr_mpi_testany(dv, count, &idx, &ds);
+        free(dv);
+        int waited = blocking && !sched;
+        if (idx >= 0 && (waited || rc == 1)) {
+            finish_dev(gr__req_get(hv[idx]), &ds, waited ? rc : ds.error);
+            *index = idx;
+            return 1;
+        }
+        if (rc < 0) {
+            *index = MPI_UNDEFINED;
+            return 1;
+        }
+        if (!blocking)
+            return 0;
+    }
+}
+
+int
+MPI_Waitany(int count, MPI_Request hv[], int* index, MPI_Status* status)
+{
+    anyof(count, hv, index, 1);
+    if (*index == MPI_UNDEFINED) {
+        if (status != MPI_STATUS_IGNORE)
+            gr__status_empty(status);
+        return 0;
+    }
+    MPI_Comm c = req_comm(hv[*index]);
+    return ERR(c, req_complete(&hv[*index], status));
+}
+
+int
+MPI_Testany(int count,
+            MPI_Request hv[],
+            int* index,
+            int* flag,
+            MPI_Status* status)
+{
+    *flag = anyof(count, hv, index, 0);
+    if (!*flag) {
+        *index = MPI_UNDEFINED;
+        return 0;
+    }
+    if (*index == MPI_UNDEFINED) {
+        if (status != MPI_STATUS_IGNORE)
+            gr__status_empty(status);
+        return 0;
+    }
+    MPI_Comm c = req_comm(hv[*index]);
+    return ERR(c, req_complete(&hv[*index], status));
+}
+
+static int
+some(int n, MPI_Request hv[], int* outcount, int idx[], MPI_Status sv[], int b)
+{
+    int index;
+    int any = anyof(n, hv, &index, b);
+    if (any && index == MPI_UNDEFINED) {
+        *outcount = MPI_UNDEFINED;
+        return 0;
+    }
+    int k = 0, err = 0;
+    MPI_Comm c = MPI_COMM_WORLD;
+    for (int i = 0; i < n; i++) {
+        if (is_inactive(hv[i]))
+            continue;
+        req* r = gr__req_get(hv[i]);
+        if (!req_poll(r, 0))
+            continue;
+        c = r->comm;
+        MPI_Status s;
+        int rc = req_complete(&hv[i], &s);
+        s.MPI_ERROR = rc;
+        if (rc)
+            err = MPI_ERR_IN_STATUS;
+        idx[k] = i;
+        if (sv != MPI_STATUSES_IGNORE)
+            sv[k] = s;
+        k++;
+    }
+    *outcount = k;
+    return ERR(c, err);
+}
+
+int
+MPI_Waitsome(int n, MPI_Request hv[], int* outcount, int idx[], MPI_Status sv[])
+{
+    return some(n, hv, outcount, idx, sv, 1);
+}
+
+int
+MPI_Testsome(int n, MPI_Request hv[], int* outcount, int idx[], MPI_Status sv[])
+{
+    return some(n, hv, outcount, idx, sv, 0);
+}
+
+int
+MPI_Request_free(MPI_Request* h)
+{
+    req* r = gr__req_get(*h);
+    if (!r)
+        return ERR(MPI_COMM_WORLD, MPI_ERR_REQUEST);
+    if (r->state == RQ_ACTIVE || r->state == RQ_SCHED) {
+        /* the operation still runs: finish it here (the user gave up the
+         * handle; a send must still deliver, a receive still lands) */
+        req_poll(r, 1);
+    }
+    req_release(*h);
+    *h = MPI_REQUEST_NULL;
+    return 0;
+}
+
+int
+MPI_Cancel(MPI_Request* h)
+{
+    req* r = gr__req_get(*h);
+    if (!r)
+        return ERR(MPI_COMM_WORLD, MPI_ERR_REQUEST);
+    if (r->state == RQ_ACTIVE && r->is_recv) {
+        int rc = gr_mpi_cancel(r->dev);
+        if (rc < 0)
+            return ERR(r->comm, gr__dev_err(rc));
+    }
+    /* Sends are not cancelled: the send then completes normally and
+     * MPI_Test_cancelled reports false, which MPI allows. */
+    return 0;
+}
+
+int
+MPI_Test_cancelled(const MPI_Status* status, int* flag)
+{
+    *flag = status->gr_cancelled;
+    return 0;
+}
+
+/* ---- probe ---- */
+
+static int
+probe(int src, int tag, MPI_Comm ch, int blocking, int* flag, MPI_Status* st)
+{
+    comm* c = gr__comm_get(ch);
+    if (!c)
+        return MPI_ERR_COMM;
+    int rc = check_comm_rank(c, src, 1);
+    if (rc)
+        return rc;
+    if (src == MPI_PROC_NULL) {
+        *flag = 1;
+        if (st != MPI_STATUS_IGNORE) {
+            gr__status_empty(st);
+            st->MPI_SOURCE = MPI_PROC_NULL;
+        }
+        return 0;
+    }
+    gr_mpi_status ds = { 0 };
+    rc = gr_mpi_probe(src == MPI_ANY_SOURCE ? GR_MPI_ANY_SOURCE
+                                            : gr__peer_world(c, src),
+                      tag == MPI_ANY_TAG ? GR_MPI_ANY_TAG : tag,
+                      c->ctx + CTX_P2P,
+                      blocking,
+                      &ds);
+    if (rc < 0)
+        return gr__dev_err(rc);
+    *flag = rc == 1;
+    if (*flag && st != MPI_STATUS_IGNORE) {
+        st->MPI_SOURCE = gr__comm_from_world(c, ds.source);
+        st->MPI_TAG = ds.tag;
+        st->gr_count = ds.bytes;
+        st->gr_cancelled = 0;
+    }
+    return 0;
+}
+
+int
+MPI_Probe(int src, int tag, MPI_Comm comm, MPI_Status* status)
+{
+    CHECK_INIT();
+    int flag;
+    return ERR(comm, probe(src, tag, comm, 1, &flag, status));
+}
+
+int
+MPI_Iprobe(int src, int tag, MPI_Comm comm, int* flag, MPI_Status* status)
+{
+    CHECK_INIT();
+    return ERR(comm, probe(src, tag, comm, 0, flag, status));
+}
+
+/* Matched messages: MPI_Message = H_MSG | slot; the slot keeps the device
+ * message and the communicator (to translate the source). */
+typedef struct msg
+{
+    int used;
+    int dev;
+    MPI_Comm comm;
+} msg;
+static msg msgs[256];
+
+static int
+mprobe(int src,
+       int tag,
+       MPI_Comm ch,
+       int blocking,
+       int* flag,
+       MPI_Message* m,
+       MPI_Status* st)
+{
+    comm* c = gr__comm_get(ch);
+    if (!c)
+        return MPI_ERR_COMM;
+    int rc = check_comm_rank(c, src, 1);
+    if (rc)
+        return rc;
+    if (src == MPI_PROC_NULL) {
+        *flag = 1;
+        *m = MPI_MESSAGE_NO_PROC;
+        if (st != MPI_STATUS_IGNORE) {
+            gr__status_empty(st);
+            st->MPI_SOURCE = MPI_PROC_NULL;
+        }
+        return 0;
+    }
+    int slot;
+    for (slot = 0; slot < 256 && msgs[slot].used; slot++)
+        ;
+    if (slot == 256)
+        return MPI_ERR_NO_MEM;
+    gr_mpi_status ds = { 0 };
+    int32_t dm = -1;
+    rc = gr_mpi_mprobe(src == MPI_ANY_SOURCE ? GR_MPI_ANY_SOURCE
+                                             : gr__peer_world(c, src),
+                       tag == MPI_ANY_TAG ? GR_MPI_ANY_TAG : tag,
+                       c->ctx + CTX_P2P,
+                       blocking,
+                       &dm,
+                       &ds);
+    if (rc < 0)
+        return gr__dev_err(rc);
+    *flag = rc == 1;
+    if (!*flag)
+        return 0;
+    msgs[slot].used = 1;
+    msgs[slot].dev = dm;
+    msgs[slot].comm = ch;
+    *m = (MPI_Message)(H_MSG | (unsigned)slot);
+    if (st != MPI_STATUS_IGNORE) {
+        st->MPI_SOURCE = gr__comm_from_world(c, ds.source);
+        st->MPI_TAG = ds.tag;
+        st->gr_count = ds.bytes;
+        st->gr_cancelled = 0;
+    }
+    return 0;
+}
+
+int
+MPI_Mprobe(int src, int tag, MPI_Comm comm, MPI_Message* m, MPI_Status* st)
+{
+    CHECK_INIT();
+    int flag;
+    return ERR(comm, mprobe(src, tag, comm, 1, &flag, m, st));
+}
+
+int
+MPI_Improbe(int src,
+            int tag,
+            MPI_Comm comm,
+            int* flag,
+            MPI_Message* m,
+            MPI_Status* st)
+{
+    CHECK_INIT();
+    return ERR(comm, mprobe(src, tag, comm, 0, flag, m, st));
+}
+
+static int
+start_mrecv(req* r, void* buf, int count, MPI_Datatype dt, MPI_Message* m)
+{
+    dtype* t = gr__dt_get(dt);
+    if (!t)
+        return MPI_ERR_TYPE;
+    r->is_recv = 1;
+    r->ubuf = buf;
+    r->ucount = count;
+    r->udt = dt;
+    gr__status_empty(&r->st);
+    if (*m == MPI_MESSAGE_NO_PROC) {
+        r->state = RQ_DONE;
+        r->st.MPI_SOURCE = MPI_PROC_NULL;
+        r->comm = MPI_COMM_WORLD;
+        *m = MPI_MESSAGE_NULL;
+        return 0;
+    }
+    if (H_KIND(*m) != H_MSG || H_IDX(*m) >= 256 || !msgs[H_IDX(*m)].used)
+        return MPI_ERR_REQUEST;
+    msg* s = &msgs[H_IDX(*m)];
+    r->comm = s->comm;
+    int rc = gr__xbuf_recv(&r->x, buf, count, t);
+    if (rc)
+        return rc;
+    int d = gr_mpi_imrecv(r->x.p, (int32_t)r->x.len, s->dev);
+    s->used = 0;
+    *m = MPI_MESSAGE_NULL;
+    if (d < 0) {
+        gr__xbuf_free(&r->x);
+        return gr__dev_err(d);
+    }
+    r->dev = d;
+    r->state = RQ_ACTIVE;
+    return 0;
+}
+
+int
+MPI_Imrecv(void* buf,
+           int count,
+           MPI_Datatype dt,
+           MPI_Message* m,
+           MPI_Request* out)
+{
+    CHECK_INIT();
+    req* r;
+    MPI_Request h = gr__req_new(&r);
+    if (h == MPI_REQUEST_NULL)
+        return ERR(MPI_COMM_WORLD, MPI_ERR_NO_MEM);
+    int rc = start_mrecv(r, buf, count, dt, m);
+    if (rc) {
+        req_release(h);
+        *out = MPI_REQUEST_NULL;
+        return ERR(MPI_COMM_WORLD, rc);
+    }
+    *out = h;
+    return 0;
+}
+
+int
+MPI_Mrecv(void* buf,
+          int count,
+          MPI_Datatype dt,
+          MPI_Message* m,
+          MPI_Status* status)
+{
+    MPI_Request h;
+    int rc = MPI_Imrecv(buf, count, dt, m, &h);
+    if (rc)
+        return rc;
+    return MPI_Wait(&h, status);
+}
+
+/* ---- combined ---- */
+
+int
+MPI_Sendrecv(const void* sbuf,
+             int scount,
+             MPI_Datatype stype,
+             int dest,
+             int stag,
+             void* rbuf,
+             int rcount,
+             MPI_Datatype rtype,
+             int src,
+             int rtag,
+             MPI_Comm comm,
+             MPI_Status* status)
+{
+    CHECK_INIT();
+    MPI_Request r;
+    int rc = MPI_Irecv(rbuf, rcount, rtype, src, rtag, comm, &r);
+    if (rc)
+        return rc;
+    rc = MPI_Send(sbuf, scount, stype, dest, stag, comm);
+    int rc2 = MPI_Wait(&r, status);
+    return rc ? rc : rc2;
+}
+
+int
+MPI_Sendrecv_replace(void* buf,
+                     int count,
+                     MPI_Datatype dt,
+                     int dest,
+                     int stag,
+                     int src,
+                     int rtag,
+                     MPI_Comm comm,
+                     MPI_Status* status)
+{
+    CHECK_INIT();
+    dtype* t = gr__dt_get(dt);
+    if (!t)
+        return ERR(comm, MPI_ERR_TYPE);
+    xbuf x;
+    int rc = gr__xbuf_send(&x, buf, count, t);
+    if (rc)
+        return ERR(comm, rc);
+    /* the outgoing data is copied so the buffer can take the message */
+    void* copy = gr__malloc((size_t)x.len);
+    if (!copy) {
+        gr__xbuf_free(&x);
+        return ERR(comm, MPI_ERR_NO_MEM);
+    }
+    memcpy(copy, x.p, (size_t)x.len);
+    gr__xbuf_free(&x);
+    MPI_Request r;
+    rc = MPI_Irecv(buf, count, dt, src, rtag, comm, &r);
+    if (!rc) {
+        rc = MPI_Send(copy, (int)x.len, MPI_BYTE, dest, stag, comm);
+        int rc2 = MPI_Wait(&r, status);
+        rc = rc ? rc : rc2;
+    }
+    free(copy);
+    return rc;
+}
+
+/* ---- status queries ---- */
+
+int
+MPI_Get_count(const MPI_Status* st, MPI_Datatype dt, int* count)
+{
+    dtype* t = gr__dt_get(dt);
+    if (!t)
+        return ERR(MPI_COMM_WORLD, MPI_ERR_TYPE);
+    if (t->size == 0)
+        *count = 0;
+    else if (st->gr_count % t->size)
+        *count = MPI_UNDEFINED;
+    else
+        *count = (int)(st->gr_count / t->size);
+    return 0;
+}
+
+int
+MPI_Get_elements_x(const MPI_Status* st, MPI_Datatype dt, MPI_Count* count)
+{
+    dtype* t = gr__dt_get(dt);
+    if (!t)
+        return ERR(MPI_COMM_WORLD, MPI_ERR_TYPE);
+    if (t->size == 0) {
+        *count = 0;
+        return 0;
+    }
+    MPI_Count full = st->gr_count / t->size;
+    MPI_Count rem = st->gr_count % t->size;
+    MPI_Count n = full * t->nelem;
+    for (int k = 0; k < t->nblk && rem > 0; k++) {
+        MPI_Count l = t->blk[k].len < rem ? t->blk[k].len : rem;
+        n += l / t->blk[k].esize;
+        if (l % t->blk[k].esize) {
+            *count = MPI_UNDEFINED;
+            return 0;
+        }
+        rem -= l;
+    }
+    *count = n;
+    return 0;
+}
+
+int
+MPI_Get_elements(const MPI_Status* st, MPI_Datatype dt, int* count)
+{
+    MPI_Count c;
+    int rc = MPI_Get_elements_x(st, dt, &c);
+    if (!rc)
+        *count = c > 0x7fffffff ? MPI_UNDEFINED : (int)c;
+    return rc;
+}
+
+int
+MPI_Status_set_elements_x(MPI_Status* st, MPI_Datatype dt, MPI_Count count)
+{
+    dtype* t = gr__dt_get(dt);
+    if (!t)
+        return ERR(MPI_COMM_WORLD, MPI_ERR_TYPE);
+    MPI_Count esz = t->nelem ? t->size / t->nelem : 0;
+    st->gr_count = count * esz;
+    return 0;
+}
+
+int
+MPI_Status_set_elements(MPI_Status* st, MPI_Datatype dt, int count)
+{
+    return MPI_Status_set_elements_x(st, dt, count);
+}
+
+int
+MPI_Status_set_cancelled(MPI_Status* st, int flag)
+{
+    st->gr_cancelled = flag != 0;
+    return 0;
+}

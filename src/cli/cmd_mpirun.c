@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* granary mpirun: runs an MPI program compiled to wasm as N ranks in this
+ * process (one instance, memory and WASI context per rank, each on its own
+ * thread, in one MPI world), and exits with the app's status. The first
+ * rank that fails ends the others. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <granary/status.h>
+
+#include "cli/cli.h"
+#include "cli/cli_int.h"
+#include "engine/engine.h"
+#include "engine/rt.h"
+#include "host/host.h"
+#include "host/wasi/wasi.h"
+#include "mpi/mpi.h"
+#include "util/alloc.h"
+
+#define MAX_NP 1024
+/* Ranks always run with a deadline so that a failing world can cancel
+ * them (gr_rt_cancel acts on calls with one): a year when none is asked. */
+#define FAR_DEADLINE_NS (365ull * 24 * 3600 * 1000000000ull)
+#define RANK_STACK (8u << 20)
+
+static void
+mpirun_usage(FILE* f)
+{
+    fputs(
+      "usage: granary mpirun -np N [options] FILE.wasm [--] [ARGS...]\n"
+      "\n"
+      "Compiles FILE.wasm like 'granary run' and runs its _start as N MPI\n"
+      "ranks in one world, each with its own memory, on its own thread, with\n"
+      "the same arguments and environment; stdout and stderr of every rank\n"
+      "go to the terminal. A rank that traps, exits non-zero before\n"
+      "MPI_Finalize or calls MPI_Abort ends every rank.\n"
+      "\n"
+      "options:\n"
+      "  -np N                number of ranks (1..1024; default 1)\n"
+      "  --dir HOST[::GUEST]  make host directory HOST visible to every\n"
+      "                       rank as GUEST; repeatable\n"
+      "  --env KEY=VALUE      set a guest environment variable; repeatable\n"
+      "  --timeout DURATION   stop the app after DURATION (100ms, 2s, 1m)\n"
+      "  --max-memory MIB     cap each rank's linear memory (default 4096)\n"
+      "  --cache DIR          object cache (default $GRANARY_CACHE or\n"
+      "                       ~/.cache/granary)\n"
+      "  -h, --help           show this help\n"
+      "\n"
+      "exit status: 0 if every rank exits 0; else that of the first\n"
+      "failure: the exit code of a rank that exited non-zero, the code\n"
+      "given to MPI_Abort (1 for 0), 134 if a rank trapped or ran past\n"
+      "--timeout, 125 if the module is invalid, 1 on other errors, 2 on\n"
+      "usage.\n",
+      f);
+}
+
+struct rank_run
+{
+    int index;
+    gr_mpi_world* world;
+    gr_object* obj;
+    const gr__cli_run_opts* o;
+    void (*start)(void*);
+    pthread_t thread;
+    int started;
+    gr_wasi* wasi;
+    gr_instance* inst;
+    int rc; /* 0, GR_EEXIT, GR_ETRAP or a negative error */
+    gr_trap trap;
+};
+
+struct start_call
+{
+    void (*start)(void*);
+    void* module;
+};
+
+static void
+call_start(void* p)
+{
+    struct start_call* c = p;
+    c->start(c->module);
+}
+
+/* Instantiation and _start under one deadline (as granary run). */
+struct guest_run
+{
+    struct rank_run* rr;
+    const gr_instance_config* icfg;
+    int rc;
+    gr_trap trap;
+};
+
+static void
+run_guest(void* p)
+{
+    struct guest_run* g = p;
+    g->rc = gr_instance_create(g->rr->obj, g->icfg, &g->rr->inst, &g->trap);
+    if (g->rc == 0) {
+        struct start_call c = { g->rr->start, gr_instance_module(g->rr->inst) };
+        g->rc = gr_instance_call(g->rr->inst, call_start, &c, &g->trap);
+    }
+}
+
+static void*
+rank_main(void* p)
+{
+    struct rank_run* rr = p;
+    const gr__cli_run_opts* o = rr->o;
+    gr_mpi_rank* rank = gr_mpi_world_rank_at(rr->world, rr->index);
+    char what[128];
+
+    gr_wasi_config wcfg = {
+        .argc = o->n_args,
+        .argv = o->args,
+        .envc = o->n_env,
+        .envp = o->env,
+        .n_preopens = o->n_dirs,
+        .preopens = o->dirs,
+        .stdin_fd = rr->index == 0 ? 0 : -1,
+        .out = { .host_fd = 1 },
+        .err = { .host_fd = 2 },
+    };
+    int rc = gr_wasi_create(&wcfg, &rr->wasi);
+    if (rc == 0 && gr_mpi_rank_attach(rank) < 0)
+        rc = -EAGAIN;
+    if (rc) {
+        snprintf(what, sizeof what, "cannot start: %s", gr_strerror(rc));
+        gr_mpi_world_fail(rr->world, rr->index, GR_MPI_FAIL_ERROR, 0, what);
+        rr->rc = rc;
+        gr_mpi_rank_detach(rank);
+        return NULL;
+    }
+    gr_host_ctx host = { .wasi = rr->wasi, .mpi = rank };
+    gr_instance_config icfg = { .max_pages = o->max_pages, .host = &host };
+    struct guest_run g = { .rr = rr, .icfg = &icfg };
+    uint64_t t = o->timeout_ns ? o->timeout_ns : FAR_DEADLINE_NS;
+    rc = gr_rt_call_timeout(run_guest, &g, &rr->trap, t);
+    if (rc == 0) {
+        rc = g.rc;
+        rr->trap = g.trap;
+    }
+    rr->rc = rc;
+    int finalized = gr_mpi_rank_finalized(rank);
+    if (rc == GR_EEXIT && rr->trap.exit_code != 0 && !finalized) {
+        gr_mpi_world_fail(
+          rr->world, rr->index, GR_MPI_FAIL_EXIT, rr->trap.exit_code, NULL);
+    } else if (rc == GR_ETRAP) {
+        gr_mpi_world_fail(rr->world,
+                          rr->index,
+                          GR_MPI_FAIL_TRAP,
+                          0,
+                          gr_trap_name(rr->trap.kind));
+    } else if (rc != 0 && rc != GR_EEXIT) {
+        snprintf(what, sizeof what, "%s", gr_strerror(rc));
+        gr_mpi_world_fail(rr->world, rr->index, GR_MPI_FAIL_ERROR, 0, what);
+    }
+    gr_mpi_rank_detach(rank);
+    return NULL;
+}
+
+/* The app's exit status, with a message naming the rank that decided
+ * it. */
+static int
+app_status(gr_mpi_world* w, const struct rank_run* rr, int np)
+{
+    gr_mpi_failure f;
+    if (gr_mpi_world_failure(w, &f)) {
+        switch (f.kind) {
+            case GR_MPI_FAIL_TRAP:
+                fprintf(stderr,
+                        "granary mpirun: rank %d trapped: %s\n",
+                        f.rank,
+                        f.what);
+                return GR_CLI_TRAP;
+            case GR_MPI_FAIL_EXIT:
+                fprintf(stderr,
+                        "granary mpirun: rank %d exited with %d\n",
+                        f.rank,
+                        f.code);
+                return f.code;
+            case GR_MPI_FAIL_ABORT:
+                fprintf(stderr,
+                        "granary mpirun: rank %d called MPI_Abort(%d)\n",
+                        f.rank,
+                        f.code);
+                return f.code ? f.code : 1;
+            default:
+                fprintf(
+                  stderr, "granary mpirun: rank %d: %s\n", f.rank, f.what);
+                return GR_CLI_FAILURE;
+        }
+    }
+    for (int i = 0; i < np; i++) {
+        if (rr[i].rc == GR_EEXIT && rr[i].trap.exit_code != 0) {
+            fprintf(stderr,
+                    "granary mpirun: rank %d exited with %d (after "
+                    "MPI_Finalize)\n",
+                    i,
+                    rr[i].trap.exit_code);
+            return rr[i].trap.exit_code;
+        }
+    }
+    return GR_CLI_OK;
+}
+
+int
+gr_cli_mpirun(int argc, char** argv)
+{
+    gr__cli_run_opts o = {
+        .cmd = "mpirun",
+        .usage = mpirun_usage,
+        .mpi = 1,
+        .np = 1,
+        .max_np = MAX_NP,
+    };
+    o.env = gr_calloc((size_t)argc, sizeof *o.env);
+    if (!o.env)
+        return GR_CLI_FAILURE;
+    if (gr__cli_run_parse(argc, argv, &o) < 0) {
+        mpirun_usage(stderr);
+        gr_free(o.env);
+        return GR_CLI_USAGE;
+    }
+
+    int status = GR_CLI_FAILURE;
+    gr_engine* engine = NULL;
+    gr_object* obj = NULL;
+    gr_mpi_world* world = NULL;
+    struct rank_run* rr = NULL;
+    char err[1024] = "";
+
+    if (gr__cli_run_check_dirs(&o) < 0)
+        goto out;
+    gr_engine_config ecfg = { .cache_dir = o.cache,
+                              .import_check = gr_host_import_check,
+                              .import_sig = gr_host_import_sig };
+    int rc = gr_engine_create(&ecfg, &engine);
+    if (rc) {
+        fprintf(
+          stderr, "granary mpirun: cannot start engine: %s\n", gr_strerror(rc));
+        goto out;
+    }
+    rc = gr_engine_load_file(engine, o.file, &obj, err, sizeof err);
+    if (rc) {
+        fprintf(stderr,
+                "granary mpirun: %s: %s\n",
+                o.file,
+                err[0] ? err : gr_strerror(rc));
+        status = rc > -4000 ? GR_CLI_FAILURE : GR_CLI_BAD_MODULE;
+        goto out;
+    }
+    void (*start)(void*) =
+      (void (*)(void*))gr_object_export(obj, "_start", ">");
+    if (!start) {
+        fprintf(stderr,
+                "granary mpirun: %s has no _start export; build it as a "
+                "command\n",
+                o.file);
+        status = GR_CLI_BAD_MODULE;
+        goto out;
+    }
+    if ((rc = gr_mpi_world_create(o.np, &world)) < 0 ||
+        !(rr = gr_calloc((size_t)o.np, sizeof *rr))) {
+        fprintf(stderr,
+                "granary mpirun: cannot create the world: %s\n",
+                gr_strerror(rc < 0 ? rc : -ENOMEM));
+        goto out;
+    }
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, RANK_STACK);
+    for (int i = 0; i < o.np; i++) {
+        rr[i] = (struct rank_run){
+            .index = i, .world = world, .obj = obj, .o = &o, .start = start
+        };
+        if ((rc = pthread_create(&rr[i].thread, &attr, rank_main, &rr[i]))) {
+            char what[128];
+            snprintf(what, sizeof what, "cannot start: %s", strerror(rc));
+            gr_mpi_world_fail(world, i, GR_MPI_FAIL_ERROR, 0, what);
+            break;
+        }
+        rr[i].started = 1;
+    }
+    pthread_attr_destroy(&attr);
+    for (int i = 0; i < o.np; i++)
+        if (rr[i].started)
+            pthread_join(rr[i].thread, NULL);
+    fflush(stdout);
+    status = app_status(world, rr, o.np);
+out:
+    if (rr) {
+        for (int i = 0; i < o.np; i++) {
+            gr_instance_destroy(rr[i].inst);
+            gr_wasi_destroy(rr[i].wasi);
+        }
+        gr_free(rr);
+    }
+    gr_mpi_world_destroy(world);
+    if (obj)
+        gr_object_unref(obj);
+    gr_engine_destroy(engine);
+    gr_free(o.env);
+    return status;
+}

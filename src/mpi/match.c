@@ -1,0 +1,841 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Matching and transport between the ranks of one world: each rank has a
+ * posted-receive queue and an unexpected-message queue, both in arrival
+ * order, so the first match is MPI's non-overtaking choice. A message is
+ * copied once: the sender copies straight into a posted receive; a small
+ * early message goes to a host buffer; a large (or synchronous) early
+ * message waits in the queue and the receiver copies from the sender's
+ * memory. Copies run without the world lock; `inflight` keeps the memory
+ * they touch attached until they end. */
+#include <string.h>
+
+#include "mpi/mpi_int.h"
+#include "util/alloc.h"
+#include "util/time.h"
+
+/* ---- requests ----------------------------------------------------------- */
+
+static struct gr__mpi_req*
+req_new(gr_mpi_rank* r, enum req_kind kind)
+{
+    struct gr__mpi_req* q = gr_calloc(1, sizeof *q);
+    if (!q)
+        return NULL;
+    int32_t h;
+    if (r->n_free > 0) {
+        h = r->free_ids[--r->n_free];
+    } else {
+        if (r->n_reqs == r->cap_reqs) {
+            if (r->cap_reqs >= GR__MPI_MAX_REQS)
+                goto fail;
+            int32_t cap = r->cap_reqs ? r->cap_reqs * 2 : 64;
+            struct gr__mpi_req** t =
+              gr_realloc(r->reqs, (size_t)cap * sizeof *t);
+            if (!t)
+                goto fail;
+            r->reqs = t;
+            int32_t* f = gr_realloc(r->free_ids, (size_t)cap * sizeof *f);
+            if (!f)
+                goto fail;
+            r->free_ids = f;
+            r->cap_reqs = cap;
+        }
+        h = r->n_reqs++;
+    }
+    r->reqs[h] = q;
+    q->handle = h;
+    q->kind = kind;
+    q->state = REQ_PENDING;
+    q->owner = r;
+    return q;
+fail:
+    gr_free(q);
+    return NULL;
+}
+
+static struct gr__mpi_req*
+req_get(gr_mpi_rank* r, int32_t h)
+{
+    return h >= 0 && h < r->n_reqs ? r->reqs[h] : NULL;
+}
+
+static void
+req_free(gr_mpi_rank* r, struct gr__mpi_req* q)
+{
+    r->reqs[q->handle] = NULL;
+    r->free_ids[r->n_free++] = q->handle;
+    gr_free(q);
+}
+
+static void
+req_done(struct gr__mpi_req* q, int result)
+{
+    q->state = REQ_DONE;
+    q->result = result;
+    q->st.error = result;
+}
+
+/* ---- queues ------------------------------------------------------------- */
+
+static void
+post_append(gr_mpi_rank* r, struct gr__mpi_req* q)
+{
+    q->next = NULL;
+    q->prev = r->posted_tail;
+    if (r->posted_tail)
+        r->posted_tail->next = q;
+    else
+        r->posted_head = q;
+    r->posted_tail = q;
+    q->queued = 1;
+}
+
+static void
+post_remove(gr_mpi_rank* r, struct gr__mpi_req* q)
+{
+    if (q->prev)
+        q->prev->next = q->next;
+    else
+        r->posted_head = q->next;
+    if (q->next)
+        q->next->prev = q->prev;
+    else
+        r->posted_tail = q->prev;
+    q->prev = q->next = NULL;
+    q->queued = 0;
+}
+
+static void
+unx_append(gr_mpi_rank* r, struct gr__mpi_msg* m)
+{
+    m->next = NULL;
+    m->prev = r->unx_tail;
+    if (r->unx_tail)
+        r->unx_tail->next = m;
+    else
+        r->unx_head = m;
+    r->unx_tail = m;
+}
+
+static void
+unx_remove(gr_mpi_rank* r, struct gr__mpi_msg* m)
+{
+    if (m->prev)
+        m->prev->next = m->next;
+    else
+        r->unx_head = m->next;
+    if (m->next)
+        m->next->prev = m->prev;
+    else
+        r->unx_tail = m->prev;
+    m->prev = m->next = NULL;
+}
+
+static int
+matches(int want_src, int want_tag, int want_ctx, int src, int tag, int ctx)
+{
+    return ctx == want_ctx &&
+           (want_src == GR_MPI_ANY_SOURCE || want_src == src) &&
+           (want_tag == GR_MPI_ANY_TAG || want_tag == tag);
+}
+
+static struct gr__mpi_msg*
+unx_find(gr_mpi_rank* r, int src, int tag, int ctx)
+{
+    for (struct gr__mpi_msg* m = r->unx_head; m; m = m->next)
+        if (matches(src, tag, ctx, m->src, m->tag, m->ctx))
+            return m;
+    return NULL;
+}
+
+static void
+msg_free(struct gr__mpi_msg* m)
+{
+    if (m->eager)
+        gr_free(m->data);
+    gr_free(m);
+}
+
+/* Completes a rendezvous sender whose receiver went away. */
+static void
+fail_sender(gr_mpi_world* w, struct gr__mpi_msg* m)
+{
+    if (m->eager || !m->sreq)
+        return;
+    m->sreq->msg = NULL;
+    req_done(m->sreq, GR_MPI_ERR_RANK);
+    pthread_cond_broadcast(&w->ranks[m->src].cv);
+}
+
+void
+gr__mpi_rank_drop(gr_mpi_rank* r)
+{
+    gr_mpi_world* w = r->w;
+    while (r->posted_head) {
+        struct gr__mpi_req* q = r->posted_head;
+        post_remove(r, q);
+        req_done(q, GR_MPI_ERR_OTHER);
+    }
+    while (r->unx_head) {
+        struct gr__mpi_msg* m = r->unx_head;
+        unx_remove(r, m);
+        fail_sender(w, m);
+        msg_free(m);
+    }
+    for (int32_t i = 0; i < r->n_probed; i++) {
+        if (r->probed[i]) {
+            fail_sender(w, r->probed[i]);
+            msg_free(r->probed[i]);
+            r->probed[i] = NULL;
+        }
+    }
+    /* r's own rendezvous sends still waiting in other ranks' queues point
+     * into r's memory: take them back. */
+    for (int i = 0; i < w->size; i++) {
+        gr_mpi_rank* y = &w->ranks[i];
+        if (y == r)
+            continue;
+        for (struct gr__mpi_msg *m = y->unx_head, *next; m; m = next) {
+            next = m->next;
+            if (!m->eager && m->src == r->index) {
+                unx_remove(y, m);
+                m->sreq->msg = NULL;
+                msg_free(m);
+            }
+        }
+        for (int32_t j = 0; j < y->n_probed; j++) {
+            struct gr__mpi_msg* m = y->probed[j];
+            if (m && !m->eager && m->src == r->index) {
+                m->sreq->msg = NULL;
+                msg_free(m);
+                y->probed[j] = NULL;
+            }
+        }
+    }
+}
+
+void
+gr__mpi_rank_free_all(gr_mpi_rank* r)
+{
+    for (int32_t i = 0; i < r->n_reqs; i++)
+        gr_free(r->reqs[i]);
+    gr_free(r->reqs);
+    gr_free(r->free_ids);
+    r->reqs = NULL;
+    r->free_ids = NULL;
+    r->n_reqs = r->cap_reqs = r->n_free = 0;
+    for (int32_t i = 0; i < r->n_probed; i++)
+        if (r->probed[i])
+            msg_free(r->probed[i]);
+    gr_free(r->probed);
+    r->probed = NULL;
+    r->n_probed = r->cap_probed = 0;
+}
+
+/* ---- waiting ------------------------------------------------------------ */
+
+/* One wait on r's condition (lock held): 0 after a wake-up, or
+ * GR_MPI_EWORLD / GR_MPI_EDEADLINE. */
+static int
+wait_cv(gr_mpi_rank* r)
+{
+    gr_mpi_world* w = r->w;
+    if (w->failed)
+        return GR_MPI_EWORLD;
+    uint64_t d = gr_rt_deadline();
+    if (d) {
+        if (gr_time_now_ns() >= d)
+            return GR_MPI_EDEADLINE;
+        gr_time_cond_wait_until(&r->cv, &w->mu, d);
+    } else {
+        pthread_cond_wait(&r->cv, &w->mu);
+    }
+    return w->failed ? GR_MPI_EWORLD : 0;
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+static int
+check_peer(const gr_mpi_world* w, int rank, int any_ok)
+{
+    if (rank == GR_MPI_PROC_NULL || (any_ok && rank == GR_MPI_ANY_SOURCE))
+        return 0;
+    return rank >= 0 && rank < w->size ? 0 : GR_MPI_ERR_RANK;
+}
+
+static int
+check_tag(int tag, int any_ok)
+{
+    if (any_ok && tag == GR_MPI_ANY_TAG)
+        return 0;
+    return tag >= 0 && tag <= GR_MPI_TAG_UB ? 0 : GR_MPI_ERR_TAG;
+}
+
+/* Starts a send (lock held); *out is the request, possibly done. */
+static int
+start_send(gr_mpi_rank* r,
+           const void* buf,
+           size_t len,
+           int dest,
+           int tag,
+           int ctx,
+           int mode,
+           struct gr__mpi_req** out)
+{
+    gr_mpi_world* w = r->w;
+    if (w->failed)
+        return GR_MPI_EWORLD;
+    if (r->detached)
+        return GR_MPI_ERR_OTHER;
+    struct gr__mpi_req* q = req_new(r, REQ_SEND);
+    if (!q)
+        return GR_MPI_ERR_NOMEM;
+    *out = q;
+    q->st.source = r->index;
+    q->st.tag = tag;
+    q->st.bytes = (int64_t)len;
+    if (dest == GR_MPI_PROC_NULL) {
+        req_done(q, 0);
+        return 0;
+    }
+    gr_mpi_rank* d = &w->ranks[dest];
+    if (d->detached) {
+        req_done(q, GR_MPI_ERR_RANK);
+        return 0;
+    }
+    struct gr__mpi_req* rq = d->posted_head;
+    while (rq && !matches(rq->src, rq->tag, rq->ctx, r->index, tag, ctx))
+        rq = rq->next;
+    if (rq) {
+        /* one copy, straight into the posted buffer, without the lock */
+        post_remove(d, rq);
+        rq->state = REQ_ACTIVE;
+        d->inflight++;
+        pthread_mutex_unlock(&w->mu);
+        memcpy(rq->buf, buf, len < rq->cap ? len : rq->cap);
+        pthread_mutex_lock(&w->mu);
+        rq->st.source = r->index;
+        rq->st.tag = tag;
+        rq->st.bytes = (int64_t)len;
+        req_done(rq, len > rq->cap ? GR_MPI_ERR_TRUNCATE : 0);
+        d->inflight--;
+        pthread_cond_broadcast(&d->cv);
+        req_done(q, 0);
+        return 0;
+    }
+    struct gr__mpi_msg* m = gr_calloc(1, sizeof *m);
+    if (!m)
+        goto nomem;
+    m->src = r->index;
+    m->tag = tag;
+    m->ctx = ctx;
+    m->len = len;
+    m->handle = -1;
+    if (mode != GR_MPI_MODE_SYNC && len <= w->eager_limit) {
+        m->eager = 1;
+        if (len) {
+            if (!(m->data = gr_malloc(len))) {
+                gr_free(m);
+                goto nomem;
+            }
+            memcpy(m->data, buf, len);
+        }
+        req_done(q, 0);
+    } else {
+        m->data = (uint8_t*)buf;
+        m->sreq = q;
+        q->msg = m;
+    }
+    unx_append(d, m);
+    pthread_cond_broadcast(&d->cv);
+    return 0;
+nomem:
+    req_free(r, q);
+    *out = NULL;
+    return GR_MPI_ERR_NOMEM;
+}
+
+static int
+check_send(gr_mpi_rank* r, int dest, int tag, int mode)
+{
+    int rc;
+    if (mode < GR_MPI_MODE_STANDARD || mode > GR_MPI_MODE_READY)
+        return GR_MPI_ERR_ARG;
+    if ((rc = check_peer(r->w, dest, 0)) < 0)
+        return rc;
+    return check_tag(tag, 0);
+}
+
+/* Waits for q (lock held), fills *st, frees q; the request's result. */
+static int
+finish(gr_mpi_rank* r, struct gr__mpi_req* q, gr_mpi_status* st)
+{
+    while (q->state != REQ_DONE) {
+        int rc = wait_cv(r);
+        if (rc < 0)
+            return rc; /* q stays: detach frees it */
+    }
+    if (st)
+        *st = q->st;
+    int result = q->result;
+    req_free(r, q);
+    return result;
+}
+
+int
+gr_mpi_rank_send(gr_mpi_rank* r,
+                 const void* buf,
+                 size_t len,
+                 int dest,
+                 int tag,
+                 int ctx,
+                 int mode)
+{
+    int rc = check_send(r, dest, tag, mode);
+    if (rc < 0)
+        return rc;
+    struct gr__mpi_req* q = NULL;
+    pthread_mutex_lock(&r->w->mu);
+    rc = start_send(r, buf, len, dest, tag, ctx, mode, &q);
+    if (rc == 0)
+        rc = finish(r, q, NULL);
+    pthread_mutex_unlock(&r->w->mu);
+    return rc;
+}
+
+int
+gr_mpi_rank_isend(gr_mpi_rank* r,
+                  const void* buf,
+                  size_t len,
+                  int dest,
+                  int tag,
+                  int ctx,
+                  int mode,
+                  int32_t* req)
+{
+    int rc = check_send(r, dest, tag, mode);
+    if (rc < 0)
+        return rc;
+    struct gr__mpi_req* q = NULL;
+    pthread_mutex_lock(&r->w->mu);
+    rc = start_send(r, buf, len, dest, tag, ctx, mode, &q);
+    if (rc == 0)
+        *req = q->handle;
+    pthread_mutex_unlock(&r->w->mu);
+    return rc;
+}
+
+/* ---- receiving ---------------------------------------------------------- */
+
+/* Delivers m (taken out of every queue) into q's buffer (lock held; it is
+ * released during the copy) and completes q. */
+static void
+deliver(gr_mpi_rank* r, struct gr__mpi_req* q, struct gr__mpi_msg* m)
+{
+    gr_mpi_world* w = r->w;
+    size_t n = m->len < q->cap ? m->len : q->cap;
+    if (m->eager) {
+        q->state = REQ_ACTIVE;
+        pthread_mutex_unlock(&w->mu);
+        if (n)
+            memcpy(q->buf, m->data, n);
+        pthread_mutex_lock(&w->mu);
+    } else {
+        gr_mpi_rank* s = &w->ranks[m->src];
+        struct gr__mpi_req* sq = m->sreq;
+        sq->state = REQ_ACTIVE;
+        sq->msg = NULL;
+        s->inflight++;
+        q->state = REQ_ACTIVE;
+        pthread_mutex_unlock(&w->mu);
+        if (n)
+            memcpy(q->buf, m->data, n);
+        pthread_mutex_lock(&w->mu);
+        req_done(sq, 0);
+        s->inflight--;
+        pthread_cond_broadcast(&s->cv);
+    }
+    q->st.source = m->src;
+    q->st.tag = m->tag;
+    q->st.bytes = (int64_t)m->len;
+    q->st.cancelled = 0;
+    req_done(q, m->len > q->cap ? GR_MPI_ERR_TRUNCATE : 0);
+    msg_free(m);
+}
+
+static void
+proc_null_status(gr_mpi_status* st)
+{
+    memset(st, 0, sizeof *st);
+    st->source = GR_MPI_PROC_NULL;
+    st->tag = GR_MPI_ANY_TAG;
+}
+
+/* Starts a receive (lock held); *out may be done already. */
+static int
+start_recv(gr_mpi_rank* r,
+           void* buf,
+           size_t cap,
+           int src,
+           int tag,
+           int ctx,
+           struct gr__mpi_req** out)
+{
+    if (r->w->failed)
+        return GR_MPI_EWORLD;
+    if (r->detached)
+        return GR_MPI_ERR_OTHER;
+    struct gr__mpi_req* q = req_new(r, REQ_RECV);
+    if (!q)
+        return GR_MPI_ERR_NOMEM;
+    *out = q;
+    q->buf = buf;
+    q->cap = cap;
+    q->src = src;
+    q->tag = tag;
+    q->ctx = ctx;
+    if (src == GR_MPI_PROC_NULL) {
+        proc_null_status(&q->st);
+        req_done(q, 0);
+        return 0;
+    }
+    struct gr__mpi_msg* m = unx_find(r, src, tag, ctx);
+    if (m) {
+        unx_remove(r, m);
+        deliver(r, q, m);
+    } else {
+        post_append(r, q);
+    }
+    return 0;
+}
+
+static int
+check_recv(gr_mpi_rank* r, int src, int tag)
+{
+    int rc = check_peer(r->w, src, 1);
+    return rc < 0 ? rc : check_tag(tag, 1);
+}
+
+int
+gr_mpi_rank_recv(gr_mpi_rank* r,
+                 void* buf,
+                 size_t len,
+                 int src,
+                 int tag,
+                 int ctx,
+                 gr_mpi_status* st)
+{
+    int rc = check_recv(r, src, tag);
+    if (rc < 0)
+        return rc;
+    struct gr__mpi_req* q = NULL;
+    pthread_mutex_lock(&r->w->mu);
+    rc = start_recv(r, buf, len, src, tag, ctx, &q);
+    if (rc == 0)
+        rc = finish(r, q, st);
+    pthread_mutex_unlock(&r->w->mu);
+    return rc;
+}
+
+int
+gr_mpi_rank_irecv(gr_mpi_rank* r,
+                  void* buf,
+                  size_t len,
+                  int src,
+                  int tag,
+                  int ctx,
+                  int32_t* req)
+{
+    int rc = check_recv(r, src, tag);
+    if (rc < 0)
+        return rc;
+    struct gr__mpi_req* q = NULL;
+    pthread_mutex_lock(&r->w->mu);
+    rc = start_recv(r, buf, len, src, tag, ctx, &q);
+    if (rc == 0)
+        *req = q->handle;
+    pthread_mutex_unlock(&r->w->mu);
+    return rc;
+}
+
+/* ---- completion --------------------------------------------------------- */
+
+int
+gr_mpi_rank_wait(gr_mpi_rank* r, int32_t req, gr_mpi_status* st)
+{
+    pthread_mutex_lock(&r->w->mu);
+    struct gr__mpi_req* q = req_get(r, req);
+    int rc = q ? finish(r, q, st) : GR_MPI_ERR_REQUEST;
+    pthread_mutex_unlock(&r->w->mu);
+    return rc;
+}
+
+int
+gr_mpi_rank_test(gr_mpi_rank* r, int32_t req, gr_mpi_status* st)
+{
+    pthread_mutex_lock(&r->w->mu);
+    struct gr__mpi_req* q = req_get(r, req);
+    int rc;
+    if (!q) {
+        rc = GR_MPI_ERR_REQUEST;
+    } else if (q->state != REQ_DONE) {
+        rc = 0;
+    } else {
+        rc = finish(r, q, st);
+        if (rc == 0)
+            rc = 1;
+    }
+    pthread_mutex_unlock(&r->w->mu);
+    return rc;
+}
+
+/* One pass of waitany/testany (lock held): 1 with *index set when an
+ * entry completed (its result in *result), 0 if none yet, or an error. */
+static int
+any_pass(gr_mpi_rank* r,
+         const int32_t* reqs,
+         int n,
+         int32_t* index,
+         gr_mpi_status* st,
+         int* result)
+{
+    int active = 0;
+    for (int i = 0; i < n; i++) {
+        if (reqs[i] < 0)
+            continue;
+        struct gr__mpi_req* q = req_get(r, reqs[i]);
+        if (!q)
+            return GR_MPI_ERR_REQUEST;
+        active = 1;
+        if (q->state == REQ_DONE) {
+            *index = i;
+            *result = finish(r, q, st);
+            return 1;
+        }
+    }
+    if (!active) {
+        *index = -1;
+        *result = 1;
+        if (st)
+            proc_null_status(st);
+        return 1;
+    }
+    return 0;
+}
+
+int
+gr_mpi_rank_waitany(gr_mpi_rank* r,
+                    const int32_t* reqs,
+                    int n,
+                    int32_t* index,
+                    gr_mpi_status* st)
+{
+    if (n < 0)
+        return GR_MPI_ERR_ARG;
+    int result = 0, rc;
+    pthread_mutex_lock(&r->w->mu);
+    while ((rc = any_pass(r, reqs, n, index, st, &result)) == 0)
+        if ((rc = wait_cv(r)) < 0)
+            break;
+    pthread_mutex_unlock(&r->w->mu);
+    return rc == 1 ? result : rc;
+}
+
+int
+gr_mpi_rank_testany(gr_mpi_rank* r,
+                    const int32_t* reqs,
+                    int n,
+                    int32_t* index,
+                    gr_mpi_status* st)
+{
+    if (n < 0)
+        return GR_MPI_ERR_ARG;
+    int result = 0;
+    pthread_mutex_lock(&r->w->mu);
+    int rc = any_pass(r, reqs, n, index, st, &result);
+    pthread_mutex_unlock(&r->w->mu);
+    (void)result; /* in st->error */
+    return rc;
+}
+
+int
+gr_mpi_rank_cancel(gr_mpi_rank* r, int32_t req)
+{
+    pthread_mutex_lock(&r->w->mu);
+    struct gr__mpi_req* q = req_get(r, req);
+    int rc = q ? 0 : GR_MPI_ERR_REQUEST;
+    if (q && q->kind == REQ_RECV && q->state == REQ_PENDING && q->queued) {
+        post_remove(r, q);
+        q->st.cancelled = 1;
+        q->st.bytes = 0;
+        req_done(q, 0);
+        pthread_cond_broadcast(&r->cv);
+    }
+    pthread_mutex_unlock(&r->w->mu);
+    return rc;
+}
+
+/* ---- probes ------------------------------------------------------------- */
+
+static void
+msg_status(const struct gr__mpi_msg* m, gr_mpi_status* st)
+{
+    if (!st)
+        return;
+    memset(st, 0, sizeof *st);
+    st->source = m->src;
+    st->tag = m->tag;
+    st->bytes = (int64_t)m->len;
+}
+
+/* Finds (waiting if blocking) a matching message (lock held): 1 with *m,
+ * 0 if none and not blocking, or an error. */
+static int
+probe_locked(gr_mpi_rank* r,
+             int src,
+             int tag,
+             int ctx,
+             int blocking,
+             struct gr__mpi_msg** m)
+{
+    for (;;) {
+        if (r->w->failed)
+            return GR_MPI_EWORLD;
+        if (r->detached)
+            return GR_MPI_ERR_OTHER;
+        if ((*m = unx_find(r, src, tag, ctx)))
+            return 1;
+        if (!blocking)
+            return 0;
+        int rc = wait_cv(r);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+int
+gr_mpi_rank_probe(gr_mpi_rank* r,
+                  int src,
+                  int tag,
+                  int ctx,
+                  int blocking,
+                  gr_mpi_status* st)
+{
+    int rc = check_recv(r, src, tag);
+    if (rc < 0)
+        return rc;
+    if (src == GR_MPI_PROC_NULL) {
+        if (st)
+            proc_null_status(st);
+        return 1;
+    }
+    struct gr__mpi_msg* m;
+    pthread_mutex_lock(&r->w->mu);
+    rc = probe_locked(r, src, tag, ctx, blocking, &m);
+    if (rc == 1)
+        msg_status(m, st);
+    pthread_mutex_unlock(&r->w->mu);
+    return rc;
+}
+
+int
+gr_mpi_rank_mprobe(gr_mpi_rank* r,
+                   int src,
+                   int tag,
+                   int ctx,
+                   int blocking,
+                   int32_t* msg,
+                   gr_mpi_status* st)
+{
+    int rc = check_recv(r, src, tag);
+    if (rc < 0)
+        return rc;
+    if (src == GR_MPI_PROC_NULL) {
+        if (st)
+            proc_null_status(st);
+        *msg = GR_MPI_PROC_NULL;
+        return 1;
+    }
+    struct gr__mpi_msg* m;
+    pthread_mutex_lock(&r->w->mu);
+    rc = probe_locked(r, src, tag, ctx, blocking, &m);
+    if (rc == 1) {
+        int32_t h = 0;
+        while (h < r->n_probed && r->probed[h])
+            h++;
+        if (h == r->n_probed && r->n_probed == r->cap_probed) {
+            int32_t cap = r->cap_probed ? r->cap_probed * 2 : 16;
+            struct gr__mpi_msg** t =
+              cap <= GR__MPI_MAX_REQS
+                ? gr_realloc(r->probed, (size_t)cap * sizeof *t)
+                : NULL;
+            if (!t) {
+                rc = GR_MPI_ERR_NOMEM;
+                goto out;
+            }
+            r->probed = t;
+            r->cap_probed = cap;
+        }
+        if (h == r->n_probed)
+            r->n_probed++;
+        unx_remove(r, m);
+        m->handle = h;
+        r->probed[h] = m;
+        *msg = h;
+        msg_status(m, st);
+    }
+out:
+    pthread_mutex_unlock(&r->w->mu);
+    return rc;
+}
+
+int
+gr_mpi_rank_imrecv(gr_mpi_rank* r,
+                   void* buf,
+                   size_t len,
+                   int32_t msg,
+                   int32_t* req)
+{
+    pthread_mutex_lock(&r->w->mu);
+    int rc = 0;
+    struct gr__mpi_msg* m =
+      msg >= 0 && msg < r->n_probed ? r->probed[msg] : NULL;
+    if (!m && msg != GR_MPI_PROC_NULL) {
+        rc = GR_MPI_ERR_REQUEST;
+        goto out;
+    }
+    if (r->detached) {
+        rc = GR_MPI_ERR_OTHER;
+        goto out;
+    }
+    struct gr__mpi_req* q = req_new(r, REQ_RECV);
+    if (!q) {
+        rc = GR_MPI_ERR_NOMEM;
+        goto out;
+    }
+    q->buf = buf;
+    q->cap = len;
+    if (!m) {
+        proc_null_status(&q->st);
+        req_done(q, 0);
+    } else {
+        r->probed[msg] = NULL;
+        deliver(r, q, m);
+    }
+    *req = q->handle;
+out:
+    pthread_mutex_unlock(&r->w->mu);
+    return rc;
+}
+
+int
+gr_mpi_rank_mrecv(gr_mpi_rank* r,
+                  void* buf,
+                  size_t len,
+                  int32_t msg,
+                  gr_mpi_status* st)
+{
+    int32_t req;
+    int rc = gr_mpi_rank_imrecv(r, buf, len, msg, &req);
+    return rc < 0 ? rc : gr_mpi_rank_wait(r, req, st);
+}

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* MPI worlds: creation, the ranks' attach/detach around their guest
+ * calls, and failure (the first failure ends every rank's call). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "mpi/mpi_int.h"
+#include "util/alloc.h"
+
+int
+gr_mpi_world_create(int size, gr_mpi_world** out)
+{
+    *out = NULL;
+    if (size < 1 || size > GR_MPI_MAX_RANKS)
+        return -EINVAL;
+    gr_mpi_world* w = gr_calloc(1, sizeof *w);
+    if (!w)
+        return -ENOMEM;
+    w->ranks = gr_calloc((size_t)size, sizeof *w->ranks);
+    if (!w->ranks) {
+        gr_free(w);
+        return -ENOMEM;
+    }
+    pthread_mutex_init(&w->mu, NULL);
+    w->size = size;
+    w->eager_limit = GR_MPI_EAGER_LIMIT;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    for (int i = 0; i < size; i++) {
+        w->ranks[i].w = w;
+        w->ranks[i].index = i;
+        pthread_cond_init(&w->ranks[i].cv, &ca);
+    }
+    pthread_condattr_destroy(&ca);
+    *out = w;
+    return 0;
+}
+
+void
+gr_mpi_world_destroy(gr_mpi_world* w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    for (int i = 0; i < w->size; i++) {
+        gr_mpi_rank* r = &w->ranks[i];
+        if (!r->detached)
+            gr__mpi_rank_drop(r);
+        r->detached = 1;
+    }
+    for (int i = 0; i < w->size; i++)
+        gr__mpi_rank_free_all(&w->ranks[i]);
+    pthread_mutex_unlock(&w->mu);
+    for (int i = 0; i < w->size; i++)
+        pthread_cond_destroy(&w->ranks[i].cv);
+    pthread_mutex_destroy(&w->mu);
+    gr_free(w->ranks);
+    gr_free(w);
+}
+
+int
+gr_mpi_world_nranks(const gr_mpi_world* w)
+{
+    return w->size;
+}
+
+gr_mpi_rank*
+gr_mpi_world_rank_at(gr_mpi_world* w, int i)
+{
+    return w && i >= 0 && i < w->size ? &w->ranks[i] : NULL;
+}
+
+int
+gr_mpi_rank_index(const gr_mpi_rank* r)
+{
+    return r->index;
+}
+
+gr_mpi_world*
+gr_mpi_rank_world(const gr_mpi_rank* r)
+{
+    return r->w;
+}
+
+void
+gr_mpi_world_set_eager_limit(gr_mpi_world* w, size_t bytes)
+{
+    pthread_mutex_lock(&w->mu);
+    w->eager_limit = bytes;
+    pthread_mutex_unlock(&w->mu);
+}
+
+int
+gr_mpi_world_fail(gr_mpi_world* w,
+                  int rank,
+                  enum gr_mpi_fail_kind kind,
+                  int code,
+                  const char* what)
+{
+    pthread_mutex_lock(&w->mu);
+    int first = !w->failed;
+    if (first) {
+        w->failed = 1;
+        w->failure.kind = kind;
+        w->failure.rank = rank;
+        w->failure.code = code;
+        snprintf(
+          w->failure.what, sizeof w->failure.what, "%s", what ? what : "");
+        for (int i = 0; i < w->size; i++) {
+            gr_mpi_rank* r = &w->ranks[i];
+            pthread_cond_broadcast(&r->cv);
+            /* the handle is valid while attached (cleared under mu) */
+            if (r->thread && i != rank)
+                gr_rt_cancel(r->thread);
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+    return first;
+}
+
+int
+gr_mpi_world_failure(gr_mpi_world* w, gr_mpi_failure* f)
+{
+    pthread_mutex_lock(&w->mu);
+    *f = w->failure;
+    int failed = w->failed;
+    pthread_mutex_unlock(&w->mu);
+    return failed;
+}
+
+int
+gr_mpi_rank_attach(gr_mpi_rank* r)
+{
+    gr_rt_thread* t = gr_rt_thread_self();
+    if (!t)
+        return GR_MPI_ERR_OTHER;
+    gr_mpi_world* w = r->w;
+    pthread_mutex_lock(&w->mu);
+    r->thread = t;
+    int failed = w->failed;
+    pthread_mutex_unlock(&w->mu);
+    if (failed)
+        gr_rt_cancel(t); /* the world ended before this rank started */
+    return 0;
+}
+
+/* Detaches r (lock held): see gr_mpi_rank_detach. */
+static void
+detach_locked(gr_mpi_rank* r)
+{
+    gr_mpi_world* w = r->w;
+    if (!r->detached) {
+        r->detached = 1;
+        gr__mpi_rank_drop(r);
+    }
+    while (r->inflight > 0)
+        pthread_cond_wait(&r->cv, &w->mu);
+    gr__mpi_rank_free_all(r);
+}
+
+void
+gr_mpi_rank_detach(gr_mpi_rank* r)
+{
+    gr_mpi_world* w = r->w;
+    pthread_mutex_lock(&w->mu);
+    detach_locked(r);
+    r->thread = NULL;
+    pthread_mutex_unlock(&w->mu);
+    gr_rt_cancel_clear();
+}
+
+int
+gr_mpi_rank_finalize(gr_mpi_rank* r)
+{
+    gr_mpi_world* w = r->w;
+    pthread_mutex_lock(&w->mu);
+    r->finalized = 1;
+    detach_locked(r);
+    r->thread = NULL; /* a later failure of others does not stop this one */
+    pthread_mutex_unlock(&w->mu);
+    return 0;
+}
+
+int
+gr_mpi_rank_finalized(gr_mpi_rank* r)
+{
+    pthread_mutex_lock(&r->w->mu);
+    int f = r->finalized;
+    pthread_mutex_unlock(&r->w->mu);
+    return f;
+}
