@@ -22,10 +22,10 @@
 
 typedef struct gr__cli_run_opts
 {
-    const char* cmd;            /* "run" or "mpirun", for messages */
-    void (*usage)(FILE* f);     /* -h, --help */
-    int mpi;                    /* accept -np (and refuse --tcplisten) */
-    int np, max_np;             /* -np N (mpi only) */
+    const char* cmd;        /* "run" or "mpirun", for messages */
+    void (*usage)(FILE* f); /* -h, --help */
+    int mpi;                /* accept -np (and refuse --tcplisten) */
+    int np, max_np;         /* -np N (mpi only) */
     gr_wasi_preopen dirs[GR__CLI_MAX_DIRS];
     size_t n_dirs;
     const char* listen[GR__CLI_MAX_LISTEN]; /* --tcplisten values */

@@ -101,8 +101,7 @@ run_guest(void* p)
     struct guest_run* g = p;
     g->rc = gr_instance_create(g->rr->obj, g->icfg, &g->rr->inst, &g->trap);
     if (g->rc == 0) {
-        struct start_call c = { g->rr->start,
-                                gr_instance_module(g->rr->inst) };
+        struct start_call c = { g->rr->start, gr_instance_module(g->rr->inst) };
         g->rc = gr_instance_call(g->rr->inst, call_start, &c, &g->trap);
     }
 }
@@ -213,7 +212,10 @@ int
 gr_cli_mpirun(int argc, char** argv)
 {
     gr__cli_run_opts o = {
-        .cmd = "mpirun", .usage = mpirun_usage, .mpi = 1, .np = 1,
+        .cmd = "mpirun",
+        .usage = mpirun_usage,
+        .mpi = 1,
+        .np = 1,
         .max_np = MAX_NP,
     };
     o.env = gr_calloc((size_t)argc, sizeof *o.env);

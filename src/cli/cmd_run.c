@@ -21,7 +21,6 @@
 #include "host/wasi/wasi.h"
 #include "util/alloc.h"
 
-
 static void
 run_usage(FILE* f)
 {
@@ -144,7 +143,8 @@ gr__cli_run_parse(int argc, char** argv, gr__cli_run_opts* o)
             char* end;
             unsigned long mib = strtoul(argv[++i], &end, 10);
             if (*end || mib == 0 || mib > 4096) {
-                fprintf(stderr, "granary %s: --max-memory wants 1..4096\n", cmd);
+                fprintf(
+                  stderr, "granary %s: --max-memory wants 1..4096\n", cmd);
                 return -1;
             }
             o->max_pages = (uint32_t)(mib * 16);

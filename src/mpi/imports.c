@@ -74,8 +74,7 @@ result(int rc)
 {
     if (rc == GR_MPI_EDEADLINE || rc == GR_MPI_EWORLD) {
         gr_rt_check_deadline(); /* cancelled or past the deadline */
-        gr_rt_raise(rc == GR_MPI_EDEADLINE ? GR_TRAP_TIMEOUT : GR_TRAP_HOST,
-                    0);
+        gr_rt_raise(rc == GR_MPI_EDEADLINE ? GR_TRAP_TIMEOUT : GR_TRAP_HOST, 0);
     }
     return (uint32_t)rc;
 }
@@ -250,13 +249,8 @@ Z_granary_mpiZ_recv(inst_t* ctx,
         return (uint32_t)GR_MPI_ERR_FAULT;
     gr_mpi_status s;
     memset(&s, 0, sizeof s);
-    int rc = gr_mpi_rank_recv(r,
-                              mem->data + buf,
-                              len,
-                              (int32_t)src,
-                              (int32_t)tag,
-                              (int32_t)cx,
-                              &s);
+    int rc = gr_mpi_rank_recv(
+      r, mem->data + buf, len, (int32_t)src, (int32_t)tag, (int32_t)cx, &s);
     if (rc == 0 || rc == GR_MPI_ERR_TRUNCATE)
         put_status(mem, st, &s);
     return result(rc);
@@ -302,13 +296,8 @@ Z_granary_mpiZ_irecv(inst_t* ctx,
     if ((int32_t)len < 0 || !in_bounds(mem, buf, len))
         return (uint32_t)GR_MPI_ERR_FAULT;
     int32_t req = -1;
-    int rc = gr_mpi_rank_irecv(r,
-                               mem->data + buf,
-                               len,
-                               (int32_t)src,
-                               (int32_t)tag,
-                               (int32_t)cx,
-                               &req);
+    int rc = gr_mpi_rank_irecv(
+      r, mem->data + buf, len, (int32_t)src, (int32_t)tag, (int32_t)cx, &req);
     return result(rc < 0 ? rc : req);
 }
 
@@ -346,11 +335,8 @@ Z_granary_mpiZ_test(inst_t* ctx, uint32_t req, uint32_t st)
 
 /* waitany/testany: the guest's handle array is copied (it may be
  * unaligned, and the guest may change it meanwhile). */
-typedef int (*any_fn)(gr_mpi_rank*,
-                      const int32_t*,
-                      int,
-                      int32_t*,
-                      gr_mpi_status*);
+typedef int (
+  *any_fn)(gr_mpi_rank*, const int32_t*, int, int32_t*, gr_mpi_status*);
 
 static uint32_t
 any_call(inst_t* ctx,

@@ -29,7 +29,8 @@ req_new(gr_mpi_rank* r, enum req_kind kind)
             if (r->cap_reqs >= GR__MPI_MAX_REQS)
                 goto fail;
             int32_t cap = r->cap_reqs ? r->cap_reqs * 2 : 64;
-            struct gr__mpi_req** t = gr_realloc(r->reqs, (size_t)cap * sizeof *t);
+            struct gr__mpi_req** t =
+              gr_realloc(r->reqs, (size_t)cap * sizeof *t);
             if (!t)
                 goto fail;
             r->reqs = t;

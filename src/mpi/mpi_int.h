@@ -73,14 +73,14 @@ struct gr_mpi_rank
     struct gr__mpi_req *posted_head, *posted_tail;
     struct gr__mpi_msg *unx_head, *unx_tail;
     struct gr__mpi_req** reqs; /* handle -> request (NULL = free) */
-    int32_t n_reqs, cap_reqs; /* slots [0, n_reqs) used or free */
-    int32_t* free_ids; /* free handles below n_reqs (a stack) */
+    int32_t n_reqs, cap_reqs;  /* slots [0, n_reqs) used or free */
+    int32_t* free_ids;         /* free handles below n_reqs (a stack) */
     int32_t n_free;
     struct gr__mpi_msg** probed; /* message handle -> mprobed message */
     int32_t n_probed, cap_probed;
-    int detached;  /* no more MPI: its memory is not touched any more */
-    int finalized; /* detached by MPI_Finalize */
-    int inflight;  /* copies into or out of its memory, lock not held */
+    int detached;         /* no more MPI: its memory is not touched any more */
+    int finalized;        /* detached by MPI_Finalize */
+    int inflight;         /* copies into or out of its memory, lock not held */
     gr_rt_thread* thread; /* while attached */
 };
 

@@ -107,7 +107,8 @@ gr_mpi_world_fail(gr_mpi_world* w,
         w->failure.kind = kind;
         w->failure.rank = rank;
         w->failure.code = code;
-        snprintf(w->failure.what, sizeof w->failure.what, "%s", what ? what : "");
+        snprintf(
+          w->failure.what, sizeof w->failure.what, "%s", what ? what : "");
         for (int i = 0; i < w->size; i++) {
             gr_mpi_rank* r = &w->ranks[i];
             pthread_cond_broadcast(&r->cv);

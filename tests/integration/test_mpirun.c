@@ -33,10 +33,9 @@ now_s(void)
 static gr_test_proc
 mpirun(double* took, const char* a0, ...)
 {
-    const char* argv[24] = { GRANARY_BINARY_DIR "/bin/granary",
-                             "mpirun",
-                             "--cache",
-                             cache_dir };
+    const char* argv[24] = {
+        GRANARY_BINARY_DIR "/bin/granary", "mpirun", "--cache", cache_dir
+    };
     int n = 4;
     va_list ap;
     va_start(ap, a0);
@@ -60,8 +59,12 @@ expect_ok(const char* np, const char* scenario)
     char want[64];
     snprintf(want, sizeof want, "ok %s\n", scenario);
     if (p.status != 0 || !strstr(p.out, want))
-        fprintf(stderr, "%s: status %d\nout:\n%s\nerr:\n%s\n", scenario,
-                p.status, p.out, p.err);
+        fprintf(stderr,
+                "%s: status %d\nout:\n%s\nerr:\n%s\n",
+                scenario,
+                p.status,
+                p.out,
+                p.err);
     assert_int_equal(p.status, 0);
     assert_non_null(strstr(p.out, want));
     gr_test_proc_free(&p);
@@ -141,11 +144,17 @@ expect_failure(const char* how,
                const char* want_msg)
 {
     double took;
-    gr_test_proc p = mpirun(
-      &took, "-np", "4", gr_test_guest("mpi_dev"), how, victim, NULL);
+    gr_test_proc p =
+      mpirun(&took, "-np", "4", gr_test_guest("mpi_dev"), how, victim, NULL);
     if (p.status != want_status || !strstr(p.err, want_msg))
-        fprintf(stderr, "%s %s: status %d after %.2f s\nout:\n%s\nerr:\n%s\n",
-                how, victim, p.status, took, p.out, p.err);
+        fprintf(stderr,
+                "%s %s: status %d after %.2f s\nout:\n%s\nerr:\n%s\n",
+                how,
+                victim,
+                p.status,
+                took,
+                p.out,
+                p.err);
     assert_int_equal(p.status, want_status);
     assert_non_null(strstr(p.err, want_msg));
     assert_null(strstr(p.out, "blocking call returned"));
@@ -157,17 +166,22 @@ static void
 test_trap_ends_app(void** state)
 {
     (void)state;
-    expect_failure(
-      "trap", "2", 134, "granary mpirun: rank 2 trapped: integer divide by zero");
-    expect_failure(
-      "trap", "3", 134, "granary mpirun: rank 3 trapped: integer divide by zero");
+    expect_failure("trap",
+                   "2",
+                   134,
+                   "granary mpirun: rank 2 trapped: integer divide by zero");
+    expect_failure("trap",
+                   "3",
+                   134,
+                   "granary mpirun: rank 3 trapped: integer divide by zero");
 }
 
 static void
 test_abort_ends_app(void** state)
 {
     (void)state;
-    expect_failure("abort", "1", 3, "granary mpirun: rank 1 called MPI_Abort(3)");
+    expect_failure(
+      "abort", "1", 3, "granary mpirun: rank 1 called MPI_Abort(3)");
 }
 
 static void
@@ -183,8 +197,14 @@ test_timeout_while_blocked(void** state)
 {
     (void)state;
     double took;
-    gr_test_proc p = mpirun(&took, "-np", "4", "--timeout", "500ms",
-                            gr_test_guest("mpi_dev"), "block", NULL);
+    gr_test_proc p = mpirun(&took,
+                            "-np",
+                            "4",
+                            "--timeout",
+                            "500ms",
+                            gr_test_guest("mpi_dev"),
+                            "block",
+                            NULL);
     assert_int_equal(p.status, 134);
     assert_non_null(strstr(p.err, "trapped: timeout"));
     assert_null(strstr(p.out, "blocking call returned"));
@@ -198,8 +218,8 @@ static void
 test_exit_codes(void** state)
 {
     (void)state;
-    gr_test_proc p = mpirun(NULL, "-np", "2", gr_test_guest("mpi_dev"),
-                            "exit-after-finalize", NULL);
+    gr_test_proc p = mpirun(
+      NULL, "-np", "2", gr_test_guest("mpi_dev"), "exit-after-finalize", NULL);
     assert_int_equal(p.status, 5);
     assert_non_null(strstr(p.err, "rank 1 exited with 5"));
     gr_test_proc_free(&p);

@@ -16,10 +16,8 @@ static int rank, size;
 #define CHECK(c)                                                               \
     do {                                                                       \
         if (!(c)) {                                                            \
-            printf("rank %d: check failed at line %d: %s\n",                  \
-                   rank,                                                       \
-                   __LINE__,                                                   \
-                   #c);                                                        \
+            printf(                                                            \
+              "rank %d: check failed at line %d: %s\n", rank, __LINE__, #c);   \
             fflush(stdout);                                                    \
             exit(1);                                                           \
         }                                                                      \
@@ -62,7 +60,10 @@ barrier(void)
 static void
 order(void)
 {
-    enum { N = 200 };
+    enum
+    {
+        N = 200
+    };
     static int32_t big[40000];
     if (rank != 0) {
         for (int i = 0; i < N; i++) {
@@ -75,8 +76,10 @@ order(void)
         int next[64] = { 0 };
         for (int i = 0; i < N * (size - 1); i++) {
             gr_mpi_status st;
-            CHECK(gr_mpi_recv(big, sizeof big, GR_MPI_ANY_SOURCE,
-                              GR_MPI_ANY_TAG, 1, &st) == 0);
+            CHECK(
+              gr_mpi_recv(
+                big, sizeof big, GR_MPI_ANY_SOURCE, GR_MPI_ANY_TAG, 1, &st) ==
+              0);
             int s = st.source;
             CHECK(s >= 1 && s < size);
             CHECK(big[0] == s * 100000 + next[s]);
@@ -228,7 +231,10 @@ sync_mode(void)
 static void
 big(void)
 {
-    enum { N = 1 << 20 };
+    enum
+    {
+        N = 1 << 20
+    };
     static uint8_t a[N], b[N];
     int peer = rank ^ 1;
     if (peer >= size)

@@ -53,7 +53,10 @@ static void
 test_order_any_source(void** state)
 {
     (void)state;
-    enum { N = 4 };
+    enum
+    {
+        N = 4
+    };
     gr_mpi_world* w;
     assert_int_equal(gr_mpi_world_create(N, &w), 0);
     gr_mpi_world_set_eager_limit(w, 4096); /* 8192*4 B is rendezvous */
@@ -170,7 +173,8 @@ test_deadline_ends_recv(void** state)
       gr_rt_call_timeout(recv_thunk, &d, &trap, 200 * 1000 * 1000ull), 0);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     assert_int_equal(d.rc, GR_MPI_EDEADLINE);
-    double s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    double s =
+      (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
     assert_true(s >= 0.19 && s < 5.0);
     gr_mpi_rank_detach(d.r);
     gr_mpi_world_destroy(w);
