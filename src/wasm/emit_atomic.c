@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Threads (0xfe) instructions: not generated yet (TODO issue 10). */
+#include "wasm/emit_int.h"
+
+int
+gr__emit_atomic(gr_emit_fn* e, const gr_wasm_instr* in)
+{
+    return gr__emit_unsupported(e, in);
+}
