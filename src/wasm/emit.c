@@ -263,7 +263,7 @@ static void
 write_init(emod* x, FILE* f)
 {
     const gr_wasm_module* m = x->m;
-    fprintf(f, "#include \"wmod.h\"\n#include <errno.h>\n#include <stdlib.h>\n");
+    fprintf(f, "#include <errno.h>\n#include <stdlib.h>\n#include \"wmod.h\"\n");
     fprintf(f,
             "__asm__(\".section .rodata\\n.balign 16\\n.globl wdata_blob\\n"
             ".hidden wdata_blob\\nwdata_blob:\\n.incbin \\\"wdata.bin\\\"\\n"

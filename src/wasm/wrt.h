@@ -393,8 +393,36 @@ wrt_f64_max(double a, double b)
         return wrt_f64(wrt_b64(a) & wrt_b64(b));
     return a > b ? a : b;
 }
-#define wrt_f32_nearest(a) __builtin_rintf(a)
-#define wrt_f64_nearest(a) __builtin_rint(a)
+/* Rounding: a NaN operand must come out quiet (the inline sequences
+ * without SSE4.1 pass it through unchanged). */
+#define WRT_ROUND(name, T, fn)                                                 \
+    static inline T name(T a)                                                  \
+    {                                                                          \
+        if (WRT_UNLIKELY(a != a))                                              \
+            return a + a;                                                      \
+        return fn(a);                                                          \
+    }
+WRT_ROUND(wrt_f32_ceil, float, __builtin_ceilf)
+WRT_ROUND(wrt_f32_floor, float, __builtin_floorf)
+WRT_ROUND(wrt_f32_trunc, float, __builtin_truncf)
+WRT_ROUND(wrt_f32_nearest, float, __builtin_rintf)
+WRT_ROUND(wrt_f64_ceil, double, __builtin_ceil)
+WRT_ROUND(wrt_f64_floor, double, __builtin_floor)
+WRT_ROUND(wrt_f64_trunc, double, __builtin_trunc)
+WRT_ROUND(wrt_f64_nearest, double, __builtin_rint)
+
+/* f64.promote_f32 (a helper: the compiler folds demote(promote(x)) even
+ * for signalling NaNs, which must come out quiet). */
+static inline double
+wrt_f64_promote(float a)
+{
+    if (WRT_UNLIKELY(a != a)) {
+        uint32_t b = wrt_b32(a);
+        return wrt_f64(((uint64_t)(b >> 31) << 63) | 0x7ff8000000000000ull |
+                       ((uint64_t)(b & 0x3fffffu) << 29));
+    }
+    return (double)a;
+}
 
 /* Trapping float -> int (bounds are exact in the source type). */
 #define WRT_TRUNC(name, FT, IT, UT, lo_ok, hi_ok)                              \
