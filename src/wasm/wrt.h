@@ -516,6 +516,17 @@ wrt_msize(const wrt_memory* m)
     return __atomic_load_n(&m->size, __ATOMIC_ACQUIRE);
 }
 
+/* The address of an atomic access of n bytes: in bounds, then aligned. */
+static inline void*
+wrt_atomic_at(const wrt_memory* m, uint8_t* b, uint64_t ms, uint64_t ea,
+              unsigned n)
+{
+    WRT_CHECK(m, ms, ea, n);
+    if (WRT_UNLIKELY(ea & (n - 1)))
+        wrt_trap(WRT_TRAP_UNALIGNED);
+    return b + ea;
+}
+
 static inline void
 wrt_memory_fill(wrt_memory* m, uint64_t d, uint32_t val, uint64_t n)
 {
