@@ -611,4 +611,6 @@ wrt_indirect(const wrt_table* t, uint32_t i, const char* sig)
     return f;
 }
 
+#include "wrt_simd.h"
+
 #endif
