@@ -24,8 +24,8 @@ typedef struct emod
     uint32_t* canon; /* per type: first type index with the same signature */
 } emod;
 
-static int
-fail(emod* x, int rc, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(emod* x, int rc, const char* fmt, ...)
+  __attribute__((format(printf, 3, 4)));
 static int
 fail(emod* x, int rc, const char* fmt, ...)
 {
@@ -129,8 +129,8 @@ const_expr(FILE* f, const gr_wasm_module* m, const gr_wasm_const* c)
             uint64_t lo, hi;
             memcpy(&lo, c->imm.v128, 8);
             memcpy(&hi, c->imm.v128 + 8, 8);
-            fprintf(f, "(wrt_v128){ 0x%" PRIx64 "ull, 0x%" PRIx64 "ull }", lo,
-                    hi);
+            fprintf(
+              f, "(wrt_v128){ 0x%" PRIx64 "ull, 0x%" PRIx64 "ull }", lo, hi);
             break;
         }
         case GR_WASM_OP_REF_NULL:
@@ -159,15 +159,15 @@ write_header(emod* x, FILE* f)
     for (uint32_t t = 0; t < m->ntypes; t++) {
         const gr_wasm_functype* ft = &m->types[t];
         if (x->canon[t] != t)
-            fprintf(f, "#define wsig%" PRIu32 " wsig%" PRIu32 "\n", t,
-                    x->canon[t]);
+            fprintf(
+              f, "#define wsig%" PRIu32 " wsig%" PRIu32 "\n", t, x->canon[t]);
         else
             fprintf(f, "extern const char wsig%" PRIu32 "[];\n", t);
         if (ft->nresults > 1) {
             fprintf(f, "typedef struct {");
             for (uint32_t i = 0; i < ft->nresults; i++)
-                fprintf(f, " %s r%" PRIu32 ";", gr__emit_ctype(ft->results[i]),
-                        i);
+                fprintf(
+                  f, " %s r%" PRIu32 ";", gr__emit_ctype(ft->results[i]), i);
             fprintf(f, " } wres_t%" PRIu32 ";\n", t);
         }
     }
@@ -180,31 +180,38 @@ write_header(emod* x, FILE* f)
     if (m->nmems) {
         fprintf(f, "wrt_memory* mem[%" PRIu32 "];\n", m->nmems);
         if (m->nmems > m->nmem_imports)
-            fprintf(f, "wrt_memory mem_own[%" PRIu32 "];\n",
+            fprintf(f,
+                    "wrt_memory mem_own[%" PRIu32 "];\n",
                     m->nmems - m->nmem_imports);
     }
     if (m->ntables) {
         fprintf(f, "wrt_table* tab[%" PRIu32 "];\n", m->ntables);
         if (m->ntables > m->ntable_imports)
-            fprintf(f, "wrt_table tab_own[%" PRIu32 "];\n",
+            fprintf(f,
+                    "wrt_table tab_own[%" PRIu32 "];\n",
                     m->ntables - m->ntable_imports);
     }
     for (uint32_t g = 0; g < m->nglobals; g++)
-        fprintf(f, "%s%s g%" PRIu32 ";\n", gr__emit_ctype(m->globals[g].type),
-                g < m->nglobal_imports ? "*" : "", g);
+        fprintf(f,
+                "%s%s g%" PRIu32 ";\n",
+                gr__emit_ctype(m->globals[g].type),
+                g < m->nglobal_imports ? "*" : "",
+                g);
     if (m->ndatas)
         fprintf(f, "uint8_t ddrop[%" PRIu32 "];\n", m->ndatas);
     if (m->nelems)
         fprintf(f,
                 "uint8_t edrop[%" PRIu32 "];\nvoid** eitems[%" PRIu32
                 "];\nuint32_t elen[%" PRIu32 "];\n",
-                m->nelems, m->nelems, m->nelems);
+                m->nelems,
+                m->nelems,
+                m->nelems);
     fprintf(f, "} wmod_inst;\n");
     fprintf(f, "extern const uint8_t wdata_blob[];\n");
     uint64_t off = 0;
     for (uint32_t d = 0; d < m->ndatas; d++) {
-        fprintf(f, "#define WDATA%" PRIu32 " (wdata_blob + %" PRIu64 "u)\n", d,
-                off);
+        fprintf(
+          f, "#define WDATA%" PRIu32 " (wdata_blob + %" PRIu64 "u)\n", d, off);
         off += m->datas[d].bytes_size;
     }
     for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++) {
@@ -226,11 +233,15 @@ static void
 write_thunk(emod* x, FILE* f, uint32_t t)
 {
     const gr_wasm_functype* ft = &x->m->types[t];
-    fprintf(f, "static void wthunk%" PRIu32 "(const wrt_func* f, wrt_val* v)\n{\n", t);
+    fprintf(f,
+            "static void wthunk%" PRIu32 "(const wrt_func* f, wrt_val* v)\n{\n",
+            t);
     if (ft->nresults == 0)
         fprintf(f, "((void(*)(void*");
     else if (ft->nresults == 1)
-        fprintf(f, "%s r = ((%s(*)(void*", gr__emit_ctype(ft->results[0]),
+        fprintf(f,
+                "%s r = ((%s(*)(void*",
+                gr__emit_ctype(ft->results[0]),
                 gr__emit_ctype(ft->results[0]));
     else
         fprintf(f, "wres_t%" PRIu32 " r = ((wres_t%" PRIu32 "(*)(void*", t, t);
@@ -253,7 +264,10 @@ write_thunk(emod* x, FILE* f, uint32_t t)
         if (ft->results[i] == GR_WASM_V128)
             fprintf(f, "wrt_setv(&v[%" PRIu32 "], %s);\n", i, src);
         else
-            fprintf(f, "v[%" PRIu32 "].%s = %s;\n", i, val_field(ft->results[i]),
+            fprintf(f,
+                    "v[%" PRIu32 "].%s = %s;\n",
+                    i,
+                    val_field(ft->results[i]),
                     src);
     }
     fprintf(f, "(void)v;\n}\n");
@@ -263,7 +277,8 @@ static void
 write_init(emod* x, FILE* f)
 {
     const gr_wasm_module* m = x->m;
-    fprintf(f, "#include <errno.h>\n#include <stdlib.h>\n#include \"wmod.h\"\n");
+    fprintf(f,
+            "#include <errno.h>\n#include <stdlib.h>\n#include \"wmod.h\"\n");
     fprintf(f,
             "__asm__(\".section .rodata\\n.balign 16\\n.globl wdata_blob\\n"
             ".hidden wdata_blob\\nwdata_blob:\\n.incbin \\\"wdata.bin\\\"\\n"
@@ -288,21 +303,28 @@ write_init(emod* x, FILE* f)
             fprintf(f, ", %u, ", im->kind);
             switch (im->kind) {
                 case GR_WASM_EXTERN_FUNC:
-                    fprintf(f, "wsig%" PRIu32 ", 0, 0, 0, 0, 0, 0",
+                    fprintf(f,
+                            "wsig%" PRIu32 ", 0, 0, 0, 0, 0, 0",
                             x->canon[m->funcs[im->index].type]);
                     break;
                 case GR_WASM_EXTERN_TABLE: {
                     const gr_wasm_table* t = &m->tables[im->index];
-                    fprintf(f, "0, %u, 0, %d, 0, %" PRIu32 "u, %" PRIu32 "u",
-                            t->elem_type, t->limits.has_max, t->limits.min,
+                    fprintf(f,
+                            "0, %u, 0, %d, 0, %" PRIu32 "u, %" PRIu32 "u",
+                            t->elem_type,
+                            t->limits.has_max,
+                            t->limits.min,
                             t->limits.max);
                     break;
                 }
                 case GR_WASM_EXTERN_MEMORY: {
                     const gr_wasm_memory* mm = &m->mems[im->index];
-                    fprintf(f, "0, 0, 0, %d, %d, %" PRIu32 "u, %" PRIu32 "u",
-                            mm->limits.has_max, mm->limits.shared,
-                            mm->limits.min, mm->limits.max);
+                    fprintf(f,
+                            "0, 0, 0, %d, %d, %" PRIu32 "u, %" PRIu32 "u",
+                            mm->limits.has_max,
+                            mm->limits.shared,
+                            mm->limits.min,
+                            mm->limits.max);
                     break;
                 }
                 default: {
@@ -329,32 +351,38 @@ write_init(emod* x, FILE* f)
             } else if (ex->kind == GR_WASM_EXTERN_TABLE) {
                 type = m->tables[ex->index].elem_type;
             }
-            fprintf(f, ", %" PRIu32 "u, %u, %u, %d, %" PRIu32 "u },\n",
-                    ex->name.len, ex->kind, type, mut, ex->index);
+            fprintf(f,
+                    ", %" PRIu32 "u, %u, %u, %d, %" PRIu32 "u },\n",
+                    ex->name.len,
+                    ex->kind,
+                    type,
+                    mut,
+                    ex->index);
         }
         fprintf(f, "};\n");
     }
     /* init */
-    fprintf(f, "static int winit(void* vI, void* const* imp)\n{\n"
-               "wmod_inst* I = vI; (void)imp;\n");
+    fprintf(f,
+            "static int winit(void* vI, void* const* imp)\n{\n"
+            "wmod_inst* I = vI; (void)imp;\n");
     for (uint32_t i = 0; i < m->nimports; i++) {
         const gr_wasm_import* im = &m->imports[i];
         switch (im->kind) {
             case GR_WASM_EXTERN_FUNC:
-                fprintf(f, "I->fn[%" PRIu32 "] = imp[%" PRIu32 "];\n",
-                        im->index, i);
+                fprintf(
+                  f, "I->fn[%" PRIu32 "] = imp[%" PRIu32 "];\n", im->index, i);
                 break;
             case GR_WASM_EXTERN_TABLE:
-                fprintf(f, "I->tab[%" PRIu32 "] = imp[%" PRIu32 "];\n",
-                        im->index, i);
+                fprintf(
+                  f, "I->tab[%" PRIu32 "] = imp[%" PRIu32 "];\n", im->index, i);
                 break;
             case GR_WASM_EXTERN_MEMORY:
-                fprintf(f, "I->mem[%" PRIu32 "] = imp[%" PRIu32 "];\n",
-                        im->index, i);
+                fprintf(
+                  f, "I->mem[%" PRIu32 "] = imp[%" PRIu32 "];\n", im->index, i);
                 break;
             default:
-                fprintf(f, "I->g%" PRIu32 " = imp[%" PRIu32 "];\n", im->index,
-                        i);
+                fprintf(
+                  f, "I->g%" PRIu32 " = imp[%" PRIu32 "];\n", im->index, i);
                 break;
         }
     }
@@ -363,9 +391,14 @@ write_init(emod* x, FILE* f)
         uint32_t d = i - m->nfunc_imports;
         fprintf(f,
                 "I->fdef[%" PRIu32 "] = (wrt_func){ wsig%" PRIu32
-                ", (void*)wf%" PRIu32 ", I, wthunk%" PRIu32
-                " }; I->fn[%" PRIu32 "] = &I->fdef[%" PRIu32 "];\n",
-                d, t, i, t, i, d);
+                ", (void*)wf%" PRIu32 ", I, wthunk%" PRIu32 " }; I->fn[%" PRIu32
+                "] = &I->fdef[%" PRIu32 "];\n",
+                d,
+                t,
+                i,
+                t,
+                i,
+                d);
     }
     for (uint32_t i = m->nmem_imports; i < m->nmems; i++) {
         const gr_wasm_limits* l = &m->mems[i].limits;
@@ -374,7 +407,13 @@ write_init(emod* x, FILE* f)
                 "if (wrt_memory_init(&I->mem_own[%" PRIu32 "], %" PRIu32
                 "u, %" PRIu32 "u, %d, %d)) return -ENOMEM;\nI->mem[%" PRIu32
                 "] = &I->mem_own[%" PRIu32 "];\n",
-                d, l->min, l->max, l->has_max, l->shared, i, d);
+                d,
+                l->min,
+                l->max,
+                l->has_max,
+                l->shared,
+                i,
+                d);
     }
     for (uint32_t i = m->ntable_imports; i < m->ntables; i++) {
         const gr_wasm_table* t = &m->tables[i];
@@ -383,8 +422,13 @@ write_init(emod* x, FILE* f)
                 "if (wrt_table_init(&I->tab_own[%" PRIu32 "], %u, %" PRIu32
                 "u, %" PRIu32 "u, %d)) return -ENOMEM;\nI->tab[%" PRIu32
                 "] = &I->tab_own[%" PRIu32 "];\n",
-                d, t->elem_type, t->limits.min, t->limits.max,
-                t->limits.has_max, i, d);
+                d,
+                t->elem_type,
+                t->limits.min,
+                t->limits.max,
+                t->limits.has_max,
+                i,
+                d);
     }
     for (uint32_t g = m->nglobal_imports; g < m->nglobals; g++) {
         fprintf(f, "I->g%" PRIu32 " = ", g);
@@ -395,9 +439,14 @@ write_init(emod* x, FILE* f)
         const gr_wasm_elem* el = &m->elems[k];
         fprintf(f,
                 "I->elen[%" PRIu32 "] = %" PRIu32 "u; I->eitems[%" PRIu32
-                "] = calloc(%" PRIu32 "u, sizeof(void*)); if (!I->eitems[%" PRIu32
+                "] = calloc(%" PRIu32
+                "u, sizeof(void*)); if (!I->eitems[%" PRIu32
                 "]) return -ENOMEM;\n",
-                k, el->nitems, k, el->nitems ? el->nitems : 1, k);
+                k,
+                el->nitems,
+                k,
+                el->nitems ? el->nitems : 1,
+                k);
         for (uint32_t j = 0; j < el->nitems; j++) {
             if (el->items[j].op == GR_WASM_OP_REF_NULL)
                 continue;
@@ -408,13 +457,17 @@ write_init(emod* x, FILE* f)
     }
     fprintf(f, "return 0;\n}\n");
     /* start: segments, then the start function */
-    fprintf(f, "static void wstart(void* vI)\n{\nwmod_inst* I = vI; (void)I;\n");
+    fprintf(f,
+            "static void wstart(void* vI)\n{\nwmod_inst* I = vI; (void)I;\n");
     for (uint32_t k = 0; k < m->nelems; k++) {
         const gr_wasm_elem* el = &m->elems[k];
         if (el->mode == GR_WASM_SEG_ACTIVE) {
-            fprintf(f, "wrt_table_init_seg(I->tab[%" PRIu32 "], I->eitems[%" PRIu32
-                       "], I->elen[%" PRIu32 "], ",
-                    el->table, k, k);
+            fprintf(f,
+                    "wrt_table_init_seg(I->tab[%" PRIu32 "], I->eitems[%" PRIu32
+                    "], I->elen[%" PRIu32 "], ",
+                    el->table,
+                    k,
+                    k);
             const_expr(f, m, &el->offset);
             fprintf(f, ", 0, I->elen[%" PRIu32 "]);\n", k);
         }
@@ -425,26 +478,34 @@ write_init(emod* x, FILE* f)
         const gr_wasm_data* ds = &m->datas[d];
         if (ds->mode != GR_WASM_SEG_ACTIVE)
             continue;
-        fprintf(f, "wrt_memory_init_seg(I->mem[%" PRIu32 "], WDATA%" PRIu32
-                   ", %" PRIu32 "u, ",
-                ds->mem, d, ds->bytes_size);
+        fprintf(f,
+                "wrt_memory_init_seg(I->mem[%" PRIu32 "], WDATA%" PRIu32
+                ", %" PRIu32 "u, ",
+                ds->mem,
+                d,
+                ds->bytes_size);
         const_expr(f, m, &ds->offset);
-        fprintf(f, ", 0, %" PRIu32 "u);\nI->ddrop[%" PRIu32 "] = 1;\n",
-                ds->bytes_size, d);
+        fprintf(f,
+                ", 0, %" PRIu32 "u);\nI->ddrop[%" PRIu32 "] = 1;\n",
+                ds->bytes_size,
+                d);
     }
     if (m->has_start) {
         uint32_t s = m->start;
         if (s < m->nfunc_imports)
-            fprintf(f, "((void(*)(void*))I->fn[%" PRIu32 "]->code)(I->fn[%" PRIu32
-                       "]->inst);\n",
-                    s, s);
+            fprintf(f,
+                    "((void(*)(void*))I->fn[%" PRIu32 "]->code)(I->fn[%" PRIu32
+                    "]->inst);\n",
+                    s,
+                    s);
         else
             fprintf(f, "wf%" PRIu32 "(I);\n", s);
     }
     fprintf(f, "}\n");
     /* exports */
-    fprintf(f, "static void* wexport(void* vI, uint32_t i)\n{\n"
-               "wmod_inst* I = vI; (void)I;\nswitch (i) {\n");
+    fprintf(f,
+            "static void* wexport(void* vI, uint32_t i)\n{\n"
+            "wmod_inst* I = vI; (void)I;\nswitch (i) {\n");
     for (uint32_t i = 0; i < m->nexports; i++) {
         const gr_wasm_export* ex = &m->exports[i];
         fprintf(f, "case %" PRIu32 ": return ", i);
@@ -469,19 +530,24 @@ write_init(emod* x, FILE* f)
     fprintf(f, "default: return NULL;\n}\n}\n");
     fprintf(f, "static void wfini(void* vI)\n{\nwmod_inst* I = vI; (void)I;\n");
     for (uint32_t i = m->nmem_imports; i < m->nmems; i++)
-        fprintf(f, "wrt_memory_fini(&I->mem_own[%" PRIu32 "]);\n",
+        fprintf(f,
+                "wrt_memory_fini(&I->mem_own[%" PRIu32 "]);\n",
                 i - m->nmem_imports);
     for (uint32_t i = m->ntable_imports; i < m->ntables; i++)
-        fprintf(f, "wrt_table_fini(&I->tab_own[%" PRIu32 "]);\n",
+        fprintf(f,
+                "wrt_table_fini(&I->tab_own[%" PRIu32 "]);\n",
                 i - m->ntable_imports);
     for (uint32_t k = 0; k < m->nelems; k++)
         fprintf(f, "free(I->eitems[%" PRIu32 "]);\n", k);
     fprintf(f, "}\n#pragma GCC visibility pop\n");
     fprintf(f,
             "__attribute__((visibility(\"default\"))) const wrt_module_desc "
-            "granary_wasm_module = {\n  WRT_ABI_VERSION, %" PRIu32 ", %s, %" PRIu32
+            "granary_wasm_module = {\n  WRT_ABI_VERSION, %" PRIu32
+            ", %s, %" PRIu32
             ", %s,\n  sizeof(wmod_inst), winit, wstart, wexport, wfini,\n};\n",
-            m->nimports, m->nimports ? "wimports" : "NULL", m->nexports,
+            m->nimports,
+            m->nimports ? "wimports" : "NULL",
+            m->nexports,
             m->nexports ? "wexports" : "NULL");
 }
 
@@ -495,8 +561,8 @@ write_data(emod* x, const uint8_t* bytes, size_t len)
         const gr_wasm_data* ds = &x->m->datas[d];
         if ((size_t)ds->bytes_offset + ds->bytes_size > len) {
             fclose(f);
-            return fail(x, -EINVAL, "data segment %" PRIu32 " outside the input",
-                        d);
+            return fail(
+              x, -EINVAL, "data segment %" PRIu32 " outside the input", d);
         }
         fwrite(bytes + ds->bytes_offset, 1, ds->bytes_size, f);
     }
@@ -560,7 +626,8 @@ gr_wasm_emit(const gr_wasm_module* m,
             }
             nfiles++;
             in_part = 0;
-            fprintf(f, "#include \"wmod.h\"\n#pragma GCC visibility push(hidden)\n");
+            fprintf(
+              f, "#include \"wmod.h\"\n#pragma GCC visibility push(hidden)\n");
         }
         e.f = &m->funcs[i];
         e.fidx = i;

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const uint8_t type_order[] = { GR_WASM_I32,  GR_WASM_I64,
-                                      GR_WASM_F32,  GR_WASM_F64,
-                                      GR_WASM_V128, GR_WASM_FUNCREF,
+static const uint8_t type_order[] = { GR_WASM_I32,      GR_WASM_I64,
+                                      GR_WASM_F32,      GR_WASM_F64,
+                                      GR_WASM_V128,     GR_WASM_FUNCREF,
                                       GR_WASM_EXTERNREF };
 
 static unsigned
@@ -105,8 +105,8 @@ gr__emit_drop(gr_emit_fn* e, uint32_t n)
     e->h -= n;
 }
 
-static void
-out(gr_emit_fn* e, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+static void out(gr_emit_fn* e, const char* fmt, ...)
+  __attribute__((format(printf, 2, 3)));
 static void
 out(gr_emit_fn* e, const char* fmt, ...)
 {
@@ -240,10 +240,8 @@ emit_call(gr_emit_fn* e,
     e->h = base;
     if (ft->nresults > 1) {
         for (uint32_t i = 0; i < ft->nresults; i++)
-            out(e,
-                " %s = r_.r%" PRIu32 ";",
-                gr__emit_push(e, ft->results[i]),
-                i);
+            out(
+              e, " %s = r_.r%" PRIu32 ";", gr__emit_push(e, ft->results[i]), i);
     } else if (ft->nresults == 1) {
         gr__emit_push(e, ft->results[0]);
     }
@@ -295,9 +293,9 @@ emit_load_store(gr_emit_fn* e, const gr_wasm_instr* in)
         const char* fn;
         const char* cast;
     } st[] = {
-        { "u32", "" },          { "u64", "" },          { "f32", "" },
-        { "f64", "" },          { "u8", "(uint8_t)" },  { "u16", "(uint16_t)" },
-        { "u8", "(uint8_t)" },  { "u16", "(uint16_t)" }, { "u32", "(uint32_t)" },
+        { "u32", "" },         { "u64", "" },           { "f32", "" },
+        { "f64", "" },         { "u8", "(uint8_t)" },   { "u16", "(uint16_t)" },
+        { "u8", "(uint8_t)" }, { "u16", "(uint16_t)" }, { "u32", "(uint32_t)" },
     };
     uint32_t off = in->imm.mem.offset;
     if (in->op <= 0x35) {
@@ -338,9 +336,8 @@ emit_fc(gr_emit_fn* e, const gr_wasm_instr* in)
     switch (in->op) {
         case GR_WASM_OP_MEMORY_INIT:
             out(e,
-                "wrt_memory_init_seg(m0, WDATA%" PRIu32
-                ", I->ddrop[%" PRIu32 "] ? 0 : %" PRIu32
-                "u, %s, %s, %s);\n",
+                "wrt_memory_init_seg(m0, WDATA%" PRIu32 ", I->ddrop[%" PRIu32
+                "] ? 0 : %" PRIu32 "u, %s, %s, %s);\n",
                 a,
                 a,
                 e->m->datas[a].bytes_size,
@@ -514,10 +511,8 @@ emit_instr(gr_emit_fn* e, const gr_wasm_instr* in, uint32_t at)
                 } else if (c.nr > 1) {
                     out(e, "{ wres_t%" PRIu32 " r_;", e->f->type);
                     for (uint32_t i = 0; i < c.nr; i++)
-                        out(e,
-                            " r_.r%" PRIu32 " = %s;",
-                            i,
-                            gr__emit_slot(e, i));
+                        out(
+                          e, " r_.r%" PRIu32 " = %s;", i, gr__emit_slot(e, i));
                     out(e, " return r_; }\n");
                 }
                 return 0;
@@ -566,7 +561,8 @@ emit_instr(gr_emit_fn* e, const gr_wasm_instr* in, uint32_t at)
             uint32_t fi = in->imm.idx.a;
             char callee[48], inst[48];
             if (fi < m->nfunc_imports) {
-                snprintf(callee, sizeof(callee), "I->fn[%" PRIu32 "]->code", fi);
+                snprintf(
+                  callee, sizeof(callee), "I->fn[%" PRIu32 "]->code", fi);
                 snprintf(inst, sizeof(inst), "I->fn[%" PRIu32 "]->inst", fi);
                 emit_call(e, m->funcs[fi].type, "", true, callee, inst);
             } else {
@@ -620,7 +616,10 @@ emit_instr(gr_emit_fn* e, const gr_wasm_instr* in, uint32_t at)
                 global_ref(e, in->imm.idx.a));
             return 0;
         case GR_WASM_OP_GLOBAL_SET:
-            out(e, "%s = %s;\n", global_ref(e, in->imm.idx.a), gr__emit_top(e, 0));
+            out(e,
+                "%s = %s;\n",
+                global_ref(e, in->imm.idx.a),
+                gr__emit_top(e, 0));
             gr__emit_drop(e, 1);
             return 0;
         case GR_WASM_OP_TABLE_GET: {
@@ -720,11 +719,8 @@ declare_locals(gr_emit_fn* e, FILE* f)
         const gr_wasm_local_group* lg = &e->f->local_groups[g];
         for (uint32_t i = 0; i < lg->count; i++, k++) {
             const char* zero = lg->type == GR_WASM_V128 ? "{0}" : "0";
-            fprintf(f,
-                    "%s L%" PRIu32 " = %s;\n",
-                    gr__emit_ctype(lg->type),
-                    k,
-                    zero);
+            fprintf(
+              f, "%s L%" PRIu32 " = %s;\n", gr__emit_ctype(lg->type), k, zero);
         }
     }
 }

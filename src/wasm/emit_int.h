@@ -29,9 +29,9 @@ typedef struct gr_emit_fn
     const gr_wasm_module* m;
     const gr_wasm_func* f;
     uint32_t fidx;
-    FILE* out;       /* the body */
-    uint8_t* stack;  /* operand types */
-    uint32_t h, cap; /* height, capacity */
+    FILE* out;         /* the body */
+    uint8_t* stack;    /* operand types */
+    uint32_t h, cap;   /* height, capacity */
     uint8_t* declared; /* [depth * 8 + letter index]: slot declared */
     gr_emit_ctl* ctl;
     uint32_t nctl, capctl;

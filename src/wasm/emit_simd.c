@@ -20,9 +20,18 @@ typedef struct simdop
     const char* name; /* helper, without the wrt_ prefix */
 } simdop;
 
-#define U(n) { 1, V, #n }
-#define B(n) { 2, V, #n }
-#define R(n) { 1, I, #n }
+#define U(n)                                                                   \
+    {                                                                          \
+        1, V, #n                                                               \
+    }
+#define B(n)                                                                   \
+    {                                                                          \
+        2, V, #n                                                               \
+    }
+#define R(n)                                                                   \
+    {                                                                          \
+        1, I, #n                                                               \
+    }
 #define CMPI(p)                                                                \
     B(p##_eq), B(p##_ne), B(p##_lt_s), B(p##_lt_u), B(p##_gt_s), B(p##_gt_u),  \
       B(p##_le_s), B(p##_le_u), B(p##_ge_s), B(p##_ge_u)
@@ -213,7 +222,10 @@ static const char* const lane_mem[4] = { "u8", "u16", "u32", "u64" };
 static void
 pop_ea(gr_emit_fn* e, const gr_wasm_instr* in, char* buf, size_t n)
 {
-    snprintf(buf, n, "(uint64_t)%s + %" PRIu32 "u", gr__emit_top(e, 0),
+    snprintf(buf,
+             n,
+             "(uint64_t)%s + %" PRIu32 "u",
+             gr__emit_top(e, 0),
              in->imm.mem.offset);
     gr__emit_drop(e, 1);
 }
@@ -227,26 +239,34 @@ gr__emit_simd(gr_emit_fn* e, const gr_wasm_instr* in)
     static const char* const ldext[] = { "load8x8_s",  "load8x8_u",
                                          "load16x4_s", "load16x4_u",
                                          "load32x2_s", "load32x2_u" };
-    static const char* const splat[] = { "i8x16", "i16x8", "i32x4", "i64x2",
-                                         "f32x4", "f64x2" };
-    static const uint8_t splat_t[] = { I, I, I, GR_WASM_I64, GR_WASM_F32,
-                                       GR_WASM_F64 };
+    static const char* const splat[] = { "i8x16", "i16x8", "i32x4",
+                                         "i64x2", "f32x4", "f64x2" };
+    static const uint8_t splat_t[] = { I,           I,           I,
+                                       GR_WASM_I64, GR_WASM_F32, GR_WASM_F64 };
     (void)splat_t;
     if (sub == 0x00) {
         pop_ea(e, in, ea, sizeof(ea));
-        fprintf(o, "%s = wrt_v128_ld(m0, M, MS, %s);\n", gr__emit_push(e, V), ea);
+        fprintf(
+          o, "%s = wrt_v128_ld(m0, M, MS, %s);\n", gr__emit_push(e, V), ea);
         return 0;
     }
     if (sub >= 0x01 && sub <= 0x06) {
         pop_ea(e, in, ea, sizeof(ea));
-        fprintf(o, "%s = wrt_v128_%s(m0, M, MS, %s);\n", gr__emit_push(e, V),
-                ldext[sub - 1], ea);
+        fprintf(o,
+                "%s = wrt_v128_%s(m0, M, MS, %s);\n",
+                gr__emit_push(e, V),
+                ldext[sub - 1],
+                ea);
         return 0;
     }
     if (sub >= 0x07 && sub <= 0x0a) {
         pop_ea(e, in, ea, sizeof(ea));
-        fprintf(o, "%s = wrt_%s_splat(wrt_ld_%s(m0, M, MS, %s));\n",
-                gr__emit_push(e, V), splat[sub - 7], lane_mem[sub - 7], ea);
+        fprintf(o,
+                "%s = wrt_%s_splat(wrt_ld_%s(m0, M, MS, %s));\n",
+                gr__emit_push(e, V),
+                splat[sub - 7],
+                lane_mem[sub - 7],
+                ea);
         return 0;
     }
     if (sub == 0x0b) {
@@ -260,8 +280,11 @@ gr__emit_simd(gr_emit_fn* e, const gr_wasm_instr* in)
         uint64_t lo, hi;
         memcpy(&lo, in->imm.v128, 8);
         memcpy(&hi, in->imm.v128 + 8, 8);
-        fprintf(o, "%s = (wrt_v128){ 0x%" PRIx64 "ull, 0x%" PRIx64 "ull };\n",
-                gr__emit_push(e, V), lo, hi);
+        fprintf(o,
+                "%s = (wrt_v128){ 0x%" PRIx64 "ull, 0x%" PRIx64 "ull };\n",
+                gr__emit_push(e, V),
+                lo,
+                hi);
         return 0;
     }
     if (sub == 0x0d) {
@@ -271,39 +294,59 @@ gr__emit_simd(gr_emit_fn* e, const gr_wasm_instr* in)
         fprintf(o, "{ static const uint8_t l_[16] = {");
         for (int i = 0; i < 16; i++)
             fprintf(o, " %u,", in->imm.v128[i]);
-        fprintf(o, " }; %s = wrt_i8x16_shuffle(%s, %s, l_); }\n",
-                gr__emit_push(e, V), a, b);
+        fprintf(o,
+                " }; %s = wrt_i8x16_shuffle(%s, %s, l_); }\n",
+                gr__emit_push(e, V),
+                a,
+                b);
         return 0;
     }
     if (sub == 0x0e) {
         snprintf(b, sizeof(b), "%s", gr__emit_top(e, 0));
         snprintf(a, sizeof(a), "%s", gr__emit_top(e, 1));
         gr__emit_drop(e, 2);
-        fprintf(o, "%s = wrt_i8x16_swizzle(%s, %s);\n", gr__emit_push(e, V), a, b);
+        fprintf(
+          o, "%s = wrt_i8x16_swizzle(%s, %s);\n", gr__emit_push(e, V), a, b);
         return 0;
     }
     if (sub >= 0x0f && sub <= 0x14) {
         snprintf(a, sizeof(a), "%s", gr__emit_top(e, 0));
         gr__emit_drop(e, 1);
         const char* cast[] = { "(uint8_t)", "(uint16_t)", "", "", "", "" };
-        fprintf(o, "%s = wrt_%s_splat(%s%s);\n", gr__emit_push(e, V),
-                splat[sub - 0x0f], cast[sub - 0x0f], a);
+        fprintf(o,
+                "%s = wrt_%s_splat(%s%s);\n",
+                gr__emit_push(e, V),
+                splat[sub - 0x0f],
+                cast[sub - 0x0f],
+                a);
         return 0;
     }
     if (sub >= 0x15 && sub <= 0x22) {
         const lanek* k = &lanes[sub - 0x15];
-        bool replace = sub == 0x17 || sub == 0x1a || (sub >= 0x1c && sub % 2 == 0);
+        bool replace =
+          sub == 0x17 || sub == 0x1a || (sub >= 0x1c && sub % 2 == 0);
         if (replace) {
             snprintf(b, sizeof(b), "%s", gr__emit_top(e, 0));
             snprintf(a, sizeof(a), "%s", gr__emit_top(e, 1));
             gr__emit_drop(e, 2);
-            fprintf(o, "%s = wrt_%s_set(%s, %u, %s%s);\n", gr__emit_push(e, V),
-                    k->acc, a, in->lane, k->wrap, b);
+            fprintf(o,
+                    "%s = wrt_%s_set(%s, %u, %s%s);\n",
+                    gr__emit_push(e, V),
+                    k->acc,
+                    a,
+                    in->lane,
+                    k->wrap,
+                    b);
         } else {
             snprintf(a, sizeof(a), "%s", gr__emit_top(e, 0));
             gr__emit_drop(e, 1);
-            fprintf(o, "%s = %swrt_%s_get(%s, %u);\n", gr__emit_push(e, k->type),
-                    k->ext, k->acc, a, in->lane);
+            fprintf(o,
+                    "%s = %swrt_%s_get(%s, %u);\n",
+                    gr__emit_push(e, k->type),
+                    k->ext,
+                    k->acc,
+                    a,
+                    in->lane);
         }
         return 0;
     }
@@ -327,18 +370,31 @@ gr__emit_simd(gr_emit_fn* e, const gr_wasm_instr* in)
         gr__emit_drop(e, 1);
         pop_ea(e, in, ea, sizeof(ea));
         if (sub <= 0x57)
-            fprintf(o, "%s = wrt_%s_set(%s, %u, wrt_ld_%s(m0, M, MS, %s));\n",
-                    gr__emit_push(e, V), lane_mem[w], a, in->lane, lane_mem[w],
+            fprintf(o,
+                    "%s = wrt_%s_set(%s, %u, wrt_ld_%s(m0, M, MS, %s));\n",
+                    gr__emit_push(e, V),
+                    lane_mem[w],
+                    a,
+                    in->lane,
+                    lane_mem[w],
                     ea);
         else
-            fprintf(o, "wrt_ld_%s_st(m0, M, MS, %s, wrt_%s_get(%s, %u));\n",
-                    lane_mem[w], ea, lane_mem[w], a, in->lane);
+            fprintf(o,
+                    "wrt_ld_%s_st(m0, M, MS, %s, wrt_%s_get(%s, %u));\n",
+                    lane_mem[w],
+                    ea,
+                    lane_mem[w],
+                    a,
+                    in->lane);
         return 0;
     }
     if (sub == 0x5c || sub == 0x5d) {
         pop_ea(e, in, ea, sizeof(ea));
-        fprintf(o, "%s = (wrt_v128){ (uint64_t)wrt_ld_%s(m0, M, MS, %s), 0 };\n",
-                gr__emit_push(e, V), sub == 0x5c ? "u32" : "u64", ea);
+        fprintf(o,
+                "%s = (wrt_v128){ (uint64_t)wrt_ld_%s(m0, M, MS, %s), 0 };\n",
+                gr__emit_push(e, V),
+                sub == 0x5c ? "u32" : "u64",
+                ea);
         return 0;
     }
     const simdop* op = &ops[sub];
@@ -349,18 +405,28 @@ gr__emit_simd(gr_emit_fn* e, const gr_wasm_instr* in)
         snprintf(b, sizeof(b), "%s", gr__emit_top(e, 1));
         snprintf(a, sizeof(a), "%s", gr__emit_top(e, 2));
         gr__emit_drop(e, 3);
-        fprintf(o, "%s = wrt_%s(%s, %s, %s);\n", gr__emit_push(e, op->type),
-                op->name, a, b, c);
+        fprintf(o,
+                "%s = wrt_%s(%s, %s, %s);\n",
+                gr__emit_push(e, op->type),
+                op->name,
+                a,
+                b,
+                c);
     } else if (op->nargs == 2) {
         snprintf(b, sizeof(b), "%s", gr__emit_top(e, 0));
         snprintf(a, sizeof(a), "%s", gr__emit_top(e, 1));
         gr__emit_drop(e, 2);
-        fprintf(o, "%s = wrt_%s(%s, %s);\n", gr__emit_push(e, op->type),
-                op->name, a, b);
+        fprintf(o,
+                "%s = wrt_%s(%s, %s);\n",
+                gr__emit_push(e, op->type),
+                op->name,
+                a,
+                b);
     } else {
         snprintf(a, sizeof(a), "%s", gr__emit_top(e, 0));
         gr__emit_drop(e, 1);
-        fprintf(o, "%s = wrt_%s(%s);\n", gr__emit_push(e, op->type), op->name, a);
+        fprintf(
+          o, "%s = wrt_%s(%s);\n", gr__emit_push(e, op->type), op->name, a);
     }
     return 0;
 }

@@ -106,8 +106,12 @@ wrt_memory_init(wrt_memory* m,
         limit = 65536u;
     /* Reserve the maximum (at least one page, so base is never NULL). */
     size_t bytes = (size_t)(limit ? limit : 1) * WRT_PAGE;
-    void* p = mmap(NULL, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
-                   MAP_NORESERVE, -1, 0);
+    void* p = mmap(NULL,
+                   bytes,
+                   PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1,
+                   0);
     if (p == MAP_FAILED)
         return -ENOMEM;
     if (min && mprotect(p, (size_t)min * WRT_PAGE, PROT_READ | PROT_WRITE)) {
@@ -161,7 +165,10 @@ wrt_memory_grow(wrt_memory* m, uint32_t delta)
 /* ---- tables ---- */
 
 int
-wrt_table_init(wrt_table* t, uint8_t type, uint32_t min, uint32_t max,
+wrt_table_init(wrt_table* t,
+               uint8_t type,
+               uint32_t min,
+               uint32_t max,
                bool has_max)
 {
     memset(t, 0, sizeof(*t));
@@ -218,7 +225,10 @@ static pthread_mutex_t wq_lock = PTHREAD_MUTEX_INITIALIZER;
 static waiter* wq_head;
 
 static uint32_t
-wait_common(wrt_memory* m, uint64_t ea, uint64_t expect, int64_t ns,
+wait_common(wrt_memory* m,
+            uint64_t ea,
+            uint64_t expect,
+            int64_t ns,
             unsigned size)
 {
     if (!m->shared)
@@ -228,11 +238,9 @@ wait_common(wrt_memory* m, uint64_t ea, uint64_t expect, int64_t ns,
     if (ea & (size - 1))
         wrt_trap(WRT_TRAP_UNALIGNED);
     pthread_mutex_lock(&wq_lock);
-    uint64_t cur = size == 4
-                     ? __atomic_load_n((uint32_t*)(m->base + ea),
-                                       __ATOMIC_SEQ_CST)
-                     : __atomic_load_n((uint64_t*)(m->base + ea),
-                                       __ATOMIC_SEQ_CST);
+    uint64_t cur =
+      size == 4 ? __atomic_load_n((uint32_t*)(m->base + ea), __ATOMIC_SEQ_CST)
+                : __atomic_load_n((uint64_t*)(m->base + ea), __ATOMIC_SEQ_CST);
     if (cur != expect) {
         pthread_mutex_unlock(&wq_lock);
         return 1;

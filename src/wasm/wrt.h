@@ -28,19 +28,19 @@ enum wrt_trap_kind
 {
     WRT_TRAP_NONE = 0,
     WRT_TRAP_UNREACHABLE,
-    WRT_TRAP_OOB,         /* out of bounds memory access */
-    WRT_TRAP_DIV_ZERO,    /* integer divide by zero */
-    WRT_TRAP_INT_OVERFLOW,/* integer overflow */
-    WRT_TRAP_INVALID_CONV,/* invalid conversion to integer */
-    WRT_TRAP_UNDEF_ELEM,  /* undefined element (call_indirect index) */
-    WRT_TRAP_UNINIT_ELEM, /* uninitialized element */
-    WRT_TRAP_SIG_MISMATCH,/* indirect call type mismatch */
-    WRT_TRAP_TABLE_OOB,   /* out of bounds table access */
-    WRT_TRAP_EXHAUSTION,  /* call stack exhausted */
-    WRT_TRAP_UNALIGNED,   /* unaligned atomic */
-    WRT_TRAP_NOT_SHARED,  /* wait on an unshared memory */
-    WRT_TRAP_OOM,         /* the runtime could not allocate */
-    WRT_TRAP_HOST,        /* a host function aborted the call */
+    WRT_TRAP_OOB,          /* out of bounds memory access */
+    WRT_TRAP_DIV_ZERO,     /* integer divide by zero */
+    WRT_TRAP_INT_OVERFLOW, /* integer overflow */
+    WRT_TRAP_INVALID_CONV, /* invalid conversion to integer */
+    WRT_TRAP_UNDEF_ELEM,   /* undefined element (call_indirect index) */
+    WRT_TRAP_UNINIT_ELEM,  /* uninitialized element */
+    WRT_TRAP_SIG_MISMATCH, /* indirect call type mismatch */
+    WRT_TRAP_TABLE_OOB,    /* out of bounds table access */
+    WRT_TRAP_EXHAUSTION,   /* call stack exhausted */
+    WRT_TRAP_UNALIGNED,    /* unaligned atomic */
+    WRT_TRAP_NOT_SHARED,   /* wait on an unshared memory */
+    WRT_TRAP_OOM,          /* the runtime could not allocate */
+    WRT_TRAP_HOST,         /* a host function aborted the call */
     WRT_TRAP_COUNT
 };
 
@@ -103,12 +103,12 @@ typedef struct wrt_import_desc
 {
     const char* module;
     const char* field;
-    uint8_t kind;     /* 0 func, 1 table, 2 memory, 3 global */
-    const char* sig;  /* func */
-    uint8_t type;     /* global value type, table element type */
-    bool mut;         /* global */
-    bool has_max;     /* table, memory */
-    bool shared;      /* memory */
+    uint8_t kind;    /* 0 func, 1 table, 2 memory, 3 global */
+    const char* sig; /* func */
+    uint8_t type;    /* global value type, table element type */
+    bool mut;        /* global */
+    bool has_max;    /* table, memory */
+    bool shared;     /* memory */
     uint32_t min, max;
 } wrt_import_desc;
 
@@ -434,21 +434,53 @@ wrt_f64_promote(float a)
             wrt_trap(WRT_TRAP_INT_OVERFLOW);                                   \
         return (UT)(IT)x;                                                      \
     }
-WRT_TRUNC(wrt_trunc_s32_f32, float, int32_t, uint32_t, x >= -2147483648.0f,
+WRT_TRUNC(wrt_trunc_s32_f32,
+          float,
+          int32_t,
+          uint32_t,
+          x >= -2147483648.0f,
           x < 2147483648.0f)
-WRT_TRUNC(wrt_trunc_u32_f32, float, uint32_t, uint32_t, x > -1.0f,
+WRT_TRUNC(wrt_trunc_u32_f32,
+          float,
+          uint32_t,
+          uint32_t,
+          x > -1.0f,
           x < 4294967296.0f)
-WRT_TRUNC(wrt_trunc_s32_f64, double, int32_t, uint32_t, x > -2147483649.0,
+WRT_TRUNC(wrt_trunc_s32_f64,
+          double,
+          int32_t,
+          uint32_t,
+          x > -2147483649.0,
           x < 2147483648.0)
-WRT_TRUNC(wrt_trunc_u32_f64, double, uint32_t, uint32_t, x > -1.0,
+WRT_TRUNC(wrt_trunc_u32_f64,
+          double,
+          uint32_t,
+          uint32_t,
+          x > -1.0,
           x < 4294967296.0)
-WRT_TRUNC(wrt_trunc_s64_f32, float, int64_t, uint64_t,
-          x >= -9223372036854775808.0f, x < 9223372036854775808.0f)
-WRT_TRUNC(wrt_trunc_u64_f32, float, uint64_t, uint64_t, x > -1.0f,
+WRT_TRUNC(wrt_trunc_s64_f32,
+          float,
+          int64_t,
+          uint64_t,
+          x >= -9223372036854775808.0f,
+          x < 9223372036854775808.0f)
+WRT_TRUNC(wrt_trunc_u64_f32,
+          float,
+          uint64_t,
+          uint64_t,
+          x > -1.0f,
           x < 18446744073709551616.0f)
-WRT_TRUNC(wrt_trunc_s64_f64, double, int64_t, uint64_t,
-          x >= -9223372036854775808.0, x < 9223372036854775808.0)
-WRT_TRUNC(wrt_trunc_u64_f64, double, uint64_t, uint64_t, x > -1.0,
+WRT_TRUNC(wrt_trunc_s64_f64,
+          double,
+          int64_t,
+          uint64_t,
+          x >= -9223372036854775808.0,
+          x < 9223372036854775808.0)
+WRT_TRUNC(wrt_trunc_u64_f64,
+          double,
+          uint64_t,
+          uint64_t,
+          x > -1.0,
           x < 18446744073709551616.0)
 /* Saturating float -> int. */
 #define WRT_SAT(name, FT, IT, UT, lo_ok, hi_ok, LO, HI)                        \
@@ -462,24 +494,70 @@ WRT_TRUNC(wrt_trunc_u64_f64, double, uint64_t, uint64_t, x > -1.0,
             return (UT)(HI);                                                   \
         return (UT)(IT)x;                                                      \
     }
-WRT_SAT(wrt_sat_s32_f32, float, int32_t, uint32_t, x >= -2147483648.0f,
-        x < 2147483648.0f, INT32_MIN, INT32_MAX)
-WRT_SAT(wrt_sat_u32_f32, float, uint32_t, uint32_t, x > -1.0f,
-        x < 4294967296.0f, 0, UINT32_MAX)
-WRT_SAT(wrt_sat_s32_f64, double, int32_t, uint32_t, x > -2147483649.0,
-        x < 2147483648.0, INT32_MIN, INT32_MAX)
-WRT_SAT(wrt_sat_u32_f64, double, uint32_t, uint32_t, x > -1.0,
-        x < 4294967296.0, 0, UINT32_MAX)
-WRT_SAT(wrt_sat_s64_f32, float, int64_t, uint64_t,
-        x >= -9223372036854775808.0f, x < 9223372036854775808.0f, INT64_MIN,
+WRT_SAT(wrt_sat_s32_f32,
+        float,
+        int32_t,
+        uint32_t,
+        x >= -2147483648.0f,
+        x < 2147483648.0f,
+        INT32_MIN,
+        INT32_MAX)
+WRT_SAT(wrt_sat_u32_f32,
+        float,
+        uint32_t,
+        uint32_t,
+        x > -1.0f,
+        x < 4294967296.0f,
+        0,
+        UINT32_MAX)
+WRT_SAT(wrt_sat_s32_f64,
+        double,
+        int32_t,
+        uint32_t,
+        x > -2147483649.0,
+        x < 2147483648.0,
+        INT32_MIN,
+        INT32_MAX)
+WRT_SAT(wrt_sat_u32_f64,
+        double,
+        uint32_t,
+        uint32_t,
+        x > -1.0,
+        x < 4294967296.0,
+        0,
+        UINT32_MAX)
+WRT_SAT(wrt_sat_s64_f32,
+        float,
+        int64_t,
+        uint64_t,
+        x >= -9223372036854775808.0f,
+        x < 9223372036854775808.0f,
+        INT64_MIN,
         INT64_MAX)
-WRT_SAT(wrt_sat_u64_f32, float, uint64_t, uint64_t, x > -1.0f,
-        x < 18446744073709551616.0f, 0, UINT64_MAX)
-WRT_SAT(wrt_sat_s64_f64, double, int64_t, uint64_t,
-        x >= -9223372036854775808.0, x < 9223372036854775808.0, INT64_MIN,
+WRT_SAT(wrt_sat_u64_f32,
+        float,
+        uint64_t,
+        uint64_t,
+        x > -1.0f,
+        x < 18446744073709551616.0f,
+        0,
+        UINT64_MAX)
+WRT_SAT(wrt_sat_s64_f64,
+        double,
+        int64_t,
+        uint64_t,
+        x >= -9223372036854775808.0,
+        x < 9223372036854775808.0,
+        INT64_MIN,
         INT64_MAX)
-WRT_SAT(wrt_sat_u64_f64, double, uint64_t, uint64_t, x > -1.0,
-        x < 18446744073709551616.0, 0, UINT64_MAX)
+WRT_SAT(wrt_sat_u64_f64,
+        double,
+        uint64_t,
+        uint64_t,
+        x > -1.0,
+        x < 18446744073709551616.0,
+        0,
+        UINT64_MAX)
 
 /* Bounds check of [ea, ea + n) against the size in a local. */
 #define WRT_CHECK(mem, msize, ea, n)                                           \
@@ -489,16 +567,16 @@ WRT_SAT(wrt_sat_u64_f64, double, uint64_t, uint64_t, x > -1.0,
     } while (0)
 
 #define WRT_LOAD(name, T)                                                      \
-    static inline T name(const wrt_memory* m, uint8_t* b, uint64_t ms,         \
-                         uint64_t ea)                                          \
+    static inline T name(                                                      \
+      const wrt_memory* m, uint8_t* b, uint64_t ms, uint64_t ea)               \
     {                                                                          \
         WRT_CHECK(m, ms, ea, sizeof(T));                                       \
         T v;                                                                   \
         memcpy(&v, b + ea, sizeof(T));                                         \
         return v;                                                              \
     }                                                                          \
-    static inline void name##_st(const wrt_memory* m, uint8_t* b, uint64_t ms, \
-                                 uint64_t ea, T v)                             \
+    static inline void name##_st(                                              \
+      const wrt_memory* m, uint8_t* b, uint64_t ms, uint64_t ea, T v)          \
     {                                                                          \
         WRT_CHECK(m, ms, ea, sizeof(T));                                       \
         memcpy(b + ea, &v, sizeof(T));                                         \
@@ -518,7 +596,10 @@ wrt_msize(const wrt_memory* m)
 
 /* The address of an atomic access of n bytes: in bounds, then aligned. */
 static inline void*
-wrt_atomic_at(const wrt_memory* m, uint8_t* b, uint64_t ms, uint64_t ea,
+wrt_atomic_at(const wrt_memory* m,
+              uint8_t* b,
+              uint64_t ms,
+              uint64_t ea,
               unsigned n)
 {
     WRT_CHECK(m, ms, ea, n);
@@ -580,8 +661,7 @@ wrt_table_fill(wrt_table* t, uint64_t i, void* v, uint64_t n)
         t->elems[i + k] = v;
 }
 static inline void
-wrt_table_copy(wrt_table* d, wrt_table* s, uint64_t di, uint64_t si,
-               uint64_t n)
+wrt_table_copy(wrt_table* d, wrt_table* s, uint64_t di, uint64_t si, uint64_t n)
 {
     if (di + n > d->size || si + n > s->size)
         wrt_trap(WRT_TRAP_TABLE_OOB);
@@ -589,8 +669,12 @@ wrt_table_copy(wrt_table* d, wrt_table* s, uint64_t di, uint64_t si,
         memmove(d->elems + di, s->elems + si, n * sizeof(void*));
 }
 static inline void
-wrt_table_init_seg(wrt_table* t, void* const* seg, uint64_t len, uint64_t d,
-                   uint64_t s, uint64_t n)
+wrt_table_init_seg(wrt_table* t,
+                   void* const* seg,
+                   uint64_t len,
+                   uint64_t d,
+                   uint64_t s,
+                   uint64_t n)
 {
     if (s + n > len || d + n > t->size)
         wrt_trap(WRT_TRAP_TABLE_OOB);

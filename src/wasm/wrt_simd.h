@@ -57,7 +57,7 @@
 #define WRT_VINT(P, ST, UT, N, BITS)                                           \
     WRT_V2(wrt_##P##_add, UT, UT, N, (uint64_t)x + y)                          \
     WRT_V2(wrt_##P##_sub, UT, UT, N, (uint64_t)x - y)                          \
-    WRT_V2(wrt_##P##_mul, UT, UT, N, (uint64_t)x * y)                          \
+    WRT_V2(wrt_##P##_mul, UT, UT, N, (uint64_t)x* y)                           \
     WRT_V1(wrt_##P##_neg, UT, UT, N, 0 - (uint64_t)x)                          \
     WRT_V1(wrt_##P##_abs, ST, UT, N, x < 0 ? 0 - (uint64_t)x : (uint64_t)x)    \
     WRT_V2(wrt_##P##_eq, UT, ST, N, x == y ? -1 : 0)                           \
@@ -100,23 +100,28 @@ WRT_VINT(i64x2, int64_t, uint64_t, 2, 64)
 
 /* Saturating add/sub, rounding average (8 and 16 bit lanes). */
 #define WRT_VSATOPS(P, ST, UT, N, SMIN, SMAX, UMAX)                            \
-    WRT_V2(wrt_##P##_add_sat_s, ST, ST, N, WRT_CLAMP((int32_t)x + y, SMIN, SMAX))\
-    WRT_V2(wrt_##P##_add_sat_u, UT, UT, N, WRT_CLAMP((int32_t)x + y, 0, UMAX))   \
-    WRT_V2(wrt_##P##_sub_sat_s, ST, ST, N, WRT_CLAMP((int32_t)x - y, SMIN, SMAX))\
-    WRT_V2(wrt_##P##_sub_sat_u, UT, UT, N, WRT_CLAMP((int32_t)x - y, 0, UMAX))   \
+    WRT_V2(                                                                    \
+      wrt_##P##_add_sat_s, ST, ST, N, WRT_CLAMP((int32_t)x + y, SMIN, SMAX))   \
+    WRT_V2(wrt_##P##_add_sat_u, UT, UT, N, WRT_CLAMP((int32_t)x + y, 0, UMAX)) \
+    WRT_V2(                                                                    \
+      wrt_##P##_sub_sat_s, ST, ST, N, WRT_CLAMP((int32_t)x - y, SMIN, SMAX))   \
+    WRT_V2(wrt_##P##_sub_sat_u, UT, UT, N, WRT_CLAMP((int32_t)x - y, 0, UMAX)) \
     WRT_V2(wrt_##P##_avgr_u, UT, UT, N, ((uint32_t)x + y + 1) >> 1)
 WRT_VSATOPS(i8x16, int8_t, uint8_t, 16, -128, 127, 255)
 WRT_VSATOPS(i16x8, int16_t, uint16_t, 8, -32768, 32767, 65535)
 
 WRT_V1(wrt_i8x16_popcnt, uint8_t, uint8_t, 16, __builtin_popcount(x))
-WRT_V2(wrt_i16x8_q15mulr_sat_s, int16_t, int16_t, 8,
+WRT_V2(wrt_i16x8_q15mulr_sat_s,
+       int16_t,
+       int16_t,
+       8,
        WRT_CLAMP(((int32_t)x * y + 0x4000) >> 15, -32768, 32767))
 
 /* Float lanes. */
 #define WRT_VFLT(P, T, IT, N, S)                                               \
     WRT_V2(wrt_##P##_add, T, T, N, x + y)                                      \
     WRT_V2(wrt_##P##_sub, T, T, N, x - y)                                      \
-    WRT_V2(wrt_##P##_mul, T, T, N, x * y)                                      \
+    WRT_V2(wrt_##P##_mul, T, T, N, x* y)                                       \
     WRT_V2(wrt_##P##_div, T, T, N, x / y)                                      \
     WRT_V2(wrt_##P##_min, T, T, N, wrt_##S##_min(x, y))                        \
     WRT_V2(wrt_##P##_max, T, T, N, wrt_##S##_max(x, y))                        \
@@ -223,8 +228,8 @@ WRT_LANE(f64, double, 2)
         WRT_V_IN(ST, N, vb, b);                                                \
         RT r[2 * N];                                                           \
         for (int i = 0; i < N; i++) {                                          \
-            r[i] = (RT)WRT_CLAMP(a[i], LO, HI);                                  \
-            r[N + i] = (RT)WRT_CLAMP(b[i], LO, HI);                              \
+            r[i] = (RT)WRT_CLAMP(a[i], LO, HI);                                \
+            r[N + i] = (RT)WRT_CLAMP(b[i], LO, HI);                            \
         }                                                                      \
         WRT_V_OUT(r);                                                          \
     }
@@ -356,15 +361,18 @@ wrt_v128_ld(const wrt_memory* m, uint8_t* b, uint64_t ms, uint64_t ea)
     return v;
 }
 static inline void
-wrt_v128_st(const wrt_memory* m, uint8_t* b, uint64_t ms, uint64_t ea,
+wrt_v128_st(const wrt_memory* m,
+            uint8_t* b,
+            uint64_t ms,
+            uint64_t ea,
             wrt_v128 v)
 {
     WRT_CHECK(m, ms, ea, 16);
     memcpy(b + ea, &v, 16);
 }
 #define WRT_LDEXT(name, ST, WT, N)                                             \
-    static inline wrt_v128 name(const wrt_memory* m, uint8_t* b, uint64_t ms,  \
-                                uint64_t ea)                                   \
+    static inline wrt_v128 name(                                               \
+      const wrt_memory* m, uint8_t* b, uint64_t ms, uint64_t ea)               \
     {                                                                          \
         WRT_CHECK(m, ms, ea, 8);                                               \
         ST a[N];                                                               \

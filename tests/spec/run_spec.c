@@ -121,7 +121,10 @@ rm_dir(const char* dir)
  * shared object. Returns 0, 1 (refused by the decoder/validator: message
  * in err), 2 (generator or compiler failure). */
 static int
-build_module(const char* path, char* so_path, size_t so_len, char* err,
+build_module(const char* path,
+             char* so_path,
+             size_t so_len,
+             char* err,
              size_t errlen)
 {
     size_t len;
@@ -160,18 +163,26 @@ build_module(const char* path, char* so_path, size_t so_len, char* err,
         return 0;
     }
     char cmd[8192];
-    snprintf(cmd, sizeof(cmd),
-             "cd %s && %s -O1 -g0 -w -fPIC -shared -ffp-contract=off -fsignaling-nans "
-             "-fno-strict-aliasing -I%s -Wa,-I%s -o out.so *.c -lm "
-             ">compile.log 2>&1",
-             tmp, cc, GRANARY_WRT_INCLUDE, tmp);
+    snprintf(
+      cmd,
+      sizeof(cmd),
+      "cd %s && %s -O1 -g0 -w -fPIC -shared -ffp-contract=off -fsignaling-nans "
+      "-fno-strict-aliasing -I%s -Wa,-I%s -o out.so *.c -lm "
+      ">compile.log 2>&1",
+      tmp,
+      cc,
+      GRANARY_WRT_INCLUDE,
+      tmp);
     int s = system(cmd);
     if (s != 0) {
         char log[4096];
         snprintf(log, sizeof(log), "%s/compile.log", tmp);
         size_t ll = 0;
         uint8_t* lb = read_all(log, &ll);
-        snprintf(err, errlen, "cc failed: %.*s", (int)(ll > 400 ? 400 : ll),
+        snprintf(err,
+                 errlen,
+                 "cc failed: %.*s",
+                 (int)(ll > 400 ? 400 : ll),
                  lb ? (char*)lb : "");
         free(lb);
         if (verbose < 2)
@@ -298,8 +309,12 @@ spectest_export(const char* name, uint8_t* kind, uint8_t* type, bool* mut)
 }
 
 static void*
-instance_export(instance* in, const char* name, size_t nlen, uint8_t* kind,
-                uint8_t* type, bool* mut)
+instance_export(instance* in,
+                const char* name,
+                size_t nlen,
+                uint8_t* kind,
+                uint8_t* type,
+                bool* mut)
 {
     if (in->spectest)
         return spectest_export(name, kind, type, mut);
@@ -335,8 +350,12 @@ find_registered(const char* as)
 }
 
 static bool
-limits_match(uint32_t amin, uint32_t amax, bool ahas, uint32_t imin,
-             uint32_t imax, bool ihas)
+limits_match(uint32_t amin,
+             uint32_t amax,
+             bool ahas,
+             uint32_t imin,
+             uint32_t imax,
+             bool ihas)
 {
     if (amin < imin)
         return false;
@@ -348,8 +367,12 @@ limits_match(uint32_t amin, uint32_t amax, bool ahas, uint32_t imin,
 /* Resolves imports and instantiates. Returns 0, 1 (unlinkable), 2 (trap
  * in start: *trap set), 3 (other failure). */
 static int
-instantiate(const wrt_module_desc* d, void* dl, instance** out, int* trap,
-            char* err, size_t errlen)
+instantiate(const wrt_module_desc* d,
+            void* dl,
+            instance** out,
+            int* trap,
+            char* err,
+            size_t errlen)
 {
     void** imp = calloc(d->nimports + 1, sizeof(void*));
     for (uint32_t i = 0; i < d->nimports; i++) {
@@ -357,9 +380,10 @@ instantiate(const wrt_module_desc* d, void* dl, instance** out, int* trap,
         instance* from = find_registered(im->module);
         uint8_t kind = 0, type = 0;
         bool mut = false;
-        void* p = from ? instance_export(from, im->field, strlen(im->field),
-                                         &kind, &type, &mut)
-                       : NULL;
+        void* p = from
+                    ? instance_export(
+                        from, im->field, strlen(im->field), &kind, &type, &mut)
+                    : NULL;
         bool ok = p != NULL && kind == im->kind;
         if (ok && kind == 0)
             ok = strcmp(((wrt_func*)p)->sig, im->sig) == 0;
@@ -368,18 +392,22 @@ instantiate(const wrt_module_desc* d, void* dl, instance** out, int* trap,
         if (ok && kind == 1) {
             wrt_table* t = p;
             ok = t->type == im->type &&
-                 limits_match(t->size, t->max, t->has_max, im->min, im->max,
-                              im->has_max);
+                 limits_match(
+                   t->size, t->max, t->has_max, im->min, im->max, im->has_max);
         }
         if (ok && kind == 2) {
             wrt_memory* mm = p;
-            ok = mm->shared == im->shared &&
-                 limits_match(mm->pages, mm->max, mm->has_max, im->min,
-                              im->max, im->has_max);
+            ok =
+              mm->shared == im->shared &&
+              limits_match(
+                mm->pages, mm->max, mm->has_max, im->min, im->max, im->has_max);
         }
         if (!ok) {
-            snprintf(err, errlen, "unknown or incompatible import %s.%s",
-                     im->module, im->field);
+            snprintf(err,
+                     errlen,
+                     "unknown or incompatible import %s.%s",
+                     im->module,
+                     im->field);
             free(imp);
             return 1;
         }
@@ -595,8 +623,7 @@ run_action(script* S, json_t* action, wrt_val* vals, size_t* nres)
     return wrt_invoke(f, vals);
 }
 
-static void
-fail_msg(script* S, json_t* cmd, const char* fmt, ...)
+static void fail_msg(script* S, json_t* cmd, const char* fmt, ...)
   __attribute__((format(printf, 3, 4)));
 static void
 fail_msg(script* S, json_t* cmd, const char* fmt, ...)
@@ -605,7 +632,9 @@ fail_msg(script* S, json_t* cmd, const char* fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s:%d: FAIL ", S->file,
+    fprintf(stderr,
+            "%s:%d: FAIL ",
+            S->file,
             (int)json_integer_value(json_object_get(cmd, "line")));
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n");
@@ -615,7 +644,10 @@ fail_msg(script* S, json_t* cmd, const char* fmt, ...)
 static void
 module_path(script* S, json_t* cmd, char* buf, size_t n)
 {
-    snprintf(buf, n, "%s/%s", S->dir,
+    snprintf(buf,
+             n,
+             "%s/%s",
+             S->dir,
              json_string_value(json_object_get(cmd, "filename")));
 }
 
@@ -706,7 +738,10 @@ cmd_action(script* S, json_t* cmd, const char* type)
     if (strcmp(type, "assert_return") == 0) {
         json_t* exp = json_object_get(cmd, "expected");
         if (rc != 0) {
-            fail_msg(S, cmd, "%s: %s", field,
+            fail_msg(S,
+                     cmd,
+                     "%s: %s",
+                     field,
                      rc < 0 ? "no such export" : wrt_trap_name(rc));
             return;
         }
@@ -714,8 +749,14 @@ cmd_action(script* S, json_t* cmd, const char* type)
         for (size_t i = 0; i < ne; i++)
             if (i >= nres || !match_val(json_array_get(exp, i), &vals[i])) {
                 char* js = json_dumps(json_array_get(exp, i), JSON_COMPACT);
-                fail_msg(S, cmd, "%s: result %zu: want %s, got 0x%" PRIx64
-                         " %016" PRIx64, field, i, js, vals[i].i64,
+                fail_msg(S,
+                         cmd,
+                         "%s: result %zu: want %s, got 0x%" PRIx64
+                         " %016" PRIx64,
+                         field,
+                         i,
+                         js,
+                         vals[i].i64,
                          *(uint64_t*)(vals[i].v128 + 8));
                 free(js);
                 return;
@@ -851,7 +892,10 @@ run_file(const char* file, int* tp, int* ti)
     }
     char* base = strdup(file);
     printf("%-28s %6d / %6d  (text-format, not run: %d)%s\n",
-           basename(base), S.passed, S.issued, S.text,
+           basename(base),
+           S.passed,
+           S.issued,
+           S.text,
            S.compile_failures ? "  modules not loaded: see -v" : "");
     fflush(stdout);
     free(base);
@@ -892,7 +936,8 @@ main(int argc, char** argv)
         else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
             cache_dir = argv[++i];
         else {
-            fprintf(stderr, "usage: run_spec [-v] [-j N] [-c DIR] FILE.json...\n");
+            fprintf(stderr,
+                    "usage: run_spec [-v] [-j N] [-c DIR] FILE.json...\n");
             return 2;
         }
     }
