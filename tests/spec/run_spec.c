@@ -6,7 +6,9 @@
  * and instantiates it against the "spectest" host module and registered
  * modules, then checks every assertion. Prints passed/issued per file.
  *   run_spec [-v] [-j N] [-c CACHE_DIR] FILE.json...                   */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 #include "wasm/emit.h"
 #include "wasm/wasm.h"
 #include "wasm/wrt.h"
