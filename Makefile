@@ -10,7 +10,8 @@ GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
 .PHONY: all build deps test test-unit asan tsan check demo format format-check \
         bench-compute bench-faaslet bench-serve bench-state \
-        bench-cluster test-cluster soak soak-ci fuzz spec-validate clang clean
+        bench-cluster test-cluster soak soak-ci fuzz spec-validate spec clang \
+        clean
 
 all: build
 
@@ -95,6 +96,12 @@ fuzz:
 # demand: the script says how when they are absent).
 spec-validate: build
 	tests/spec/run_validate.sh $(BUILD)/tests/spec/validate_spec
+
+# The code generator against the official spec tests: every module is
+# generated, compiled, loaded and its assertions run (fetched on demand:
+# the script says how when they are absent).
+spec: build
+	tests/spec/run_validate.sh $(BUILD)/tests/spec/run_spec
 
 # Multi-host tests on network namespaces (needs root).
 test-cluster: build
