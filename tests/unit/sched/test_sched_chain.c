@@ -192,7 +192,8 @@ test_waiting_parent_keeps_deadlines(void** state)
                 ci.trap);
     assert_int_equal(ci.state, GR_CALL_DONE);
     assert_int_equal(ci.return_code, 0);
-    assert_true(ci.finished_ns - ci.started_ns >= 600000000ull);
+    /* it ran its length (well past the parent's 300 ms) */
+    assert_true(ci.finished_ns - ci.started_ns >= 500000000ull);
     gr_call_info_fini(&ci);
     finish(s, dir);
 }
