@@ -206,7 +206,7 @@ test_output_truncated(void** state)
     finish(s, dir);
 }
 
-static uint64_t
+static inline uint64_t
 mono_ns(void)
 {
     struct timespec ts;
