@@ -36,6 +36,9 @@ serve_usage(FILE* f)
       "  --max-input SIZE    largest call input (default 16M)\n"
       "  --max-output SIZE   largest call output (default 16M)\n"
       "  --max-upload SIZE   largest module (default 64M)\n"
+      "  --max-record-bytes SIZE  bytes kept in finished call records\n"
+      "                      (outputs, stdout, stderr), in all (default 256M)\n"
+      "  --max-user-record-bytes SIZE  the same per user (default 64M)\n"
       "  --max-memory MIB    per-Faaslet linear memory cap (default 4096)\n"
       "  --redis HOST:PORT   global state tier in Redis (default: an\n"
       "                      embedded in-process tier, single host)\n"
@@ -69,6 +72,7 @@ struct serve_opts
     long max_sync, max_uploads, per_ip, max_conns;
     double max_timeout, idle, req_timeout;
     unsigned long long max_input, max_output, max_upload;
+    unsigned long long max_record_bytes, max_user_record_bytes;
     long max_mib;
 };
 
@@ -84,6 +88,12 @@ gr_cli_serve(int argc, char** argv)
         { "--max-input", GR__CLI_SIZE, &o.max_input, 0, 0 },
         { "--max-output", GR__CLI_SIZE, &o.max_output, 0, 0 },
         { "--max-upload", GR__CLI_SIZE, &o.max_upload, 0, 0 },
+        { "--max-record-bytes", GR__CLI_SIZE, &o.max_record_bytes, 0, 0 },
+        { "--max-user-record-bytes",
+          GR__CLI_SIZE,
+          &o.max_user_record_bytes,
+          0,
+          0 },
         { "--max-memory", GR__CLI_LONG, &o.max_mib, 1, 4096 },
         { "--max-sync", GR__CLI_LONG, &o.max_sync, 1, 1000000 },
         { "--max-uploads", GR__CLI_LONG, &o.max_uploads, 1, 256 },
@@ -113,6 +123,8 @@ gr_cli_serve(int argc, char** argv)
         .max_input = (size_t)o.max_input,
         .max_output = (size_t)o.max_output,
         .max_module = (size_t)o.max_upload,
+        .max_record_bytes = (size_t)o.max_record_bytes,
+        .max_user_record_bytes = (size_t)o.max_user_record_bytes,
     };
     if (gr__cli_stack_start(&st, "serve", o.c.cache, o.c.redis, 1, &scfg) < 0)
         goto out;

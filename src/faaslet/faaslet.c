@@ -95,7 +95,9 @@ strv_free(struct strv* s)
     s->n = 0;
 }
 
-static void
+/* Keeps what fits under max and returns how much that was: the guest's
+ * write past the limit then fails (see gr_wasi_write_fn). */
+static size_t
 capture_write(void* ud, const void* buf, size_t n)
 {
     struct capture* c = ud;
@@ -105,7 +107,7 @@ capture_write(void* ud, const void* buf, size_t n)
         n = room;
     }
     if (!n)
-        return;
+        return 0;
     if (c->len + n + 1 > c->cap) {
         size_t cap = c->cap ? c->cap : 1024;
         while (cap < c->len + n + 1)
@@ -113,7 +115,7 @@ capture_write(void* ud, const void* buf, size_t n)
         char* d = gr_realloc(c->data, cap);
         if (!d) {
             c->truncated = 1;
-            return;
+            return 0;
         }
         c->data = d;
         c->cap = cap;
@@ -121,12 +123,22 @@ capture_write(void* ud, const void* buf, size_t n)
     memcpy(c->data + c->len, buf, n);
     c->len += n;
     c->data[c->len] = '\0';
+    return n;
 }
 
-static void
+/* A command's stdout is its output, bounded by max_output: as much as
+ * fits is kept and reported written. */
+static size_t
 stdout_to_output(void* ud, const void* buf, size_t n)
 {
-    gr_faas_output_append(ud, buf, n);
+    gr_faas_ctx* fc = ud;
+    size_t room = fc->max_output - fc->output_len;
+    size_t k = n < room ? n : room;
+    if (k && gr_faas_output_append(fc, buf, k) < 0)
+        k = 0;
+    if (k < n)
+        fc->output_overflow = 1;
+    return k;
 }
 
 static void
@@ -197,6 +209,14 @@ call_entry(void* p)
         ((void (*)(void*))a->fn)(a->module);
 }
 
+/* Where the initialisation ended, for messages. */
+static const char*
+trap_what(const gr_trap* t)
+{
+    return t->kind == GR_TRAP_TIMEOUT ? "timed out (call timeout)"
+                                      : gr_trap_name(t->kind);
+}
+
 static int
 run_init(gr_faaslet* f, const char* name, char* err, size_t errlen)
 {
@@ -222,10 +242,47 @@ run_init(gr_faaslet* f, const char* name, char* err, size_t errlen)
                 errlen,
                 "%s trapped: %s%s%s",
                 name,
-                gr_trap_name(t.kind),
+                trap_what(&t),
                 f->err.len ? ": " : "",
                 f->err.len ? f->err.data : "");
+    if (rc == GR_ETRAP && t.kind == GR_TRAP_TIMEOUT)
+        rc = GR_ETIMEOUT;
     return rc;
+}
+
+/* The whole initialisation of a Proto-Faaslet, run under one deadline. */
+struct init_args
+{
+    gr_faaslet* f;
+    gr_object* obj;
+    char* err;
+    size_t errlen;
+    int rc;
+};
+
+static void
+init_thunk(void* arg)
+{
+    struct init_args* a = arg;
+    gr_faaslet* f = a->f;
+    gr_proto* p = f->proto;
+    gr_instance_config ic = { .max_pages = p->max_pages, .host = &f->host };
+    gr_trap t;
+    int rc = gr_instance_create(a->obj, &ic, &f->in, &t);
+    if (rc == GR_ETRAP) {
+        set_err(a->err,
+                a->errlen,
+                "start function (instantiation) trapped: %s",
+                trap_what(&t));
+        if (t.kind == GR_TRAP_TIMEOUT)
+            rc = GR_ETIMEOUT;
+    }
+    if (!rc && p->kind == GR_ENTRY_REACTOR) {
+        rc = run_init(f, "_initialize", a->err, a->errlen);
+        if (!rc)
+            rc = run_init(f, "granary_init", a->err, a->errlen);
+    }
+    a->rc = rc;
 }
 
 int
@@ -291,15 +348,18 @@ gr_proto_create(gr_object* obj,
         faaslet_host_fini(&init);
         goto fail;
     }
-    gr_instance_config ic = { .max_pages = p->max_pages, .host = &init.host };
+    /* The start function and the init exports run nested in one frame
+     * whose deadline they inherit (gr_rt_call_timeout), so a module that
+     * loops at start-up ends like a call that runs too long. Generated
+     * code only runs in the nested frames, so the outer one returns. */
+    struct init_args ia = { &init, obj, err, errlen, 0 };
     gr_trap t;
-    rc = gr_instance_create(obj, &ic, &init.in, &t);
-    if (rc == GR_ETRAP)
-        set_err(err, errlen, "instantiation trapped: %s", gr_trap_name(t.kind));
-    if (!rc && p->kind == GR_ENTRY_REACTOR) {
-        rc = run_init(&init, "_initialize", err, errlen);
-        if (!rc)
-            rc = run_init(&init, "granary_init", err, errlen);
+    rc = gr_rt_call_timeout(init_thunk, &ia, &t, cfg->init_timeout_ns);
+    if (rc) {
+        set_err(err, errlen, "initialisation trapped: %s", trap_what(&t));
+        rc = t.kind == GR_TRAP_TIMEOUT ? GR_ETIMEOUT : GR_ETRAP;
+    } else {
+        rc = ia.rc;
     }
     if (!rc)
         rc = gr_snapshot_take(init.in, &p->snap);
@@ -409,6 +469,7 @@ gr_faaslet_call(gr_faaslet* f, const gr_call* c, gr_call_result* r)
     r->output = f->faas.output;
     r->output_len = f->faas.output_len;
     r->output_truncated = f->faas.output_overflow;
+    r->capture_truncated = f->out.truncated || f->err.truncated;
     r->out = f->out.data ? f->out.data : "";
     r->out_len = f->out.len;
     r->err = f->err.data ? f->err.data : "";

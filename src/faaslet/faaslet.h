@@ -25,9 +25,12 @@ enum gr_entry_kind
 
 typedef struct gr_proto_config
 {
-    uint32_t max_pages; /* linear-memory cap (64 KiB pages); 0 = 65536 */
-    size_t max_output;  /* output bytes per call; 0 = 16 MiB */
-    size_t max_capture; /* stdout/stderr bytes kept per call; 0 = 1 MiB */
+    uint32_t max_pages;       /* linear-memory cap (64 KiB pages); 0 = 65536 */
+    size_t max_output;        /* output bytes per call; 0 = 16 MiB */
+    size_t max_capture;       /* stdout/stderr bytes kept per call; 0 = 1 MiB */
+    uint64_t init_timeout_ns; /* deadline of the initialisation (start
+                                 function, _initialize, granary_init);
+                                 0 = none */
     /* WASI view (copied): argv, environment, preopened directories. */
     size_t argc;
     const char* const* argv;
@@ -37,12 +40,15 @@ typedef struct gr_proto_config
     const gr_wasi_preopen* preopens;
 } gr_proto_config;
 
-/* Makes the Proto-Faaslet of obj: instantiates it, runs its one-time
- * initialisation (reactor: _initialize, then granary_init if exported;
- * command: nothing, since _start runs everything) and snapshots it.
- * Returns 0, GR_ENOEXPORT (neither granary_main nor _start), GR_ETRAP /
- * GR_EEXIT (initialisation failed; message in err) or -errno. The proto
- * holds a reference to obj. Immutable and shareable across threads. */
+/* Makes the Proto-Faaslet of obj: instantiates it (running its start
+ * function), runs its one-time initialisation (reactor: _initialize, then
+ * granary_init if exported; command: nothing, since _start runs
+ * everything) and snapshots it, all on the calling thread under
+ * cfg->max_pages and cfg->init_timeout_ns. Returns 0, GR_ENOEXPORT
+ * (neither granary_main nor _start), GR_ETRAP / GR_EEXIT / GR_ETIMEOUT
+ * (initialisation trapped, exited non-zero or ran past the timeout;
+ * message in err) or -errno. The proto holds a reference to obj.
+ * Immutable and shareable across threads. */
 int gr_proto_create(gr_object* obj,
                     const gr_proto_config* cfg,
                     gr_proto** out,
@@ -70,8 +76,10 @@ typedef struct gr_call_result
     gr_trap trap;
     const uint8_t* output;
     size_t output_len;
-    int output_truncated; /* the guest exceeded max_output */
-    const char* out;      /* captured stdout (reactors) and stderr */
+    int output_truncated;  /* the guest exceeded max_output (its write
+                              past it failed: EFBIG or -1) */
+    int capture_truncated; /* stdout or stderr exceeded max_capture */
+    const char* out;       /* captured stdout (reactors) and stderr */
     size_t out_len;
     const char* err;
     size_t err_len;

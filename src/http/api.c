@@ -82,14 +82,11 @@ call_status_text(const gr_call_info* ci)
     return gr_strerror(ci->status);
 }
 
-/* Whether the call's output or logs were cut at a limit. The scheduler's
- * record gets this flag in issue 9 (item 12); until then nothing is
- * reported as cut. TODO(issue 9): return ci->truncated once it exists. */
+/* Whether the call's output or logs were cut at a limit. */
 static int
 call_truncated(const gr_call_info* ci)
 {
-    (void)ci;
-    return 0;
+    return ci->truncated;
 }
 
 static json_t*

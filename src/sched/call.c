@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The call path: call records (sharded table, finished ones kept FIFO up to
- * max_records), executor slots (an atomic token count), the bounded FIFO
- * queue, running a call in a pooled Faaslet, waiting (lending the slot to
- * queued calls when the waiter is itself running a call) and the chaining
- * operations handed to the host layer. */
+/* The call path: call records (sharded table; finished ones kept oldest
+ * first, bounded by count and bytes, in all and per user), executor slots
+ * (an atomic token count), the bounded FIFO queue, running a call in a
+ * pooled Faaslet, waiting (a waiting call gives its slot back) and the
+ * chaining operations handed to the host layer. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include <granary/status.h>
@@ -18,9 +19,9 @@
 #include "sched/journal.h"
 #include "sched/sched_int.h"
 #include "util/alloc.h"
+#include "util/log.h"
 
-/* The call this thread is running (innermost when calls nest because a
- * waiting thread lent its slot). Chaining and lending start from here. */
+/* The call this thread is running. Chaining and waiting start from here. */
 struct exec
 {
     gr_sched* s;
@@ -32,7 +33,6 @@ struct exec
 };
 
 static _Thread_local struct exec* tl_exec;
-static _Thread_local int tl_nest;
 
 static const struct gr_faas_chain_ops chain_ops;
 
@@ -42,18 +42,36 @@ static char empty_str[1];
 
 /* ---- records ------------------------------------------------------------- */
 
+/* A call id: 64 bits from the kernel's random generator, so that no id
+ * tells anything about another (a tenant cannot guess its neighbours'
+ * calls). Read in blocks per thread to keep the system call off the
+ * per-call path; used words are wiped. 0 is never an id. Uniqueness is
+ * checked on insert (record_insert draws again on a collision). */
 static uint64_t
-next_id(gr_sched* s)
+next_id(void)
 {
+    static _Thread_local uint64_t pool[32];
+    static _Thread_local unsigned left;
     for (;;) {
-        /* A bijection of a counter: unique, and not guessable from a
-         * neighbour's id without the per-process key. */
-        uint64_t x = atomic_fetch_add(&s->id_counter, 1) + 1;
-        x ^= s->id_key;
-        x *= 0x9E3779B97F4A7C15ull;
-        x ^= x >> 29;
-        x *= 0xBF58476D1CE4E5B9ull;
-        x ^= x >> 32;
+        if (!left) {
+            size_t got = 0;
+            while (got < sizeof pool) {
+                ssize_t n = getrandom((char*)pool + got, sizeof pool - got, 0);
+                if (n < 0 && errno == EINTR)
+                    continue;
+                if (n <= 0) {
+                    /* Only on kernels without getrandom (before 3.17),
+                     * which Granary does not support. */
+                    GR_ERROR("sched: getrandom failed: %s",
+                             strerror(n < 0 ? errno : EIO));
+                    abort();
+                }
+                got += (size_t)n;
+            }
+            left = sizeof pool / sizeof pool[0];
+        }
+        uint64_t x = pool[--left];
+        pool[left] = 0;
         if (x)
             return x;
     }
@@ -111,9 +129,9 @@ call_new(gr_sched* s,
     memset(c, 0, sizeof *c);
     atomic_init(&c->refs, 2);
     atomic_init(&c->state, GR_CALL_QUEUED);
-    atomic_init(&c->lenders, 0);
     atomic_init(&c->remote, 0);
-    c->id = id ? id : next_id(s);
+    c->own_id = !id;
+    c->id = id ? id : next_id();
     c->parent = parent;
     c->fn = f;
     c->depth = depth;
@@ -124,24 +142,29 @@ call_new(gr_sched* s,
     return c;
 }
 
-/* Inserts c; -EEXIST if a record with its id exists (only possible for
- * ids given by the caller). */
+/* Inserts c; -EEXIST if a record with an id given by the caller exists
+ * (an id drawn here is drawn again). */
 static int
 record_insert(gr_sched* s, struct gr__call* c)
 {
-    struct gr__shard* sh = shard_of(s, c->id);
-    pthread_mutex_lock(&sh->lock);
-    size_t b = bucket_of(sh, c->id);
-    for (struct gr__call* o = sh->buckets[b]; o; o = o->hnext) {
-        if (o->id == c->id) {
-            pthread_mutex_unlock(&sh->lock);
-            return -EEXIST;
+    for (;;) {
+        struct gr__shard* sh = shard_of(s, c->id);
+        int dup = 0;
+        pthread_mutex_lock(&sh->lock);
+        size_t b = bucket_of(sh, c->id);
+        for (struct gr__call* o = sh->buckets[b]; o && !dup; o = o->hnext)
+            dup = o->id == c->id;
+        if (!dup) {
+            c->hnext = sh->buckets[b];
+            sh->buckets[b] = c;
         }
+        pthread_mutex_unlock(&sh->lock);
+        if (!dup)
+            return 0;
+        if (!c->own_id)
+            return -EEXIST;
+        c->id = next_id();
     }
-    c->hnext = sh->buckets[b];
-    sh->buckets[b] = c;
-    pthread_mutex_unlock(&sh->lock);
-    return 0;
 }
 
 /* Unlinks c from the hash (shard lock held). */
@@ -197,8 +220,186 @@ record_stats(gr_sched* s, const struct gr__call* c, gr_call_state st)
     atomic_fetch_add_explicit(&s->latency_sum_ns, lat, memory_order_relaxed);
 }
 
+/* ---- keeping finished records (rec_lock) ---------------------------------
+ * Every finished record is on two lists, oldest first: all of them, and its
+ * user's. Beyond max_records the oldest of all goes; beyond
+ * max_user_record_bytes for one user, that user's oldest; beyond
+ * max_record_bytes in all, the oldest of the user holding the most bytes
+ * (so that one tenant's large outputs never push out the records of a
+ * tenant within its share). The newest record of each list is kept
+ * whatever its size, so a caller can always read the call it just made. */
+
+static size_t
+str_bytes(const char* p)
+{
+    return p && p != empty_str ? strlen(p) + 1 : 0;
+}
+
+static size_t
+record_bytes(const struct gr__call* c)
+{
+    return sizeof *c + c->output_len + str_bytes(c->out) + str_bytes(c->err) +
+           (c->input ? c->input_len : 0);
+}
+
+static size_t
+tenant_hash(const char* user)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const char* p = user; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    return (size_t)(h % GR__SCHED_TENANT_BUCKETS);
+}
+
+static struct gr__tenant*
+tenant_get(gr_sched* s, const char* user)
+{
+    struct gr__tenant** b = &s->tenants[tenant_hash(user)];
+    for (struct gr__tenant* t = *b; t; t = t->next)
+        if (strcmp(t->user, user) == 0)
+            return t;
+    struct gr__tenant* t = gr_calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    snprintf(t->user, sizeof t->user, "%s", user);
+    t->next = *b;
+    *b = t;
+    return t;
+}
+
+static void
+tenant_free(gr_sched* s, struct gr__tenant* t)
+{
+    for (struct gr__tenant** pp = &s->tenants[tenant_hash(t->user)]; *pp;
+         pp = &(*pp)->next) {
+        if (*pp == t) {
+            *pp = t->next;
+            gr_free(t);
+            return;
+        }
+    }
+}
+
+/* Takes c off both lists and the accounts; returns it for the caller to
+ * unlink from its shard (without rec_lock) and unref. */
+static struct gr__call*
+kept_remove(gr_sched* s, struct gr__call* c)
+{
+    struct gr__tenant* t = c->tenant;
+    if (c->gprev)
+        c->gprev->gnext = c->gnext;
+    else
+        s->rhead = c->gnext;
+    if (c->gnext)
+        c->gnext->gprev = c->gprev;
+    else
+        s->rtail = c->gprev;
+    s->rec_count--;
+    s->rec_bytes -= c->bytes;
+    if (t) {
+        if (c->uprev)
+            c->uprev->unext = c->unext;
+        else
+            t->head = c->unext;
+        if (c->unext)
+            c->unext->uprev = c->uprev;
+        else
+            t->tail = c->uprev;
+        t->count--;
+        t->bytes -= c->bytes;
+        if (!t->count)
+            tenant_free(s, t);
+    }
+    c->gprev = c->gnext = c->uprev = c->unext = NULL;
+    c->tenant = NULL;
+    return c;
+}
+
+static struct gr__tenant*
+tenant_largest(gr_sched* s)
+{
+    struct gr__tenant* best = NULL;
+    for (size_t b = 0; b < GR__SCHED_TENANT_BUCKETS; b++)
+        for (struct gr__tenant* t = s->tenants[b]; t; t = t->next)
+            if (!best || t->bytes > best->bytes)
+                best = t;
+    return best;
+}
+
+/* Adds finished c to the kept records and evicts what the bounds demand;
+ * the evicted records are chained on *victims through gnext. */
+static void
+records_keep(gr_sched* s, struct gr__call* c, struct gr__call** victims)
+{
+    const gr_sched_config* cfg = &s->cfg;
+    pthread_mutex_lock(&s->rec_lock);
+    c->bytes = record_bytes(c);
+    /* Without memory for the user's list the record is still kept (and
+     * counted in all): only per-user eviction cannot see it. */
+    struct gr__tenant* t = tenant_get(s, c->user);
+    c->gnext = NULL;
+    c->gprev = s->rtail;
+    if (s->rtail)
+        s->rtail->gnext = c;
+    else
+        s->rhead = c;
+    s->rtail = c;
+    s->rec_count++;
+    s->rec_bytes += c->bytes;
+    if (t) {
+        c->tenant = t;
+        c->unext = NULL;
+        c->uprev = t->tail;
+        if (t->tail)
+            t->tail->unext = c;
+        else
+            t->head = c;
+        t->tail = c;
+        t->count++;
+        t->bytes += c->bytes;
+        while (t->bytes > cfg->max_user_record_bytes && t->head != c) {
+            struct gr__call* v = kept_remove(s, t->head);
+            v->gnext = *victims;
+            *victims = v;
+        }
+    }
+    while (s->rec_count > cfg->max_records && s->rhead != c) {
+        struct gr__call* v = kept_remove(s, s->rhead);
+        v->gnext = *victims;
+        *victims = v;
+    }
+    /* c is the newest (rtail): while another record is kept, one that is
+     * not c can go. */
+    while (s->rec_bytes > cfg->max_record_bytes && s->rhead != s->rtail) {
+        struct gr__tenant* big = tenant_largest(s);
+        struct gr__call* v = big ? big->head : s->rhead;
+        if (v == c)
+            v = s->rhead;
+        v = kept_remove(s, v);
+        v->gnext = *victims;
+        *victims = v;
+    }
+    pthread_mutex_unlock(&s->rec_lock);
+}
+
+/* Forgets evicted records: out of their shards' tables, then unref. */
+static void
+records_drop(gr_sched* s, struct gr__call* victims)
+{
+    while (victims) {
+        struct gr__call* v = victims;
+        victims = v->gnext;
+        v->gnext = NULL;
+        struct gr__shard* sh = shard_of(s, v->id);
+        pthread_mutex_lock(&sh->lock);
+        record_unlink(sh, v);
+        pthread_mutex_unlock(&sh->lock);
+        call_unref(v);
+    }
+}
+
 /* Publishes the outcome already written into c: marks it finished, wakes
- * its waiters, and forgets the oldest finished records beyond the limit. */
+ * its waiters, and forgets the oldest finished records beyond the limits. */
 static void
 record_finish(gr_sched* s, struct gr__call* c, gr_call_state st)
 {
@@ -212,20 +413,6 @@ record_finish(gr_sched* s, struct gr__call* c, gr_call_state st)
     record_stats(s, c, st);
     pthread_mutex_lock(&sh->lock);
     atomic_store(&c->state, st);
-    c->fnext = NULL;
-    if (sh->ftail)
-        sh->ftail->fnext = c;
-    else
-        sh->fhead = c;
-    sh->ftail = c;
-    if (++sh->nfinished > sh->max_finished) {
-        drop = sh->fhead;
-        sh->fhead = drop->fnext;
-        if (!sh->fhead)
-            sh->ftail = NULL;
-        sh->nfinished--;
-        record_unlink(sh, drop);
-    }
     if (c->waiters)
         pthread_cond_broadcast(&sh->done);
     gr_sched_done_fn done_fn = c->done_fn;
@@ -235,14 +422,8 @@ record_finish(gr_sched* s, struct gr__call* c, gr_call_state st)
     pthread_mutex_unlock(&sh->lock);
     if (done_fn)
         done_fn(done_ud, id);
-    /* Pairs with the increment in wait_lending: either the lender sees the
-     * new state or we see it waiting. */
-    if (atomic_load(&c->lenders)) {
-        pthread_mutex_lock(&s->q_lock);
-        pthread_cond_broadcast(&s->q_cond);
-        pthread_mutex_unlock(&s->q_lock);
-    }
-    call_unref(drop);
+    records_keep(s, c, &drop);
+    records_drop(s, drop);
 }
 
 static int
@@ -295,6 +476,7 @@ info_fill(gr_sched* s, struct gr__call* c, gr_call_info* out)
     out->return_code = c->return_code;
     memcpy(out->trap, c->trap, sizeof out->trap);
     out->cold = c->cold;
+    out->truncated = c->truncated;
     out->finished_ns = c->finished_ns;
     int rc = dup_bytes(c->output, c->output_len, &out->output);
     if (rc)
@@ -364,6 +546,8 @@ queue_remove_at(gr_sched* s, size_t i)
     return c;
 }
 
+static void executors_grow(gr_sched* s);
+
 static int
 queue_push(gr_sched* s, struct gr__call* c)
 {
@@ -377,6 +561,7 @@ queue_push(gr_sched* s, struct gr__call* c)
     else {
         s->queue[(s->q_head + len) % s->q_cap] = c;
         atomic_store(&s->queue_len, len + 1);
+        executors_grow(s);
         pthread_cond_broadcast(&s->q_cond);
     }
     pthread_mutex_unlock(&s->q_lock);
@@ -403,6 +588,7 @@ set_outcome(struct gr__call* c, int rc, const gr_call_result* r)
         }
     }
     c->return_code = r->return_code;
+    c->truncated = r->output_truncated || r->capture_truncated;
     if (rc >= 0) {
         if (dup_bytes(r->output, r->output_len, &c->output) == 0)
             c->output_len = r->output_len;
@@ -478,6 +664,29 @@ run_queued(gr_sched* s, struct gr__call* c)
     call_unref(c);
 }
 
+/* Starts one more executor thread when queued calls could use free slots
+ * that no idle executor will take (the slots given back by waiting
+ * parents), up to max_threads; the extra threads then stay as idle
+ * executors. q_lock held. */
+static void
+executors_grow(gr_sched* s)
+{
+    size_t queued = atomic_load(&s->queue_len);
+    int free_slots = atomic_load(&s->free_slots);
+    size_t usable = free_slots > 0 ? (size_t)free_slots : 0;
+    if (usable > queued)
+        usable = queued;
+    if (usable <= (size_t)s->idle_threads || s->nthreads >= s->max_threads ||
+        atomic_load(&s->stopping))
+        return;
+    int rc = pthread_create(
+      &s->threads[s->nthreads], NULL, gr__sched_executor_main, s);
+    if (rc == 0)
+        s->nthreads++;
+    else
+        GR_WARN("sched: cannot start an executor thread: %s", strerror(rc));
+}
+
 void*
 gr__sched_executor_main(void* arg)
 {
@@ -489,13 +698,16 @@ gr__sched_executor_main(void* arg)
             break;
         if (atomic_load(&s->queue_len) && slot_take(s)) {
             struct gr__call* c = queue_remove_at(s, 0);
+            executors_grow(s);
             pthread_mutex_unlock(&s->q_lock);
             run_queued(s, c);
             slot_release(s);
             pthread_mutex_lock(&s->q_lock);
             continue;
         }
+        s->idle_threads++;
         pthread_cond_wait(&s->q_cond, &s->q_lock);
+        s->idle_threads--;
     }
     pthread_mutex_unlock(&s->q_lock);
     return NULL;
@@ -536,54 +748,6 @@ finished(const struct gr__call* c)
     return st == GR_CALL_DONE || st == GR_CALL_FAILED;
 }
 
-/* Waits for c on a thread that is running a call: instead of idling, runs
- * queued calls (its own children first) with the slot it holds, so that
- * a chain never deadlocks when every slot waits on a child. */
-static int
-wait_lending(gr_sched* s, struct gr__call* c, uint64_t deadline)
-{
-    int rc = 0;
-    uint64_t me = tl_exec->call->id;
-    atomic_fetch_add(&c->lenders, 1);
-    pthread_mutex_lock(&s->q_lock);
-    while (!finished(c)) {
-        size_t len = atomic_load(&s->queue_len);
-        size_t pick = len;
-        for (size_t i = 0; i < len; i++) {
-            if (s->queue[(s->q_head + i) % s->q_cap]->parent == me) {
-                pick = i;
-                break;
-            }
-        }
-        /* Bound how deep unrelated calls stack up on this thread. */
-        if (pick == len && len && tl_nest < GR__SCHED_LEND_DEPTH)
-            pick = 0;
-        if (pick < len) {
-            struct gr__call* q = queue_remove_at(s, pick);
-            pthread_mutex_unlock(&s->q_lock);
-            tl_nest++;
-            run_queued(s, q);
-            tl_nest--;
-            pthread_mutex_lock(&s->q_lock);
-            continue;
-        }
-        if (deadline) {
-            if (gr__sched_now() >= deadline) {
-                rc = -ETIMEDOUT;
-                break;
-            }
-            struct timespec ts;
-            abs_deadline(deadline, &ts);
-            pthread_cond_timedwait(&s->q_cond, &s->q_lock, &ts);
-        } else {
-            pthread_cond_wait(&s->q_cond, &s->q_lock);
-        }
-    }
-    pthread_mutex_unlock(&s->q_lock);
-    atomic_fetch_sub(&c->lenders, 1);
-    return rc;
-}
-
 static int
 wait_plain(gr_sched* s, struct gr__call* c, uint64_t deadline)
 {
@@ -609,13 +773,37 @@ wait_plain(gr_sched* s, struct gr__call* c, uint64_t deadline)
     return rc;
 }
 
+/* Waits for c on a thread that is running a call (a chaining parent). The
+ * parent gives its slot back for the wait, and an executor thread (a new
+ * one if every executor is busy or waiting, see executors_grow) runs the
+ * queued calls with it: each call runs on its own thread under its own
+ * deadline, none is ever run under a waiting parent's, and a chain never
+ * deadlocks when every slot waits on a child. The parent waits at most
+ * until its own deadline, then takes a slot again whether or not one is
+ * free (free_slots may go negative: briefly more calls run than slots,
+ * and no new call starts until they are back within the slots). */
+static int
+wait_released(gr_sched* s, struct gr__call* c, uint64_t deadline)
+{
+    atomic_fetch_add(&s->free_slots, 1);
+    pthread_mutex_lock(&s->q_lock);
+    if (atomic_load(&s->queue_len)) {
+        executors_grow(s);
+        pthread_cond_broadcast(&s->q_cond);
+    }
+    pthread_mutex_unlock(&s->q_lock);
+    int rc = wait_plain(s, c, deadline);
+    atomic_fetch_sub(&s->free_slots, 1);
+    return rc;
+}
+
 static int
 wait_call(gr_sched* s, struct gr__call* c, uint64_t deadline)
 {
     if (finished(c))
         return 0;
     if (tl_exec && tl_exec->s == s)
-        return wait_lending(s, c, deadline);
+        return wait_released(s, c, deadline);
     return wait_plain(s, c, deadline);
 }
 
@@ -696,6 +884,7 @@ gr_sched_remote_done(gr_sched* s, uint64_t id, const gr_call_info* r)
     if (r->host[0])
         snprintf(c->host, sizeof c->host, "%s", r->host);
     c->cold = r->cold;
+    c->truncated = r->truncated;
     if (r->output_len && dup_bytes(r->output, r->output_len, &c->output) == 0)
         c->output_len = r->output_len;
     c->out = r->out ? dup_str(r->out, strlen(r->out)) : empty_str;
@@ -937,7 +1126,9 @@ gr_sched_call_get(gr_sched* s, const char* user, uint64_t id, gr_call_info* out)
     struct gr__call* c = record_find(s, id);
     if (!c) /* forgotten here, or from before a restart */
         return gr__sched_journal_get(s->journal, user, id, out);
-    int rc = -EACCES;
+    /* Another user's call is not found: an answer that differed would
+     * confirm that the id exists. */
+    int rc = -ENOENT;
     if (!user || strcmp(user, c->user) == 0)
         rc = info_fill(s, c, out);
     call_unref(c);
@@ -1005,11 +1196,17 @@ chain_wait(struct exec* ex, int32_t handle, struct gr__call** out)
     if (handle < 0 || (uint32_t)handle >= ex->n_children)
         return GR_FAAS_EHANDLE;
     struct gr__call* c = ex->children[handle];
-    /* The deadline the runtime enforces on the guest call (it starts a
-     * moment after started_ns), so that a wait ending there ends the call. */
-    uint64_t d = gr_rt_deadline();
-    if (wait_call(ex->s, c, d ? d : ex->deadline))
+    /* The guest call's own deadline (the engine's, which is what ends the
+     * call), else the record's. */
+    uint64_t deadline = gr_rt_deadline();
+    if (!deadline)
+        deadline = ex->deadline;
+    if (wait_call(ex->s, c, deadline)) {
+        /* The parent's time is up: end it as a timeout (nothing is held
+         * here; its children are released by run_call). */
+        gr_rt_check_deadline();
         return GR_FAAS_ETIMEDOUT;
+    }
     *out = c;
     return 0;
 }
@@ -1063,13 +1260,13 @@ gr__sched_calls_init(gr_sched* s)
         struct gr__shard* sh = &s->shards[i];
         pthread_mutex_init(&sh->lock, NULL);
         pthread_cond_init(&sh->done, &ca);
-        sh->max_finished = per ? per : 1;
-        sh->nbuckets = sh->max_finished < 1024 ? 1024 : sh->max_finished;
+        sh->nbuckets = per < 1024 ? 1024 : per;
         sh->buckets = gr_calloc(sh->nbuckets, sizeof *sh->buckets);
         if (!sh->buckets)
             return -ENOMEM;
     }
     pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&s->rec_lock, NULL);
     s->q_cap = s->cfg.queue_max;
     s->queue = gr_calloc(s->q_cap, sizeof *s->queue);
     return s->queue ? 0 : -ENOMEM;
@@ -1092,6 +1289,14 @@ gr__sched_calls_fini(gr_sched* s)
         pthread_mutex_destroy(&sh->lock);
         pthread_cond_destroy(&sh->done);
     }
+    for (size_t b = 0; b < GR__SCHED_TENANT_BUCKETS; b++) {
+        while (s->tenants[b]) {
+            struct gr__tenant* t = s->tenants[b];
+            s->tenants[b] = t->next;
+            gr_free(t);
+        }
+    }
+    pthread_mutex_destroy(&s->rec_lock);
     gr_free(s->queue);
     pthread_mutex_destroy(&s->q_lock);
     pthread_cond_destroy(&s->q_cond);

@@ -31,7 +31,7 @@ struct entry
     char user[GR_SCHED_NAME_MAX + 1];
     char fn[GR_SCHED_NAME_MAX + 1];
     char host[64];
-    int state, status, return_code, cold;
+    int state, status, return_code, cold, truncated;
     char trap[64];
     uint64_t queued_ns, started_ns, finished_ns;
     uint8_t* output;
@@ -55,15 +55,15 @@ static const char schema[] =
   " queued_ns INTEGER NOT NULL, started_ns INTEGER NOT NULL,"
   " finished_ns INTEGER NOT NULL,"
   " output BLOB, out BLOB, err BLOB,"
-  " truncated INTEGER NOT NULL DEFAULT 0," /* TODO(#9 item 12) */
+  " truncated INTEGER NOT NULL DEFAULT 0,"
   " bytes INTEGER NOT NULL);"
   "CREATE INDEX IF NOT EXISTS calls_seq ON calls(seq);";
 
 static const char put_sql[] =
   "INSERT INTO calls(id, seq, parent, user, fn, host, state, status,"
   " return_code, trap, cold, queued_ns, started_ns, finished_ns, output,"
-  " out, err, bytes) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-  " ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+  " out, err, bytes, truncated) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+  " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
   " ON CONFLICT(id) DO UPDATE SET seq = excluded.seq,"
   " parent = excluded.parent, user = excluded.user, fn = excluded.fn,"
   " host = excluded.host, state = excluded.state, status = excluded.status,"
@@ -71,11 +71,12 @@ static const char put_sql[] =
   " cold = excluded.cold, queued_ns = excluded.queued_ns,"
   " started_ns = excluded.started_ns, finished_ns = excluded.finished_ns,"
   " output = excluded.output, out = excluded.out, err = excluded.err,"
-  " bytes = excluded.bytes";
+  " bytes = excluded.bytes, truncated = excluded.truncated";
 
 static const char get_sql[] =
   "SELECT parent, user, fn, host, state, status, return_code, trap, cold,"
-  " queued_ns, started_ns, finished_ns, output, out, err FROM calls"
+  " queued_ns, started_ns, finished_ns, output, out, err, truncated"
+  " FROM calls"
   " WHERE id = ?1";
 
 struct gr__sched_journal
@@ -189,6 +190,7 @@ put_one(gr__sched_journal* j, const struct entry* e)
     bind_bytes(s, 16, e->out, e->out ? strlen(e->out) : 0);
     bind_bytes(s, 17, e->err, e->err ? strlen(e->err) : 0);
     sqlite3_bind_int64(s, 18, (sqlite3_int64)e->bytes);
+    sqlite3_bind_int(s, 19, e->truncated);
     int src = sqlite3_step(s);
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
@@ -344,6 +346,7 @@ entry_of(const struct gr__call* c, int accept, gr_call_state st)
     e->status = c->status;
     e->return_code = c->return_code;
     e->cold = c->cold;
+    e->truncated = c->truncated;
     memcpy(e->trap, c->trap, sizeof e->trap);
     e->started_ns = c->started_ns;
     e->finished_ns = c->finished_ns;
@@ -445,7 +448,7 @@ gr__sched_journal_get(gr__sched_journal* j,
     }
     const char* u = (const char*)sqlite3_column_text(s, 1);
     if (user && strcmp(user, u ? u : "") != 0) {
-        rc = -EACCES;
+        rc = -ENOENT; /* as for an unknown id: do not confirm it exists */
         goto out;
     }
     out->id = id;
@@ -465,6 +468,7 @@ gr__sched_journal_get(gr__sched_journal* j,
              "%s",
              (const char*)sqlite3_column_text(s, 7));
     out->cold = sqlite3_column_int(s, 8);
+    out->truncated = sqlite3_column_int(s, 15);
     out->queued_ns = (uint64_t)sqlite3_column_int64(s, 9);
     out->started_ns = (uint64_t)sqlite3_column_int64(s, 10);
     out->finished_ns = (uint64_t)sqlite3_column_int64(s, 11);

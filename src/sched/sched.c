@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -114,6 +113,10 @@ gr_sched_create(const gr_sched_config* cfg, gr_sched** out)
         c->max_module = 64u << 20;
     if (!c->max_records)
         c->max_records = 100000;
+    if (!c->max_record_bytes)
+        c->max_record_bytes = (size_t)256 << 20;
+    if (!c->max_user_record_bytes)
+        c->max_user_record_bytes = (size_t)64 << 20;
     if (!c->idle_ns)
         c->idle_ns = 60000000000ull;
     if (!c->journal_max_records)
@@ -128,8 +131,6 @@ gr_sched_create(const gr_sched_config* cfg, gr_sched** out)
         s->remote = *cfg->remote;
     c->remote = NULL; /* copied into s->remote */
     atomic_init(&s->free_slots, c->slots);
-    if (getrandom(&s->id_key, sizeof s->id_key, 0) != sizeof s->id_key)
-        s->id_key = gr__sched_now() ^ (uint64_t)getpid() << 32;
     pthread_mutex_init(&s->jan_lock, NULL);
     gr_time_cond_init(&s->jan_cond);
 
@@ -153,14 +154,18 @@ gr_sched_create(const gr_sched_config* cfg, gr_sched** out)
     }
     gr_rt_init();
     rc = -ENOMEM;
-    s->threads = gr_calloc((size_t)c->slots, sizeof *s->threads);
+    s->max_threads = c->slots + GR__SCHED_EXTRA_THREADS;
+    s->threads = gr_calloc((size_t)s->max_threads, sizeof *s->threads);
     if (!s->threads)
         goto fail;
     for (int i = 0; i < c->slots; i++) {
+        pthread_mutex_lock(&s->q_lock);
         rc = -pthread_create(&s->threads[i], NULL, gr__sched_executor_main, s);
+        if (!rc)
+            s->nthreads++;
+        pthread_mutex_unlock(&s->q_lock);
         if (rc)
             goto fail;
-        s->nthreads++;
     }
     rc = -pthread_create(&s->janitor, NULL, janitor_main, s);
     if (rc)
@@ -181,7 +186,15 @@ gr_sched_destroy(gr_sched* s)
     atomic_store(&s->stopping, 1);
     if (s->queue)
         gr__sched_queue_drain(s);
-    for (int i = 0; i < s->nthreads; i++)
+    /* No executor starts once stopping is set (executors_grow checks it
+     * under q_lock), so this count is final. */
+    int nthreads = 0;
+    if (s->queue) {
+        pthread_mutex_lock(&s->q_lock);
+        nthreads = s->nthreads;
+        pthread_mutex_unlock(&s->q_lock);
+    }
+    for (int i = 0; i < nthreads; i++)
         pthread_join(s->threads[i], NULL);
     /* Synchronous callers run on their own threads: let them finish. */
     while (atomic_load(&s->running))
@@ -244,6 +257,10 @@ gr_sched_get_stats(gr_sched* s, gr_sched_stats* st)
     st->running = (uint64_t)atomic_load(&s->running);
     st->slots = (uint64_t)s->cfg.slots;
     gr__sched_fn_each(s, count_faaslets, &st->faaslets_alive);
+    pthread_mutex_lock(&s->rec_lock);
+    st->records = s->rec_count;
+    st->record_bytes = s->rec_bytes;
+    pthread_mutex_unlock(&s->rec_lock);
     uint64_t cum = 0;
     for (int i = 0; i < GR_SCHED_LATENCY_BUCKETS; i++) {
         cum += atomic_load(&s->buckets[i]);

@@ -51,6 +51,9 @@ typedef struct gr_sched_config
      * restarts, oldest dropped first past either bound. */
     size_t journal_max_records;    /* 0 = 100000 */
     size_t journal_max_bytes;      /* 0 = 1 GiB */
+    size_t max_record_bytes;       /* bytes those records keep (output, stdout,
+                                      stderr, input) in all; 0 = 256 MiB */
+    size_t max_user_record_bytes;  /* the same, per user; 0 = 64 MiB */
     const gr_placement* placement; /* NULL = local only */
     struct gr_state* state; /* shared state given to every Faaslet (borrowed;
                                NULL = none: state calls fail cleanly) */
@@ -77,11 +80,14 @@ typedef struct gr_fn_info
     uint64_t uploaded_ns; /* CLOCK_REALTIME */
 } gr_fn_info;
 
-/* Validates, compiles and stores user/fn (replacing an older version:
- * running calls finish on the old one). Returns 0, -EINVAL (bad name),
- * -EFBIG (too large), or an engine error (GR_EINVALID_MODULE, GR_EIMPORT,
- * GR_ECOMPILE, ...) with the reason in err. A failed upload leaves any
- * previous version in place. */
+/* Validates, compiles, initialises and stores user/fn (replacing an older
+ * version: running calls finish on the old one). Initialisation (start
+ * function, _initialize, granary_init) runs under the call timeout and
+ * the memory limit; a module whose initialisation traps, exits non-zero
+ * or times out is rejected with GR_EINVALID_MODULE ("start function: ..."
+ * in err). Returns 0, -EINVAL (bad name), -EFBIG (too large), or an engine
+ * error (GR_EINVALID_MODULE, GR_EIMPORT, GR_ECOMPILE, ...) with the reason
+ * in err. A failed upload leaves any previous version in place. */
 int gr_sched_fn_upload(gr_sched* s,
                        const char* user,
                        const char* fn,
@@ -127,7 +133,10 @@ typedef struct gr_call_info
     size_t output_len;
     char* out; /* captured stdout / stderr */
     char* err;
-    int cold; /* 1 if a new Faaslet was restored for it */
+    int truncated; /* 1 if the output, stdout or stderr reached its limit
+                      (max_output, 1 MiB capture): the guest's writes past
+                      it failed with EFBIG and the rest was not kept */
+    int cold;      /* 1 if a new Faaslet was restored for it */
     uint64_t queued_ns, started_ns, finished_ns; /* CLOCK_MONOTONIC */
 } gr_call_info;
 
@@ -157,10 +166,12 @@ int gr_sched_invoke(gr_sched* s,
                     uint64_t* id);
 
 /* Waits for call id to finish (at most wait_ns; 0 = forever) and copies
- * its record into out. When the caller is itself an executor thread (a
- * chaining parent), it lends its slot: it runs queued calls while it waits,
- * so a chain never deadlocks when every slot is waiting on a child.
- * Returns 0, -ENOENT, -ETIMEDOUT. */
+ * its record into out. When the caller is itself running a call (a
+ * chaining parent), it gives its slot back while it waits and another
+ * executor thread runs the queued calls, each on its own thread under its
+ * own deadline, so a chain never deadlocks when every slot is waiting on a
+ * child; the parent takes the slot again when it wakes (briefly running
+ * more calls than slots). Returns 0, -ENOENT, -ETIMEDOUT. */
 int gr_sched_await(gr_sched* s,
                    uint64_t id,
                    uint64_t wait_ns,
@@ -188,8 +199,13 @@ typedef void (*gr_sched_done_fn)(void* ud, uint64_t id);
 int gr_sched_on_done(gr_sched* s, uint64_t id, gr_sched_done_fn fn, void* ud);
 
 /* Copies the record of a call of user (queued, running or finished);
- * user NULL reads any user's call (for administrators). Returns 0, -ENOENT
- * (unknown or forgotten), -EACCES (another user's). */
+ * user NULL reads any user's call (for administrators). Returns 0 or
+ * -ENOENT (unknown, forgotten, or another user's: which one is not told).
+ * Call ids are 64 random bits from the kernel (getrandom), unrelated to
+ * each other. Finished records are forgotten oldest first beyond
+ * max_records, max_record_bytes (the user holding the most bytes loses its
+ * oldest first) and max_user_record_bytes (that user's oldest first); the
+ * newest record is always kept. */
 int gr_sched_call_get(gr_sched* s,
                       const char* user,
                       uint64_t id,
@@ -296,6 +312,7 @@ typedef struct gr_sched_stats
     uint64_t cold_starts, warm_starts;
     uint64_t queue_depth, running, slots;
     uint64_t faaslets_alive;
+    uint64_t records, record_bytes; /* finished records kept, their bytes */
     /* Latency histogram (queue to finish), upper bounds in seconds:
      * bucket_le[i]; counts are cumulative as Prometheus expects. */
     double bucket_le[GR_SCHED_LATENCY_BUCKETS];

@@ -13,8 +13,11 @@
 
 #define GR__SCHED_MAX_DEPTH 64      /* chain depth */
 #define GR__SCHED_MAX_CHILDREN 1024 /* children per call */
-#define GR__SCHED_LEND_DEPTH 32     /* nested calls one waiting thread runs */
 #define GR__SCHED_SHARDS 16         /* call-record table shards */
+/* Executor threads started beyond the slot count, so that the slots that
+ * waiting chaining parents give back are used (see call.c). */
+#define GR__SCHED_EXTRA_THREADS 256
+#define GR__SCHED_TENANT_BUCKETS 256
 
 /* One version of one function. Immutable after creation except the lazily
  * loaded proto/pool (set once under load_lock, then read-only). Shared by
@@ -31,30 +34,37 @@ struct gr__fn
     gr_pool* pool;
 };
 
+struct gr__tenant;
+
 /* The record of one call. Table fields under its shard's lock; state is
- * also atomic so waiters can poll it. */
+ * also atomic so waiters can poll it. The finished-FIFO links, tenant and
+ * bytes belong to the sched's rec_lock. */
 struct gr__call
 {
     atomic_int refs;
     uint64_t id, parent;
+    int own_id;             /* id drawn here (a collision draws again) */
     struct gr__call* hnext; /* shard hash chain */
-    struct gr__call* fnext; /* shard's finished FIFO */
-    struct gr__fn* fn;      /* held until the call has run */
-    uint8_t* input;         /* owned copy (async calls only) */
+    struct gr__call *gprev, *gnext; /* all finished records, oldest first */
+    struct gr__call *uprev, *unext; /* its user's finished records */
+    struct gr__tenant* tenant;      /* set while kept in the FIFOs */
+    size_t bytes;                   /* accounted while kept */
+    struct gr__fn* fn;              /* held until the call has run */
+    uint8_t* input;                 /* owned copy (async calls only) */
     size_t input_len;
     uint64_t timeout_ns;
     char user[GR_SCHED_NAME_MAX + 1];
     char fn_name[GR_SCHED_NAME_MAX + 1];
     uint32_t depth;           /* chain depth: 0 for a top-level call */
     atomic_int state;         /* gr_call_state */
-    atomic_int lenders;       /* waiting executor threads (see call.c) */
     atomic_int remote;        /* 1 while handed to another host, awaiting
                                  gr_sched_remote_done */
-    int waiters;              /* plain waiters (shard lock) */
+    int waiters;              /* waiters (shard lock) */
     gr_sched_done_fn done_fn; /* completion hook (shard lock) */
     void* done_ud;
     char host[64];
     int status, return_code, cold;
+    int truncated; /* output or stdout/stderr hit its limit */
     char trap[64];
     uint8_t* output;
     size_t output_len;
@@ -68,8 +78,16 @@ struct gr__shard
     pthread_cond_t done; /* a call with plain waiters finished */
     struct gr__call** buckets;
     size_t nbuckets;
-    struct gr__call *fhead, *ftail; /* finished, oldest first */
-    size_t nfinished, max_finished;
+};
+
+/* One user's finished records, oldest first (rec_lock); freed when it
+ * keeps none. */
+struct gr__tenant
+{
+    char user[GR_SCHED_NAME_MAX + 1];
+    struct gr__tenant* next; /* hash chain */
+    struct gr__call *head, *tail;
+    size_t count, bytes;
 };
 
 struct gr_sched
@@ -94,8 +112,9 @@ struct gr_sched
     size_t q_head, q_cap;
     atomic_int stopping;
     atomic_int running;
-    pthread_t* threads;
-    int nthreads;
+    pthread_t* threads; /* q_lock: [0, nthreads) started, of max_threads */
+    int nthreads, max_threads;
+    int idle_threads; /* executors waiting for work (q_lock) */
     pthread_t janitor;
     int janitor_started;
     pthread_mutex_t jan_lock;
@@ -104,8 +123,12 @@ struct gr_sched
     /* records */
     struct gr__shard shards[GR__SCHED_SHARDS];
     struct gr__sched_journal* journal; /* <data>/calls.db (journal.h) */
-    atomic_uint_fast64_t id_counter;
-    uint64_t id_key;
+    /* finished records kept, across shards: bounded by count, bytes and
+     * bytes per user (rec_lock; never held with a shard lock) */
+    pthread_mutex_t rec_lock;
+    struct gr__call *rhead, *rtail;
+    size_t rec_count, rec_bytes;
+    struct gr__tenant* tenants[GR__SCHED_TENANT_BUCKETS];
 
     /* stats */
     atomic_uint_fast64_t calls, errors, timeouts, rejected, cold, warm;

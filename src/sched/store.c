@@ -175,9 +175,15 @@ make_runtime(gr_sched* s,
              char* err,
              size_t errlen)
 {
+    /* Initialisation runs under the limits of a call: a module whose start
+     * function traps, exits or loops is a rejected module, not a server
+     * error. */
     gr_proto_config pc = { .max_pages = s->cfg.max_pages,
-                           .max_output = s->cfg.max_output };
+                           .max_output = s->cfg.max_output,
+                           .init_timeout_ns = s->cfg.timeout_ns };
     int rc = gr_proto_create(obj, &pc, proto, err, errlen);
+    if (rc == GR_ETRAP || rc == GR_EEXIT || rc == GR_ETIMEOUT)
+        rc = GR_EINVALID_MODULE;
     if (rc)
         return rc;
     gr_pool_config cfg = { .idle_ns = s->cfg.idle_ns };

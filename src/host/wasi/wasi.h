@@ -17,8 +17,10 @@ typedef struct gr_wasi gr_wasi;
 
 /* Receives bytes the guest wrote to stdout or stderr. buf points into guest
  * memory and is valid only during the call; n may be 0. Called on the guest's
- * thread. */
-typedef void (*gr_wasi_write_fn)(void* ud, const void* buf, size_t n);
+ * thread. Returns how many bytes it took: fewer than n means the sink is
+ * full, and the guest's fd_write returns the bytes taken so far, or fails
+ * with EFBIG when none were. */
+typedef size_t (*gr_wasi_write_fn)(void* ud, const void* buf, size_t n);
 
 /* Where guest stdout/stderr go: a callback if write is non-NULL, else host_fd
  * (borrowed, never closed; -1 discards the output). */

@@ -290,17 +290,27 @@ read_buf(gr_wasi* w, const struct iovec* iov, int n)
     return done;
 }
 
-static size_t
+/* A sink that takes fewer bytes than offered is full: the write returns
+ * what it took, or fails with EFBIG when it took nothing (as a write past
+ * a file size limit does). */
+static ssize_t
 write_sink(gr_wasi* w, const gr__wasi_fd* e, const struct iovec* iov, int n)
 {
     const gr_wasi_sink* s = &w->sinks[e->sink];
     size_t done = 0;
     for (int i = 0; i < n; i++) {
-        if (s->write && iov[i].iov_len)
-            s->write(s->ud, iov[i].iov_base, iov[i].iov_len);
-        done += iov[i].iov_len;
+        size_t want = iov[i].iov_len;
+        size_t took =
+          s->write && want ? s->write(s->ud, iov[i].iov_base, want) : want;
+        done += took;
+        if (took < want) {
+            if (done)
+                break;
+            errno = EFBIG;
+            return -1;
+        }
     }
-    return done;
+    return (ssize_t)done;
 }
 
 static int
@@ -351,8 +361,8 @@ rw(gr_wasi* w,
         got = (positioned || write) ? -1 : (ssize_t)read_buf(w, iov, n);
         errno = ESPIPE;
     } else if (e->kind == GR_WASI_KIND_SINK) {
-        got = (positioned || !write) ? -1 : (ssize_t)write_sink(w, e, iov, n);
         errno = ESPIPE;
+        got = (positioned || !write) ? -1 : write_sink(w, e, iov, n);
     } else if (n == 0) {
         got = 0;
     } else if (positioned) {

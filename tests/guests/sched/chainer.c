@@ -116,6 +116,36 @@ cmd_rec(const char* arg)
     return rc < 0 ? rc : rc + 1;
 }
 
+/* "hold:<fn>:<ms>": a child of fn sleeps ms; waits for it. */
+static int
+cmd_hold(const char* arg)
+{
+    const char* colon = strchr(arg, ':');
+    if (!colon)
+        return -100;
+    char msg[64];
+    int len = snprintf(msg, sizeof msg, "sleep:%s", colon + 1);
+    int h = granary_chain(arg, (int32_t)(colon - arg), msg, len);
+    if (h < 0)
+        return h;
+    return granary_await(h);
+}
+
+/* "big:<n>": n bytes of output. */
+static int
+cmd_big(const char* arg)
+{
+    int n = atoi(arg);
+    for (int done = 0; done < n;) {
+        int k = n - done < (int)sizeof out ? n - done : (int)sizeof out;
+        memset(out, 'a' + done % 26, (size_t)k);
+        if (granary_output_write(out, k) < 0)
+            return -1;
+        done += k;
+    }
+    return 0;
+}
+
 GRANARY_MAIN(run)
 {
     int n = granary_input_read(in, sizeof in - 1, 0);
@@ -126,12 +156,17 @@ GRANARY_MAIN(run)
         return cmd_fan(in + 4);
     if (strncmp(in, "rec:", 4) == 0)
         return cmd_rec(in + 4);
+    if (strncmp(in, "hold:", 5) == 0)
+        return cmd_hold(in + 5);
+    if (strncmp(in, "big:", 4) == 0)
+        return cmd_big(in + 4);
     if (strncmp(in, "num:", 4) == 0) {
         emit(in + 4, (int)strlen(in + 4));
         return atoi(in + 4);
     }
     if (strncmp(in, "sleep:", 6) == 0) {
-        struct timespec ts = { 0, atoi(in + 6) * 1000000L };
+        int ms = atoi(in + 6);
+        struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
         nanosleep(&ts, NULL);
         return 0;
     }
@@ -140,6 +175,21 @@ GRANARY_MAIN(run)
         fflush(stdout);
         fprintf(stderr, "err:%s\n", in + 5);
         return emit(in + 5, (int)strlen(in + 5));
+    }
+    if (strncmp(in, "busy:", 5) == 0) {
+        /* computes (in guest code) for ms milliseconds */
+        struct timespec t0, t;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        long long ms = atoi(in + 5), el;
+        volatile unsigned x = 0;
+        do {
+            for (int i = 0; i < 10000; i++)
+                x += (unsigned)i;
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            el = (t.tv_sec - t0.tv_sec) * 1000LL +
+                 (t.tv_nsec - t0.tv_nsec) / 1000000;
+        } while (el < ms);
+        return 0;
     }
     if (strcmp(in, "trap") == 0)
         __builtin_trap();

@@ -114,7 +114,7 @@ test_sync_async_records(void** state)
     assert_int_equal(ci.state, GR_CALL_DONE);
     assert_memory_equal(ci.output, "hi", 2);
     gr_call_info_fini(&ci);
-    assert_int_equal(gr_sched_call_get(s, "v", sync_id, &ci), -EACCES);
+    assert_int_equal(gr_sched_call_get(s, "v", sync_id, &ci), -ENOENT);
     assert_int_equal(gr_sched_call_get(s, "u", 12345, &ci), -ENOENT);
 
     /* async */

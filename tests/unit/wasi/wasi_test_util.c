@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void
+static size_t
 cap_out(void* ud, const void* buf, size_t n)
 {
     tw* t = ud;
@@ -18,9 +18,10 @@ cap_out(void* ud, const void* buf, size_t n)
         memcpy(t->out + t->out_len, buf, n);
         t->out_len += n;
     }
+    return n;
 }
 
-static void
+static size_t
 cap_err(void* ud, const void* buf, size_t n)
 {
     tw* t = ud;
@@ -28,6 +29,7 @@ cap_err(void* ud, const void* buf, size_t n)
         memcpy(t->err + t->err_len, buf, n);
         t->err_len += n;
     }
+    return n;
 }
 
 void
