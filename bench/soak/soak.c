@@ -648,6 +648,13 @@ start_server(const char* granary)
               cache,
               "--port-file",
               port_file,
+              /* record bounds small enough to be reached in the first
+               * minute, so that growth after it measures leaks, not the
+               * records filling up to their (default 256 MiB) bound */
+              "--max-record-bytes",
+              "16M",
+              "--max-user-record-bytes",
+              "16M",
               "--quiet",
               (char*)NULL);
         _exit(127);

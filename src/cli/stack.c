@@ -3,6 +3,7 @@
  * data directory, engine + state + scheduler, the HTTP API, and the wait
  * for SIGINT/SIGTERM (token reloads meanwhile). */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -68,6 +69,11 @@ gr__cli_stack_start(gr__cli_stack* st,
                     struct gr_sched_config* scfg)
 {
     char err[1024] = "";
+    /* A long-running server: buffers of call outputs, inputs and modules
+     * are mmapped and given back when freed, instead of glibc raising its
+     * mmap threshold and keeping them in the heap, so that RSS follows what
+     * is live (the records' byte bounds) rather than past peaks. */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     gr_engine_config ecfg = { .cache_dir = cache,
                               .import_check = gr_host_import_check,
                               .import_sig = gr_host_import_sig };
