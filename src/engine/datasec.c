@@ -13,21 +13,10 @@
 
 #include "engine/codegen.h"
 #include "util/alloc.h"
+#include "util/text.h"
 
 static const char seg_prefix[] = "static const u8 data_segment_data_";
 static const char seg_suffix[] = "[] = {";
-
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Parses one line of "0x68, 0x65, ..." into out (at most n bytes: a line
  * never holds more than its length / 4). Returns the count, or -1 when the
@@ -47,8 +36,8 @@ parse_bytes(const char* p, size_t n, unsigned char* out)
             return -1;
         i += 2;
         int v = 0, digits = 0;
-        while (i < n && hexval(p[i]) >= 0 && digits < 2) {
-            v = v * 16 + hexval(p[i]);
+        while (i < n && gr_hex_digit(p[i]) >= 0 && digits < 2) {
+            v = v * 16 + gr_hex_digit(p[i]);
             i++;
             digits++;
         }

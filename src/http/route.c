@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "util/text.h"
+
 #define MAX_SEGMENTS 4
 /* Longest decoded segment kept: a name's limit plus one, so that anything
  * longer still fails the name check. */
@@ -17,18 +19,6 @@ typedef struct seg
     size_t len;
     char buf[SEG_MAX];
 } seg;
-
-static int
-hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Percent-decodes one raw segment into s. Every decoded byte is kept,
  * NUL and '/' included, so that the name check rejects them rather than
@@ -44,7 +34,7 @@ decode(const char* p, size_t len, seg* s)
         if (c == '%') {
             if (len - i < 3)
                 return -1;
-            int hi = hex_digit(p[i + 1]), lo = hex_digit(p[i + 2]);
+            int hi = gr_hex_digit(p[i + 1]), lo = gr_hex_digit(p[i + 2]);
             if (hi < 0 || lo < 0)
                 return -1;
             c = (char)(hi << 4 | lo);

@@ -15,6 +15,7 @@
 
 #include "util/alloc.h"
 #include "util/fs.h"
+#include "util/text.h"
 
 #define TOKEN_FILE_MAX (16u << 20)
 
@@ -36,18 +37,6 @@ gr_http_name_valid(const char* name, size_t len)
     return 1;
 }
 
-static int
-hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int
 gr_token_decode(const char* hex, size_t len, uint8_t key[GR_TOKEN_BYTES])
 {
@@ -55,8 +44,8 @@ gr_token_decode(const char* hex, size_t len, uint8_t key[GR_TOKEN_BYTES])
         return -EINVAL;
     int bad = 0;
     for (size_t i = 0; i < GR_TOKEN_BYTES; i++) {
-        int hi = hex_value(hex[2 * i]);
-        int lo = hex_value(hex[2 * i + 1]);
+        int hi = gr_hex_digit(hex[2 * i]);
+        int lo = gr_hex_digit(hex[2 * i + 1]);
         bad |= (hi < 0) | (lo < 0);
         key[i] = (uint8_t)((hi & 0xf) << 4 | (lo & 0xf));
     }
