@@ -48,6 +48,17 @@ int gr__cli_run_parse(int argc, char** argv, gr__cli_run_opts* o);
 /* Checks every --dir host folder exists; -1 after saying which not. */
 int gr__cli_run_check_dirs(const gr__cli_run_opts* o);
 
+/* Checks the --dir folders, starts an engine (*engine), loads o->file
+ * (*obj) and finds its _start (*start). Returns GR_CLI_OK, or the exit
+ * status after saying why on stderr; the caller frees *engine and *obj
+ * either way. */
+struct gr_engine;
+struct gr_object;
+int gr__cli_run_load(const gr__cli_run_opts* o,
+                     struct gr_engine** engine,
+                     struct gr_object** obj,
+                     void (**start)(void*));
+
 /* ---- options (opts.c) ---------------------------------------------------- */
 
 typedef enum gr__cli_kind

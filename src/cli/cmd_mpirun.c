@@ -232,38 +232,12 @@ gr_cli_mpirun(int argc, char** argv)
     gr_object* obj = NULL;
     gr_mpi_world* world = NULL;
     struct rank_run* rr = NULL;
-    char err[1024] = "";
 
-    if (gr__cli_run_check_dirs(&o) < 0)
+    void (*start)(void*) = NULL;
+    if ((status = gr__cli_run_load(&o, &engine, &obj, &start)) != GR_CLI_OK)
         goto out;
-    gr_engine_config ecfg = { .cache_dir = o.cache,
-                              .import_check = gr_host_import_check,
-                              .import_sig = gr_host_import_sig };
-    int rc = gr_engine_create(&ecfg, &engine);
-    if (rc) {
-        fprintf(
-          stderr, "granary mpirun: cannot start engine: %s\n", gr_strerror(rc));
-        goto out;
-    }
-    rc = gr_engine_load_file(engine, o.file, &obj, err, sizeof err);
-    if (rc) {
-        fprintf(stderr,
-                "granary mpirun: %s: %s\n",
-                o.file,
-                err[0] ? err : gr_strerror(rc));
-        status = rc > -4000 ? GR_CLI_FAILURE : GR_CLI_BAD_MODULE;
-        goto out;
-    }
-    void (*start)(void*) =
-      (void (*)(void*))gr_object_export(obj, "_start", ">");
-    if (!start) {
-        fprintf(stderr,
-                "granary mpirun: %s has no _start export; build it as a "
-                "command\n",
-                o.file);
-        status = GR_CLI_BAD_MODULE;
-        goto out;
-    }
+    status = GR_CLI_FAILURE;
+    int rc;
     if ((rc = gr_mpi_world_create(o.np, &world)) < 0 ||
         !(rr = gr_calloc((size_t)o.np, sizeof *rr))) {
         fprintf(stderr,

@@ -199,6 +199,51 @@ gr__cli_run_check_dirs(const gr__cli_run_opts* o)
     return 0;
 }
 
+/* Checks the --dir folders, starts an engine, loads o->file and finds its
+ * _start: the first steps of run and mpirun. Returns GR_CLI_OK, or the exit
+ * status after saying why (*engine and *obj may be set: the caller frees
+ * them). */
+int
+gr__cli_run_load(const gr__cli_run_opts* o,
+                 gr_engine** engine,
+                 gr_object** obj,
+                 void (**start)(void*))
+{
+    char err[1024] = "";
+    if (gr__cli_run_check_dirs(o) < 0)
+        return GR_CLI_FAILURE;
+    gr_engine_config ecfg = { .cache_dir = o->cache,
+                              .import_check = gr_host_import_check,
+                              .import_sig = gr_host_import_sig };
+    int rc = gr_engine_create(&ecfg, engine);
+    if (rc) {
+        fprintf(stderr,
+                "granary %s: cannot start engine: %s\n",
+                o->cmd,
+                gr_strerror(rc));
+        return GR_CLI_FAILURE;
+    }
+    rc = gr_engine_load_file(*engine, o->file, obj, err, sizeof err);
+    if (rc) {
+        fprintf(stderr,
+                "granary %s: %s: %s\n",
+                o->cmd,
+                o->file,
+                err[0] ? err : gr_strerror(rc));
+        return rc > -4000 ? GR_CLI_FAILURE : GR_CLI_BAD_MODULE;
+    }
+    *start = (void (*)(void*))gr_object_export(*obj, "_start", ">");
+    if (!*start) {
+        fprintf(stderr,
+                "granary %s: %s has no _start export (a reactor module?); "
+                "build it as a command\n",
+                o->cmd,
+                o->file);
+        return GR_CLI_BAD_MODULE;
+    }
+    return GR_CLI_OK;
+}
+
 /* Binds and listens on spec (HOST:PORT, already checked by parse_args).
  * Returns the socket, or -1 after saying why. */
 static int
@@ -298,40 +343,14 @@ gr_cli_run(int argc, char** argv)
     gr_object* obj = NULL;
     gr_wasi* wasi = NULL;
     gr_instance* inst = NULL;
-    char err[1024] = "";
     int listen_fds[GR__CLI_MAX_LISTEN];
     size_t n_listen = 0;
 
-    if (gr__cli_run_check_dirs(&o) < 0)
+    void (*start)(void*) = NULL;
+    if ((status = gr__cli_run_load(&o, &engine, &obj, &start)) != GR_CLI_OK)
         goto out;
-    gr_engine_config ecfg = { .cache_dir = o.cache,
-                              .import_check = gr_host_import_check,
-                              .import_sig = gr_host_import_sig };
-    int rc = gr_engine_create(&ecfg, &engine);
-    if (rc) {
-        fprintf(
-          stderr, "granary run: cannot start engine: %s\n", gr_strerror(rc));
-        goto out;
-    }
-    rc = gr_engine_load_file(engine, o.file, &obj, err, sizeof err);
-    if (rc) {
-        fprintf(stderr,
-                "granary run: %s: %s\n",
-                o.file,
-                err[0] ? err : gr_strerror(rc));
-        status = rc > -4000 ? GR_CLI_FAILURE : GR_CLI_BAD_MODULE;
-        goto out;
-    }
-    void (*start)(void*) =
-      (void (*)(void*))gr_object_export(obj, "_start", ">");
-    if (!start) {
-        fprintf(stderr,
-                "granary run: %s has no _start export (a reactor module?); "
-                "build it as a command\n",
-                o.file);
-        status = GR_CLI_BAD_MODULE;
-        goto out;
-    }
+    status = GR_CLI_FAILURE;
+    int rc;
     for (size_t i = 0; i < o.n_listen; i++) {
         if ((listen_fds[i] = open_listener(o.listen[i])) < 0)
             goto out;
