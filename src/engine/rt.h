@@ -79,9 +79,11 @@ int gr_rt_call_timeout(gr_rt_thunk fn,
  * 65,536 threads have made calls with deadlines, or out of memory.) */
 
 /* As gr_rt_call_timeout, but the callers' deadlines do not apply inside
- * (a call run on a thread lent by a waiting parent keeps its own deadline;
- * the parent's is enforced again as soon as this returns). timeout_ns 0 =
- * no deadline at all inside. */
+ * (a nested guest call that must keep its own deadline; the callers' are
+ * enforced again as soon as it returns). timeout_ns 0 = no deadline at all
+ * inside. The scheduler does not nest calls any more (a waiting parent
+ * gives its slot back instead of running other calls), so only tests use
+ * this today. */
 int gr_rt_call_own_deadline(gr_rt_thunk fn,
                             void* arg,
                             gr_trap* trap,
