@@ -46,8 +46,12 @@ suite_at(const char* np)
         ok += strstr(p.out, want) != NULL;
     }
     if (p.status != 0 || ok != n)
-        fprintf(stderr, "np %s: status %d\nout:\n%s\nerr:\n%s\n", np,
-                p.status, p.out, p.err);
+        fprintf(stderr,
+                "np %s: status %d\nout:\n%s\nerr:\n%s\n",
+                np,
+                p.status,
+                p.out,
+                p.err);
     assert_int_equal(p.status, 0);
     assert_int_equal(ok, n);
     assert_null(strstr(p.out, "FAIL"));
@@ -97,8 +101,8 @@ test_one_sided_fails_at_link(void** state)
           "  MPI_Finalize(); return 0; }\n",
           f);
     fclose(f);
-    setenv("GRANARY_MPI_LIB", GRANARY_BINARY_DIR "/sdk/lib/libgranary_mpi.a",
-           1);
+    setenv(
+      "GRANARY_MPI_LIB", GRANARY_BINARY_DIR "/sdk/lib/libgranary_mpi.a", 1);
     const char* argv[] = {
         GRANARY_SOURCE_DIR "/sdk/bin/granary-mpicc", src, "-o", out, NULL
     };
