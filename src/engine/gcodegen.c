@@ -36,8 +36,7 @@ compute_fingerprint(void)
 {
     struct gr__codegen_buf b = { 0 };
     gr__codegen_buf_add(&b, gr__codegen_wrt_h, gr__codegen_wrt_h_len);
-    gr__codegen_buf_add(
-      &b, gr__codegen_wrt_simd_h, gr__codegen_wrt_simd_h_len);
+    gr__codegen_buf_add(&b, gr__codegen_wrt_simd_h, gr__codegen_wrt_simd_h_len);
     gr__codegen_buf_add(&b, gr__codegen_emit_c, gr__codegen_emit_c_len);
     gr__codegen_buf_add(
       &b, gr__codegen_emit_func_c, gr__codegen_emit_func_c_len);
@@ -105,8 +104,8 @@ vet_imports(const gr_wasm_module* m,
             char* err,
             size_t errlen)
 {
-    info->imports = gr_calloc(m->nimports ? m->nimports : 1,
-                              sizeof *info->imports);
+    info->imports =
+      gr_calloc(m->nimports ? m->nimports : 1, sizeof *info->imports);
     if (!info->imports)
         return -ENOMEM;
     for (uint32_t i = 0; i < m->nimports; i++) {
@@ -122,11 +121,8 @@ vet_imports(const gr_wasm_module* m,
         info->n_imports++;
         if (strlen(f->module) != im->module.len ||
             strlen(f->name) != im->field.len)
-            return gr__codegen_err(GR_EIMPORT,
-                                   err,
-                                   errlen,
-                                   "import %u: a name holds a NUL byte",
-                                   i);
+            return gr__codegen_err(
+              GR_EIMPORT, err, errlen, "import %u: a name holds a NUL byte", i);
         if (im->kind == GR_WASM_EXTERN_MEMORY)
             return gr__codegen_err(
               GR_EINVALID_MODULE,
@@ -198,9 +194,9 @@ gr__gcodegen_translate(const uint8_t* wasm,
                              m->nmems);
         goto done;
     }
-    out->bounds = force_bounds ||
-                  (m->nmems && m->mems[0].limits.has_max &&
-                   m->mems[0].limits.max <= GR_GCODEGEN_SMALL_MAX_PAGES);
+    out->bounds =
+      force_bounds || (m->nmems && m->mems[0].limits.has_max &&
+                       m->mems[0].limits.max <= GR_GCODEGEN_SMALL_MAX_PAGES);
     out->n_exports = m->nexports;
     uint64_t instrs = 0;
     for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++)
@@ -209,8 +205,8 @@ gr__gcodegen_translate(const uint8_t* wasm,
         jobs = 1;
     uint64_t per = instrs / (uint64_t)jobs + 1;
     uint32_t part = per < MIN_PART_INSTRS ? MIN_PART_INSTRS
-                    : per > UINT32_MAX   ? UINT32_MAX
-                                         : (uint32_t)per;
+                    : per > UINT32_MAX    ? UINT32_MAX
+                                          : (uint32_t)per;
     rc = gr_wasm_emit(m, wasm, len, dir, part, err, errlen);
     if (rc < 0) {
         rc = rc == -ENOTSUP ? GR_ECOMPILE : rc;

@@ -23,7 +23,7 @@ struct gr__gobj
     struct gr_shim shim;
     struct gr_shim_export* exports;
     struct gr_shim_import* imports;
-    char* sigs; /* shim-format signatures, 64 bytes each */
+    char* sigs;  /* shim-format signatures, 64 bytes each */
     void** code; /* host function of each import */
     size_t imp_off, ptr_off, span;
 };
@@ -84,12 +84,10 @@ mangle(char* out, size_t cap, const char* module, const char* name)
             return -1;
         out[k++] = 'Z';
         out[k++] = '_';
-        for (const unsigned char* s = (const unsigned char*)parts[p]; *s;
-             s++) {
+        for (const unsigned char* s = (const unsigned char*)parts[p]; *s; s++) {
             if (k + 4 >= cap)
                 return -1;
-            int plain = (*s >= 'a' && *s <= 'z') ||
-                        (*s >= 'A' && *s <= 'Y') ||
+            int plain = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Y') ||
                         (*s >= '0' && *s <= '9') || *s == '_';
             if (plain)
                 out[k++] = (char)*s;
@@ -160,8 +158,7 @@ gr__gobj_open(void* dl,
                           im->field);
             goto fail;
         }
-        g->imports[i] =
-          (struct gr_shim_import){ im->module, im->field, sig };
+        g->imports[i] = (struct gr_shim_import){ im->module, im->field, sig };
     }
     size_t ne = 0;
     for (uint32_t i = 0; i < d->nexports; i++) {
@@ -270,11 +267,11 @@ gr__gobj_copy_from(const struct gr__gobj* g,
 {
     size_t mo = g->desc->mem_offset;
     wrt_memory mem;
-    if (mo != (size_t)-1 && keep_memory)
+    if (mo != (size_t)-1 && keep_memory == GR_GOBJ_MEM_KEEP)
         memcpy(&mem, (char*)module + mo, sizeof mem);
     memcpy(module, src, g->span);
-    if (mo != (size_t)-1) {
-        if (keep_memory)
+    if (mo != (size_t)-1 && keep_memory != GR_GOBJ_MEM_COPY) {
+        if (keep_memory == GR_GOBJ_MEM_KEEP)
             memcpy((char*)module + mo, &mem, sizeof mem);
         else /* never free the source's memory through the copy */
             memset((char*)module + mo, 0, sizeof(wasm_rt_memory_t));

@@ -25,10 +25,10 @@
 /* The result of translating one module (gr__gcodegen_translate). */
 struct gr__gcodegen_out
 {
-    char** names;    /* C files written, relative to the directory (owned) */
+    char** names; /* C files written, relative to the directory (owned) */
     size_t n_names;
-    int bounds;      /* 1: explicit bounds checks, 0: guard pages */
-    size_t c_bytes;  /* bytes of C written */
+    int bounds;     /* 1: explicit bounds checks, 0: guard pages */
+    size_t c_bytes; /* bytes of C written */
     size_t n_exports;
 };
 
@@ -94,10 +94,14 @@ void gr__gobj_free(const struct gr__gobj* g, void* module);
 
 /* Snapshot support (image.c). copy_from: module becomes a working byte
  * copy of src (an instance or an image at address src), with its own
- * tables, its imports bound to in (NULL: leave them), and its memory
- * fields cleared (the caller maps memory). keep_memory: do not clear the
- * memory fields but keep module's own. Returns 0 or -ENOMEM (module may
- * then be freed with gr__gobj_free or gr__gobj_drop). */
+ * tables and its imports bound to in (NULL: leave them). Its memory
+ * fields (keep_memory): GR_GOBJ_MEM_CLEAR zeroed (the caller maps memory),
+ * GR_GOBJ_MEM_KEEP module's own kept, GR_GOBJ_MEM_COPY src's copied (an
+ * image: never used to free or reach memory). Returns 0 or -ENOMEM
+ * (module may then be freed with gr__gobj_free or gr__gobj_drop). */
+#define GR_GOBJ_MEM_CLEAR 0
+#define GR_GOBJ_MEM_KEEP 1
+#define GR_GOBJ_MEM_COPY 2
 int gr__gobj_copy_from(const struct gr__gobj* g,
                        void* module,
                        const void* src,

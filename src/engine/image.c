@@ -39,7 +39,8 @@ gr_instance_image_take(const gr_instance* in, gr_instance_image** out)
         img->module = gr_malloc(s->instance_size);
         if (!img->module)
             goto fail;
-        if (gr__gobj_copy_from(img->g, img->module, in->module, NULL, 0)) {
+        if (gr__gobj_copy_from(
+              img->g, img->module, in->module, NULL, GR_GOBJ_MEM_COPY)) {
             gr__gobj_drop(img->g, img->module);
             gr_free(img->module);
             img->module = NULL;
@@ -171,7 +172,8 @@ gr_instance_create_from_image(gr_object* o,
           in->mem ? ((const wasm_rt_memory_t*)(img->module + s->memory_offset))
                       ->max_pages
                   : 0;
-        rc = gr__gobj_copy_from(o->g, in->module, img->module, in, 0);
+        rc = gr__gobj_copy_from(
+          o->g, in->module, img->module, in, GR_GOBJ_MEM_CLEAR);
         if (rc == 0 && in->mem) {
             gr_rt_set_page_limit(cfg ? cfg->max_pages : 0);
             rc = gr_rt_memory_map_fd(in->mem, memfd, pages, max);
@@ -221,7 +223,8 @@ gr_instance_reset_to_image(gr_instance* in,
         return -EINVAL;
     if (in->obj->g) {
         gr__gobj_drop(in->obj->g, in->module);
-        int rc = gr__gobj_copy_from(in->obj->g, in->module, img->module, in, 1);
+        int rc = gr__gobj_copy_from(
+          in->obj->g, in->module, img->module, in, GR_GOBJ_MEM_KEEP);
         if (rc == 0 && in->mem)
             rc = gr_rt_memory_reset(in->mem, memfd, pages, remap, n_remap);
         return rc;

@@ -15,8 +15,7 @@
 
 _Static_assert(offsetof(wrt_memory, base) == offsetof(wasm_rt_memory_t, data),
                "wrt_memory.base");
-_Static_assert(offsetof(wrt_memory, pages) ==
-                 offsetof(wasm_rt_memory_t, pages),
+_Static_assert(offsetof(wrt_memory, pages) == offsetof(wasm_rt_memory_t, pages),
                "wrt_memory.pages");
 _Static_assert(offsetof(wrt_memory, max) ==
                  offsetof(wasm_rt_memory_t, max_pages),
