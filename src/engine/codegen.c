@@ -21,11 +21,13 @@
 #include <unistd.h>
 
 #include "engine/codegen.h"
+#include "engine/gobject.h"
 #include "granary/status.h"
 #include "util/alloc.h"
 #include "util/fs.h"
 #include "util/hash.h"
 #include "util/log.h"
+#include "wasm/wrt.h"
 
 extern char** environ;
 
@@ -495,6 +497,8 @@ struct build
     const char* opt_eff; /* the level used for this module */
     int postpass;
     int jobs;
+    int granary; /* the granary backend (gobject.h) */
+    int bounds;  /* granary: this module gets explicit bounds checks */
     struct limits lim;
 };
 
@@ -556,6 +560,33 @@ add_cflags(struct job* j, const struct build* b, const char* inc)
                             b->o->explicit_bounds
                               ? "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0"
                               : "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1" };
+    if (b->granary) {
+        /* wasm's float semantics (sNaN bits kept, no fused multiply-add)
+         * and the memory strategy; the code is alias-clean by memcpy but
+         * was verified against the spec tests with -fno-strict-aliasing. */
+        const char* gflags[] = { b->opt_eff ? b->opt_eff : "",
+                                 "-fPIC",
+                                 "-fvisibility=hidden",
+                                 "-ftls-model=initial-exec",
+                                 "-w",
+                                 "-fsignaling-nans",
+                                 "-ffp-contract=off",
+                                 "-fno-strict-aliasing",
+                                 b->bounds ? "-DWRT_GUARD_PAGES=0"
+                                           : "-DWRT_GUARD_PAGES=1" };
+        for (size_t i = 0; i < sizeof gflags / sizeof gflags[0] && !rc; i++)
+            rc = job_arg(j, gflags[i]);
+        if (!rc && inc) {
+            char I[PATH_MAX + 8];
+            snprintf(I, sizeof I, "-I%s", inc);
+            rc = job_arg(j, I);
+            /* winit.c's .incbin "wdata.bin" */
+            snprintf(I, sizeof I, "-Wa,-I%s", b->tmp);
+            if (!rc)
+                rc = job_arg(j, I);
+        }
+        return rc;
+    }
     for (size_t i = 0; i < sizeof flags / sizeof flags[0] && !rc; i++)
         rc = job_arg(j, flags[i]);
     if (!rc)
@@ -579,7 +610,9 @@ compile_and_link(struct build* b,
                  char* err,
                  size_t errlen)
 {
-    size_t n = n_names + 1;
+    /* The granary backend has no shim: the last file stands in its
+     * place (winit.c, which is small). */
+    size_t n = b->granary ? n_names : n_names + 1;
     struct job* jobs = gr_calloc(n + 1, sizeof *jobs);
     int rc = 0;
     char inc[PATH_MAX], path[PATH_MAX];
@@ -609,9 +642,11 @@ compile_and_link(struct build* b,
     if (rc < 0)
         goto out;
     /* The shim is tiny: run it first so it never waits on a big part. */
-    struct job shim = jobs[n - 1];
-    memmove(&jobs[1], &jobs[0], (n - 1) * sizeof *jobs);
-    jobs[0] = shim;
+    if (n > 1) {
+        struct job shim = jobs[n - 1];
+        memmove(&jobs[1], &jobs[0], (n - 1) * sizeof *jobs);
+        jobs[0] = shim;
+    }
     size_t failed = 0;
     long to = env_long("GRANARY_CODEGEN_TIMEOUT", STEP_TIMEOUT_S);
     rc = run_jobs(jobs, n, b->jobs, to, &b->lim, &failed);
@@ -678,6 +713,12 @@ make_flavor(const struct build* b, char* out, size_t cap)
                            b->cc,
                            b->opt ? b->opt : "auto",
                            b->postpass);
+    if (b->granary) /* the generator, its runtime, the strategy policy */
+        gr__codegen_buf_printf(&s,
+                               "granary%d|%s|small%u|",
+                               GR_GCODEGEN_VERSION,
+                               gr__gcodegen_fingerprint(),
+                               GR_GCODEGEN_SMALL_MAX_PAGES);
     struct job j;
     memset(&j, 0, sizeof j);
     int rc = add_cflags(&j, b, NULL);
@@ -691,12 +732,17 @@ make_flavor(const struct build* b, char* out, size_t cap)
         rc = -ENOMEM;
     if (!rc)
         rc = gr_sha256_hex(s.data, s.len, hex);
+    /* g: guard pages, b: bounds checks; granary objects start with w and
+     * say 'a' when the strategy is chosen per module. */
     if (!rc)
         snprintf(out,
                  cap,
-                 "a%u%c-%.16s",
-                 GR_SHIM_ABI_VERSION,
-                 b->o->explicit_bounds ? 'b' : 'g',
+                 "%c%u%c-%.16s",
+                 b->granary ? 'w' : 'a',
+                 b->granary ? (unsigned)WRT_ABI_VERSION : GR_SHIM_ABI_VERSION,
+                 b->o->explicit_bounds ? 'b'
+                 : b->granary          ? 'a'
+                                       : 'g',
                  hex);
     gr__codegen_buf_fini(&s);
     return rc;
@@ -797,6 +843,91 @@ check_imports(const struct gr__codegen_opts* o,
                              wrong.len ? wrong.data : "");
     gr__codegen_buf_fini(&unknown);
     gr__codegen_buf_fini(&wrong);
+    return rc;
+}
+
+/* The granary backend: translate in process (gcodegen.c), then cc. */
+static int
+build_granary(struct build* b,
+              const uint8_t* wasm,
+              size_t len,
+              const char* hash,
+              const char* flavor,
+              char* err,
+              size_t errlen)
+{
+    struct gr__codegen_info info;
+    struct gr__gcodegen_out g;
+    char dir[PATH_MAX];
+    double t0 = now_s();
+    int rc;
+    memset(&info, 0, sizeof info);
+    memset(&g, 0, sizeof g);
+    if ((rc = gr_fs_mkdir_p(b->out)) < 0 ||
+        (rc = write_in(b->out, "module.wasm", wasm, len)) < 0)
+        goto fail;
+    if ((rc = gr__gcodegen_translate(wasm,
+                                     len,
+                                     b->tmp,
+                                     b->o->explicit_bounds,
+                                     b->jobs,
+                                     &info,
+                                     &g,
+                                     err,
+                                     errlen)) < 0)
+        goto fail;
+    if ((rc = check_imports(b->o, &info, err, errlen)) < 0)
+        goto fail;
+    b->bounds = g.bounds;
+    b->opt_eff =
+      b->opt ? b->opt
+      : (long)g.c_bytes > env_long("GRANARY_CODEGEN_O1_ABOVE", O1_ABOVE_BYTES)
+        ? "-O1"
+        : "-O2";
+    pjoin(dir, b->tmp, "inc");
+    if ((rc = gr_fs_mkdir_p(dir)) < 0 ||
+        (rc = write_in(
+           dir, "wrt.h", gr__codegen_wrt_h, gr__codegen_wrt_h_len)) < 0 ||
+        (rc = write_in(dir,
+                       "wrt_simd.h",
+                       gr__codegen_wrt_simd_h,
+                       gr__codegen_wrt_simd_h_len)) < 0)
+        goto fail;
+    double t1 = now_s();
+    if ((rc = compile_and_link(b, g.names, g.n_names, err, errlen)) < 0)
+        goto fail;
+    double t2 = now_s();
+    struct gr__codegen_buf meta = { 0 };
+    gr__codegen_buf_printf(
+      &meta,
+      "hash %s\nflavor %s\nbackend granary\nwrt_abi %u\nwasm_bytes %zu\n"
+      "c_bytes %zu\nparts %zu\ncc %s\nopt %s\nmemory %s\nimports %zu\n"
+      "exports %zu\ntranslate_s %.3f\ncompile_s %.3f\n",
+      hash,
+      flavor,
+      (unsigned)WRT_ABI_VERSION,
+      len,
+      g.c_bytes,
+      g.n_names,
+      b->cc,
+      b->opt_eff,
+      g.bounds ? "bounds-checks" : "guard-pages",
+      info.n_imports,
+      g.n_exports,
+      t1 - t0,
+      t2 - t1);
+    rc = meta.oom ? -ENOMEM : write_in(b->out, "meta", meta.data, meta.len);
+    gr__codegen_buf_fini(&meta);
+    GR_INFO("codegen: %s compiled in %.2f s (granary, %zu parts, %zu bytes "
+            "of C, %s)",
+            hash,
+            t2 - t0,
+            g.n_names,
+            g.c_bytes,
+            g.bounds ? "bounds checks" : "guard pages");
+fail:
+    gr__codegen_info_fini(&info);
+    gr__gcodegen_out_fini(&g);
     return rc;
 }
 
@@ -977,8 +1108,9 @@ gr__codegen_ensure(const struct gr__codegen_opts* o,
     memset(&b, 0, sizeof b);
     b.o = o;
     b.cc = o->cc && *o->cc ? o->cc : "cc";
-    b.postpass =
-      !o->explicit_bounds && env_long("GRANARY_CODEGEN_NO_POSTPASS", 0) == 0;
+    b.granary = o->backend == GR_ENGINE_GRANARY;
+    b.postpass = !b.granary && !o->explicit_bounds &&
+                 env_long("GRANARY_CODEGEN_NO_POSTPASS", 0) == 0;
     b.jobs = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (b.jobs < 1)
         b.jobs = 1;
@@ -1013,7 +1145,7 @@ gr__codegen_ensure(const struct gr__codegen_opts* o,
     snprintf(tool, sizeof tool, "%s", b.cc);
     tool[strcspn(tool, " \t")] = 0;
     const char* need[] = { "wasm-validate", "wasm2c", tool };
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = b.granary ? 2 : 0; i < 3; i++)
         if (!find_tool(need[i]))
             return gr__codegen_err(GR_ETOOLCHAIN,
                                    err,
@@ -1035,7 +1167,8 @@ gr__codegen_ensure(const struct gr__codegen_opts* o,
           rc, err, errlen, "cannot create build directory: %s", strerror(-rc));
     pjoin(b.out, b.tmp, "out");
 
-    rc = build(&b, wasm, len, hash_hex, flavor, err, errlen);
+    rc = b.granary ? build_granary(&b, wasm, len, hash_hex, flavor, err, errlen)
+                   : build(&b, wasm, len, hash_hex, flavor, err, errlen);
     if (rc == 0) {
         rc = gr__cache_publish(b.out, final);
         if (rc < 0)

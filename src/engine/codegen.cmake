@@ -18,13 +18,31 @@
 # Knobs (environment, for tests and measurements): GRANARY_CODEGEN_OPT,
 # GRANARY_CODEGEN_O1_ABOVE, GRANARY_CODEGEN_SPLIT_MIN,
 # GRANARY_CODEGEN_NO_POSTPASS, GRANARY_CODEGEN_TIMEOUT, GRANARY_CODEGEN_KEEP.
+# The granary backend (gcodegen.c) also embeds src/wasm's runtime headers
+# and the generator's sources (hashed into its cache key).
 set(GR_CODEGEN_EMBED ${CMAKE_CURRENT_BINARY_DIR}/codegen_embed.c)
+set(GR_WASM_DIR ${CMAKE_CURRENT_LIST_DIR}/../wasm)
+set(GR_EMBED_GRANARY
+  gr__codegen_wrt_h=${GR_WASM_DIR}/wrt.h
+  gr__codegen_wrt_simd_h=${GR_WASM_DIR}/wrt_simd.h
+  gr__codegen_emit_c=${GR_WASM_DIR}/emit.c
+  gr__codegen_emit_func_c=${GR_WASM_DIR}/emit_func.c
+  gr__codegen_emit_numeric_c=${GR_WASM_DIR}/emit_numeric.c
+  gr__codegen_emit_simd_c=${GR_WASM_DIR}/emit_simd.c
+  gr__codegen_emit_atomic_c=${GR_WASM_DIR}/emit_atomic.c
+  gr__codegen_emit_int_h=${GR_WASM_DIR}/emit_int.h)
+string(REPLACE ";" "," GR_EMBED_GRANARY_ARG "${GR_EMBED_GRANARY}")
+set(GR_EMBED_GRANARY_DEPS ${GR_WASM_DIR}/wrt.h ${GR_WASM_DIR}/wrt_simd.h
+  ${GR_WASM_DIR}/emit.c ${GR_WASM_DIR}/emit_func.c ${GR_WASM_DIR}/emit_numeric.c
+  ${GR_WASM_DIR}/emit_simd.c ${GR_WASM_DIR}/emit_atomic.c
+  ${GR_WASM_DIR}/emit_int.h)
 add_custom_command(OUTPUT ${GR_CODEGEN_EMBED}
   COMMAND ${CMAKE_COMMAND} -DOUT=${GR_CODEGEN_EMBED}
-          "-DINPUTS=gr__codegen_wasm_rt_h=${CMAKE_CURRENT_LIST_DIR}/wasm-rt.h,gr__codegen_shim_h=${CMAKE_CURRENT_LIST_DIR}/shim.h"
+          "-DINPUTS=gr__codegen_wasm_rt_h=${CMAKE_CURRENT_LIST_DIR}/wasm-rt.h,gr__codegen_shim_h=${CMAKE_CURRENT_LIST_DIR}/shim.h,${GR_EMBED_GRANARY_ARG}"
           -P ${CMAKE_CURRENT_LIST_DIR}/embed.cmake
   DEPENDS ${CMAKE_CURRENT_LIST_DIR}/embed.cmake
           ${CMAKE_CURRENT_LIST_DIR}/wasm-rt.h ${CMAKE_CURRENT_LIST_DIR}/shim.h
+          ${GR_EMBED_GRANARY_DEPS}
   COMMENT "Embedding runtime headers for generated code")
 
 set(GR_CODEGEN_SOURCES
@@ -33,9 +51,10 @@ set(GR_CODEGEN_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/datasec.c
   ${CMAKE_CURRENT_LIST_DIR}/postpass.c
   ${CMAKE_CURRENT_LIST_DIR}/shimgen.c
+  ${CMAKE_CURRENT_LIST_DIR}/gcodegen.c
   ${GR_CODEGEN_EMBED})
 
 add_library(gr_engine_codegen STATIC ${GR_CODEGEN_SOURCES})
 target_include_directories(gr_engine_codegen PUBLIC ${PROJECT_SOURCE_DIR}/src
                                                     ${PROJECT_SOURCE_DIR}/include)
-target_link_libraries(gr_engine_codegen PUBLIC gr_util)
+target_link_libraries(gr_engine_codegen PUBLIC gr_util gr_wasm)

@@ -18,6 +18,9 @@ struct gr__codegen_opts
     const char* cc;        /* NULL = "cc"; may hold arguments ("gcc -m64") */
     int jobs;              /* 0 = number of CPUs */
     int explicit_bounds;   /* WASM_RT_MEMCHECK_SIGNAL_HANDLER=0, no post-pass */
+    /* GR_ENGINE_WASM2C (wasm-validate, wasm2c, shim) or GR_ENGINE_GRANARY
+     * (src/wasm's generator, gobject.h); part of the cache key. */
+    int backend;
     gr_import_check_fn import_check; /* NULL = accept every import */
     gr_import_sig_fn import_sig;     /* NULL = names are not known */
     /* Per-process limits of every tool run (wasm2c, cc and its cc1/as):

@@ -34,6 +34,7 @@ struct gr_engine
     char* cc;
     int jobs;
     int explicit_bounds;
+    enum gr_engine_backend backend;
     gr_import_check_fn import_check;
     gr_import_sig_fn import_sig;
     long cc_memory_mib, cc_cpu_s;
@@ -106,6 +107,21 @@ gr_engine_create(const gr_engine_config* cfg, gr_engine** out)
      * confuse. */
     const char* bc = getenv("GRANARY_BOUNDS_CHECKS");
     e->explicit_bounds = cfg->explicit_bounds || (bc && strcmp(bc, "1") == 0);
+    e->backend = cfg->backend;
+    if (e->backend == GR_ENGINE_DEFAULT) {
+        const char* be = getenv("GRANARY_ENGINE");
+        if (!be || !*be || strcmp(be, "wasm2c") == 0)
+            e->backend = GR_ENGINE_WASM2C;
+        else if (strcmp(be, "granary") == 0)
+            e->backend = GR_ENGINE_GRANARY;
+        else {
+            GR_ERROR("GRANARY_ENGINE=%s: expected granary or wasm2c", be);
+            gr_free(e->cache_dir);
+            gr_free(e->cc);
+            gr_free(e);
+            return -EINVAL;
+        }
+    }
     e->import_check = cfg->import_check;
     e->import_sig = cfg->import_sig;
     e->cc_memory_mib = cfg->cc_memory_mib;
@@ -160,6 +176,12 @@ gr_engine_cache_dir(const gr_engine* e)
     return e->cache_dir;
 }
 
+enum gr_engine_backend
+gr_engine_backend(const gr_engine* e)
+{
+    return e->backend;
+}
+
 struct text_search
 {
     uintptr_t addr;
@@ -189,9 +211,13 @@ find_text(struct dl_phdr_info* info, size_t size, void* data)
  * generated code from host code. An object whose code is not registered
  * would run without deadlines, so failing here fails the load. */
 static int
-register_text(gr_object* o, const char* so_path, char* err, size_t errlen)
+register_text(gr_object* o,
+              const void* code,
+              const char* so_path,
+              char* err,
+              size_t errlen)
 {
-    struct text_search t = { (uintptr_t)o->shim->instantiate, 0, 0 };
+    struct text_search t = { (uintptr_t)code, 0, 0 };
     if (!dl_iterate_phdr(find_text, &t) || !t.start) {
         set_err(err, errlen, "%s: no executable segment found", so_path);
         return GR_ELOAD;
@@ -228,18 +254,30 @@ open_object(const char* so_path,
         goto fail;
     }
     gr_shim_get_fn get = (gr_shim_get_fn)dlsym(o->dl, GR_SHIM_SYMBOL);
+    if (!get && dlsym(o->dl, "granary_wasm_module")) {
+        int rc = gr__gobj_open(o->dl, so_path, &o->g, err, errlen);
+        if (rc)
+            goto fail;
+        o->shim = gr__gobj_shim(o->g);
+        if (register_text(o, gr__gobj_code_addr(o->g), so_path, err, errlen))
+            goto fail;
+        *out = o;
+        return 0;
+    }
     o->shim = get ? get() : NULL;
     if (!o->shim || o->shim->abi_version != GR_SHIM_ABI_VERSION) {
         set_err(err, errlen, "%s: missing or incompatible shim", so_path);
         goto fail;
     }
     wasm_rt_init();
-    if (register_text(o, so_path, err, errlen))
+    if (register_text(
+          o, (const void*)o->shim->instantiate, so_path, err, errlen))
         goto fail;
     o->shim->init_module();
     *out = o;
     return 0;
 fail:
+    gr__gobj_close(o->g);
     if (o->dl)
         dlclose(o->dl);
     gr_free(o);
@@ -308,6 +346,7 @@ gr_engine_load(gr_engine* e,
         .cc = e->cc,
         .jobs = e->jobs,
         .explicit_bounds = e->explicit_bounds,
+        .backend = e->backend,
         .import_check = e->import_check,
         .import_sig = e->import_sig,
         .mem_mib = e->cc_memory_mib,
@@ -411,6 +450,7 @@ gr_object_unref(gr_object* o)
      * references, so nothing can. */
     if (o->text)
         gr_rt_code_unregister(o->text);
+    gr__gobj_close(o->g);
     dlclose(o->dl);
     gr_free(o);
 }
@@ -451,7 +491,10 @@ static void
 do_instantiate(void* p)
 {
     struct instantiate_args* a = p;
-    a->shim->instantiate(a->in->module, a->in);
+    if (a->in->obj->g)
+        gr__gobj_instantiate(a->in->obj->g, a->in->module, a->in);
+    else
+        a->shim->instantiate(a->in->module, a->in);
 }
 
 int
@@ -507,7 +550,10 @@ gr_instance_destroy(gr_instance* in)
 {
     if (!in)
         return;
-    in->obj->shim->free(in->module);
+    if (in->obj->g)
+        gr__gobj_free(in->obj->g, in->module);
+    else
+        in->obj->shim->free(in->module);
     gr_object_unref(in->obj);
     gr_free(in->module);
     gr_free(in);

@@ -26,8 +26,21 @@ typedef int (*gr_import_check_fn)(const char* module,
  * valid for the life of the process (a static table). */
 typedef const char* (*gr_import_sig_fn)(const char* module, const char* name);
 
+/* Code generators ("backends") that turn wasm into the C of an object:
+ * Debian's wasm2c 1.0.32 with Granary's post-passes, or Granary's own
+ * (src/wasm: threads, SIMD, all of the spec tests). */
+enum gr_engine_backend
+{
+    GR_ENGINE_DEFAULT = 0, /* $GRANARY_ENGINE ("granary" or "wasm2c"), else
+                              wasm2c */
+    GR_ENGINE_WASM2C = 1,
+    GR_ENGINE_GRANARY = 2,
+};
+
 typedef struct gr_engine_config
 {
+    /* Which code generator builds objects (cached separately). */
+    enum gr_engine_backend backend;
     /* Object cache directory; NULL = $GRANARY_CACHE, else
      * $XDG_CACHE_HOME/granary, else $HOME/.cache/granary. */
     const char* cache_dir;
@@ -62,10 +75,13 @@ typedef struct gr_engine_config
 } gr_engine_config;
 
 /* Creates an engine (cache directory created if missing). cfg may be NULL.
- * Returns 0 or a negative error; *out owned by the caller. */
+ * Returns 0 or a negative error (-EINVAL: $GRANARY_ENGINE names no
+ * backend); *out owned by the caller. */
 int gr_engine_create(const gr_engine_config* cfg, gr_engine** out);
 void gr_engine_destroy(gr_engine* e);
 const char* gr_engine_cache_dir(const gr_engine* e);
+/* The backend the engine builds objects with (never GR_ENGINE_DEFAULT). */
+enum gr_engine_backend gr_engine_backend(const gr_engine* e);
 
 /* Validates wasm[0..len), compiles it unless the cache already holds it,
  * and loads it. On failure returns GR_EINVALID_MODULE, GR_EIMPORT,
@@ -130,7 +146,7 @@ int gr_instance_create(gr_object* o,
 void gr_instance_destroy(gr_instance* in);
 
 gr_object* gr_instance_object(const gr_instance* in);
-/* The wasm2c instance: the first argument of every export. */
+/* The generated instance struct: the first argument of every export. */
 void* gr_instance_module(const gr_instance* in);
 /* The instance's linear memory, or NULL if it has none. */
 wasm_rt_memory_t* gr_instance_memory(const gr_instance* in);

@@ -16,6 +16,7 @@ struct gr_instance_image
     uint8_t* module;                 /* copy of the instance struct */
     wasm_rt_funcref_table_t* tables; /* deep copies, one per shim table */
     const void* old_module;          /* closure pointer to rewrite */
+    const struct gr__gobj* g;        /* granary backend: module relocated */
 };
 
 static wasm_rt_funcref_table_t*
@@ -32,6 +33,22 @@ gr_instance_image_take(const gr_instance* in, gr_instance_image** out)
     if (!img)
         return -ENOMEM;
     img->shim = s;
+    if (in->obj->g) {
+        /* A relocated copy that owns its own tables. */
+        img->g = in->obj->g;
+        img->module = gr_malloc(s->instance_size);
+        if (!img->module)
+            goto fail;
+        if (gr__gobj_copy_from(
+              img->g, img->module, in->module, NULL, GR_GOBJ_MEM_COPY)) {
+            gr__gobj_drop(img->g, img->module);
+            gr_free(img->module);
+            img->module = NULL;
+            goto fail;
+        }
+        *out = img;
+        return 0;
+    }
     img->old_module = in->module;
     img->module = gr_malloc(s->instance_size);
     img->tables = gr_calloc(s->n_tables ? s->n_tables : 1, sizeof *img->tables);
@@ -61,7 +78,9 @@ gr_instance_image_destroy(gr_instance_image* img)
 {
     if (!img)
         return;
-    for (size_t i = 0; img->tables && i < img->shim->n_tables; i++)
+    if (img->g && img->module)
+        gr__gobj_drop(img->g, img->module);
+    for (size_t i = 0; !img->g && img->tables && i < img->shim->n_tables; i++)
         gr_free(img->tables[i].data);
     gr_free(img->tables);
     gr_free(img->module);
@@ -146,6 +165,25 @@ gr_instance_create_from_image(gr_object* o,
     int rc = gr__instance_alloc(o, cfg, &in);
     if (rc)
         return rc;
+    if (o->g) {
+        /* Memory fields cleared before anything can fail, so a failed
+         * restore never frees the imaged instance's memory. */
+        uint32_t max =
+          in->mem ? ((const wasm_rt_memory_t*)(img->module + s->memory_offset))
+                      ->max_pages
+                  : 0;
+        rc = gr__gobj_copy_from(
+          o->g, in->module, img->module, in, GR_GOBJ_MEM_CLEAR);
+        if (rc == 0 && in->mem) {
+            gr_rt_set_page_limit(cfg ? cfg->max_pages : 0);
+            rc = gr_rt_memory_map_fd(in->mem, memfd, pages, max);
+            gr_rt_set_page_limit(0);
+        }
+        if (rc)
+            goto fail;
+        *out = in;
+        return 0;
+    }
     memcpy(in->module, img->module, s->instance_size);
     for (size_t i = 0; i < s->n_tables; i++) {
         table_at(in->module, s, i)->data = NULL;
@@ -183,6 +221,14 @@ gr_instance_reset_to_image(gr_instance* in,
 {
     if (img->shim != in->obj->shim)
         return -EINVAL;
+    if (in->obj->g) {
+        gr__gobj_drop(in->obj->g, in->module);
+        int rc = gr__gobj_copy_from(
+          in->obj->g, in->module, img->module, in, GR_GOBJ_MEM_KEEP);
+        if (rc == 0 && in->mem)
+            rc = gr_rt_memory_reset(in->mem, memfd, pages, remap, n_remap);
+        return rc;
+    }
     int rc = copy_struct(in, img);
     if (rc == 0)
         rc = copy_tables(in, img, 0);

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 
 #include "engine/engine.h"
+#include "engine/gobject.h"
 #include "util/hash.h"
 
 struct gr_object
@@ -14,6 +15,7 @@ struct gr_object
     atomic_int refs;
     void* dl;
     const struct gr_shim* shim;
+    struct gr__gobj* g; /* granary backend (gobject.h); NULL: wasm2c */
     char hash[GR_SHA256_HEX_LEN + 1];
     void* text;             /* registered code range start */
     struct gr_object* next; /* engine's list of loaded objects */

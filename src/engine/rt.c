@@ -33,7 +33,7 @@ struct frame
     enum gr_trap_kind kind;
     int exit_code;
     uint64_t deadline; /* CLOCK_MONOTONIC ns; 0 = none */
-    uint32_t depth;
+    uint32_t depth, wrt_depth;
     int own_scope; /* callers' deadlines do not apply inside */
 };
 
@@ -49,6 +49,10 @@ static _Thread_local struct watched* watch_slot;
  * always, because the host itself is built in guard-page mode. */
 extern _Thread_local uint32_t wasm_rt_call_stack_depth;
 _Thread_local uint32_t wasm_rt_call_stack_depth;
+/* The same for objects of Granary's own code generator (src/wasm/wrt.h:
+ * every call counts; a trap unwinds past the decrements). */
+extern _Thread_local uint32_t wrt_depth;
+_Thread_local uint32_t wrt_depth;
 
 #define ALT_STACK_SIZE (64 * 1024)
 /* A fault this far below the lowest usable stack address is a stack
@@ -626,6 +630,7 @@ call_frame(gr_rt_thunk fn,
         return -EAGAIN; /* no way to enforce the deadline: refuse */
     }
     f.depth = wasm_rt_call_stack_depth;
+    f.wrt_depth = wrt_depth;
     /* volatile: read after a siglongjmp back into this frame */
     struct frame* volatile fp = &f;
     int rearm = f.deadline || own_scope;
@@ -647,6 +652,7 @@ call_frame(gr_rt_thunk fn,
     if (fp->deadline || fp->own_scope || fp->kind == GR_TRAP_TIMEOUT)
         rearm_for(fp->prev);
     wasm_rt_call_stack_depth = fp->depth;
+    wrt_depth = fp->wrt_depth;
     if (trap) {
         trap->kind = fp->kind;
         trap->exit_code = fp->exit_code;

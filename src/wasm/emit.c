@@ -273,6 +273,103 @@ write_thunk(emod* x, FILE* f, uint32_t t)
     fprintf(f, "(void)v;\n}\n");
 }
 
+/* wexport_code[], wdrop() and wrelocate() (see wrt_module_desc). */
+static void
+write_relocate(emod* x, FILE* f)
+{
+    const gr_wasm_module* m = x->m;
+    if (m->nexports) {
+        fprintf(f, "static void* const wexport_code[] = {\n");
+        for (uint32_t i = 0; i < m->nexports; i++) {
+            const gr_wasm_export* ex = &m->exports[i];
+            if (ex->kind == GR_WASM_EXTERN_FUNC &&
+                ex->index >= m->nfunc_imports)
+                fprintf(f, "(void*)wf%" PRIu32 ",\n", ex->index);
+            else
+                fprintf(f, "NULL,\n");
+        }
+        fprintf(f, "};\nstatic const char* const wexport_sig[] = {\n");
+        for (uint32_t i = 0; i < m->nexports; i++) {
+            const gr_wasm_export* ex = &m->exports[i];
+            if (ex->kind == GR_WASM_EXTERN_FUNC)
+                fprintf(
+                  f, "wsig%" PRIu32 ",\n", x->canon[m->funcs[ex->index].type]);
+            else
+                fprintf(f, "NULL,\n");
+        }
+        fprintf(f, "};\n");
+    }
+    fprintf(f, "static void wdrop(void* vI)\n{\nwmod_inst* I = vI; (void)I;\n");
+    for (uint32_t i = m->ntable_imports; i < m->ntables; i++)
+        fprintf(f,
+                "free(I->tab_own[%" PRIu32 "].elems); I->tab_own[%" PRIu32
+                "].elems = NULL;\n",
+                i - m->ntable_imports,
+                i - m->ntable_imports);
+    for (uint32_t k = 0; k < m->nelems; k++)
+        fprintf(f,
+                "free(I->eitems[%" PRIu32 "]); I->eitems[%" PRIu32
+                "] = NULL;\n",
+                k,
+                k);
+    fprintf(f, "}\n");
+    /* Pointer values are compared as integers: `old` may be gone. */
+    fprintf(f,
+            "static void* wmove(void* p, uintptr_t o, uintptr_t n, size_t s)\n"
+            "{\nuintptr_t v = (uintptr_t)p;\n"
+            "return v >= o && v - o < s ? (void*)(n + (v - o)) : p;\n}\n");
+    fprintf(f,
+            "static int wdup(void*** a, uint32_t len, uintptr_t o, uintptr_t "
+            "n, size_t s)\n{\nvoid** src = *a; *a = NULL;\n"
+            "if (src == NULL) return 0;\n"
+            "void** d = calloc(len ? len : 1, sizeof(void*));\n"
+            "if (d == NULL) return -ENOMEM;\n"
+            "for (uint32_t i = 0; i < len; i++) d[i] = wmove(src[i], o, n, "
+            "s);\n*a = d;\nreturn 0;\n}\n");
+    fprintf(f,
+            "static int wrelocate(void* vI, const void* old, size_t s)\n{\n"
+            "wmod_inst* I = vI; uintptr_t o = (uintptr_t)old, n = "
+            "(uintptr_t)vI;\nint rc = 0; (void)I; (void)o; (void)n; "
+            "(void)s;\n");
+    for (uint32_t i = 0; i < m->nfuncs; i++)
+        fprintf(f,
+                "I->fn[%" PRIu32 "] = wmove((void*)I->fn[%" PRIu32
+                "], o, n, s);\n",
+                i,
+                i);
+    for (uint32_t d = 0; d < m->nfuncs - m->nfunc_imports; d++)
+        fprintf(f, "I->fdef[%" PRIu32 "].inst = I;\n", d);
+    for (uint32_t i = m->nmem_imports; i < m->nmems; i++)
+        fprintf(f,
+                "I->mem[%" PRIu32 "] = &I->mem_own[%" PRIu32 "];\n",
+                i,
+                i - m->nmem_imports);
+    for (uint32_t i = m->ntable_imports; i < m->ntables; i++)
+        fprintf(f,
+                "I->tab[%" PRIu32 "] = &I->tab_own[%" PRIu32
+                "];\nif (wdup(&I->tab_own[%" PRIu32
+                "].elems, I->tab_own[%" PRIu32
+                "].size, o, n, s)) rc = -ENOMEM;\n",
+                i,
+                i - m->ntable_imports,
+                i - m->ntable_imports,
+                i - m->ntable_imports);
+    for (uint32_t g = m->nglobal_imports; g < m->nglobals; g++)
+        if (m->globals[g].type == GR_WASM_FUNCREF)
+            fprintf(f,
+                    "I->g%" PRIu32 " = wmove((void*)I->g%" PRIu32
+                    ", o, n, s);\n",
+                    g,
+                    g);
+    for (uint32_t k = 0; k < m->nelems; k++)
+        fprintf(f,
+                "if (wdup(&I->eitems[%" PRIu32 "], I->elen[%" PRIu32
+                "], o, n, s)) rc = -ENOMEM;\n",
+                k,
+                k);
+    fprintf(f, "return rc;\n}\n");
+}
+
 static void
 write_init(emod* x, FILE* f)
 {
@@ -539,16 +636,33 @@ write_init(emod* x, FILE* f)
                 i - m->ntable_imports);
     for (uint32_t k = 0; k < m->nelems; k++)
         fprintf(f, "free(I->eitems[%" PRIu32 "]);\n", k);
-    fprintf(f, "}\n#pragma GCC visibility pop\n");
+    fprintf(f, "}\n");
+    write_relocate(x, f);
+    fprintf(f, "#pragma GCC visibility pop\n");
     fprintf(f,
             "__attribute__((visibility(\"default\"))) const wrt_module_desc "
             "granary_wasm_module = {\n  WRT_ABI_VERSION, %" PRIu32
             ", %s, %" PRIu32
-            ", %s,\n  sizeof(wmod_inst), winit, wstart, wexport, wfini,\n};\n",
+            ", %s,\n  sizeof(wmod_inst), winit, wstart, wexport, wfini,\n"
+            "  %s, %s,\n",
             m->nimports,
             m->nimports ? "wimports" : "NULL",
             m->nexports,
-            m->nexports ? "wexports" : "NULL");
+            m->nexports ? "wexports" : "NULL",
+            m->nexports ? "wexport_code" : "NULL",
+            m->nexports ? "wexport_sig" : "NULL");
+    if (m->nmems > m->nmem_imports)
+        fprintf(f, "  offsetof(wmod_inst, mem_own),\n");
+    else
+        fprintf(f, "  (size_t)-1,\n");
+    if (m->nglobals > m->nglobal_imports &&
+        m->globals[m->nglobal_imports].type == GR_WASM_I32 &&
+        m->globals[m->nglobal_imports].mut)
+        fprintf(
+          f, "  offsetof(wmod_inst, g%" PRIu32 "),\n", m->nglobal_imports);
+    else
+        fprintf(f, "  (size_t)-1,\n");
+    fprintf(f, "  wrelocate, wdrop,\n};\n");
 }
 
 static int

@@ -79,12 +79,15 @@ typedef struct wrt_func
 } wrt_func;
 
 /* A linear memory: `base` never moves (the maximum is reserved up front);
- * `size` (bytes) grows. */
+ * `size` (bytes) grows. The first four fields have the layout of the
+ * engine's wasm_rt_memory_t (data, pages, max_pages, size), so a host may
+ * view one object as both (Granary's engine does: its host functions and
+ * snapshot code see the very memory generated code uses). */
 typedef struct wrt_memory
 {
     uint8_t* base;
-    uint64_t size;
     uint32_t pages, max;
+    uint64_t size;
     bool has_max, shared;
     size_t reserved;
     pthread_mutex_t lock;
@@ -140,6 +143,25 @@ typedef struct wrt_module_desc
     void (*start)(void* inst);
     void* (*export_ptr)(void* inst, uint32_t export_index);
     void (*fini)(void* inst);
+    /* Per export: the C function of an exported defined function (it
+     * takes the instance first), NULL for every other export. */
+    void* const* export_code;
+    /* Per export: the signature (as wrt_func.sig) of an exported function,
+     * NULL for other exports. */
+    const char* const* export_sig;
+    /* Offsets in the instance of the first defined memory and of the first
+     * defined global when it is a mutable i32 (LLVM's shadow stack
+     * pointer); (size_t)-1 when there is none. */
+    size_t mem_offset, sp_offset;
+    /* Makes a byte copy `inst` of the instance that lived at `old` a
+     * working instance: pointers into [old, old + span) (the instance's own
+     * functions, memories, tables, and whatever the host placed in that
+     * span, e.g. its import functions) are moved to inst, and the table
+     * and element arrays are duplicated. Memories are left as copied (the
+     * host re-creates them). Returns 0 or -ENOMEM (then drop() is safe). */
+    int (*relocate)(void* inst, const void* old, size_t span);
+    /* Frees the table and element arrays of inst, not its memories. */
+    void (*drop)(void* inst);
 } wrt_module_desc;
 
 /* ---- out of line (wrt.c) ---- */
@@ -559,12 +581,23 @@ WRT_SAT(wrt_sat_u64_f64,
         0,
         UINT64_MAX)
 
-/* Bounds check of [ea, ea + n) against the size in a local. */
+/* Bounds check of [ea, ea + n) against the size in a local. Hosts that
+ * reserve 8 GiB per memory with inaccessible pages beyond its size (any
+ * u32 address plus u32 offset faults) compile with WRT_GUARD_PAGES=1 and
+ * get no checks on plain loads and stores. */
+#if defined(WRT_GUARD_PAGES) && WRT_GUARD_PAGES
+#define WRT_CHECK(mem, msize, ea, n)                                           \
+    do {                                                                       \
+        (void)(mem);                                                           \
+        (void)(msize);                                                         \
+    } while (0)
+#else
 #define WRT_CHECK(mem, msize, ea, n)                                           \
     do {                                                                       \
         if (WRT_UNLIKELY((ea) + (n) > (msize)))                                \
             wrt_mem_check_slow((mem), (ea) + (n));                             \
     } while (0)
+#endif
 
 #define WRT_LOAD(name, T)                                                      \
     static inline T name(                                                      \
@@ -602,7 +635,10 @@ wrt_atomic_at(const wrt_memory* m,
               uint64_t ea,
               unsigned n)
 {
-    WRT_CHECK(m, ms, ea, n);
+    /* Always checked, guard pages or not: out of bounds wins over
+     * misaligned. */
+    if (WRT_UNLIKELY(ea + n > ms))
+        wrt_mem_check_slow(m, ea + n);
     if (WRT_UNLIKELY(ea & (n - 1)))
         wrt_trap(WRT_TRAP_UNALIGNED);
     return b + ea;

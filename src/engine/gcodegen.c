@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The granary backend's translation step: wasm bytes to the C files of one
+ * object, in process (decoder, validator and generator of src/wasm), with
+ * the import vetting and memory-strategy choice the engine needs.
+ * codegen.c compiles, links and caches the result. */
+#include "engine/gobject.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "granary/status.h"
+#include "util/alloc.h"
+#include "util/hash.h"
+#include "wasm/emit.h"
+#include "wasm/wasm.h"
+
+/* A part of about this many instructions at least (each part re-reads the
+ * shared header; tiny parts cost more than they save). */
+#define MIN_PART_INSTRS 20000u
+
+/* The generator's sources (embedded by codegen.cmake). */
+extern const char gr__codegen_emit_c[], gr__codegen_emit_func_c[],
+  gr__codegen_emit_numeric_c[], gr__codegen_emit_simd_c[],
+  gr__codegen_emit_atomic_c[], gr__codegen_emit_int_h[];
+extern const size_t gr__codegen_emit_c_len, gr__codegen_emit_func_c_len,
+  gr__codegen_emit_numeric_c_len, gr__codegen_emit_simd_c_len,
+  gr__codegen_emit_atomic_c_len, gr__codegen_emit_int_h_len;
+
+static pthread_once_t fp_once = PTHREAD_ONCE_INIT;
+static char fp_hex[GR_SHA256_HEX_LEN + 1];
+
+static void
+compute_fingerprint(void)
+{
+    struct gr__codegen_buf b = { 0 };
+    gr__codegen_buf_add(&b, gr__codegen_wrt_h, gr__codegen_wrt_h_len);
+    gr__codegen_buf_add(&b, gr__codegen_wrt_simd_h, gr__codegen_wrt_simd_h_len);
+    gr__codegen_buf_add(&b, gr__codegen_emit_c, gr__codegen_emit_c_len);
+    gr__codegen_buf_add(
+      &b, gr__codegen_emit_func_c, gr__codegen_emit_func_c_len);
+    gr__codegen_buf_add(
+      &b, gr__codegen_emit_numeric_c, gr__codegen_emit_numeric_c_len);
+    gr__codegen_buf_add(
+      &b, gr__codegen_emit_simd_c, gr__codegen_emit_simd_c_len);
+    gr__codegen_buf_add(
+      &b, gr__codegen_emit_atomic_c, gr__codegen_emit_atomic_c_len);
+    gr__codegen_buf_add(&b, gr__codegen_emit_int_h, gr__codegen_emit_int_h_len);
+    if (b.oom || gr_sha256_hex(b.data, b.len, fp_hex))
+        snprintf(fp_hex, sizeof fp_hex, "unknown");
+    gr__codegen_buf_fini(&b);
+}
+
+const char*
+gr__gcodegen_fingerprint(void)
+{
+    pthread_once(&fp_once, compute_fingerprint);
+    return fp_hex;
+}
+
+static int
+sig_letter(uint8_t t, char* c)
+{
+    switch (t) {
+        case GR_WASM_I32:
+            *c = 'i';
+            return 0;
+        case GR_WASM_I64:
+            *c = 'I';
+            return 0;
+        case GR_WASM_F32:
+            *c = 'f';
+            return 0;
+        case GR_WASM_F64:
+            *c = 'F';
+            return 0;
+        default:
+            return -1;
+    }
+}
+
+/* The shim-format signature of type t; -1 if it has other value types. */
+static int
+shim_sig(const gr_wasm_functype* t, char* out, size_t cap)
+{
+    size_t k = 0;
+    if (t->nparams + t->nresults + 2 > cap)
+        return -1;
+    for (uint32_t i = 0; i < t->nparams; i++)
+        if (sig_letter(t->params[i], &out[k++]) < 0)
+            return -1;
+    out[k++] = '>';
+    for (uint32_t i = 0; i < t->nresults; i++)
+        if (sig_letter(t->results[i], &out[k++]) < 0)
+            return -1;
+    out[k] = 0;
+    return 0;
+}
+
+static int
+vet_imports(const gr_wasm_module* m,
+            struct gr__codegen_info* info,
+            char* err,
+            size_t errlen)
+{
+    info->imports =
+      gr_calloc(m->nimports ? m->nimports : 1, sizeof *info->imports);
+    if (!info->imports)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < m->nimports; i++) {
+        const gr_wasm_import* im = &m->imports[i];
+        struct gr__codegen_fn* f = &info->imports[info->n_imports];
+        f->module = gr_strndup(im->module.str, im->module.len);
+        f->name = gr_strndup(im->field.str, im->field.len);
+        if (!f->module || !f->name) {
+            gr_free(f->module);
+            gr_free(f->name);
+            return -ENOMEM;
+        }
+        info->n_imports++;
+        if (strlen(f->module) != im->module.len ||
+            strlen(f->name) != im->field.len)
+            return gr__codegen_err(
+              GR_EIMPORT, err, errlen, "import %u: a name holds a NUL byte", i);
+        if (im->kind == GR_WASM_EXTERN_MEMORY)
+            return gr__codegen_err(
+              GR_EINVALID_MODULE,
+              err,
+              errlen,
+              "imported memory is not supported: the module must define "
+              "its own memory (link without --import-memory)");
+        if (im->kind != GR_WASM_EXTERN_FUNC)
+            return gr__codegen_err(GR_EIMPORT,
+                                   err,
+                                   errlen,
+                                   "import %s.%s: imported globals and "
+                                   "tables are not supported",
+                                   f->module,
+                                   f->name);
+        const gr_wasm_functype* t = &m->types[m->funcs[im->index].type];
+        if (shim_sig(t, f->sig, sizeof f->sig) < 0)
+            return gr__codegen_err(GR_EIMPORT,
+                                   err,
+                                   errlen,
+                                   "import %s.%s: only function imports with "
+                                   "i32/i64/f32/f64 parameters and results "
+                                   "are supported",
+                                   f->module,
+                                   f->name);
+    }
+    return 0;
+}
+
+static int
+add_name(struct gr__gcodegen_out* out, const char* fmt, int i)
+{
+    char n[32];
+    snprintf(n, sizeof n, fmt, i);
+    char* s = gr_strdup(n);
+    if (!s)
+        return -ENOMEM;
+    out->names[out->n_names++] = s;
+    return 0;
+}
+
+int
+gr__gcodegen_translate(const uint8_t* wasm,
+                       size_t len,
+                       const char* dir,
+                       int force_bounds,
+                       int jobs,
+                       struct gr__codegen_info* info,
+                       struct gr__gcodegen_out* out,
+                       char* err,
+                       size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    gr_wasm_module* m = NULL;
+    gr_wasm_error we;
+    int rc = gr_wasm_module_decode(wasm, len, &m, &we);
+    if (rc == GR_EINVALID_MODULE)
+        return gr__codegen_err(rc, err, errlen, "%s", we.message);
+    if (rc < 0)
+        return gr__codegen_err(rc, err, errlen, "out of memory");
+    if ((rc = vet_imports(m, info, err, errlen)) < 0)
+        goto done;
+    if (m->nmems > 1) {
+        rc = gr__codegen_err(GR_EINVALID_MODULE,
+                             err,
+                             errlen,
+                             "the module defines %u memories; one is "
+                             "supported",
+                             m->nmems);
+        goto done;
+    }
+    out->bounds =
+      force_bounds || (m->nmems && m->mems[0].limits.has_max &&
+                       m->mems[0].limits.max <= GR_GCODEGEN_SMALL_MAX_PAGES);
+    out->n_exports = m->nexports;
+    uint64_t instrs = 0;
+    for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++)
+        instrs += m->funcs[i].ninstrs;
+    if (jobs < 1)
+        jobs = 1;
+    uint64_t per = instrs / (uint64_t)jobs + 1;
+    uint32_t part = per < MIN_PART_INSTRS ? MIN_PART_INSTRS
+                    : per > UINT32_MAX    ? UINT32_MAX
+                                          : (uint32_t)per;
+    rc = gr_wasm_emit(m, wasm, len, dir, part, err, errlen);
+    if (rc < 0) {
+        rc = rc == -ENOTSUP ? GR_ECOMPILE : rc;
+        goto done;
+    }
+    int n_c = rc;
+    out->names = gr_calloc((size_t)n_c + 1, sizeof *out->names);
+    if (!out->names) {
+        rc = -ENOMEM;
+        goto done;
+    }
+    for (int i = 0; i + 1 < n_c && rc >= 0; i++)
+        rc = add_name(out, "wpart_%d.c", i);
+    if (rc >= 0)
+        rc = add_name(out, "winit.c", 0);
+    if (rc < 0)
+        goto done;
+    for (size_t i = 0; i < out->n_names; i++) {
+        char p[4096];
+        FILE* f;
+        snprintf(p, sizeof p, "%s/%s", dir, out->names[i]);
+        if ((f = fopen(p, "rb"))) {
+            fseek(f, 0, SEEK_END);
+            long n = ftell(f);
+            out->c_bytes += n > 0 ? (size_t)n : 0;
+            fclose(f);
+        }
+    }
+    rc = 0;
+done:
+    gr_wasm_module_destroy(m);
+    return rc;
+}
+
+void
+gr__gcodegen_out_fini(struct gr__gcodegen_out* out)
+{
+    for (size_t i = 0; i < out->n_names; i++)
+        gr_free(out->names[i]);
+    gr_free(out->names);
+    memset(out, 0, sizeof *out);
+}
