@@ -7,11 +7,16 @@
  * message waits in the queue and the receiver copies from the sender's
  * memory. Copies run without the world lock; `inflight` keeps the memory
  * they touch attached until they end. */
+#include <sched.h>
 #include <string.h>
 
 #include "mpi/mpi_int.h"
 #include "util/alloc.h"
 #include "util/time.h"
+
+/* Copies up to this many bytes run under the world lock: releasing and
+ * retaking it (and waking a rank blocked on it) costs more. */
+#define SMALL_COPY 2048
 
 /* ---- requests ----------------------------------------------------------- */
 
@@ -164,7 +169,7 @@ fail_sender(gr_mpi_world* w, struct gr__mpi_msg* m)
         return;
     m->sreq->msg = NULL;
     req_done(m->sreq, GR_MPI_ERR_RANK);
-    pthread_cond_broadcast(&w->ranks[m->src].cv);
+    gr__mpi_rank_wake(&w->ranks[m->src]);
 }
 
 void
@@ -234,8 +239,62 @@ gr__mpi_rank_free_all(gr_mpi_rank* r)
 
 /* ---- waiting ------------------------------------------------------------ */
 
+void
+gr__mpi_rank_wake(gr_mpi_rank* r)
+{
+    __atomic_add_fetch(&r->wakes, 1, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&r->cv);
+}
+
+#ifndef GR__SPIN_PURE
+#define GR__SPIN_PURE 256
+#endif
+static inline void
+cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* Polls r's wake count without the lock for up to the world's spin time
+ * (lock held on entry and exit): 1 if r was woken meanwhile. A peer
+ * running on another core usually answers within a few microseconds,
+ * far less than a sleep and a futex wake-up cost. */
+static int
+spin_for_wake(gr_mpi_rank* r, uint64_t deadline)
+{
+    gr_mpi_world* w = r->w;
+    unsigned seen = __atomic_load_n(&r->wakes, __ATOMIC_RELAXED);
+    uint64_t end = gr_time_now_ns() + w->spin_ns;
+    if (deadline && end > deadline)
+        end = deadline;
+    pthread_mutex_unlock(&w->mu);
+    int woke = 0;
+    for (unsigned i = 1;; i++) {
+        if (__atomic_load_n(&r->wakes, __ATOMIC_ACQUIRE) != seen) {
+            woke = 1;
+            break;
+        }
+        if (i < GR__SPIN_PURE) {
+            cpu_relax();
+            continue;
+        }
+        /* the peer may be waiting for this core: let it run */
+        sched_yield();
+        if (gr_time_now_ns() >= end)
+            break;
+    }
+    pthread_mutex_lock(&w->mu);
+    /* a wake between the last poll and the lock is seen here: broadcasts
+     * happen under the lock, so none is lost before the wait below */
+    return woke || __atomic_load_n(&r->wakes, __ATOMIC_RELAXED) != seen;
+}
+
 /* One wait on r's condition (lock held): 0 after a wake-up, or
- * GR_MPI_EWORLD / GR_MPI_EDEADLINE. */
+ * GR_MPI_EWORLD / GR_MPI_EDEADLINE. Spins first (see spin_for_wake). */
 static int
 wait_cv(gr_mpi_rank* r)
 {
@@ -243,6 +302,8 @@ wait_cv(gr_mpi_rank* r)
     if (w->failed)
         return GR_MPI_EWORLD;
     uint64_t d = gr_rt_deadline();
+    if (w->spin_ns && spin_for_wake(r, d))
+        return w->failed ? GR_MPI_EWORLD : 0;
     if (d) {
         if (gr_time_now_ns() >= d)
             return GR_MPI_EDEADLINE;
@@ -309,17 +370,22 @@ start_send(gr_mpi_rank* r,
     if (rq) {
         /* one copy, straight into the posted buffer, without the lock */
         post_remove(d, rq);
-        rq->state = REQ_ACTIVE;
-        d->inflight++;
-        pthread_mutex_unlock(&w->mu);
-        memcpy(rq->buf, buf, len < rq->cap ? len : rq->cap);
-        pthread_mutex_lock(&w->mu);
+        size_t n = len < rq->cap ? len : rq->cap;
+        if (n <= SMALL_COPY) {
+            memcpy(rq->buf, buf, n);
+        } else {
+            rq->state = REQ_ACTIVE;
+            d->inflight++;
+            pthread_mutex_unlock(&w->mu);
+            memcpy(rq->buf, buf, n);
+            pthread_mutex_lock(&w->mu);
+            d->inflight--;
+        }
         rq->st.source = r->index;
         rq->st.tag = tag;
         rq->st.bytes = (int64_t)len;
         req_done(rq, len > rq->cap ? GR_MPI_ERR_TRUNCATE : 0);
-        d->inflight--;
-        pthread_cond_broadcast(&d->cv);
+        gr__mpi_rank_wake(d);
         req_done(q, 0);
         return 0;
     }
@@ -347,7 +413,7 @@ start_send(gr_mpi_rank* r,
         q->msg = m;
     }
     unx_append(d, m);
-    pthread_cond_broadcast(&d->cv);
+    gr__mpi_rank_wake(d);
     return 0;
 nomem:
     req_free(r, q);
@@ -434,11 +500,12 @@ deliver(gr_mpi_rank* r, struct gr__mpi_req* q, struct gr__mpi_msg* m)
 {
     gr_mpi_world* w = r->w;
     size_t n = m->len < q->cap ? m->len : q->cap;
-    if (m->eager) {
+    if (m->eager && n <= SMALL_COPY) {
+        memcpy(q->buf, m->data, n);
+    } else if (m->eager) {
         q->state = REQ_ACTIVE;
         pthread_mutex_unlock(&w->mu);
-        if (n)
-            memcpy(q->buf, m->data, n);
+        memcpy(q->buf, m->data, n);
         pthread_mutex_lock(&w->mu);
     } else {
         gr_mpi_rank* s = &w->ranks[m->src];
@@ -453,7 +520,7 @@ deliver(gr_mpi_rank* r, struct gr__mpi_req* q, struct gr__mpi_msg* m)
         pthread_mutex_lock(&w->mu);
         req_done(sq, 0);
         s->inflight--;
-        pthread_cond_broadcast(&s->cv);
+        gr__mpi_rank_wake(s);
     }
     q->st.source = m->src;
     q->st.tag = m->tag;
@@ -669,7 +736,7 @@ gr_mpi_rank_cancel(gr_mpi_rank* r, int32_t req)
         q->st.cancelled = 1;
         q->st.bytes = 0;
         req_done(q, 0);
-        pthread_cond_broadcast(&r->cv);
+        gr__mpi_rank_wake(r);
     }
     pthread_mutex_unlock(&r->w->mu);
     return rc;

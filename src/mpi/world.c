@@ -3,11 +3,30 @@
  * calls, and failure (the first failure ends every rank's call). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mpi/mpi_int.h"
 #include "util/alloc.h"
+
+/* Blocked ranks poll before sleeping only when every rank can have a core
+ * of its own: with more ranks than CPUs, a spinning rank would take the
+ * core its peer needs. GRANARY_MPI_SPIN_US overrides (0 = never spin). */
+static uint64_t
+default_spin_ns(int size)
+{
+    const char* e = getenv("GRANARY_MPI_SPIN_US");
+    if (e && *e) {
+        char* end;
+        unsigned long long us = strtoull(e, &end, 10);
+        if (*end == '\0' && us <= 1000000)
+            return (uint64_t)us * 1000;
+    }
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    return cpus > 1 && size <= cpus ? GR_MPI_SPIN_NS : 0;
+}
 
 int
 gr_mpi_world_create(int size, gr_mpi_world** out)
@@ -23,9 +42,17 @@ gr_mpi_world_create(int size, gr_mpi_world** out)
         gr_free(w);
         return -ENOMEM;
     }
-    pthread_mutex_init(&w->mu, NULL);
+    /* adaptive: a rank that was just woken (see wait_cv) finds the lock
+     * still held by its waker for a few hundred ns; spinning for it beats
+     * a futex sleep and wake-up */
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+    pthread_mutex_init(&w->mu, &ma);
+    pthread_mutexattr_destroy(&ma);
     w->size = size;
     w->eager_limit = GR_MPI_EAGER_LIMIT;
+    w->spin_ns = default_spin_ns(size);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -93,6 +120,14 @@ gr_mpi_world_set_eager_limit(gr_mpi_world* w, size_t bytes)
     pthread_mutex_unlock(&w->mu);
 }
 
+void
+gr_mpi_world_set_spin(gr_mpi_world* w, uint64_t ns)
+{
+    pthread_mutex_lock(&w->mu);
+    w->spin_ns = ns;
+    pthread_mutex_unlock(&w->mu);
+}
+
 int
 gr_mpi_world_fail(gr_mpi_world* w,
                   int rank,
@@ -111,7 +146,7 @@ gr_mpi_world_fail(gr_mpi_world* w,
           w->failure.what, sizeof w->failure.what, "%s", what ? what : "");
         for (int i = 0; i < w->size; i++) {
             gr_mpi_rank* r = &w->ranks[i];
-            pthread_cond_broadcast(&r->cv);
+            gr__mpi_rank_wake(r);
             /* the handle is valid while attached (cleared under mu) */
             if (r->thread && i != rank)
                 gr_rt_cancel(r->thread);
