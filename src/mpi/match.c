@@ -18,6 +18,14 @@
  * retaking it (and waking a rank blocked on it) costs more. */
 #define SMALL_COPY 2048
 
+/* state is also read without the lock by its owner polling for it
+ * (finish_unlock): written with release order, after everything else. */
+static void
+set_state(struct gr__mpi_req* q, enum req_state s)
+{
+    __atomic_store_n(&q->state, s, __ATOMIC_RELEASE);
+}
+
 /* ---- requests ----------------------------------------------------------- */
 
 static struct gr__mpi_req*
@@ -50,7 +58,7 @@ req_new(gr_mpi_rank* r, enum req_kind kind)
     r->reqs[h] = q;
     q->handle = h;
     q->kind = kind;
-    q->state = REQ_PENDING;
+    set_state(q, REQ_PENDING);
     q->owner = r;
     return q;
 fail:
@@ -75,9 +83,9 @@ req_free(gr_mpi_rank* r, struct gr__mpi_req* q)
 static void
 req_done(struct gr__mpi_req* q, int result)
 {
-    q->state = REQ_DONE;
     q->result = result;
     q->st.error = result;
+    set_state(q, REQ_DONE);
 }
 
 /* ---- queues ------------------------------------------------------------- */
@@ -246,9 +254,10 @@ gr__mpi_rank_wake(gr_mpi_rank* r)
     pthread_cond_broadcast(&r->cv);
 }
 
-#ifndef GR__SPIN_PURE
-#define GR__SPIN_PURE 256
-#endif
+/* Polls with a pause before polling with sched_yield (which lets a peer
+ * waiting for this CPU run). */
+#define SPIN_PAUSES 256
+
 static inline void
 cpu_relax(void)
 {
@@ -278,7 +287,7 @@ spin_for_wake(gr_mpi_rank* r, uint64_t deadline)
             woke = 1;
             break;
         }
-        if (i < GR__SPIN_PURE) {
+        if (i < SPIN_PAUSES) {
             cpu_relax();
             continue;
         }
@@ -374,7 +383,7 @@ start_send(gr_mpi_rank* r,
         if (n <= SMALL_COPY) {
             memcpy(rq->buf, buf, n);
         } else {
-            rq->state = REQ_ACTIVE;
+            set_state(rq, REQ_ACTIVE);
             d->inflight++;
             pthread_mutex_unlock(&w->mu);
             memcpy(rq->buf, buf, n);
@@ -448,6 +457,49 @@ finish(gr_mpi_rank* r, struct gr__mpi_req* q, gr_mpi_status* st)
     return result;
 }
 
+/* finish, then unlocks. A rank that polls (spin_ns) first waits for q
+ * without the lock and, once q is done, takes its result and frees it
+ * without the lock either: a request's handle table belongs to its owner
+ * alone, and whoever completes q touches it no more. This saves retaking
+ * the lock while the completing rank may still hold it. */
+static int
+finish_unlock(gr_mpi_rank* r, struct gr__mpi_req* q, gr_mpi_status* st)
+{
+    gr_mpi_world* w = r->w;
+    if (q->state != REQ_DONE && w->spin_ns && !w->failed) {
+        unsigned seen = __atomic_load_n(&r->wakes, __ATOMIC_RELAXED);
+        uint64_t d = gr_rt_deadline();
+        uint64_t end = gr_time_now_ns() + w->spin_ns;
+        if (d && end > d)
+            end = d;
+        pthread_mutex_unlock(&w->mu);
+        for (unsigned i = 1;; i++) {
+            if (__atomic_load_n(&q->state, __ATOMIC_ACQUIRE) == REQ_DONE) {
+                if (st)
+                    *st = q->st;
+                int result = q->result;
+                req_free(r, q);
+                return result;
+            }
+            /* anything else (a failure, another request): the locked
+             * path decides */
+            if (__atomic_load_n(&r->wakes, __ATOMIC_ACQUIRE) != seen)
+                break;
+            if (i < SPIN_PAUSES) {
+                cpu_relax();
+                continue;
+            }
+            sched_yield();
+            if (gr_time_now_ns() >= end)
+                break;
+        }
+        pthread_mutex_lock(&w->mu);
+    }
+    int rc = finish(r, q, st);
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
 int
 gr_mpi_rank_send(gr_mpi_rank* r,
                  const void* buf,
@@ -464,7 +516,7 @@ gr_mpi_rank_send(gr_mpi_rank* r,
     pthread_mutex_lock(&r->w->mu);
     rc = start_send(r, buf, len, dest, tag, ctx, mode, &q);
     if (rc == 0)
-        rc = finish(r, q, NULL);
+        return finish_unlock(r, q, NULL);
     pthread_mutex_unlock(&r->w->mu);
     return rc;
 }
@@ -503,17 +555,17 @@ deliver(gr_mpi_rank* r, struct gr__mpi_req* q, struct gr__mpi_msg* m)
     if (m->eager && n <= SMALL_COPY) {
         memcpy(q->buf, m->data, n);
     } else if (m->eager) {
-        q->state = REQ_ACTIVE;
+        set_state(q, REQ_ACTIVE);
         pthread_mutex_unlock(&w->mu);
         memcpy(q->buf, m->data, n);
         pthread_mutex_lock(&w->mu);
     } else {
         gr_mpi_rank* s = &w->ranks[m->src];
         struct gr__mpi_req* sq = m->sreq;
-        sq->state = REQ_ACTIVE;
+        set_state(sq, REQ_ACTIVE);
         sq->msg = NULL;
         s->inflight++;
-        q->state = REQ_ACTIVE;
+        set_state(q, REQ_ACTIVE);
         pthread_mutex_unlock(&w->mu);
         if (n)
             memcpy(q->buf, m->data, n);
@@ -599,7 +651,7 @@ gr_mpi_rank_recv(gr_mpi_rank* r,
     pthread_mutex_lock(&r->w->mu);
     rc = start_recv(r, buf, len, src, tag, ctx, &q);
     if (rc == 0)
-        rc = finish(r, q, st);
+        return finish_unlock(r, q, st);
     pthread_mutex_unlock(&r->w->mu);
     return rc;
 }
@@ -632,9 +684,10 @@ gr_mpi_rank_wait(gr_mpi_rank* r, int32_t req, gr_mpi_status* st)
 {
     pthread_mutex_lock(&r->w->mu);
     struct gr__mpi_req* q = req_get(r, req);
-    int rc = q ? finish(r, q, st) : GR_MPI_ERR_REQUEST;
+    if (q)
+        return finish_unlock(r, q, st);
     pthread_mutex_unlock(&r->w->mu);
-    return rc;
+    return GR_MPI_ERR_REQUEST;
 }
 
 int
