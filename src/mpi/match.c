@@ -377,11 +377,13 @@ start_send(gr_mpi_rank* r,
     while (rq && !matches(rq->src, rq->tag, rq->ctx, r->index, tag, ctx))
         rq = rq->next;
     if (rq) {
-        /* one copy, straight into the posted buffer, without the lock */
+        /* one copy, straight into the posted buffer (without the lock
+         * unless it is small) */
         post_remove(d, rq);
         size_t n = len < rq->cap ? len : rq->cap;
         if (n <= SMALL_COPY) {
-            memcpy(rq->buf, buf, n);
+            if (n)
+                memcpy(rq->buf, buf, n);
         } else {
             set_state(rq, REQ_ACTIVE);
             d->inflight++;
@@ -553,7 +555,8 @@ deliver(gr_mpi_rank* r, struct gr__mpi_req* q, struct gr__mpi_msg* m)
     gr_mpi_world* w = r->w;
     size_t n = m->len < q->cap ? m->len : q->cap;
     if (m->eager && n <= SMALL_COPY) {
-        memcpy(q->buf, m->data, n);
+        if (n) /* a 0-byte eager message has no data */
+            memcpy(q->buf, m->data, n);
     } else if (m->eager) {
         set_state(q, REQ_ACTIVE);
         pthread_mutex_unlock(&w->mu);
