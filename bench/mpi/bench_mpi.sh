@@ -47,7 +47,8 @@ cat <<EOF
 bench_mpi: $CPUS CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); $ROUNDS rounds, SCALE=$SCALE
   granary: $G mpirun -np N $(basename "$WASM") (granary-mpicc: $("${GRANARY_CLANG:-clang-14}" --version 2>/dev/null | head -1 || echo clang) -O2 -> wasm32-wasi,
            then wasm2c + the host C compiler at -O2; ranks are threads of one process,
-           each bound to its own CPU when N <= $CPUS, polling ${GRANARY_MPI_SPIN_US:-50} us before sleeping)
+           each bound to its own CPU when N <= $CPUS; blocked ranks poll ${GRANARY_MPI_SPIN_US:-50} us before
+           sleeping, with sched_yield only when N > $CPUS)
   openmpi: $MPIRUN $(ompi_args 2) $(basename "$NATIVE") ($("$MPIRUN" --version 2>/dev/null | head -1);
            $MPICC = $("$MPICC" --version 2>/dev/null | head -1) -O2; shared memory (vader, single
            copy: $(ompi_info --param btl vader --level 9 2>/dev/null |
@@ -143,8 +144,8 @@ transport) are not implemented yet, so there is no
 mpi_remote_latency_8b_ratio.
 EOF
 if ((CPUS < 4)); then
-    echo "4 ranks on $CPUS CPUs are oversubscribed on both sides: Granary ranks then"
-    echo "sleep at once when blocked (no polling, no binding), Open MPI ranks yield."
+    echo "4 ranks on $CPUS CPUs are oversubscribed on both sides: neither binds, and"
+    echo "blocked ranks poll with sched_yield (Granary for at most 50 us, then sleeps)."
 fi
 echo
 echo "RESULT mpi_latency_8b_ratio ${ratio[lat8]} x"

@@ -40,7 +40,7 @@ mpirun_usage(FILE* f)
       "go to the terminal. A rank that traps, exits non-zero before\n"
       "MPI_Finalize or calls MPI_Abort ends every rank.\n"
       "With N at most the CPUs available, rank i is bound to the i-th CPU\n"
-      "(GRANARY_MPI_BIND=none: no binding) and blocked ranks poll briefly\n"
+      "(GRANARY_MPI_BIND=none: no binding). Blocked ranks poll briefly\n"
       "before sleeping (GRANARY_MPI_SPIN_US, default 50; 0: never).\n"
       "\n"
       "options:\n"

@@ -254,10 +254,6 @@ gr__mpi_rank_wake(gr_mpi_rank* r)
     pthread_cond_broadcast(&r->cv);
 }
 
-/* Polls with a pause before polling with sched_yield (which lets a peer
- * waiting for this CPU run). */
-#define SPIN_PAUSES 256
-
 static inline void
 cpu_relax(void)
 {
@@ -287,7 +283,7 @@ spin_for_wake(gr_mpi_rank* r, uint64_t deadline)
             woke = 1;
             break;
         }
-        if (i < SPIN_PAUSES) {
+        if (i < w->spin_pauses) {
             cpu_relax();
             continue;
         }
@@ -487,7 +483,7 @@ finish_unlock(gr_mpi_rank* r, struct gr__mpi_req* q, gr_mpi_status* st)
              * path decides */
             if (__atomic_load_n(&r->wakes, __ATOMIC_ACQUIRE) != seen)
                 break;
-            if (i < SPIN_PAUSES) {
+            if (i < w->spin_pauses) {
                 cpu_relax();
                 continue;
             }

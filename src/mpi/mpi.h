@@ -39,8 +39,8 @@
 #define GR_MPI_EAGER_LIMIT (64 * 1024)
 
 /* A rank blocked in a receive, send, wait or probe polls for this long
- * before sleeping on its condition variable, when the world has no more
- * ranks than the host has online CPUs (gr_mpi_world_set_spin). */
+ * before sleeping on its condition variable, on hosts with more than one
+ * online CPU (gr_mpi_world_set_spin). */
 #define GR_MPI_SPIN_NS (50 * 1000)
 
 /* Same layout as the guest's gr_mpi_status (24 bytes on wasm32). */
@@ -94,9 +94,10 @@ gr_mpi_world* gr_mpi_rank_world(const gr_mpi_rank* r);
 void gr_mpi_world_set_eager_limit(gr_mpi_world* w, size_t bytes);
 
 /* Sets how long a blocked rank polls before sleeping (0 = sleep at once).
- * The default is GR_MPI_SPIN_NS when the world has no more ranks than
- * online CPUs, else 0; the environment variable GRANARY_MPI_SPIN_US (read
- * by gr_mpi_world_create) overrides it. */
+ * The default is GR_MPI_SPIN_NS with more than one online CPU, else 0;
+ * the environment variable GRANARY_MPI_SPIN_US (read by
+ * gr_mpi_world_create) overrides it. With more ranks than CPUs, ranks
+ * poll with sched_yield only. */
 void gr_mpi_world_set_spin(gr_mpi_world* w, uint64_t ns);
 
 /* Ends the world: records the failure (only the first one counts; returns

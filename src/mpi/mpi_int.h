@@ -94,6 +94,9 @@ struct gr_mpi_world
     int size;
     size_t eager_limit;
     uint64_t spin_ns; /* how long a blocked rank polls before sleeping */
+    /* polls with a pause before polling with sched_yield (which lets a
+     * rank waiting for this CPU run): 0 when ranks outnumber CPUs */
+    unsigned spin_pauses;
     int failed;
     gr_mpi_failure failure;
     gr_mpi_rank* ranks;

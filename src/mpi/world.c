@@ -11,21 +11,28 @@
 #include "mpi/mpi_int.h"
 #include "util/alloc.h"
 
-/* Blocked ranks poll before sleeping only when every rank can have a core
- * of its own: with more ranks than CPUs, a spinning rank would take the
- * core its peer needs. GRANARY_MPI_SPIN_US overrides (0 = never spin). */
-static uint64_t
-default_spin_ns(int size)
+/* Pauses before a polling rank starts yielding (about 5-40 us). */
+#define SPIN_PAUSES 256
+
+/* Blocked ranks poll for a while before sleeping: a peer on another CPU
+ * answers sooner than a futex wake-up would. When every rank can have a
+ * CPU, they poll with a pause, then with sched_yield; with more ranks
+ * than CPUs, only with sched_yield, which hands the CPU to a rank that
+ * waits for it. Not at all on one CPU. GRANARY_MPI_SPIN_US overrides the
+ * time (0 = never poll). */
+static void
+default_spin(gr_mpi_world* w)
 {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    w->spin_ns = cpus > 1 ? GR_MPI_SPIN_NS : 0;
+    w->spin_pauses = w->size <= cpus ? SPIN_PAUSES : 0;
     const char* e = getenv("GRANARY_MPI_SPIN_US");
     if (e && *e) {
         char* end;
         unsigned long long us = strtoull(e, &end, 10);
         if (*end == '\0' && us <= 1000000)
-            return (uint64_t)us * 1000;
+            w->spin_ns = (uint64_t)us * 1000;
     }
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    return cpus > 1 && size <= cpus ? GR_MPI_SPIN_NS : 0;
 }
 
 int
@@ -52,7 +59,7 @@ gr_mpi_world_create(int size, gr_mpi_world** out)
     pthread_mutexattr_destroy(&ma);
     w->size = size;
     w->eager_limit = GR_MPI_EAGER_LIMIT;
-    w->spin_ns = default_spin_ns(size);
+    default_spin(w);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
