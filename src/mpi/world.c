@@ -2,6 +2,7 @@
 /* MPI worlds: creation, the ranks' attach/detach around their guest
  * calls, and failure (the first failure ends every rank's call). */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,14 +17,17 @@
 
 /* Blocked ranks poll for a while before sleeping: a peer on another CPU
  * answers sooner than a futex wake-up would. When every rank can have a
- * CPU, they poll with a pause, then with sched_yield; with more ranks
- * than CPUs, only with sched_yield, which hands the CPU to a rank that
- * waits for it. Not at all on one CPU. GRANARY_MPI_SPIN_US overrides the
- * time (0 = never poll). */
+ * CPU (of those the creating thread may run on), they poll with a pause,
+ * then with sched_yield; with more ranks than CPUs, only with
+ * sched_yield, which hands the CPU to a rank that waits for it. Not at
+ * all on one CPU. GRANARY_MPI_SPIN_US overrides the time (0 = never). */
 static void
 default_spin(gr_mpi_world* w)
 {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t set;
+    long cpus = sched_getaffinity(0, sizeof set, &set) == 0
+                  ? CPU_COUNT(&set)
+                  : sysconf(_SC_NPROCESSORS_ONLN);
     w->spin_ns = cpus > 1 ? GR_MPI_SPIN_NS : 0;
     w->spin_pauses = w->size <= cpus ? SPIN_PAUSES : 0;
     const char* e = getenv("GRANARY_MPI_SPIN_US");
