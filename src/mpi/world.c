@@ -53,17 +53,20 @@ gr_mpi_world_create(int size, gr_mpi_world** out)
         gr_free(w);
         return -ENOMEM;
     }
-    /* adaptive: a rank that was just woken (see wait_cv) finds the lock
-     * still held by its waker for a few hundred ns; spinning for it beats
-     * a futex sleep and wake-up */
-    pthread_mutexattr_t ma;
-    pthread_mutexattr_init(&ma);
-    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
-    pthread_mutex_init(&w->mu, &ma);
-    pthread_mutexattr_destroy(&ma);
     w->size = size;
     w->eager_limit = GR_MPI_EAGER_LIMIT;
     default_spin(w);
+    /* When every rank has a CPU and polls, the lock is adaptive: a rank
+     * finds it held by a peer running elsewhere for well under a
+     * microsecond, and sleeping on it then costs a futex wake-up (with
+     * bound ranks, ~10 us; measured). With ranks sharing CPUs, spinning
+     * for a lock whose holder may be preempted only loses time. */
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    if (w->spin_ns && w->spin_pauses)
+        pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+    pthread_mutex_init(&w->mu, &ma);
+    pthread_mutexattr_destroy(&ma);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
