@@ -10,8 +10,8 @@ GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
 .PHONY: all build deps test test-unit asan tsan check demo format format-check \
         bench-compute bench-faaslet bench-serve bench-state \
-        bench-cluster test-cluster soak soak-ci fuzz spec-validate spec clang \
-        clean
+        bench-cluster bench-mpi test-cluster soak soak-ci fuzz spec-validate \
+        spec clang clean
 
 all: build
 
@@ -83,6 +83,9 @@ bench-state: build
 
 bench-cluster: build
 	cmake --build $(BUILD) --target bench-cluster
+
+bench-mpi: build
+	cmake --build $(BUILD) --target bench-mpi
 
 # libFuzzer targets (wire format, WASI paths): a short smoke run of each.
 FUZZ_BUILD ?= build-fuzz

@@ -5,6 +5,7 @@
  * rank that fails ends the others. */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,9 @@ mpirun_usage(FILE* f)
       "the same arguments and environment; stdout and stderr of every rank\n"
       "go to the terminal. A rank that traps, exits non-zero before\n"
       "MPI_Finalize or calls MPI_Abort ends every rank.\n"
+      "With N at most the CPUs available, rank i is bound to the i-th CPU\n"
+      "(GRANARY_MPI_BIND=none: no binding). Blocked ranks poll briefly\n"
+      "before sleeping (GRANARY_MPI_SPIN_US, default 50; 0: never).\n"
       "\n"
       "options:\n"
       "  -np N                number of ranks (1..1024; default 1)\n"
@@ -61,6 +65,7 @@ mpirun_usage(FILE* f)
 struct rank_run
 {
     int index;
+    int cpu; /* the CPU this rank is bound to, or -1 */
     gr_mpi_world* world;
     gr_object* obj;
     const gr__cli_run_opts* o;
@@ -125,6 +130,12 @@ rank_main(void* p)
         .out = { .host_fd = 1 },
         .err = { .host_fd = 2 },
     };
+    if (rr->cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(rr->cpu, &set);
+        (void)pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    }
     int rc = gr_wasi_create(&wcfg, &rr->wasi);
     if (rc == 0 && gr_mpi_rank_attach(rank) < 0)
         rc = -EAGAIN;
@@ -161,6 +172,34 @@ rank_main(void* p)
     }
     gr_mpi_rank_detach(rank);
     return NULL;
+}
+
+/* Like Open MPI's default (--bind-to core for up to 2 ranks), each rank
+ * gets a CPU of its own when there are at least np allowed CPUs: rank i
+ * on the i-th CPU of this process's affinity mask. Ranks that poll for
+ * each other's messages then really run side by side. Returns how many
+ * CPUs were chosen (np, or 0: no binding). GRANARY_MPI_BIND=none turns it
+ * off, and so does GRANARY_MPI_SPIN_US=0. */
+static int
+bind_cpus(int np, int* cpus)
+{
+    const char* e = getenv("GRANARY_MPI_BIND");
+    if (e && strcmp(e, "none") == 0)
+        return 0;
+    /* bound ranks that sleep at once wait for their own CPU to be free
+     * on every wake-up (measured 20 us per message on a loaded host):
+     * without polling, let the kernel place them */
+    e = getenv("GRANARY_MPI_SPIN_US");
+    if (e && strcmp(e, "0") == 0)
+        return 0;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) < 0 || CPU_COUNT(&set) < np)
+        return 0;
+    int n = 0;
+    for (int c = 0; c < CPU_SETSIZE && n < np; c++)
+        if (CPU_ISSET(c, &set))
+            cpus[n++] = c;
+    return n == np ? n : 0;
 }
 
 /* The app's exit status, with a message naming the rank that decided
@@ -245,13 +284,18 @@ gr_cli_mpirun(int argc, char** argv)
                 gr_strerror(rc < 0 ? rc : -ENOMEM));
         goto out;
     }
+    int cpus[MAX_NP];
+    int ncpus = bind_cpus(o.np, cpus);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, RANK_STACK);
     for (int i = 0; i < o.np; i++) {
-        rr[i] = (struct rank_run){
-            .index = i, .world = world, .obj = obj, .o = &o, .start = start
-        };
+        rr[i] = (struct rank_run){ .index = i,
+                                   .cpu = ncpus ? cpus[i] : -1,
+                                   .world = world,
+                                   .obj = obj,
+                                   .o = &o,
+                                   .start = start };
         if ((rc = pthread_create(&rr[i].thread, &attr, rank_main, &rr[i]))) {
             char what[128];
             snprintf(what, sizeof what, "cannot start: %s", strerror(rc));

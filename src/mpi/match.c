@@ -7,11 +7,24 @@
  * message waits in the queue and the receiver copies from the sender's
  * memory. Copies run without the world lock; `inflight` keeps the memory
  * they touch attached until they end. */
+#include <sched.h>
 #include <string.h>
 
 #include "mpi/mpi_int.h"
 #include "util/alloc.h"
 #include "util/time.h"
+
+/* Copies up to this many bytes run under the world lock: releasing and
+ * retaking it (and waking a rank blocked on it) costs more. */
+#define SMALL_COPY 2048
+
+/* state is also read without the lock by its owner polling for it
+ * (finish_unlock): written with release order, after everything else. */
+static void
+set_state(struct gr__mpi_req* q, enum req_state s)
+{
+    __atomic_store_n(&q->state, s, __ATOMIC_RELEASE);
+}
 
 /* ---- requests ----------------------------------------------------------- */
 
@@ -45,7 +58,7 @@ req_new(gr_mpi_rank* r, enum req_kind kind)
     r->reqs[h] = q;
     q->handle = h;
     q->kind = kind;
-    q->state = REQ_PENDING;
+    set_state(q, REQ_PENDING);
     q->owner = r;
     return q;
 fail:
@@ -70,9 +83,9 @@ req_free(gr_mpi_rank* r, struct gr__mpi_req* q)
 static void
 req_done(struct gr__mpi_req* q, int result)
 {
-    q->state = REQ_DONE;
     q->result = result;
     q->st.error = result;
+    set_state(q, REQ_DONE);
 }
 
 /* ---- queues ------------------------------------------------------------- */
@@ -164,7 +177,7 @@ fail_sender(gr_mpi_world* w, struct gr__mpi_msg* m)
         return;
     m->sreq->msg = NULL;
     req_done(m->sreq, GR_MPI_ERR_RANK);
-    pthread_cond_broadcast(&w->ranks[m->src].cv);
+    gr__mpi_rank_wake(&w->ranks[m->src]);
 }
 
 void
@@ -234,8 +247,59 @@ gr__mpi_rank_free_all(gr_mpi_rank* r)
 
 /* ---- waiting ------------------------------------------------------------ */
 
+void
+gr__mpi_rank_wake(gr_mpi_rank* r)
+{
+    __atomic_add_fetch(&r->wakes, 1, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&r->cv);
+}
+
+static inline void
+cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* Polls r's wake count without the lock for up to the world's spin time
+ * (lock held on entry and exit): 1 if r was woken meanwhile. A peer
+ * running on another core usually answers within a few microseconds,
+ * far less than a sleep and a futex wake-up cost. */
+static int
+spin_for_wake(gr_mpi_rank* r, uint64_t deadline)
+{
+    gr_mpi_world* w = r->w;
+    unsigned seen = __atomic_load_n(&r->wakes, __ATOMIC_RELAXED);
+    uint64_t end = gr_time_now_ns() + w->spin_ns;
+    if (deadline && end > deadline)
+        end = deadline;
+    pthread_mutex_unlock(&w->mu);
+    int woke = 0;
+    for (unsigned i = 1;; i++) {
+        if (__atomic_load_n(&r->wakes, __ATOMIC_ACQUIRE) != seen) {
+            woke = 1;
+            break;
+        }
+        if (i < w->spin_pauses) {
+            cpu_relax();
+            continue;
+        }
+        /* the peer may be waiting for this core: let it run */
+        sched_yield();
+        if (gr_time_now_ns() >= end)
+            break;
+    }
+    pthread_mutex_lock(&w->mu);
+    /* a wake between the last poll and the lock is seen here: broadcasts
+     * happen under the lock, so none is lost before the wait below */
+    return woke || __atomic_load_n(&r->wakes, __ATOMIC_RELAXED) != seen;
+}
+
 /* One wait on r's condition (lock held): 0 after a wake-up, or
- * GR_MPI_EWORLD / GR_MPI_EDEADLINE. */
+ * GR_MPI_EWORLD / GR_MPI_EDEADLINE. Spins first (see spin_for_wake). */
 static int
 wait_cv(gr_mpi_rank* r)
 {
@@ -243,6 +307,8 @@ wait_cv(gr_mpi_rank* r)
     if (w->failed)
         return GR_MPI_EWORLD;
     uint64_t d = gr_rt_deadline();
+    if (w->spin_ns && spin_for_wake(r, d))
+        return w->failed ? GR_MPI_EWORLD : 0;
     if (d) {
         if (gr_time_now_ns() >= d)
             return GR_MPI_EDEADLINE;
@@ -307,19 +373,26 @@ start_send(gr_mpi_rank* r,
     while (rq && !matches(rq->src, rq->tag, rq->ctx, r->index, tag, ctx))
         rq = rq->next;
     if (rq) {
-        /* one copy, straight into the posted buffer, without the lock */
+        /* one copy, straight into the posted buffer (without the lock
+         * unless it is small) */
         post_remove(d, rq);
-        rq->state = REQ_ACTIVE;
-        d->inflight++;
-        pthread_mutex_unlock(&w->mu);
-        memcpy(rq->buf, buf, len < rq->cap ? len : rq->cap);
-        pthread_mutex_lock(&w->mu);
+        size_t n = len < rq->cap ? len : rq->cap;
+        if (n <= SMALL_COPY) {
+            if (n)
+                memcpy(rq->buf, buf, n);
+        } else {
+            set_state(rq, REQ_ACTIVE);
+            d->inflight++;
+            pthread_mutex_unlock(&w->mu);
+            memcpy(rq->buf, buf, n);
+            pthread_mutex_lock(&w->mu);
+            d->inflight--;
+        }
         rq->st.source = r->index;
         rq->st.tag = tag;
         rq->st.bytes = (int64_t)len;
         req_done(rq, len > rq->cap ? GR_MPI_ERR_TRUNCATE : 0);
-        d->inflight--;
-        pthread_cond_broadcast(&d->cv);
+        gr__mpi_rank_wake(d);
         req_done(q, 0);
         return 0;
     }
@@ -347,7 +420,7 @@ start_send(gr_mpi_rank* r,
         q->msg = m;
     }
     unx_append(d, m);
-    pthread_cond_broadcast(&d->cv);
+    gr__mpi_rank_wake(d);
     return 0;
 nomem:
     req_free(r, q);
@@ -382,6 +455,49 @@ finish(gr_mpi_rank* r, struct gr__mpi_req* q, gr_mpi_status* st)
     return result;
 }
 
+/* finish, then unlocks. A rank that polls (spin_ns) first waits for q
+ * without the lock and, once q is done, takes its result and frees it
+ * without the lock either: a request's handle table belongs to its owner
+ * alone, and whoever completes q touches it no more. This saves retaking
+ * the lock while the completing rank may still hold it. */
+static int
+finish_unlock(gr_mpi_rank* r, struct gr__mpi_req* q, gr_mpi_status* st)
+{
+    gr_mpi_world* w = r->w;
+    if (q->state != REQ_DONE && w->spin_ns && !w->failed) {
+        unsigned seen = __atomic_load_n(&r->wakes, __ATOMIC_RELAXED);
+        uint64_t d = gr_rt_deadline();
+        uint64_t end = gr_time_now_ns() + w->spin_ns;
+        if (d && end > d)
+            end = d;
+        pthread_mutex_unlock(&w->mu);
+        for (unsigned i = 1;; i++) {
+            if (__atomic_load_n(&q->state, __ATOMIC_ACQUIRE) == REQ_DONE) {
+                if (st)
+                    *st = q->st;
+                int result = q->result;
+                req_free(r, q);
+                return result;
+            }
+            /* anything else (a failure, another request): the locked
+             * path decides */
+            if (__atomic_load_n(&r->wakes, __ATOMIC_ACQUIRE) != seen)
+                break;
+            if (i < w->spin_pauses) {
+                cpu_relax();
+                continue;
+            }
+            sched_yield();
+            if (gr_time_now_ns() >= end)
+                break;
+        }
+        pthread_mutex_lock(&w->mu);
+    }
+    int rc = finish(r, q, st);
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
 int
 gr_mpi_rank_send(gr_mpi_rank* r,
                  const void* buf,
@@ -398,7 +514,7 @@ gr_mpi_rank_send(gr_mpi_rank* r,
     pthread_mutex_lock(&r->w->mu);
     rc = start_send(r, buf, len, dest, tag, ctx, mode, &q);
     if (rc == 0)
-        rc = finish(r, q, NULL);
+        return finish_unlock(r, q, NULL);
     pthread_mutex_unlock(&r->w->mu);
     return rc;
 }
@@ -434,26 +550,28 @@ deliver(gr_mpi_rank* r, struct gr__mpi_req* q, struct gr__mpi_msg* m)
 {
     gr_mpi_world* w = r->w;
     size_t n = m->len < q->cap ? m->len : q->cap;
-    if (m->eager) {
-        q->state = REQ_ACTIVE;
-        pthread_mutex_unlock(&w->mu);
-        if (n)
+    if (m->eager && n <= SMALL_COPY) {
+        if (n) /* a 0-byte eager message has no data */
             memcpy(q->buf, m->data, n);
+    } else if (m->eager) {
+        set_state(q, REQ_ACTIVE);
+        pthread_mutex_unlock(&w->mu);
+        memcpy(q->buf, m->data, n);
         pthread_mutex_lock(&w->mu);
     } else {
         gr_mpi_rank* s = &w->ranks[m->src];
         struct gr__mpi_req* sq = m->sreq;
-        sq->state = REQ_ACTIVE;
+        set_state(sq, REQ_ACTIVE);
         sq->msg = NULL;
         s->inflight++;
-        q->state = REQ_ACTIVE;
+        set_state(q, REQ_ACTIVE);
         pthread_mutex_unlock(&w->mu);
         if (n)
             memcpy(q->buf, m->data, n);
         pthread_mutex_lock(&w->mu);
         req_done(sq, 0);
         s->inflight--;
-        pthread_cond_broadcast(&s->cv);
+        gr__mpi_rank_wake(s);
     }
     q->st.source = m->src;
     q->st.tag = m->tag;
@@ -532,7 +650,7 @@ gr_mpi_rank_recv(gr_mpi_rank* r,
     pthread_mutex_lock(&r->w->mu);
     rc = start_recv(r, buf, len, src, tag, ctx, &q);
     if (rc == 0)
-        rc = finish(r, q, st);
+        return finish_unlock(r, q, st);
     pthread_mutex_unlock(&r->w->mu);
     return rc;
 }
@@ -565,9 +683,10 @@ gr_mpi_rank_wait(gr_mpi_rank* r, int32_t req, gr_mpi_status* st)
 {
     pthread_mutex_lock(&r->w->mu);
     struct gr__mpi_req* q = req_get(r, req);
-    int rc = q ? finish(r, q, st) : GR_MPI_ERR_REQUEST;
+    if (q)
+        return finish_unlock(r, q, st);
     pthread_mutex_unlock(&r->w->mu);
-    return rc;
+    return GR_MPI_ERR_REQUEST;
 }
 
 int
@@ -669,7 +788,7 @@ gr_mpi_rank_cancel(gr_mpi_rank* r, int32_t req)
         q->st.cancelled = 1;
         q->st.bytes = 0;
         req_done(q, 0);
-        pthread_cond_broadcast(&r->cv);
+        gr__mpi_rank_wake(r);
     }
     pthread_mutex_unlock(&r->w->mu);
     return rc;

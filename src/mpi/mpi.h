@@ -38,6 +38,11 @@
  * receiver (rendezvous) and are copied once, memory to memory. */
 #define GR_MPI_EAGER_LIMIT (64 * 1024)
 
+/* A rank blocked in a receive, send, wait or probe polls for this long
+ * before sleeping on its condition variable, on hosts with more than one
+ * online CPU (gr_mpi_world_set_spin). */
+#define GR_MPI_SPIN_NS (50 * 1000)
+
 /* Same layout as the guest's gr_mpi_status (24 bytes on wasm32). */
 typedef struct gr_mpi_status
 {
@@ -87,6 +92,13 @@ gr_mpi_world* gr_mpi_rank_world(const gr_mpi_rank* r);
 /* Lowers the eager limit (for tests; default GR_MPI_EAGER_LIMIT). Before
  * any rank attaches. */
 void gr_mpi_world_set_eager_limit(gr_mpi_world* w, size_t bytes);
+
+/* Sets how long a blocked rank polls before sleeping (0 = sleep at once).
+ * The default is GR_MPI_SPIN_NS with more than one online CPU, else 0;
+ * the environment variable GRANARY_MPI_SPIN_US (read by
+ * gr_mpi_world_create) overrides it. With more ranks than CPUs, ranks
+ * poll with sched_yield only. */
+void gr_mpi_world_set_spin(gr_mpi_world* w, uint64_t ns);
 
 /* Ends the world: records the failure (only the first one counts; returns
  * 1 if this one did, else 0), wakes every blocked call of every rank and

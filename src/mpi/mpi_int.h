@@ -70,6 +70,9 @@ struct gr_mpi_rank
      * arrives for it, a copy touching its memory ends, or the world
      * fails. */
     pthread_cond_t cv;
+    /* Bumped (atomically, under the lock) with every broadcast of cv, so
+     * a waiter can spin on it without the lock before sleeping. */
+    unsigned wakes;
     struct gr__mpi_req *posted_head, *posted_tail;
     struct gr__mpi_msg *unx_head, *unx_tail;
     struct gr__mpi_req** reqs; /* handle -> request (NULL = free) */
@@ -90,10 +93,17 @@ struct gr_mpi_world
     pthread_mutex_t mu;
     int size;
     size_t eager_limit;
+    uint64_t spin_ns; /* how long a blocked rank polls before sleeping */
+    /* polls with a pause before polling with sched_yield (which lets a
+     * rank waiting for this CPU run): 0 when ranks outnumber CPUs */
+    unsigned spin_pauses;
     int failed;
     gr_mpi_failure failure;
     gr_mpi_rank* ranks;
 };
+
+/* Wakes r's waiters (lock held). */
+void gr__mpi_rank_wake(gr_mpi_rank* r);
 
 /* match.c: frees every request, message and queue of r (the world lock
  * held; r is detached and nothing refers to them any more). */

@@ -192,6 +192,41 @@ allreduce_rd(const view* v, void* buf, int count, MPI_Datatype dt, MPI_Op op)
     return rc;
 }
 
+/* A sendrecv of large blocks whose sizes both sides compute alike: each
+ * rank posts its receive, tells the rank it receives from (a 0-byte
+ * message on a tag of its own) and sends only once told by the rank it
+ * sends to. Every send then finds its receive posted and the sender
+ * copies, so the two copies of an exchange run at once instead of one
+ * rank doing both while the other waits. */
+#define READY_TAG 0x10000
+static int
+sendrecv_posted(const view* v,
+                const void* sbuf,
+                MPI_Count slen,
+                int to,
+                void* rbuf,
+                MPI_Count rlen,
+                int from)
+{
+    if (slen < BIG && rlen < BIG)
+        return gr__vsendrecv(v, sbuf, slen, to, rbuf, rlen, from);
+    int r = gr_mpi_irecv(rbuf, (int32_t)rlen, v->w[from], v->tag, v->ctx);
+    if (r < 0)
+        return gr__dev_err(r);
+    view rv = *v;
+    rv.tag = v->tag + READY_TAG;
+    int rc = 0;
+    if (rlen >= BIG)
+        rc = gr__vsend(&rv, NULL, 0, from);
+    if (!rc && slen >= BIG)
+        rc = gr__vrecv(&rv, NULL, 0, to);
+    if (!rc)
+        rc = gr__vsend(v, sbuf, slen, to);
+    gr_mpi_status st;
+    int rc2 = gr__dev_err(gr_mpi_wait(r, &st));
+    return rc ? rc : rc2;
+}
+
 /* Ring reduce-scatter then ring all-gather (commutative ops, large data). */
 static int
 allreduce_ring(const view* v, void* buf, int count, MPI_Datatype dt, MPI_Op op)
@@ -216,7 +251,7 @@ allreduce_ring(const view* v, void* buf, int count, MPI_Datatype dt, MPI_Op op)
     int right = (v->me + 1) % n, left = (v->me - 1 + n) % n, rc = 0;
     for (int s = 0; s < n - 1 && !rc; s++) {
         int sb = (v->me - s + n) % n, rb = (v->me - s - 1 + n) % n;
-        rc = gr__vsendrecv(v, b + off[sb], ln[sb], right, tmp, ln[rb], left);
+        rc = sendrecv_posted(v, b + off[sb], ln[sb], right, tmp, ln[rb], left);
         if (!rc)
             rc = gr__op_apply(op, tmp, b + off[rb], (int)cnt[rb], dt);
     }
@@ -225,7 +260,7 @@ allreduce_ring(const view* v, void* buf, int count, MPI_Datatype dt, MPI_Op op)
     if (!rc) {
         for (int s = 0; s < n - 1 && !rc; s++) {
             int sb = (v->me + 1 - s + n) % n, rb = (v->me - s + n) % n;
-            rc = gr__vsendrecv(
+            rc = sendrecv_posted(
               v, b + off[sb], ln[sb], right, b + off[rb], ln[rb], left);
         }
     }

@@ -178,6 +178,12 @@ MPI_Allreduce(const void* sbuf,
         return ERR(ch, MPI_ERR_OP);
     if (count < 0)
         return ERR(ch, MPI_ERR_COUNT);
+    if (t->contig) { /* reduce in the receive buffer: no temporary */
+        char* r = gr__dt_base(t, rbuf);
+        if (sbuf != MPI_IN_PLACE && count > 0)
+            memmove(r, gr__dt_base(t, sbuf), (size_t)gr__dt_packed(t, count));
+        return ERR(ch, allreduce_packed(c, r, count, dt, op));
+    }
     char* p = pack_new(sbuf == MPI_IN_PLACE ? rbuf : sbuf, count, t);
     if (!p)
         return ERR(ch, MPI_ERR_NO_MEM);

@@ -176,6 +176,11 @@ gr__dt_pack(dtype* t, const void* buf, MPI_Count count, void* out)
     char* o = out;
     const char* b = buf;
     MPI_Aint ext = t->ub - t->lb;
+    if (t->contig) { /* packed == layout: one copy, not one per element */
+        if (count > 0 && t->size > 0)
+            memcpy(o, gr__dt_base(t, buf), (size_t)(t->size * count));
+        return;
+    }
     for (MPI_Count i = 0; i < count; i++, b += ext)
         for (int k = 0; k < t->nblk; k++) {
             memcpy(o, b + t->blk[k].off, (size_t)t->blk[k].len);
@@ -193,6 +198,14 @@ gr__dt_unpack(dtype* t,
     const char* p = in;
     char* b = buf;
     MPI_Aint ext = t->ub - t->lb;
+    if (t->contig) {
+        MPI_Count n = count > 0 ? t->size * count : 0;
+        if (n > nbytes)
+            n = nbytes;
+        if (n > 0)
+            memcpy(gr__dt_base(t, buf), p, (size_t)n);
+        return;
+    }
     for (MPI_Count i = 0; i < count && nbytes > 0; i++, b += ext)
         for (int k = 0; k < t->nblk && nbytes > 0; k++) {
             MPI_Count n = t->blk[k].len;

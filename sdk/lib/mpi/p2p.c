@@ -234,6 +234,8 @@ start_send(req* r,
     return 0;
 }
 
+/* Starts a receive into r; with blocking set, completes it (one device
+ * call instead of irecv + wait). */
 static int
 start_recv(req* r,
            void* buf,
@@ -241,7 +243,8 @@ start_recv(req* r,
            MPI_Datatype dt,
            int src,
            int tag,
-           MPI_Comm ch)
+           MPI_Comm ch,
+           int blocking)
 {
     comm* c = gr__comm_get(ch);
     dtype* t = gr__dt_get(dt);
@@ -272,12 +275,18 @@ start_recv(req* r,
     }
     if ((rc = gr__xbuf_recv(&r->x, buf, count, t)))
         return rc;
-    int d = gr_mpi_irecv(r->x.p,
-                         (int32_t)r->x.len,
-                         src == MPI_ANY_SOURCE ? GR_MPI_ANY_SOURCE
-                                               : gr__peer_world(c, src),
-                         tag == MPI_ANY_TAG ? GR_MPI_ANY_TAG : tag,
-                         c->ctx + CTX_P2P);
+    int32_t wsrc =
+      src == MPI_ANY_SOURCE ? GR_MPI_ANY_SOURCE : gr__peer_world(c, src);
+    int32_t wtag = tag == MPI_ANY_TAG ? GR_MPI_ANY_TAG : tag;
+    if (blocking) {
+        gr_mpi_status ds = { 0 };
+        rc = gr_mpi_recv(
+          r->x.p, (int32_t)r->x.len, wsrc, wtag, c->ctx + CTX_P2P, &ds);
+        finish_dev(r, &ds, rc);
+        return 0;
+    }
+    int d =
+      gr_mpi_irecv(r->x.p, (int32_t)r->x.len, wsrc, wtag, c->ctx + CTX_P2P);
     if (d < 0) {
         gr__xbuf_free(&r->x);
         return gr__dev_err(d);
@@ -500,7 +509,7 @@ MPI_Recv(void* buf,
     CHECK_INIT();
     req r;
     memset(&r, 0, sizeof r);
-    int rc = start_recv(&r, buf, count, dt, src, tag, ch);
+    int rc = start_recv(&r, buf, count, dt, src, tag, ch, 1);
     if (rc)
         return ERR(ch, rc);
     req_poll(&r, 1);
@@ -600,7 +609,7 @@ MPI_Irecv(void* buf,
     MPI_Request h = gr__req_new(&r);
     if (h == MPI_REQUEST_NULL)
         return ERR(ch, MPI_ERR_NO_MEM);
-    int rc = start_recv(r, buf, count, dt, src, tag, ch);
+    int rc = start_recv(r, buf, count, dt, src, tag, ch, 0);
     if (rc) {
         req_release(h);
         *out = MPI_REQUEST_NULL;
@@ -730,7 +739,7 @@ MPI_Start(MPI_Request* h)
         rc = r->start(r);
     } else if (r->mode == P_RECV) {
         rc = start_recv(
-          r, (void*)r->pbuf, r->pcount, r->pdt, r->peer, r->tag, r->comm);
+          r, (void*)r->pbuf, r->pcount, r->pdt, r->peer, r->tag, r->comm, 0);
     } else if (r->mode == P_BSEND) {
         rc = bsend_start(r->pbuf, r->pcount, r->pdt, r->peer, r->tag, r->comm);
         r->state = RQ_DONE;

@@ -2,7 +2,8 @@
 /* src/mpi on host threads: per-sender order under ANY_SOURCE with eager
  * and rendezvous messages mixed and copies racing; a world failure wakes
  * blocked calls; a deadline ends a blocked receive; a rank detaching
- * fails the rendezvous sends waiting for it and takes back its own. */
+ * fails the rendezvous sends waiting for it and takes back its own. The
+ * first three also with blocked ranks polling before they sleep. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,9 +51,8 @@ sender(void* p)
 }
 
 static void
-test_order_any_source(void** state)
+order_any_source(uint64_t spin_ns)
 {
-    (void)state;
     enum
     {
         N = 4
@@ -60,6 +60,7 @@ test_order_any_source(void** state)
     gr_mpi_world* w;
     assert_int_equal(gr_mpi_world_create(N, &w), 0);
     gr_mpi_world_set_eager_limit(w, 4096); /* 8192*4 B is rendezvous */
+    gr_mpi_world_set_spin(w, spin_ns);
     struct th t[N];
     pthread_t id[N];
     for (int i = 1; i < N; i++) {
@@ -103,6 +104,33 @@ test_order_any_source(void** state)
     gr_mpi_world_destroy(w);
 }
 
+static void
+test_order_any_source(void** state)
+{
+    (void)state;
+    order_any_source(0); /* every wait sleeps at once */
+}
+
+/* Blocked ranks poll (without the lock) before sleeping: a wake-up that
+ * comes between the last poll and the sleep must not be lost (it would
+ * hang here), whether it comes during the poll or after it. */
+static void
+test_order_any_source_polling(void** state)
+{
+    (void)state;
+    order_any_source(20 * 1000);                 /* polls then sleeps */
+    order_any_source(5 * 1000 * 1000 * 1000ull); /* always woken polling */
+}
+
+static double
+since(const struct timespec* t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) +
+           (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
 static void*
 blocked_recv(void* p)
 {
@@ -119,11 +147,13 @@ blocked_recv(void* p)
 }
 
 static void
-test_failure_wakes_blocked(void** state)
+failure_wakes_blocked(uint64_t spin_ns)
 {
-    (void)state;
     gr_mpi_world* w;
     assert_int_equal(gr_mpi_world_create(3, &w), 0);
+    gr_mpi_world_set_spin(w, spin_ns);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     struct th t1 = { w, 1, 0 }, t2 = { w, 2, 0 };
     pthread_t a, b;
     pthread_create(&a, NULL, blocked_recv, &t1);
@@ -134,6 +164,7 @@ test_failure_wakes_blocked(void** state)
     assert_int_equal(gr_mpi_world_fail(w, 1, GR_MPI_FAIL_EXIT, 3, NULL), 0);
     pthread_join(a, NULL);
     pthread_join(b, NULL);
+    assert_true(since(&t0) < 30.0); /* woken, not at the end of a poll */
     assert_int_equal(t1.rc, GR_MPI_EWORLD);
     assert_int_equal(t2.rc, GR_MPI_EWORLD);
     gr_mpi_failure f;
@@ -142,6 +173,21 @@ test_failure_wakes_blocked(void** state)
     assert_int_equal(f.kind, GR_MPI_FAIL_TRAP);
     assert_string_equal(f.what, "test");
     gr_mpi_world_destroy(w);
+}
+
+static void
+test_failure_wakes_blocked(void** state)
+{
+    (void)state;
+    failure_wakes_blocked(0);
+}
+
+/* A failure ends calls that are polling too (a 60 s poll, 30 s bound). */
+static void
+test_failure_wakes_polling(void** state)
+{
+    (void)state;
+    failure_wakes_blocked(60 * 1000 * 1000 * 1000ull);
 }
 
 struct dl
@@ -159,11 +205,11 @@ recv_thunk(void* p)
 }
 
 static void
-test_deadline_ends_recv(void** state)
+deadline_ends_recv(uint64_t spin_ns)
 {
-    (void)state;
     gr_mpi_world* w;
     assert_int_equal(gr_mpi_world_create(2, &w), 0);
+    gr_mpi_world_set_spin(w, spin_ns);
     struct dl d = { gr_mpi_world_rank_at(w, 0), 0 };
     gr_mpi_rank_attach(d.r);
     gr_trap trap;
@@ -178,6 +224,21 @@ test_deadline_ends_recv(void** state)
     assert_true(s >= 0.19 && s < 5.0);
     gr_mpi_rank_detach(d.r);
     gr_mpi_world_destroy(w);
+}
+
+static void
+test_deadline_ends_recv(void** state)
+{
+    (void)state;
+    deadline_ends_recv(0);
+}
+
+/* A poll longer than the call's deadline stops at the deadline. */
+static void
+test_deadline_ends_polling(void** state)
+{
+    (void)state;
+    deadline_ends_recv(60 * 1000 * 1000 * 1000ull);
 }
 
 static void*
@@ -221,8 +282,11 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_order_any_source),
+        cmocka_unit_test(test_order_any_source_polling),
         cmocka_unit_test(test_failure_wakes_blocked),
+        cmocka_unit_test(test_failure_wakes_polling),
         cmocka_unit_test(test_deadline_ends_recv),
+        cmocka_unit_test(test_deadline_ends_polling),
         cmocka_unit_test(test_detach_fails_waiting_sender),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
