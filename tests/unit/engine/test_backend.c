@@ -95,8 +95,7 @@ call_ok(gr_instance* in, const char* name, int nargs, uint32_t a, uint32_t b)
 static gr_engine*
 make_engine(void)
 {
-    gr_engine_config cfg = { .backend = GR_ENGINE_GRANARY,
-                             .cache_dir = CACHE };
+    gr_engine_config cfg = { .backend = GR_ENGINE_GRANARY, .cache_dir = CACHE };
     gr_engine* e;
     assert_int_equal(gr_engine_create(&cfg, &e), 0);
     assert_int_equal(gr_engine_backend(e), GR_ENGINE_GRANARY);
@@ -175,8 +174,7 @@ check_traps(gr_instance* in)
     gr_trap t;
     assert_int_equal(call(in, "div", 1, 0, 0, &r, &t, 0), GR_ETRAP);
     assert_int_equal(t.kind, GR_TRAP_DIV_BY_ZERO);
-    assert_int_equal(call(in, "load", 1, 0xfffffff0u, 0, &r, &t, 0),
-                     GR_ETRAP);
+    assert_int_equal(call(in, "load", 1, 0xfffffff0u, 0, &r, &t, 0), GR_ETRAP);
     assert_int_equal(t.kind, GR_TRAP_OOB);
     assert_int_equal(call(in, "load", 1, 65533, 0, &r, &t, 0), GR_ETRAP);
     assert_int_equal(t.kind, GR_TRAP_OOB);
@@ -297,8 +295,7 @@ test_images(void** state)
     assert_int_equal(call_ok(b, "load", 1, 64, 0), 1234);
     check_traps(b);
     /* Reset puts a back into the image's state. */
-    assert_int_equal(gr_instance_reset_to_image(a, img, fd, pages, NULL, 0),
-                     0);
+    assert_int_equal(gr_instance_reset_to_image(a, img, fd, pages, NULL, 0), 0);
     assert_int_equal(call_ok(a, "get", 0, 0, 0), 42);
     assert_int_equal(call_ok(a, "load", 1, 64, 0), 1234);
     assert_int_equal(call_ok(a, "callt", 1, 1, 0), 42);
