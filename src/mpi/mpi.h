@@ -157,8 +157,10 @@ int gr_mpi_rank_irecv(gr_mpi_rank* r,
                       int32_t* req);
 /* wait: the request's result (0 or an error). test: 1 when complete with
  * result 0, the (negative) result when complete with an error, 0 when not
- * complete. waitany/testany likewise for the completed entry (*index); all
- * entries negative: 1 with *index = -1. st may be NULL. */
+ * complete. waitany: the completed entry's result (*index set); testany:
+ * 1 when an entry completed (*index set, its result in st->error), 0 if
+ * none. Both with all entries negative: 1 with *index = -1. st may be
+ * NULL. */
 int gr_mpi_rank_wait(gr_mpi_rank* r, int32_t req, gr_mpi_status* st);
 int gr_mpi_rank_test(gr_mpi_rank* r, int32_t req, gr_mpi_status* st);
 int gr_mpi_rank_waitany(gr_mpi_rank* r,

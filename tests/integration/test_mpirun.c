@@ -232,6 +232,41 @@ test_exit_codes(void** state)
     gr_test_proc_free(&p);
 }
 
+/* Real MPI programs against the guest library (sdk/lib/mpi). */
+static void
+test_mpi_library_end_to_end(void** state)
+{
+    (void)state;
+    const char* nps[] = { "1", "2", "4" };
+    for (int i = 0; i < 3; i++) {
+        gr_test_proc p =
+          mpirun(NULL, "-np", nps[i], gr_test_guest("mpi_suite"), NULL);
+        if (p.status != 0 || strstr(p.out, "FAIL"))
+            fprintf(stderr,
+                    "mpi_suite -np %s: status %d\n%s\n%s\n",
+                    nps[i],
+                    p.status,
+                    p.out,
+                    p.err);
+        assert_int_equal(p.status, 0);
+        assert_non_null(strstr(p.out, "mpi_suite: rank 0 ok"));
+        gr_test_proc_free(&p);
+    }
+    gr_test_proc p =
+      mpirun(NULL, "-np", "4", gr_test_guest("mpi_pingpong"), "200", NULL);
+    if (p.status != 0)
+        fprintf(stderr, "mpi_pingpong: %d\n%s\n%s\n", p.status, p.out, p.err);
+    assert_int_equal(p.status, 0);
+    assert_non_null(strstr(p.out, "pingpong ok"));
+    gr_test_proc_free(&p);
+    double took;
+    p = mpirun(&took, "-np", "4", gr_test_guest("mpi_abort"), NULL);
+    assert_int_equal(p.status, 3);
+    assert_non_null(strstr(p.err, "rank 1 called MPI_Abort(3)"));
+    assert_true(took < 10.0);
+    gr_test_proc_free(&p);
+}
+
 int
 main(void)
 {
@@ -250,6 +285,7 @@ main(void)
         cmocka_unit_test(test_exit_ends_app),
         cmocka_unit_test(test_timeout_while_blocked),
         cmocka_unit_test(test_exit_codes),
+        cmocka_unit_test(test_mpi_library_end_to_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -129,7 +129,12 @@ extern "C"
      * completion *index gets the position (or -1 if all entries are
      * negative: returns 1 at once with *index = -1), the request is freed.
      * cancel: cancels a pending receive (a completed one is not affected);
-     * the request must still be waited for (status.cancelled = 1). */
+     * the request must still be waited for (status.cancelled = 1).
+     * Results in detail (host implementation, src/mpi): test returns 1
+     * when complete with result 0 and the negative result (e.g.
+     * GR_MPI_ERR_TRUNCATE, status filled) when complete with an error;
+     * waitany returns the completed request's result; testany returns 1
+     * when one completed, its result in status.error. */
     GR_MPI_IMPORT(wait)
     int32_t gr_mpi_wait(int32_t req, gr_mpi_status* status);
     GR_MPI_IMPORT(test)

@@ -266,6 +266,38 @@ big(void)
     }
 }
 
+/* Ping-pong between ranks 0 and 1: round-trip/2 latency per size and
+ * bandwidth (for measurements; prints, checks nothing). */
+static void
+pingpong(void)
+{
+    static uint8_t buf[1 << 20];
+    const int sizes[] = { 0, 8, 1024, 65536, 1 << 20 };
+    if (rank > 1)
+        return;
+    for (int k = 0; k < 5; k++) {
+        int n = sizes[k], iters = n >= 65536 ? 500 : 20000;
+        for (int pass = 0; pass < 2; pass++) { /* warm-up, then measured */
+            double t0 = now_s();
+            for (int i = 0; i < iters; i++) {
+                if (rank == 0) {
+                    gr_mpi_send(buf, n, 1, 0, 1, 0);
+                    gr_mpi_recv(buf, n, 1, 0, 1, NULL);
+                } else {
+                    gr_mpi_recv(buf, n, 0, 0, 1, NULL);
+                    gr_mpi_send(buf, n, 0, 0, 1, 0);
+                }
+            }
+            double t = now_s() - t0;
+            if (pass == 1 && rank == 0)
+                printf("pingpong %7d B: %8.2f us one-way, %8.1f MB/s\n",
+                       n,
+                       t / iters / 2 * 1e6,
+                       n ? (double)n * iters * 2 / t / 1e6 : 0);
+        }
+    }
+}
+
 /* Bad guest pointers are GR_MPI_ERR_FAULT, never a crash. */
 static void
 badptr(void)
@@ -360,6 +392,8 @@ main(int argc, char** argv)
         sync_mode();
     } else if (strcmp(what, "big") == 0) {
         big();
+    } else if (strcmp(what, "pingpong") == 0) {
+        pingpong();
     } else if (strcmp(what, "badptr") == 0) {
         badptr();
     } else if (strcmp(what, "trap") == 0 || strcmp(what, "abort") == 0 ||
