@@ -323,6 +323,10 @@ int gr__pprobe(int32_t src,
                int32_t ctx,
                int32_t* msg,
                gr_mpi_status* st);
+/* Frees datatypes / user ops whose MPI_*_free came while schedules were
+ * pending (called when the last one completes). */
+void gr__dt_deferred_free(void);
+void gr__op_deferred_free(void);
 /* Makes a request running schedule s (started already). */
 MPI_Request gr__req_sched(MPI_Comm comm, nbc* s);
 

@@ -163,7 +163,12 @@ gr__nbc_recv(nbc* s, void* buf, MPI_Count len, int wpeer)
 }
 
 void
-gr__nbc_p2p(nbc* s, int is_recv, void* buf, MPI_Count len, int wpeer, int ctx,
+gr__nbc_p2p(nbc* s,
+            int is_recv,
+            void* buf,
+            MPI_Count len,
+            int wpeer,
+            int ctx,
             int tag)
 {
     step* p = add(s, is_recv ? ST_RECV : ST_SEND);
@@ -178,7 +183,11 @@ gr__nbc_p2p(nbc* s, int is_recv, void* buf, MPI_Count len, int wpeer, int ctx,
 }
 
 void
-gr__nbc_op(nbc* s, const void* in, void* inout, int count, MPI_Datatype dt,
+gr__nbc_op(nbc* s,
+           const void* in,
+           void* inout,
+           int count,
+           MPI_Datatype dt,
            MPI_Op op)
 {
     step* p = add(s, ST_OP);
@@ -192,7 +201,11 @@ gr__nbc_op(nbc* s, const void* in, void* inout, int count, MPI_Datatype dt,
 }
 
 void
-gr__nbc_unpack(nbc* s, const void* in, MPI_Count len, void* buf, int count,
+gr__nbc_unpack(nbc* s,
+               const void* in,
+               MPI_Count len,
+               void* buf,
+               int count,
                MPI_Datatype dt)
 {
     step* p = add(s, ST_UNPACK);
@@ -281,8 +294,8 @@ post(nbc* s)
                                   p->ctx,
                                   GR_MPI_MODE_STANDARD);
         else if (p->kind == ST_RECV)
-            p->dev = gr_mpi_irecv(p->buf, (int32_t)p->len, p->peer, p->tag,
-                                  p->ctx);
+            p->dev =
+              gr_mpi_irecv(p->buf, (int32_t)p->len, p->peer, p->tag, p->ctx);
         else
             run_local(s, p);
         if ((p->kind == ST_SEND || p->kind == ST_RECV) && p->dev < 0) {
@@ -331,6 +344,10 @@ advance(nbc* s)
         if (*p)
             *p = s->next;
         s->active = 0;
+        if (!active_list) {
+            gr__dt_deferred_free();
+            gr__op_deferred_free();
+        }
     }
     return 1;
 }
@@ -445,8 +462,12 @@ gr__pwait(int32_t dev, gr_mpi_status* ds)
 }
 
 int
-gr__psend(const void* buf, int32_t len, int32_t dest, int32_t tag,
-          int32_t ctx, int32_t mode)
+gr__psend(const void* buf,
+          int32_t len,
+          int32_t dest,
+          int32_t tag,
+          int32_t ctx,
+          int32_t mode)
 {
     if (!active_list)
         return gr_mpi_send(buf, len, dest, tag, ctx, mode);
@@ -458,7 +479,11 @@ gr__psend(const void* buf, int32_t len, int32_t dest, int32_t tag,
 }
 
 int
-gr__precv(void* buf, int32_t len, int32_t src, int32_t tag, int32_t ctx,
+gr__precv(void* buf,
+          int32_t len,
+          int32_t src,
+          int32_t tag,
+          int32_t ctx,
           gr_mpi_status* st)
 {
     if (!active_list)
@@ -476,7 +501,10 @@ gr__precv(void* buf, int32_t len, int32_t src, int32_t tag, int32_t ctx,
 /* A blocking probe that keeps schedules moving: polls while any is
  * pending (a blocked host probe could not see their completions). */
 int
-gr__pprobe(int32_t src, int32_t tag, int32_t ctx, int32_t* msg,
+gr__pprobe(int32_t src,
+           int32_t tag,
+           int32_t ctx,
+           int32_t* msg,
            gr_mpi_status* st)
 {
     for (;;) {

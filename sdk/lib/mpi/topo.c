@@ -491,8 +491,9 @@ MPI_Dist_graph_create(MPI_Comm old,
     ne = 0;
     for (int i = 0; i < n; i++)
         for (int k = 0; k < deg[i]; k++, ne++) {
-            int e[4] = { src[i], dst[ne], wt && w != MPI_WEIGHTS_EMPTY ? w[ne] : 1,
-                         0 };
+            int e[4] = {
+                src[i], dst[ne], wt && w != MPI_WEIGHTS_EMPTY ? w[ne] : 1, 0
+            };
             int ends[2] = { src[i], dst[ne] };
             for (int q = 0; q < 2; q++) {
                 e[3] = q; /* 0: an out edge of the receiver, 1: an in edge */
@@ -664,7 +665,12 @@ nb_alltoallw(MPI_Comm h,
         }
         const void* p =
           gr__nbc_sview(s, (const char*)sb + sds[k], scs[k], sts[k], &len, 0);
-        gr__nbc_p2p(s, 0, (void*)p, len, c->w[nb->out[k]], c->ctx + CTX_COLL,
+        gr__nbc_p2p(s,
+                    0,
+                    (void*)p,
+                    len,
+                    c->w[nb->out[k]],
+                    c->ctx + CTX_COLL,
                     tag + (nb->cart ? k : 0));
     }
     for (int k = 0; k < nb->nin; k++) {
@@ -677,15 +683,20 @@ nb_alltoallw(MPI_Comm h,
         int up;
         char* buf = (char*)rb + rds[k];
         void* p = gr__nbc_rview(s, buf, rcs[k], rts[k], &len, &up);
-        gr__nbc_p2p(s, 1, p, len, c->w[nb->in[k]], c->ctx + CTX_COLL,
+        gr__nbc_p2p(s,
+                    1,
+                    p,
+                    len,
+                    c->w[nb->in[k]],
+                    c->ctx + CTX_COLL,
                     tag + (nb->cart ? (k ^ 1) : 0));
         if (up)
             ups[nup++] = (up_t){ p, len, buf, rcs[k], rts[k] };
     }
     gr__nbc_round(s);
     for (int i = 0; i < nup; i++)
-        gr__nbc_unpack(s, ups[i].p, ups[i].len, ups[i].buf, ups[i].count,
-                       ups[i].dt);
+        gr__nbc_unpack(
+          s, ups[i].p, ups[i].len, ups[i].buf, ups[i].count, ups[i].dt);
     int rc = gr__nbc_err(s);
     if (rc) {
         gr__nbc_free(s);
@@ -801,34 +812,56 @@ wait_it(MPI_Comm h, int rc, MPI_Request* r)
 }
 
 int
-MPI_Ineighbor_allgather(const void* sb, int sc, MPI_Datatype st, void* rb,
-                        int rc, MPI_Datatype rt, MPI_Comm h, MPI_Request* r)
+MPI_Ineighbor_allgather(const void* sb,
+                        int sc,
+                        MPI_Datatype st,
+                        void* rb,
+                        int rc,
+                        MPI_Datatype rt,
+                        MPI_Comm h,
+                        MPI_Request* r)
 {
     return neighbor(
       N_AG, h, sb, sc, NULL, NULL, st, NULL, rb, rc, NULL, NULL, rt, NULL, r);
 }
 
 int
-MPI_Neighbor_allgather(const void* sb, int sc, MPI_Datatype st, void* rb,
-                       int rc, MPI_Datatype rt, MPI_Comm h)
+MPI_Neighbor_allgather(const void* sb,
+                       int sc,
+                       MPI_Datatype st,
+                       void* rb,
+                       int rc,
+                       MPI_Datatype rt,
+                       MPI_Comm h)
 {
     MPI_Request r;
-    return wait_it(h, MPI_Ineighbor_allgather(sb, sc, st, rb, rc, rt, h, &r),
-                   &r);
+    return wait_it(
+      h, MPI_Ineighbor_allgather(sb, sc, st, rb, rc, rt, h, &r), &r);
 }
 
 int
-MPI_Ineighbor_allgatherv(const void* sb, int sc, MPI_Datatype st, void* rb,
-                         const int rcs[], const int d[], MPI_Datatype rt,
-                         MPI_Comm h, MPI_Request* r)
+MPI_Ineighbor_allgatherv(const void* sb,
+                         int sc,
+                         MPI_Datatype st,
+                         void* rb,
+                         const int rcs[],
+                         const int d[],
+                         MPI_Datatype rt,
+                         MPI_Comm h,
+                         MPI_Request* r)
 {
     return neighbor(
       N_AGV, h, sb, sc, NULL, NULL, st, NULL, rb, 0, rcs, d, rt, NULL, r);
 }
 
 int
-MPI_Neighbor_allgatherv(const void* sb, int sc, MPI_Datatype st, void* rb,
-                        const int rcs[], const int d[], MPI_Datatype rt,
+MPI_Neighbor_allgatherv(const void* sb,
+                        int sc,
+                        MPI_Datatype st,
+                        void* rb,
+                        const int rcs[],
+                        const int d[],
+                        MPI_Datatype rt,
                         MPI_Comm h)
 {
     MPI_Request r;
@@ -837,26 +870,43 @@ MPI_Neighbor_allgatherv(const void* sb, int sc, MPI_Datatype st, void* rb,
 }
 
 int
-MPI_Ineighbor_alltoall(const void* sb, int sc, MPI_Datatype st, void* rb,
-                       int rc, MPI_Datatype rt, MPI_Comm h, MPI_Request* r)
+MPI_Ineighbor_alltoall(const void* sb,
+                       int sc,
+                       MPI_Datatype st,
+                       void* rb,
+                       int rc,
+                       MPI_Datatype rt,
+                       MPI_Comm h,
+                       MPI_Request* r)
 {
     return neighbor(
       N_A2A, h, sb, sc, NULL, NULL, st, NULL, rb, rc, NULL, NULL, rt, NULL, r);
 }
 
 int
-MPI_Neighbor_alltoall(const void* sb, int sc, MPI_Datatype st, void* rb,
-                      int rc, MPI_Datatype rt, MPI_Comm h)
+MPI_Neighbor_alltoall(const void* sb,
+                      int sc,
+                      MPI_Datatype st,
+                      void* rb,
+                      int rc,
+                      MPI_Datatype rt,
+                      MPI_Comm h)
 {
     MPI_Request r;
-    return wait_it(h, MPI_Ineighbor_alltoall(sb, sc, st, rb, rc, rt, h, &r),
-                   &r);
+    return wait_it(
+      h, MPI_Ineighbor_alltoall(sb, sc, st, rb, rc, rt, h, &r), &r);
 }
 
 int
-MPI_Ineighbor_alltoallv(const void* sb, const int scs[], const int sd[],
-                        MPI_Datatype st, void* rb, const int rcs[],
-                        const int rd[], MPI_Datatype rt, MPI_Comm h,
+MPI_Ineighbor_alltoallv(const void* sb,
+                        const int scs[],
+                        const int sd[],
+                        MPI_Datatype st,
+                        void* rb,
+                        const int rcs[],
+                        const int rd[],
+                        MPI_Datatype rt,
+                        MPI_Comm h,
                         MPI_Request* r)
 {
     return neighbor(
@@ -864,9 +914,15 @@ MPI_Ineighbor_alltoallv(const void* sb, const int scs[], const int sd[],
 }
 
 int
-MPI_Neighbor_alltoallv(const void* sb, const int scs[], const int sd[],
-                       MPI_Datatype st, void* rb, const int rcs[],
-                       const int rd[], MPI_Datatype rt, MPI_Comm h)
+MPI_Neighbor_alltoallv(const void* sb,
+                       const int scs[],
+                       const int sd[],
+                       MPI_Datatype st,
+                       void* rb,
+                       const int rcs[],
+                       const int rd[],
+                       MPI_Datatype rt,
+                       MPI_Comm h)
 {
     MPI_Request r;
     return wait_it(
@@ -874,23 +930,35 @@ MPI_Neighbor_alltoallv(const void* sb, const int scs[], const int sd[],
 }
 
 int
-MPI_Ineighbor_alltoallw(const void* sb, const int scs[], const MPI_Aint sd[],
-                        const MPI_Datatype sts[], void* rb, const int rcs[],
-                        const MPI_Aint rd[], const MPI_Datatype rts[],
-                        MPI_Comm h, MPI_Request* r)
+MPI_Ineighbor_alltoallw(const void* sb,
+                        const int scs[],
+                        const MPI_Aint sd[],
+                        const MPI_Datatype sts[],
+                        void* rb,
+                        const int rcs[],
+                        const MPI_Aint rd[],
+                        const MPI_Datatype rts[],
+                        MPI_Comm h,
+                        MPI_Request* r)
 {
     return neighbor(
       N_A2AW, h, sb, 0, scs, sd, 0, sts, rb, 0, rcs, rd, 0, rts, r);
 }
 
 int
-MPI_Neighbor_alltoallw(const void* sb, const int scs[], const MPI_Aint sd[],
-                       const MPI_Datatype sts[], void* rb, const int rcs[],
-                       const MPI_Aint rd[], const MPI_Datatype rts[],
+MPI_Neighbor_alltoallw(const void* sb,
+                       const int scs[],
+                       const MPI_Aint sd[],
+                       const MPI_Datatype sts[],
+                       void* rb,
+                       const int rcs[],
+                       const MPI_Aint rd[],
+                       const MPI_Datatype rts[],
                        MPI_Comm h)
 {
     MPI_Request r;
     return wait_it(
-      h, MPI_Ineighbor_alltoallw(sb, scs, sd, sts, rb, rcs, rd, rts, h, &r),
+      h,
+      MPI_Ineighbor_alltoallw(sb, scs, sd, sts, rb, rcs, rd, rts, h, &r),
       &r);
 }

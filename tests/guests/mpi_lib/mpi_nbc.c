@@ -38,7 +38,12 @@ sparse_exchange(void)
         MPI_Iprobe(MPI_ANY_SOURCE, 7, MPI_COMM_WORLD, &flag, &st);
         if (flag) {
             int v;
-            MPI_Recv(&v, 1, MPI_INT, st.MPI_SOURCE, 7, MPI_COMM_WORLD,
+            MPI_Recv(&v,
+                     1,
+                     MPI_INT,
+                     st.MPI_SOURCE,
+                     7,
+                     MPI_COMM_WORLD,
                      MPI_STATUS_IGNORE);
             got++;
             sum += v;
@@ -53,8 +58,9 @@ sparse_exchange(void)
         }
     }
     int l = (rank + size - 1) % size, r = (rank + 1) % size;
-    int want = size == 1 ? 3 : size == 2 ? l * 10 + 1 + r * 10 + 2
-                                         : l * 10 + 1 + r * 10 + 2;
+    int want = size == 1   ? 3
+               : size == 2 ? l * 10 + 1 + r * 10 + 2
+                           : l * 10 + 1 + r * 10 + 2;
     CHECK(got == 2);
     CHECK(sum == want);
 }
@@ -119,8 +125,7 @@ nb_collectives(void)
     int red = 0, scan = 0, mine = rank + 1;
     MPI_Ialltoall(sb, 1, MPI_INT, rb, 1, MPI_INT, MPI_COMM_WORLD, &r[0]);
     MPI_Iallgather(&mine, 1, MPI_INT, ex, 1, MPI_INT, MPI_COMM_WORLD, &r[1]);
-    MPI_Ireduce(&mine, &red, 1, MPI_INT, MPI_SUM, n - 1, MPI_COMM_WORLD,
-                &r[2]);
+    MPI_Ireduce(&mine, &red, 1, MPI_INT, MPI_SUM, n - 1, MPI_COMM_WORLD, &r[2]);
     MPI_Iscan(&mine, &scan, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD, &r[3]);
     MPI_Waitall(4, r, MPI_STATUSES_IGNORE);
     for (int i = 0; i < n; i++) {
@@ -133,16 +138,52 @@ nb_collectives(void)
 }
 
 static void
+user_sum(void* in, void* inout, int* len, MPI_Datatype* dt)
+{
+    (void)dt;
+    for (int i = 0; i < *len; i++)
+        ((int*)inout)[i] += ((int*)in)[i];
+}
+
+/* MPI allows freeing an op or a datatype while an operation using it is
+ * pending: the operation still completes with it. */
+static void
+free_while_pending(void)
+{
+    MPI_Op op;
+    MPI_Op_create(user_sum, 1, &op);
+    MPI_Datatype vec, dup;
+    MPI_Type_vector(2, 1, 2, MPI_INT, &vec);
+    MPI_Type_dup(vec, &dup);
+    MPI_Type_free(&vec);
+    MPI_Type_commit(&dup);
+    int in = rank + 1, out = 0, buf[3] = { -1, -1, -1 };
+    if (rank == 0) {
+        buf[0] = 5;
+        buf[2] = 6;
+    }
+    MPI_Request r[2];
+    MPI_Iallreduce(&in, &out, 1, MPI_INT, op, MPI_COMM_WORLD, &r[0]);
+    MPI_Ibcast(buf, 1, dup, 0, MPI_COMM_WORLD, &r[1]);
+    MPI_Op_free(&op);
+    MPI_Type_free(&dup);
+    MPI_Waitall(2, r, MPI_STATUSES_IGNORE);
+    CHECK(out == size * (size + 1) / 2);
+    CHECK(buf[0] == 5 && buf[2] == 6);
+    CHECK(buf[1] == -1);
+}
+
+static void
 isendrecv(void)
 {
     int to = (rank + 1) % size, from = (rank + size - 1) % size;
     int out = rank, in = -1, rep = rank * 2;
     MPI_Request r[2];
     MPI_Status st;
-    MPI_Isendrecv(&out, 1, MPI_INT, to, 5, &in, 1, MPI_INT, from, 5,
-                  MPI_COMM_WORLD, &r[0]);
-    MPI_Isendrecv_replace(&rep, 1, MPI_INT, to, 6, from, 6, MPI_COMM_WORLD,
-                          &r[1]);
+    MPI_Isendrecv(
+      &out, 1, MPI_INT, to, 5, &in, 1, MPI_INT, from, 5, MPI_COMM_WORLD, &r[0]);
+    MPI_Isendrecv_replace(
+      &rep, 1, MPI_INT, to, 6, from, 6, MPI_COMM_WORLD, &r[1]);
     MPI_Wait(&r[0], &st);
     CHECK(in == from);
     CHECK(st.MPI_SOURCE == from);
@@ -202,9 +243,16 @@ cartesian(void)
     /* a directed ring as a distributed graph */
     int dnext = (rank + 1) % size, dprev = (rank + size - 1) % size;
     MPI_Comm g;
-    MPI_Dist_graph_create_adjacent(MPI_COMM_WORLD, 1, &dprev, MPI_UNWEIGHTED,
-                                   1, &dnext, MPI_UNWEIGHTED, MPI_INFO_NULL,
-                                   0, &g);
+    MPI_Dist_graph_create_adjacent(MPI_COMM_WORLD,
+                                   1,
+                                   &dprev,
+                                   MPI_UNWEIGHTED,
+                                   1,
+                                   &dnext,
+                                   MPI_UNWEIGHTED,
+                                   MPI_INFO_NULL,
+                                   0,
+                                   &g);
     int got = -1;
     MPI_Neighbor_allgather(&rank, 1, MPI_INT, &got, 1, MPI_INT, g);
     CHECK(got == dprev);
@@ -224,6 +272,7 @@ main(int argc, char** argv)
     recv_while_pending();
     persistent_order();
     nb_collectives();
+    free_while_pending();
     isendrecv();
     cartesian();
     if (!fails)
