@@ -15,7 +15,7 @@
 int
 gr__vsend(const view* v, const void* buf, MPI_Count len, int to)
 {
-    int rc = gr_mpi_send(
+    int rc = gr__psend(
       buf, (int32_t)len, v->w[to], v->tag, v->ctx, GR_MPI_MODE_STANDARD);
     return gr__dev_err(rc);
 }
@@ -24,7 +24,7 @@ int
 gr__vrecv(const view* v, void* buf, MPI_Count len, int from)
 {
     gr_mpi_status st;
-    int rc = gr_mpi_recv(buf, (int32_t)len, v->w[from], v->tag, v->ctx, &st);
+    int rc = gr__precv(buf, (int32_t)len, v->w[from], v->tag, v->ctx, &st);
     return gr__dev_err(rc);
 }
 
@@ -40,10 +40,10 @@ gr__vsendrecv(const view* v,
     int r = gr_mpi_irecv(rbuf, (int32_t)rlen, v->w[from], v->tag, v->ctx);
     if (r < 0)
         return gr__dev_err(r);
-    int rc = gr_mpi_send(
+    int rc = gr__psend(
       sbuf, (int32_t)slen, v->w[to], v->tag, v->ctx, GR_MPI_MODE_STANDARD);
     gr_mpi_status st;
-    int rc2 = gr_mpi_wait(r, &st);
+    int rc2 = gr__pwait(r, &st);
     return gr__dev_err(rc < 0 ? rc : rc2);
 }
 

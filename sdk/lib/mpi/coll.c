@@ -472,7 +472,7 @@ MPI_Gatherv(const void* sbuf,
         if (dv[i] < 0)
             continue;
         gr_mpi_status s;
-        int r2 = gr__dev_err(gr_mpi_wait(dv[i], &s));
+        int r2 = gr__dev_err(gr__pwait(dv[i], &s));
         if (!rc)
             rc = r2;
         gr__xbuf_finish_recv(&xs[i],
@@ -578,7 +578,7 @@ MPI_Scatterv(const void* sbuf,
         if (dv[i] < 0)
             continue;
         gr_mpi_status s;
-        int r2 = gr__dev_err(gr_mpi_wait(dv[i], &s));
+        int r2 = gr__dev_err(gr__pwait(dv[i], &s));
         if (!rc)
             rc = r2;
         gr__xbuf_free(&xs[i]);

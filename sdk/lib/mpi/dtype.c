@@ -745,10 +745,27 @@ MPI_Type_free(MPI_Datatype* datatype)
     if (!t || t->builtin)
         return ERR(MPI_COMM_WORLD, MPI_ERR_TYPE);
     gr__attr_delete_all(&t->attrs, *datatype, 1);
+    if (gr__nbc_any_active()) {
+        /* pending schedules may still unpack with it: released once none
+         * is pending (gr__deferred_free) */
+        t->used = -1;
+        *datatype = MPI_DATATYPE_NULL;
+        return 0;
+    }
     derived[H_IDX(*datatype)] = NULL;
     dt_destroy(t);
     *datatype = MPI_DATATYPE_NULL;
     return 0;
+}
+
+void
+gr__dt_deferred_free(void)
+{
+    for (int i = 0; i < nderived; i++)
+        if (derived[i] && derived[i]->used == -1) {
+            dt_destroy(derived[i]);
+            derived[i] = NULL;
+        }
 }
 
 /* ---- queries ---- */

@@ -251,6 +251,8 @@ struct req
     req_progress_fn progress;
     void* args;
     int free_on_done; /* MPI_Request_free on an active request */
+    struct nbc* nbc;  /* schedule being run (RQ_SCHED) */
+    int ptag;         /* persistent collective: its tag, fixed at init */
 };
 
 MPI_Request gr__req_new(req** out);
@@ -258,6 +260,75 @@ req* gr__req_get(MPI_Request h);
 /* A request that is already complete with an empty status. */
 MPI_Request gr__req_done(MPI_Comm comm, int err);
 void gr__status_empty(MPI_Status* st);
+
+/* ---- schedules and progress (sched.c) ---- */
+typedef struct nbc nbc;
+nbc* gr__nbc_new(int ctx, int tag);
+void gr__nbc_free(nbc* s);
+void* gr__nbc_tmp(nbc* s, size_t n);
+void gr__nbc_round(nbc* s);
+void gr__nbc_send(nbc* s, const void* buf, MPI_Count len, int wpeer);
+void gr__nbc_recv(nbc* s, void* buf, MPI_Count len, int wpeer);
+void gr__nbc_p2p(nbc* s,
+                 int is_recv,
+                 void* buf,
+                 MPI_Count len,
+                 int wpeer,
+                 int ctx,
+                 int tag);
+void gr__nbc_op(nbc* s,
+                const void* in,
+                void* inout,
+                int count,
+                MPI_Datatype dt,
+                MPI_Op op);
+void gr__nbc_unpack(nbc* s,
+                    const void* in,
+                    MPI_Count len,
+                    void* buf,
+                    int count,
+                    MPI_Datatype dt);
+void gr__nbc_copy(nbc* s, const void* in, void* out, MPI_Count len);
+const MPI_Status* gr__nbc_status(nbc* s);
+int gr__nbc_err(nbc* s);
+int gr__nbc_start(nbc* s);
+void gr__nbc_wait(nbc* s);
+int gr__nbc_test(nbc* s);
+int gr__nbc_any_active(void);
+/* Advances every pending schedule without blocking. */
+void gr__progress(void);
+/* gr_mpi_waitany over dv[0..n) and the pending schedules' device
+ * requests: *idx = position in dv, or -2 when a schedule step completed
+ * (result 0; call gr__progress and wait again). */
+int gr__progress_waitany(const int32_t* dv,
+                         int n,
+                         int32_t* idx,
+                         gr_mpi_status* ds);
+/* gr_mpi_wait / send / recv / probe that progress schedules meanwhile. */
+int gr__pwait(int32_t dev, gr_mpi_status* ds);
+int gr__psend(const void* buf,
+              int32_t len,
+              int32_t dest,
+              int32_t tag,
+              int32_t ctx,
+              int32_t mode);
+int gr__precv(void* buf,
+              int32_t len,
+              int32_t src,
+              int32_t tag,
+              int32_t ctx,
+              gr_mpi_status* st);
+int gr__pprobe(int32_t src,
+               int32_t tag,
+               int32_t ctx,
+               int32_t* msg,
+               gr_mpi_status* st);
+/* Frees datatypes / user ops whose MPI_*_free came while schedules were
+ * pending (called when the last one completes). */
+void gr__dt_deferred_free(void);
+void gr__op_deferred_free(void);
+/* Makes a request running schedule s (started already). */
+MPI_Request gr__req_sched(MPI_Comm comm, nbc* s);
 
 /* ---- attributes ---- */
 int gr__attr_copy_all(MPI_Comm from, MPI_Comm to);

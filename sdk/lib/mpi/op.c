@@ -369,9 +369,18 @@ MPI_Op_free(MPI_Op* op)
 {
     if (!op || H_KIND(*op) != H_OP_USER || !gr__op_valid(*op))
         return ERR(MPI_COMM_WORLD, MPI_ERR_OP);
-    uops[H_IDX(*op)].used = 0;
+    /* a pending schedule may still reduce with it: released once none is */
+    uops[H_IDX(*op)].used = gr__nbc_any_active() ? -1 : 0;
     *op = MPI_OP_NULL;
     return 0;
+}
+
+void
+gr__op_deferred_free(void)
+{
+    for (int i = 0; i < nuops; i++)
+        if (uops[i].used == -1)
+            uops[i].used = 0;
 }
 
 int

@@ -122,7 +122,7 @@ req_poll(req* r, int blocking)
         gr_mpi_status ds = { 0 };
         int rc;
         if (blocking) {
-            rc = gr_mpi_wait(r->dev, &ds);
+            rc = gr__pwait(r->dev, &ds);
         } else {
             rc = gr_mpi_test(r->dev, &ds);
             if (rc == 0)
@@ -434,12 +434,12 @@ send_mode(const void* buf,
     xbuf x;
     if ((rc = gr__xbuf_send(&x, buf, count, t)))
         return rc;
-    rc = gr_mpi_send(x.p,
-                     (int32_t)x.len,
-                     gr__peer_world(c, dest),
-                     tag,
-                     c->ctx + CTX_P2P,
-                     mode);
+    rc = gr__psend(x.p,
+                   (int32_t)x.len,
+                   gr__peer_world(c, dest),
+                   tag,
+                   c->ctx + CTX_P2P,
+                   mode);
     gr__xbuf_free(&x);
     return gr__dev_err(rc);
 }
@@ -794,6 +794,7 @@ MPI_Wait(MPI_Request* h, MPI_Status* status)
 int
 MPI_Test(MPI_Request* h, int* flag, MPI_Status* status)
 {
+    gr__progress();
     if (is_inactive(*h)) {
         *flag = 1;
         if (status != MPI_STATUS_IGNORE)
@@ -811,6 +812,7 @@ MPI_Test(MPI_Request* h, int* flag, MPI_Status* status)
 int
 MPI_Request_get_status(MPI_Request h, int* flag, MPI_Status* status)
 {
+    gr__progress();
     if (is_inactive(h)) {
         *flag = 1;
         if (status != MPI_STATUS_IGNORE)
@@ -853,6 +855,7 @@ MPI_Waitall(int count, MPI_Request hv[], MPI_Status sv[])
 int
 MPI_Testall(int count, MPI_Request hv[], int* flag, MPI_Status sv[])
 {
+    gr__progress();
     *flag = 1;
     for (int i = 0; i < count; i++)
         if (!is_inactive(hv[i]) && !req_poll(gr__req_get(hv[i]), 0))
@@ -883,6 +886,7 @@ anyof(int count, MPI_Request hv[], int* index, int blocking)
         return 1;
     }
     for (;;) {
+        gr__progress();
         /* device requests: one waitany/testany over them */
         int32_t* dv = gr__malloc(sizeof(int32_t) * (size_t)count);
         int sched = 0;
@@ -908,10 +912,12 @@ anyof(int count, MPI_Request hv[], int* index, int blocking)
         }
         int32_t idx = -1;
         gr_mpi_status ds = { 0 };
-        int rc = (blocking && !sched) ? gr_mpi_waitany(dv, count, &idx, &ds)
-                                      : gr_mpi_testany(dv, count, &idx, &ds);
+        int rc = blocking ? gr__progress_waitany(dv, count, &idx, &ds)
+                          : gr_mpi_testany(dv, count, &idx, &ds);
         free(dv);
-        int waited = blocking && !sched;
+        if (blocking && idx == -2)
+            continue;
+        int waited = blocking;
         if (idx >= 0 && (waited || rc == 1)) {
             finish_dev(gr__req_get(hv[idx]), &ds, waited ? rc : ds.error);
             *index = idx;
@@ -1063,12 +1069,14 @@ probe(int src, int tag, MPI_Comm ch, int blocking, int* flag, MPI_Status* st)
         return 0;
     }
     gr_mpi_status ds = { 0 };
-    rc = gr_mpi_probe(src == MPI_ANY_SOURCE ? GR_MPI_ANY_SOURCE
-                                            : gr__peer_world(c, src),
-                      tag == MPI_ANY_TAG ? GR_MPI_ANY_TAG : tag,
-                      c->ctx + CTX_P2P,
-                      blocking,
-                      &ds);
+    int32_t wsrc =
+      src == MPI_ANY_SOURCE ? GR_MPI_ANY_SOURCE : gr__peer_world(c, src);
+    int32_t wtag = tag == MPI_ANY_TAG ? GR_MPI_ANY_TAG : tag;
+    gr__progress();
+    if (blocking)
+        rc = gr__pprobe(wsrc, wtag, c->ctx + CTX_P2P, NULL, &ds);
+    else
+        rc = gr_mpi_probe(wsrc, wtag, c->ctx + CTX_P2P, 0, &ds);
     if (rc < 0)
         return gr__dev_err(rc);
     *flag = rc == 1;
@@ -1137,13 +1145,14 @@ mprobe(int src,
         return MPI_ERR_NO_MEM;
     gr_mpi_status ds = { 0 };
     int32_t dm = -1;
-    rc = gr_mpi_mprobe(src == MPI_ANY_SOURCE ? GR_MPI_ANY_SOURCE
-                                             : gr__peer_world(c, src),
-                       tag == MPI_ANY_TAG ? GR_MPI_ANY_TAG : tag,
-                       c->ctx + CTX_P2P,
-                       blocking,
-                       &dm,
-                       &ds);
+    int32_t wsrc =
+      src == MPI_ANY_SOURCE ? GR_MPI_ANY_SOURCE : gr__peer_world(c, src);
+    int32_t wtag = tag == MPI_ANY_TAG ? GR_MPI_ANY_TAG : tag;
+    gr__progress();
+    if (blocking)
+        rc = gr__pprobe(wsrc, wtag, c->ctx + CTX_P2P, &dm, &ds);
+    else
+        rc = gr_mpi_mprobe(wsrc, wtag, c->ctx + CTX_P2P, 0, &dm, &ds);
     if (rc < 0)
         return gr__dev_err(rc);
     *flag = rc == 1;
@@ -1394,4 +1403,180 @@ MPI_Status_set_cancelled(MPI_Status* st, int flag)
 {
     st->gr_cancelled = flag != 0;
     return 0;
+}
+
+/* ---- MPI-4 non-blocking send-receive: a receive and a send request
+ * under one request ---- */
+
+typedef struct srpair
+{
+    MPI_Request rr, sr;
+    void* copy; /* Isendrecv_replace: the outgoing data */
+} srpair;
+
+static int
+srpair_progress(req* r, int blocking)
+{
+    srpair* p = r->args;
+    MPI_Status rs;
+    int rc;
+    if (blocking) {
+        rc = MPI_Waitall(1, &p->sr, MPI_STATUSES_IGNORE);
+        int rc2 = MPI_Wait(&p->rr, &rs);
+        rc = rc ? rc : rc2;
+    } else {
+        MPI_Request both[2] = { p->rr, p->sr };
+        int flag = 0;
+        if (!req_poll(gr__req_get(p->rr), 0) ||
+            (p->sr != MPI_REQUEST_NULL && !req_poll(gr__req_get(p->sr), 0)))
+            return 0;
+        (void)both;
+        (void)flag;
+        rc = MPI_Wait(&p->sr, MPI_STATUS_IGNORE);
+        int rc2 = MPI_Wait(&p->rr, &rs);
+        rc = rc ? rc : rc2;
+    }
+    r->st = rs;
+    r->err = rc;
+    r->st.MPI_ERROR = rc;
+    free(p->copy);
+    p->copy = NULL;
+    r->state = RQ_DONE;
+    return 1;
+}
+
+static int
+isendrecv(const void* sbuf,
+          int scount,
+          MPI_Datatype stype,
+          int dest,
+          int stag,
+          void* rbuf,
+          int rcount,
+          MPI_Datatype rtype,
+          int src,
+          int rtag,
+          MPI_Comm comm,
+          void* copy,
+          MPI_Request* out)
+{
+    srpair* p = calloc(1, sizeof(srpair));
+    if (!p) {
+        free(copy);
+        return MPI_ERR_NO_MEM;
+    }
+    p->copy = copy;
+    p->rr = p->sr = MPI_REQUEST_NULL;
+    int rc = MPI_Irecv(rbuf, rcount, rtype, src, rtag, comm, &p->rr);
+    if (!rc)
+        rc = MPI_Isend(sbuf, scount, stype, dest, stag, comm, &p->sr);
+    if (rc) {
+        if (p->rr != MPI_REQUEST_NULL)
+            MPI_Request_free(&p->rr);
+        free(p->copy);
+        free(p);
+        return rc;
+    }
+    req* r;
+    MPI_Request h = gr__req_new(&r);
+    if (h == MPI_REQUEST_NULL)
+        return MPI_ERR_NO_MEM;
+    r->state = RQ_SCHED;
+    r->comm = comm;
+    r->args = p;
+    r->progress = srpair_progress;
+    gr__status_empty(&r->st);
+    *out = h;
+    return 0;
+}
+
+int
+MPI_Isendrecv(const void* sbuf,
+              int scount,
+              MPI_Datatype stype,
+              int dest,
+              int stag,
+              void* rbuf,
+              int rcount,
+              MPI_Datatype rtype,
+              int src,
+              int rtag,
+              MPI_Comm comm,
+              MPI_Request* out)
+{
+    CHECK_INIT();
+    return ERR(comm,
+               isendrecv(sbuf,
+                         scount,
+                         stype,
+                         dest,
+                         stag,
+                         rbuf,
+                         rcount,
+                         rtype,
+                         src,
+                         rtag,
+                         comm,
+                         NULL,
+                         out));
+}
+
+int
+MPI_Isendrecv_replace(void* buf,
+                      int count,
+                      MPI_Datatype dt,
+                      int dest,
+                      int stag,
+                      int src,
+                      int rtag,
+                      MPI_Comm comm,
+                      MPI_Request* out)
+{
+    CHECK_INIT();
+    dtype* t = gr__dt_get(dt);
+    if (!t)
+        return ERR(comm, MPI_ERR_TYPE);
+    MPI_Count len = gr__dt_packed(t, count);
+    void* copy = gr__malloc(len ? (size_t)len : 1);
+    if (!copy)
+        return ERR(comm, MPI_ERR_NO_MEM);
+    gr__dt_pack(t, buf, count, copy);
+    return ERR(comm,
+               isendrecv(copy,
+                         (int)len,
+                         MPI_PACKED,
+                         dest,
+                         stag,
+                         buf,
+                         count,
+                         dt,
+                         src,
+                         rtag,
+                         comm,
+                         copy,
+                         out));
+}
+
+MPI_Fint
+MPI_Message_c2f(MPI_Message m)
+{
+    return (MPI_Fint)m;
+}
+
+MPI_Message
+MPI_Message_f2c(MPI_Fint m)
+{
+    return (MPI_Message)m;
+}
+
+MPI_Fint
+PMPI_Message_c2f(MPI_Message m)
+{
+    return MPI_Message_c2f(m);
+}
+
+MPI_Message
+PMPI_Message_f2c(MPI_Fint m)
+{
+    return MPI_Message_f2c(m);
 }
