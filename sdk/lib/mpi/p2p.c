@@ -1063,8 +1063,11 @@ probe(int src, int tag, MPI_Comm ch, int blocking, int* flag, MPI_Status* st)
     if (src == MPI_PROC_NULL) {
         *flag = 1;
         if (st != MPI_STATUS_IGNORE) {
+            /* a single-completion call leaves the error field alone */
+            int e = st->MPI_ERROR;
             gr__status_empty(st);
             st->MPI_SOURCE = MPI_PROC_NULL;
+            st->MPI_ERROR = e;
         }
         return 0;
     }
@@ -1133,8 +1136,11 @@ mprobe(int src,
         *flag = 1;
         *m = MPI_MESSAGE_NO_PROC;
         if (st != MPI_STATUS_IGNORE) {
+            /* a single-completion call leaves the error field alone */
+            int e = st->MPI_ERROR;
             gr__status_empty(st);
             st->MPI_SOURCE = MPI_PROC_NULL;
+            st->MPI_ERROR = e;
         }
         return 0;
     }

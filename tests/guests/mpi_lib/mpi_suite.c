@@ -94,6 +94,19 @@ test_p2p(void)
     MPI_Status st;
     MPI_Recv(&got, 1, MPI_INT, MPI_PROC_NULL, 0, MPI_COMM_WORLD, &st);
     CHECK(st.MPI_SOURCE == MPI_PROC_NULL);
+    /* single-completion calls leave the status' error field alone, also
+     * for MPI_PROC_NULL (MPICH's mprobe test checks this) */
+    int pflag;
+    MPI_Message pm;
+    st.MPI_ERROR = MPI_ERR_DIMS;
+    MPI_Probe(MPI_PROC_NULL, 0, MPI_COMM_WORLD, &st);
+    CHECK(st.MPI_ERROR == MPI_ERR_DIMS && st.MPI_TAG == MPI_ANY_TAG);
+    MPI_Iprobe(MPI_PROC_NULL, 0, MPI_COMM_WORLD, &pflag, &st);
+    CHECK(pflag && st.MPI_ERROR == MPI_ERR_DIMS);
+    MPI_Mprobe(MPI_PROC_NULL, 0, MPI_COMM_WORLD, &pm, &st);
+    CHECK(pm == MPI_MESSAGE_NO_PROC && st.MPI_ERROR == MPI_ERR_DIMS);
+    MPI_Improbe(MPI_PROC_NULL, 0, MPI_COMM_WORLD, &pflag, &pm, &st);
+    CHECK(pflag && st.MPI_ERROR == MPI_ERR_DIMS);
     /* cancel an unmatched receive */
     MPI_Request cr;
     MPI_Irecv(&got, 1, MPI_INT, MPI_ANY_SOURCE, 999, MPI_COMM_WORLD, &cr);
