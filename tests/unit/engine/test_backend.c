@@ -22,7 +22,9 @@
 #include "granary/status.h"
 #include "util/fs.h"
 
-#define CACHE "test-backend-cache"
+/* A private object cache (a new temporary folder, removed at the end). */
+static char cache_dir[] = "/tmp/granary-test-backend.XXXXXX";
+#define CACHE cache_dir
 
 /* The host function the guest imports as test.add: records its context. */
 static void* last_ctx;
@@ -311,12 +313,17 @@ test_images(void** state)
 int
 main(void)
 {
-    gr_fs_remove_tree(CACHE);
+    if (!mkdtemp(cache_dir)) {
+        perror("test_backend: mkdtemp");
+        return 1;
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_selection),
         cmocka_unit_test(test_imports_traps_strategies),
         cmocka_unit_test(test_spinning_guest_times_out),
         cmocka_unit_test(test_images),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    gr_fs_remove_tree(cache_dir);
+    return failed;
 }
