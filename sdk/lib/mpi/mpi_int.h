@@ -260,6 +260,11 @@ req* gr__req_get(MPI_Request h);
 /* A request that is already complete with an empty status. */
 MPI_Request gr__req_done(MPI_Comm comm, int err);
 void gr__status_empty(MPI_Status* st);
+/* Frees request h (its handle becomes invalid). */
+void gr__req_release(MPI_Request h);
+/* 0 if rank is a valid peer of c (MPI_PROC_NULL too; MPI_ANY_SOURCE when
+ * any_ok), else MPI_ERR_RANK. */
+int gr__check_comm_rank(comm* c, int rank, int any_ok);
 
 /* ---- schedules and progress (sched.c) ---- */
 typedef struct nbc nbc;
