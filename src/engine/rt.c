@@ -34,7 +34,6 @@ struct frame
     int exit_code;
     uint64_t deadline; /* CLOCK_MONOTONIC ns; 0 = none */
     uint32_t depth, wrt_depth;
-    int own_scope; /* callers' deadlines do not apply inside */
 };
 
 /* Per-thread state; touched only by its own thread (and by the fault
@@ -329,18 +328,14 @@ publish_deadline(uint64_t d)
 }
 
 /* The deadline in force for frame f: the nearest of its own and its
- * callers', up to the first frame that opened a deadline scope of its own
- * (a call run on a lent thread keeps its own deadline). */
+ * callers'. */
 static uint64_t
 effective_deadline(const struct frame* f)
 {
     uint64_t d = 0;
-    for (; f; f = f->prev) {
+    for (; f; f = f->prev)
         if (f->deadline && (!d || f->deadline < d))
             d = f->deadline;
-        if (f->own_scope)
-            break;
-    }
     return d;
 }
 
@@ -572,12 +567,6 @@ init_thread(void)
     }
 }
 
-static int call_frame(gr_rt_thunk fn,
-                      void* arg,
-                      gr_trap* trap,
-                      uint64_t timeout_ns,
-                      int own_scope);
-
 int
 gr_rt_call(gr_rt_thunk fn, void* arg, gr_trap* trap)
 {
@@ -596,29 +585,9 @@ gr_rt_call_timeout(gr_rt_thunk fn,
                    gr_trap* trap,
                    uint64_t timeout_ns)
 {
-    return call_frame(fn, arg, trap, timeout_ns, 0);
-}
-
-int
-gr_rt_call_own_deadline(gr_rt_thunk fn,
-                        void* arg,
-                        gr_trap* trap,
-                        uint64_t timeout_ns)
-{
-    return call_frame(fn, arg, trap, timeout_ns, 1);
-}
-
-static int
-call_frame(gr_rt_thunk fn,
-           void* arg,
-           gr_trap* trap,
-           uint64_t timeout_ns,
-           int own_scope)
-{
     init_thread();
     struct frame f;
     f.prev = current_frame;
-    f.own_scope = own_scope;
     f.kind = GR_TRAP_NONE;
     f.exit_code = 0;
     f.deadline = timeout_ns ? mono_ns() + timeout_ns : 0;
@@ -633,7 +602,7 @@ call_frame(gr_rt_thunk fn,
     f.wrt_depth = wrt_depth;
     /* volatile: read after a siglongjmp back into this frame */
     struct frame* volatile fp = &f;
-    int rearm = f.deadline || own_scope;
+    int rearm = f.deadline != 0;
     if (sigsetjmp(f.buf, 0) == 0) {
         current_frame = &f;
         if (rearm)
@@ -649,7 +618,7 @@ call_frame(gr_rt_thunk fn,
         return 0;
     }
     current_frame = fp->prev;
-    if (fp->deadline || fp->own_scope || fp->kind == GR_TRAP_TIMEOUT)
+    if (fp->deadline || fp->kind == GR_TRAP_TIMEOUT)
         rearm_for(fp->prev);
     wasm_rt_call_stack_depth = fp->depth;
     wrt_depth = fp->wrt_depth;

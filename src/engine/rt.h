@@ -74,20 +74,9 @@ int gr_rt_call_timeout(gr_rt_thunk fn,
                        void* arg,
                        gr_trap* trap,
                        uint64_t timeout_ns);
-/* (gr_rt_call_timeout and gr_rt_call_own_deadline with a deadline return
+/* (gr_rt_call_timeout with a deadline returns
  * -EAGAIN without running fn when this thread cannot be watched: more than
  * 65,536 threads have made calls with deadlines, or out of memory.) */
-
-/* As gr_rt_call_timeout, but the callers' deadlines do not apply inside
- * (a nested guest call that must keep its own deadline; the callers' are
- * enforced again as soon as it returns). timeout_ns 0 = no deadline at all
- * inside. The scheduler does not nest calls any more (a waiting parent
- * gives its slot back instead of running other calls), so only tests use
- * this today. */
-int gr_rt_call_own_deadline(gr_rt_thunk fn,
-                            void* arg,
-                            gr_trap* trap,
-                            uint64_t timeout_ns);
 
 /* Deadlines seen from host functions. A blocking host call (sleep, poll,
  * lock, wait for a child, receive, join) must never wait past

@@ -505,43 +505,6 @@ test_deadline_seen_by_host_calls(void** state)
     assert_int_equal(gr_rt_deadline(), 0);
 }
 
-struct scoped
-{
-    uint64_t outer, inner;
-    int rc;
-};
-
-static void
-inner_scope(void* p)
-{
-    struct scoped* s = p;
-    s->inner = gr_rt_deadline();
-}
-
-static void
-outer_scope(void* p)
-{
-    struct scoped* s = p;
-    s->outer = gr_rt_deadline();
-    /* a lent call with a longer deadline keeps it */
-    s->rc = gr_rt_call_own_deadline(inner_scope, s, NULL, 60000000000ull);
-    if (gr_rt_deadline() != s->outer)
-        s->rc = -1;
-}
-
-static void
-test_own_deadline_scope(void** state)
-{
-    (void)state;
-    gr_rt_install_handlers();
-    struct scoped s = { 0 };
-    assert_int_equal(
-      gr_rt_call_timeout(outer_scope, &s, NULL, 100 * 1000000ull), 0);
-    assert_int_equal(s.rc, 0);
-    assert_true(s.outer != 0);
-    assert_true(s.inner > s.outer + 1000000000ull);
-}
-
 static void
 mark_ran(void* p)
 {
@@ -653,7 +616,6 @@ main(void)
         cmocka_unit_test(test_one_pending_timeout_signal),
         cmocka_unit_test(test_starved_past_deadline),
         cmocka_unit_test(test_deadline_seen_by_host_calls),
-        cmocka_unit_test(test_own_deadline_scope),
         cmocka_unit_test(test_no_deadline_slot_refuses),
         cmocka_unit_test(test_code_register_limit),
     };
