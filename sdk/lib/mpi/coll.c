@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* MPI collectives on intracommunicators: argument handling (datatypes,
- * MPI_IN_PLACE) around the algorithms of algo.c; host-aware barrier,
- * broadcast and all-reduce when a communicator spans several hosts.
+/* MPI collectives: argument handling (datatypes, MPI_IN_PLACE) around the
+ * algorithms of algo.c; host-aware barrier, broadcast and all-reduce when a
+ * communicator spans several hosts. Intercommunicators go through their
+ * schedules (inter.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,18 @@ int gr__hier_views(comm* c,
     if (var->inter)                                                            \
         return ERR(h, MPI_ERR_COMM);
 
+/* On an intercommunicator, a blocking collective is its non-blocking
+ * schedule (inter.c) and a wait. */
+#define INTER_VIA(ch, icall)                                                   \
+    do {                                                                       \
+        comm* ic_ = gr__comm_get(ch);                                          \
+        if (ic_ && ic_->inter) {                                               \
+            MPI_Request r_;                                                    \
+            int rc_ = (icall);                                                 \
+            return rc_ ? rc_ : MPI_Wait(&r_, MPI_STATUS_IGNORE);               \
+        }                                                                      \
+    } while (0)
+
 #define GET_TYPE(var, h, ch)                                                   \
     dtype* var = gr__dt_get(h);                                                \
     if (!var)                                                                  \
@@ -60,6 +73,7 @@ pack_new(const void* buf, int count, dtype* t)
 int
 MPI_Barrier(MPI_Comm ch)
 {
+    INTER_VIA(ch, MPI_Ibarrier(ch, &r_));
     GET_INTRA(c, ch);
     view v;
     cview(&v, c);
@@ -118,6 +132,7 @@ bcast_bytes(comm* c, void* p, MPI_Count len, int root)
 int
 MPI_Bcast(void* buf, int count, MPI_Datatype dt, int root, MPI_Comm ch)
 {
+    INTER_VIA(ch, MPI_Ibcast(buf, count, dt, root, ch, &r_));
     GET_INTRA(c, ch);
     GET_TYPE(t, dt, ch);
     if (root < 0 || root >= c->size)
@@ -172,6 +187,7 @@ MPI_Allreduce(const void* sbuf,
               MPI_Op op,
               MPI_Comm ch)
 {
+    INTER_VIA(ch, MPI_Iallreduce(sbuf, rbuf, count, dt, op, ch, &r_));
     GET_INTRA(c, ch);
     GET_TYPE(t, dt, ch);
     if (!gr__op_valid(op))
@@ -203,6 +219,7 @@ MPI_Reduce(const void* sbuf,
            int root,
            MPI_Comm ch)
 {
+    INTER_VIA(ch, MPI_Ireduce(sbuf, rbuf, count, dt, op, root, ch, &r_));
     GET_INTRA(c, ch);
     GET_TYPE(t, dt, ch);
     if (!gr__op_valid(op))
@@ -280,6 +297,7 @@ MPI_Reduce_scatter(const void* sbuf,
                    MPI_Op op,
                    MPI_Comm ch)
 {
+    INTER_VIA(ch, MPI_Ireduce_scatter(sbuf, rbuf, counts, dt, op, ch, &r_));
     GET_INTRA(c, ch);
     GET_TYPE(t, dt, ch);
     if (!gr__op_valid(op))
@@ -311,6 +329,8 @@ MPI_Reduce_scatter_block(const void* sbuf,
                          MPI_Op op,
                          MPI_Comm ch)
 {
+    INTER_VIA(ch,
+              MPI_Ireduce_scatter_block(sbuf, rbuf, count, dt, op, ch, &r_));
     GET_INTRA(c, ch);
     int* counts = gr__malloc(sizeof(int) * (size_t)c->size);
     if (!counts)
@@ -418,6 +438,10 @@ MPI_Gatherv(const void* sbuf,
             int root,
             MPI_Comm ch)
 {
+    INTER_VIA(
+      ch,
+      MPI_Igatherv(
+        sbuf, scount, stype, rbuf, rcounts, displs, rtype, root, ch, &r_));
     GET_INTRA(c, ch);
     if (root < 0 || root >= c->size)
         return ERR(ch, MPI_ERR_ROOT);
@@ -498,6 +522,8 @@ MPI_Gather(const void* sbuf,
            int root,
            MPI_Comm ch)
 {
+    INTER_VIA(
+      ch, MPI_Igather(sbuf, scount, stype, rbuf, rcount, rtype, root, ch, &r_));
     GET_INTRA(c, ch);
     int n = c->size;
     int* cd = gr__malloc(sizeof(int) * 2 * (size_t)n);
@@ -524,6 +550,10 @@ MPI_Scatterv(const void* sbuf,
              int root,
              MPI_Comm ch)
 {
+    INTER_VIA(
+      ch,
+      MPI_Iscatterv(
+        sbuf, scounts, displs, stype, rbuf, rcount, rtype, root, ch, &r_));
     GET_INTRA(c, ch);
     if (root < 0 || root >= c->size)
         return ERR(ch, MPI_ERR_ROOT);
@@ -598,6 +628,9 @@ MPI_Scatter(const void* sbuf,
             int root,
             MPI_Comm ch)
 {
+    INTER_VIA(
+      ch,
+      MPI_Iscatter(sbuf, scount, stype, rbuf, rcount, rtype, root, ch, &r_));
     GET_INTRA(c, ch);
     int n = c->size;
     int* cd = gr__malloc(sizeof(int) * 2 * (size_t)n);
@@ -625,6 +658,9 @@ MPI_Allgatherv(const void* sbuf,
                MPI_Datatype rtype,
                MPI_Comm ch)
 {
+    INTER_VIA(ch,
+              MPI_Iallgatherv(
+                sbuf, scount, stype, rbuf, rcounts, displs, rtype, ch, &r_));
     GET_INTRA(c, ch);
     GET_TYPE(rt, rtype, ch);
     int n = c->size, me = c->rank;
@@ -676,6 +712,8 @@ MPI_Allgather(const void* sbuf,
               MPI_Datatype rtype,
               MPI_Comm ch)
 {
+    INTER_VIA(
+      ch, MPI_Iallgather(sbuf, scount, stype, rbuf, rcount, rtype, ch, &r_));
     GET_INTRA(c, ch);
     int n = c->size;
     int* cd = gr__malloc(sizeof(int) * 2 * (size_t)n);
@@ -772,6 +810,7 @@ MPI_Alltoallw(const void* sbuf,
               const MPI_Datatype rt[],
               MPI_Comm ch)
 {
+    INTER_VIA(ch, MPI_Ialltoallw(sbuf, sc, sd, st, rbuf, rcv, rd, rt, ch, &r_));
     GET_INTRA(c, ch);
     int n = c->size;
     MPI_Aint* d = gr__malloc(sizeof(MPI_Aint) * 2 * (size_t)n);
@@ -802,6 +841,8 @@ MPI_Alltoallv(const void* sbuf,
               MPI_Datatype rtype,
               MPI_Comm ch)
 {
+    INTER_VIA(
+      ch, MPI_Ialltoallv(sbuf, sc, sd, stype, rbuf, rcv, rd, rtype, ch, &r_));
     GET_INTRA(c, ch);
     GET_TYPE(rt, rtype, ch);
     dtype* st = sbuf == MPI_IN_PLACE ? rt : gr__dt_get(stype);
@@ -836,6 +877,8 @@ MPI_Alltoall(const void* sbuf,
              MPI_Datatype rtype,
              MPI_Comm ch)
 {
+    INTER_VIA(ch,
+              MPI_Ialltoall(sbuf, scount, stype, rbuf, rcount, rtype, ch, &r_));
     GET_INTRA(c, ch);
     int n = c->size;
     int* cd = gr__malloc(sizeof(int) * 4 * (size_t)n);

@@ -162,15 +162,11 @@ gr__view_of(view* v, comm* c, int which)
 
 /* ---- context ids ---- */
 
+/* Claims the first context base free in mask m (free on every process
+ * that agreed on m). */
 static int
-ctx_agree(const view* v, int* ctx)
+ctx_take_first(const uint32_t* m, int* ctx)
 {
-    uint32_t m[CTX_MASK_WORDS];
-    for (int i = 0; i < CTX_MASK_WORDS; i++)
-        m[i] = ~ctx_used[i];
-    int rc = gr__v_allreduce(v, m, CTX_MASK_WORDS, MPI_UINT32_T, MPI_BAND);
-    if (rc)
-        return rc;
     for (int i = 0; i < CTX_MASK_WORDS; i++)
         if (m[i])
             for (int b = 0; b < 32; b++)
@@ -180,6 +176,58 @@ ctx_agree(const view* v, int* ctx)
                     return 0;
                 }
     return MPI_ERR_OTHER;
+}
+
+static int
+ctx_agree(const view* v, int* ctx)
+{
+    uint32_t m[CTX_MASK_WORDS];
+    for (int i = 0; i < CTX_MASK_WORDS; i++)
+        m[i] = ~ctx_used[i];
+    int rc = gr__v_allreduce(v, m, CTX_MASK_WORDS, MPI_UINT32_T, MPI_BAND);
+    return rc ? rc : ctx_take_first(m, ctx);
+}
+
+/* Rank 0 of each group of intercommunicator c swaps `mine` (mlen bytes)
+ * for the remote leader's (tlen bytes), then broadcasts what it got in its
+ * group. Tags 7-31 on the intercommunicator's collective context are for
+ * these exchanges (schedules use 64 and up). */
+static int
+leaders_swap(comm* c,
+             int tag,
+             const void* mine,
+             MPI_Count mlen,
+             void* theirs,
+             MPI_Count tlen)
+{
+    int rc = 0;
+    if (c->rank == 0) {
+        view iv = { c->rsize, -1, c->rw, c->ctx + CTX_COLL, tag };
+        rc = gr__vsendrecv(&iv, mine, mlen, 0, theirs, tlen, 0);
+    }
+    view lv;
+    gr__view_of(&lv, c, CTX_LOCAL);
+    int brc = gr__v_bcast(&lv, theirs, tlen, 0);
+    return rc ? rc : brc;
+}
+
+/* A context base free on every process of both groups of c. */
+static int
+inter_ctx_agree(comm* c, int tag, int* ctx)
+{
+    uint32_t m[CTX_MASK_WORDS], r[CTX_MASK_WORDS];
+    for (int i = 0; i < CTX_MASK_WORDS; i++)
+        m[i] = ~ctx_used[i];
+    view lv;
+    gr__view_of(&lv, c, CTX_LOCAL);
+    int rc = gr__v_allreduce(&lv, m, CTX_MASK_WORDS, MPI_UINT32_T, MPI_BAND);
+    if (!rc)
+        rc = leaders_swap(c, tag, m, sizeof m, r, sizeof r);
+    if (rc)
+        return rc;
+    for (int i = 0; i < CTX_MASK_WORDS; i++)
+        m[i] &= r[i];
+    return ctx_take_first(m, ctx);
 }
 
 int
@@ -351,29 +399,8 @@ MPI_Comm_dup(MPI_Comm ch, MPI_Comm* out)
     CHECK_INIT();
     GET_C(c, ch);
     int ctx, rc;
-    if ((rc = gr__ctx_alloc(c, &ctx)))
+    if ((rc = c->inter ? inter_ctx_agree(c, 7, &ctx) : gr__ctx_alloc(c, &ctx)))
         return ERR(ch, rc);
-    if (c->inter) {
-        /* both groups must agree: exchange candidate choice via leaders
-         * is avoided by allocating on the union (merge-style): simple
-         * approach, each side takes ctx from its local agreement, then the
-         * two leaders swap and everyone uses the larger. */
-        int other = ctx;
-        view lv;
-        gr__view_of(&lv, c, CTX_LOCAL);
-        if (c->rank == 0) {
-            view iv = { c->rsize, -1, c->rw, c->ctx + CTX_COLL, 7 };
-            gr__vsendrecv(&iv, &ctx, sizeof ctx, 0, &other, sizeof other, 0);
-        }
-        gr__v_bcast(&lv, &other, sizeof other, 0);
-        if (other != ctx) {
-            gr__ctx_release(ctx);
-            int hi = other > ctx ? other : ctx;
-            /* mark used; a conflict is possible only if in use locally */
-            ctx_used[hi / 4 / 32] |= 1u << (hi / 4 % 32);
-            ctx = hi;
-        }
-    }
     *out = gr__comm_new(c->size, c->rank, dup_ints(c->size, c->w), ctx);
     comm* n = gr__comm_get(*out);
     c = gr__comm_get(ch);
@@ -418,15 +445,116 @@ ckey_cmp(const void* a, const void* b)
     return x->rank - y->rank;
 }
 
+/* Keeps the entries of color `color` of all[0..n), ordered by key then
+ * rank; returns how many. */
+static int
+pick_color(ckey* all, int n, int color)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (all[i].color == color)
+            all[k++] = all[i];
+    qsort(all, (size_t)k, sizeof(ckey), ckey_cmp);
+    return k;
+}
+
+/* An intercommunicator of the given groups (world ranks, taken) or
+ * MPI_COMM_NULL when this process is in none (me < 0) or the remote group
+ * is empty; releases ctx then. */
+static int
+inter_finish(comm* c,
+             int n,
+             int me,
+             int* w,
+             int rn,
+             int* rw,
+             int ctx,
+             MPI_Comm* out)
+{
+    *out = MPI_COMM_NULL;
+    if (me < 0 || rn == 0) {
+        free(w);
+        free(rw);
+        gr__ctx_release(ctx);
+        return 0;
+    }
+    MPI_Errhandler eh = c->eh;
+    *out = gr__comm_new(n, me, w, ctx);
+    comm* nc = gr__comm_get(*out);
+    if (!nc) {
+        free(w);
+        free(rw);
+        return MPI_ERR_NO_MEM;
+    }
+    nc->inter = 1;
+    nc->rsize = rn;
+    nc->rw = rw;
+    nc->eh = eh;
+    return 0;
+}
+
+/* MPI_Comm_split of an intercommunicator: local and remote processes of
+ * one color form a new intercommunicator (none if either side has none). */
+static int
+inter_split(comm* c, int color, int key, MPI_Comm* out)
+{
+    view lv;
+    gr__view_of(&lv, c, CTX_LOCAL);
+    ckey mine = { color, key, c->rank, c->w[c->rank] };
+    int size = c->size, rsize = c->rsize;
+    ckey* loc = gr__malloc(sizeof(ckey) * (size_t)size);
+    ckey* rem = gr__malloc(sizeof(ckey) * (size_t)rsize);
+    int ctx = -1, rc = loc && rem ? 0 : MPI_ERR_NO_MEM;
+    if (!rc)
+        rc = gr__v_allgather(&lv, &mine, loc, sizeof(ckey));
+    if (!rc)
+        rc = leaders_swap(c,
+                          13,
+                          loc,
+                          sizeof(ckey) * (MPI_Count)size,
+                          rem,
+                          sizeof(ckey) * (MPI_Count)rsize);
+    if (!rc)
+        rc = inter_ctx_agree(c, 14, &ctx);
+    *out = MPI_COMM_NULL;
+    if (rc || color == MPI_UNDEFINED) {
+        if (!rc)
+            gr__ctx_release(ctx);
+        free(loc);
+        free(rem);
+        return rc;
+    }
+    int n = pick_color(loc, size, color), rn = pick_color(rem, rsize, color);
+    int* w = gr__malloc(sizeof(int) * (size_t)n);
+    int* rw = gr__malloc(sizeof(int) * (size_t)(rn ? rn : 1));
+    int me = -1;
+    for (int i = 0; w && i < n; i++) {
+        w[i] = loc[i].world;
+        if (loc[i].rank == c->rank)
+            me = i;
+    }
+    for (int i = 0; rw && i < rn; i++)
+        rw[i] = rem[i].world;
+    free(loc);
+    free(rem);
+    if (!w || !rw) {
+        free(w);
+        free(rw);
+        gr__ctx_release(ctx);
+        return MPI_ERR_NO_MEM;
+    }
+    return inter_finish(c, n, me, w, rn, rw, ctx, out);
+}
+
 int
 MPI_Comm_split(MPI_Comm ch, int color, int key, MPI_Comm* out)
 {
     CHECK_INIT();
     GET_C(c, ch);
-    if (c->inter)
-        return ERR(ch, MPI_ERR_COMM);
     if (color < 0 && color != MPI_UNDEFINED)
         return ERR(ch, MPI_ERR_ARG);
+    if (c->inter)
+        return ERR(ch, inter_split(c, color, key, out));
     view v;
     gr__view_of(&v, c, CTX_COLL);
     ckey mine = { color, key, c->rank, c->w[c->rank] };
@@ -491,6 +619,36 @@ group_rank_of(group* g, int wr)
     return -1;
 }
 
+/* MPI_Comm_create of an intercommunicator: each side passes a group of
+ * its local processes; the result joins the two groups. */
+static int
+inter_create(comm* c, group* g, MPI_Comm* out)
+{
+    int me = group_rank_of(g, c->w[c->rank]);
+    int n = g->n, rn = 0, ctx = -1;
+    int* w = dup_ints(n, g->w);
+    int rc = leaders_swap(c, 15, &n, sizeof n, &rn, sizeof rn);
+    int* rw = rc ? NULL : gr__malloc(sizeof(int) * (size_t)(rn ? rn : 1));
+    if (!rc && (!w || !rw))
+        rc = MPI_ERR_NO_MEM;
+    if (!rc)
+        rc = leaders_swap(c,
+                          16,
+                          w,
+                          sizeof(int) * (MPI_Count)n,
+                          rw,
+                          sizeof(int) * (MPI_Count)rn);
+    if (!rc)
+        rc = inter_ctx_agree(c, 14, &ctx);
+    *out = MPI_COMM_NULL;
+    if (rc) {
+        free(w);
+        free(rw);
+        return rc;
+    }
+    return inter_finish(c, n, me, w, rn, rw, ctx, out);
+}
+
 int
 MPI_Comm_create(MPI_Comm ch, MPI_Group gh, MPI_Comm* out)
 {
@@ -500,7 +658,7 @@ MPI_Comm_create(MPI_Comm ch, MPI_Group gh, MPI_Comm* out)
     if (!g)
         return ERR(ch, MPI_ERR_GROUP);
     if (c->inter)
-        return ERR(ch, MPI_ERR_COMM);
+        return ERR(ch, inter_create(c, g, out));
     int ctx, rc;
     if ((rc = gr__ctx_alloc(c, &ctx)))
         return ERR(ch, rc);

@@ -335,6 +335,96 @@ void gr__op_deferred_free(void);
 /* Makes a request running schedule s (started already). */
 MPI_Request gr__req_sched(MPI_Comm comm, nbc* s);
 
+/* ---- collective schedules shared by nbc.c and inter.c ---- */
+/* Kinds of collective shared by the I- and persistent forms. */
+enum
+{
+    K_BARRIER = 1,
+    K_BCAST,
+    K_REDUCE,
+    K_ALLREDUCE,
+    K_GATHER,
+    K_SCATTER,
+    K_ALLGATHER,
+    K_ALLTOALL,
+    K_SCAN,
+    K_EXSCAN,
+    K_RSB,
+    K_GATHERV,
+    K_SCATTERV,
+    K_ALLGATHERV,
+    K_ALLTOALLV,
+    K_ALLTOALLW,
+    K_RS
+};
+
+typedef struct cargs
+{
+    int kind;
+    const void* sb;
+    void* rb;
+    int sc, rc;
+    MPI_Datatype st, rt;
+    MPI_Op op;
+    int root;
+    MPI_Comm comm;
+    const int *scs, *sds, *rcs, *rds;
+    const MPI_Datatype *sts, *rts;
+} cargs;
+
+/* A packed temporary to unpack into (buf, count, dt) after a round. */
+typedef struct pend
+{
+    void* p;
+    MPI_Count len;
+    void* buf;
+    int count;
+    MPI_Datatype dt;
+} pend;
+
+/* The tag of the next schedule on c (same on every rank: call order). */
+int gr__nbc_next_tag(comm* c);
+MPI_Aint gr__nbc_extent(MPI_Datatype dt);
+/* Space to receive (buf, count, dt) into; *unpack set when it is a
+ * temporary to unpack with gr__nbc_unpack after the receive's round. */
+void* gr__nbc_rview(nbc* s,
+                    void* buf,
+                    int count,
+                    MPI_Datatype dt,
+                    MPI_Count* len,
+                    int* unpack);
+/* Packed bytes of (buf, count, dt) to send: the user's buffer when
+ * contiguous (and not snap), else a packed copy owned by s. */
+const void* gr__nbc_sview(nbc* s,
+                          const void* buf,
+                          int count,
+                          MPI_Datatype dt,
+                          MPI_Count* len,
+                          int snap);
+/* Receives (buf, count, dt) from world rank wr; remembers an unpack in
+ * pd[(*npd)++] when the data goes through a temporary. */
+void gr__nbc_recv_into(nbc* s,
+                       void* buf,
+                       int count,
+                       MPI_Datatype dt,
+                       int wr,
+                       pend* pd,
+                       int* npd);
+/* Schedules the unpacks of pd[0..npd). */
+void gr__nbc_flush(nbc* s, pend* pd, int npd);
+/* Combines slots[lo..hi] (packed contributions) in rank order into a new
+ * buffer of s: slots[lo] op (... op slots[hi]). */
+void* gr__nbc_combine(nbc* s,
+                      void** slots,
+                      int lo,
+                      int hi,
+                      MPI_Count len,
+                      int count,
+                      MPI_Datatype dt,
+                      MPI_Op op);
+/* Builds the schedule of collective a on intercommunicator c (inter.c). */
+int gr__inter_build(nbc* s, comm* c, const cargs* a);
+
 /* ---- attributes ---- */
 int gr__attr_copy_all(MPI_Comm from, MPI_Comm to);
 int gr__attr_delete_all(attr** list, int handle, int is_type);

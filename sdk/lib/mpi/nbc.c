@@ -67,31 +67,22 @@ gr__nbc_rview(nbc* s,
     return gr__nbc_tmp(s, (size_t)*len);
 }
 
-static MPI_Aint
-ext_of(MPI_Datatype dt)
+MPI_Aint
+gr__nbc_extent(MPI_Datatype dt)
 {
     dtype* t = gr__dt_get(dt);
     return t ? t->ub - t->lb : 0;
 }
 
-typedef struct pend
-{
-    void* p;
-    MPI_Count len;
-    void* buf;
-    int count;
-    MPI_Datatype dt;
-} pend;
-
 /* Receives (buf, count, dt) from world rank wr; remembers an unpack. */
-static void
-recv_into(nbc* s,
-          void* buf,
-          int count,
-          MPI_Datatype dt,
-          int wr,
-          pend* pd,
-          int* npd)
+void
+gr__nbc_recv_into(nbc* s,
+                  void* buf,
+                  int count,
+                  MPI_Datatype dt,
+                  int wr,
+                  pend* pd,
+                  int* npd)
 {
     MPI_Count len;
     int up;
@@ -101,8 +92,8 @@ recv_into(nbc* s,
         pd[(*npd)++] = (pend){ p, len, buf, count, dt };
 }
 
-static void
-flush(nbc* s, pend* pd, int npd)
+void
+gr__nbc_flush(nbc* s, pend* pd, int npd)
 {
     for (int i = 0; i < npd; i++)
         gr__nbc_unpack(s, pd[i].p, pd[i].len, pd[i].buf, pd[i].count, pd[i].dt);
@@ -168,7 +159,7 @@ b_gatherv(nbc* s,
         gr__nbc_round(s);
         return 0;
     }
-    MPI_Aint ext = ext_of(rt);
+    MPI_Aint ext = gr__nbc_extent(rt);
     pend* pd = gr__nbc_tmp(s, sizeof(pend) * (size_t)n);
     int npd = 0;
     for (int i = 0; i < n; i++) {
@@ -179,11 +170,11 @@ b_gatherv(nbc* s,
                 pd[npd++] = (pend){ (void*)p, len, slot, rcs[i], rt };
             }
         } else {
-            recv_into(s, slot, rcs[i], rt, c->w[i], pd, &npd);
+            gr__nbc_recv_into(s, slot, rcs[i], rt, c->w[i], pd, &npd);
         }
     }
     gr__nbc_round(s);
-    flush(s, pd, npd);
+    gr__nbc_flush(s, pd, npd);
     return 0;
 }
 
@@ -204,9 +195,9 @@ b_scatterv(nbc* s,
     pend pd[1];
     int npd = 0;
     if (me != root) {
-        recv_into(s, rb, rc, rt, c->w[root], pd, &npd);
+        gr__nbc_recv_into(s, rb, rc, rt, c->w[root], pd, &npd);
     } else {
-        MPI_Aint ext = ext_of(st);
+        MPI_Aint ext = gr__nbc_extent(st);
         for (int i = 0; i < n; i++) {
             const char* slot = (const char*)sb + (MPI_Aint)dis[i] * ext;
             if (i == me) {
@@ -221,7 +212,7 @@ b_scatterv(nbc* s,
         }
     }
     gr__nbc_round(s);
-    flush(s, pd, npd);
+    gr__nbc_flush(s, pd, npd);
     return 0;
 }
 
@@ -237,7 +228,7 @@ b_allgatherv(nbc* s,
              MPI_Datatype rt)
 {
     int n = c->size, me = c->rank;
-    MPI_Aint ext = ext_of(rt);
+    MPI_Aint ext = gr__nbc_extent(rt);
     MPI_Count len;
     pend* pd = gr__nbc_tmp(s, sizeof(pend) * (size_t)n);
     int npd = 0;
@@ -253,11 +244,11 @@ b_allgatherv(nbc* s,
         if (j == me)
             continue;
         gr__nbc_send(s, own, len, c->w[j]);
-        recv_into(
+        gr__nbc_recv_into(
           s, (char*)rb + (MPI_Aint)dis[j] * ext, rcs[j], rt, c->w[j], pd, &npd);
     }
     gr__nbc_round(s);
-    flush(s, pd, npd);
+    gr__nbc_flush(s, pd, npd);
     return 0;
 }
 
@@ -298,24 +289,24 @@ b_alltoallw(nbc* s,
             continue;
         }
         gr__nbc_send(s, p, len, c->w[j]);
-        recv_into(s, slot, rcs[j], rts[j], c->w[j], pd, &npd);
+        gr__nbc_recv_into(s, slot, rcs[j], rts[j], c->w[j], pd, &npd);
     }
     gr__nbc_round(s);
-    flush(s, pd, npd);
+    gr__nbc_flush(s, pd, npd);
     return 0;
 }
 
 /* Reduction helpers: slots[i] holds rank i's packed contribution; combines
  * slots[lo..hi] in rank order into a new buffer. */
-static void*
-combine(nbc* s,
-        void** slots,
-        int lo,
-        int hi,
-        MPI_Count len,
-        int count,
-        MPI_Datatype dt,
-        MPI_Op op)
+void*
+gr__nbc_combine(nbc* s,
+                void** slots,
+                int lo,
+                int hi,
+                MPI_Count len,
+                int count,
+                MPI_Datatype dt,
+                MPI_Op op)
 {
     void* acc = gr__nbc_tmp(s, (size_t)len);
     gr__nbc_copy(s, slots[hi], acc, len);
@@ -369,11 +360,11 @@ b_reduce(nbc* s,
     gr__nbc_round(s);
     void* acc = NULL;
     if (kind == R_REDUCE ? me == root : kind == R_ALL)
-        acc = combine(s, slots, 0, n - 1, len, count, dt, op);
+        acc = gr__nbc_combine(s, slots, 0, n - 1, len, count, dt, op);
     else if (kind == R_SCAN)
-        acc = combine(s, slots, 0, me, len, count, dt, op);
+        acc = gr__nbc_combine(s, slots, 0, me, len, count, dt, op);
     else if (kind == R_EXSCAN && me > 0)
-        acc = combine(s, slots, 0, me - 1, len, count, dt, op);
+        acc = gr__nbc_combine(s, slots, 0, me - 1, len, count, dt, op);
     (void)want;
     if (acc)
         gr__nbc_unpack(s, acc, len, rb, count, dt);
@@ -414,7 +405,7 @@ b_redscat(nbc* s,
         gr__nbc_recv(s, slots[j], mylen, c->w[j]);
     }
     gr__nbc_round(s);
-    void* acc = combine(s, slots, 0, n - 1, mylen, rcs[me], dt, op);
+    void* acc = gr__nbc_combine(s, slots, 0, n - 1, mylen, rcs[me], dt, op);
     gr__nbc_unpack(s, acc, mylen, rb, rcs[me], dt);
     return 0;
 }
@@ -465,9 +456,7 @@ gr__req_sched(MPI_Comm comm, nbc* s)
     CHECK_INIT();                                                              \
     comm* cv = gr__comm_get(ch);                                               \
     if (!cv)                                                                   \
-        return ERR(MPI_COMM_WORLD, MPI_ERR_COMM);                              \
-    if (cv->inter)                                                             \
-        return ERR(ch, MPI_ERR_COMM);
+        return ERR(MPI_COMM_WORLD, MPI_ERR_COMM);
 
 static int
 nb_finish(MPI_Comm ch, nbc* s, int rc, MPI_Request* out)
@@ -498,42 +487,6 @@ fill_counts(nbc* s, int n, int count, int stride)
     return a;
 }
 
-/* Kinds shared by the I- and persistent forms. */
-enum
-{
-    K_BARRIER = 1,
-    K_BCAST,
-    K_REDUCE,
-    K_ALLREDUCE,
-    K_GATHER,
-    K_SCATTER,
-    K_ALLGATHER,
-    K_ALLTOALL,
-    K_SCAN,
-    K_EXSCAN,
-    K_RSB,
-    K_GATHERV,
-    K_SCATTERV,
-    K_ALLGATHERV,
-    K_ALLTOALLV,
-    K_ALLTOALLW,
-    K_RS
-};
-
-typedef struct cargs
-{
-    int kind;
-    const void* sb;
-    void* rb;
-    int sc, rc;
-    MPI_Datatype st, rt;
-    MPI_Op op;
-    int root;
-    MPI_Comm comm;
-    const int *scs, *sds, *rcs, *rds;
-    const MPI_Datatype *sts, *rts;
-} cargs;
-
 /* Builds the schedule of a into s. */
 static int
 build(nbc* s, comm* c, const cargs* a)
@@ -546,15 +499,17 @@ build(nbc* s, comm* c, const cargs* a)
         if (a->st && a->sb != MPI_IN_PLACE && (rc = chk_type(a->st)))
             return rc;
     }
+    if ((a->kind == K_REDUCE || a->kind == K_ALLREDUCE || a->kind == K_SCAN ||
+         a->kind == K_EXSCAN || a->kind == K_RSB || a->kind == K_RS) &&
+        !gr__op_valid(a->op))
+        return MPI_ERR_OP;
+    if (c->inter)
+        return gr__inter_build(s, c, a);
     if ((a->kind == K_BCAST || a->kind == K_REDUCE || a->kind == K_GATHER ||
          a->kind == K_SCATTER || a->kind == K_GATHERV ||
          a->kind == K_SCATTERV) &&
         (a->root < 0 || a->root >= n))
         return MPI_ERR_ROOT;
-    if ((a->kind == K_REDUCE || a->kind == K_ALLREDUCE || a->kind == K_SCAN ||
-         a->kind == K_EXSCAN || a->kind == K_RSB || a->kind == K_RS) &&
-        !gr__op_valid(a->op))
-        return MPI_ERR_OP;
     switch (a->kind) {
         case K_BARRIER:
             return b_barrier(s, c);
@@ -624,7 +579,8 @@ build(nbc* s, comm* c, const cargs* a)
             if (!scs || !sds || !rcs || !rds || !sts || !rts)
                 return MPI_ERR_NO_MEM;
             int inplace = a->sb == MPI_IN_PLACE;
-            MPI_Aint se = inplace ? 0 : ext_of(a->st), re = ext_of(a->rt);
+            MPI_Aint se = inplace ? 0 : gr__nbc_extent(a->st),
+                     re = gr__nbc_extent(a->rt);
             for (int j = 0; j < n; j++) {
                 int v = a->kind == K_ALLTOALLV;
                 scs[j] = inplace ? 0 : v ? a->scs[j] : a->sc;

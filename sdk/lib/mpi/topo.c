@@ -9,20 +9,6 @@
 
 #include "mpi_int.h"
 
-int gr__nbc_next_tag(comm* c);
-const void* gr__nbc_sview(nbc* s,
-                          const void* buf,
-                          int count,
-                          MPI_Datatype dt,
-                          MPI_Count* len,
-                          int snap);
-void* gr__nbc_rview(nbc* s,
-                    void* buf,
-                    int count,
-                    MPI_Datatype dt,
-                    MPI_Count* len,
-                    int* unpack);
-
 static int*
 ints(int n, const int* a)
 {
