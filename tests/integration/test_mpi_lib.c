@@ -3,8 +3,8 @@
  * granary-mpicc (tests/guests/mpi_lib) run under `granary mpirun` at
  * several world sizes (matching, wildcards, probe, datatypes, user ops,
  * every collective on split and dup'ed communicators, non-blocking
- * collectives), MPI_Abort's exit code, and the link-time refusal of
- * one-sided calls. */
+ * collectives, intercommunicators), MPI_Abort's exit code, and the link-time
+ * refusal of one-sided calls. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +93,18 @@ test_suite_3_4(void** state)
     suite_at("4");
 }
 
+/* Intercommunicators between two halves of the world (unequal at odd
+ * sizes): every collective, blocking and non-blocking, split, create,
+ * dup and merge. */
+static void
+test_intercomm(void** state)
+{
+    (void)state;
+    guest_at("mpi_inter", "2");
+    guest_at("mpi_inter", "3");
+    guest_at("mpi_inter", "5");
+}
+
 static void
 test_abort(void** state)
 {
@@ -140,6 +152,7 @@ main(void)
         cmocka_unit_test(test_suite_1_2),
         cmocka_unit_test(test_suite_3_4),
         cmocka_unit_test(test_nbc_progress),
+        cmocka_unit_test(test_intercomm),
         cmocka_unit_test(test_abort),
         cmocka_unit_test(test_one_sided_fails_at_link),
     };
