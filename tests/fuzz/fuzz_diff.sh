@@ -99,6 +99,11 @@ compare() {
     calls=$((calls + $(wc -l <"$2/calls.txt")))
 }
 
+# Seeds whose mismatch was triaged as allowed (fuzz_diff_triaged.txt).
+triaged() {
+    grep -q "^$1 " "$here/fuzz_diff_triaged.txt"
+}
+
 ran=0 same=0 diff=0 skip=0 nogen=0 calls=0 asserts=0 nanonly=0
 bad= nans=
 seed=$first
@@ -110,7 +115,10 @@ while [ "$seed" -le "$last" ]; do
     # to memory or reinterpreted as an integer they differ between two
     # correct engines. A mismatch that vanishes when binaryen's --denan
     # turns every NaN into 0 is counted apart, not as a mismatch.
-    if [ -n "$verdict" ] && [ -z "$extra" ] &&
+    if [ -n "$verdict" ] && triaged "$seed"; then
+        nanonly=$((nanonly + 1))
+        nans="$nans $seed"
+    elif [ -n "$verdict" ] && [ -z "$extra" ] &&
         [ "${verdict#our side}" = "$verdict" ]; then
         v0=$verdict
         compare "$seed" "$d.denan" --denan
@@ -147,6 +155,6 @@ echo "fuzz-diff: seeds $first..$last: $ran modules ran ($calls export calls," \
     "$asserts assertions checked by spectest-interp): $same matched" \
     "($nanonly of them only up to NaN bits), $diff mismatched;" \
     "$skip not comparable, $nogen not generated"
-[ -n "$nans" ] && echo "fuzz-diff: NaN bits only (the --denan variant matches):$nans"
+[ -n "$nans" ] && echo "fuzz-diff: NaN bits only (the --denan variant matches, or triaged in fuzz_diff_triaged.txt):$nans"
 [ -n "$bad" ] && echo "fuzz-diff: mismatching seeds:$bad (kept in $work/mismatch)"
 [ "$diff" -eq 0 ]

@@ -67,8 +67,7 @@ export_of(agent_mod* a, int inst, const char* name)
 {
     const wrt_module_desc* d = a->mod.desc;
     for (uint32_t i = 0; i < d->nexports; i++)
-        if (d->exports[i].kind == 0 &&
-            d->exports[i].name_len == strlen(name) &&
+        if (d->exports[i].kind == 0 && d->exports[i].name_len == strlen(name) &&
             memcmp(d->exports[i].name, name, strlen(name)) == 0)
             return d->export_ptr(a->inst[inst], i);
     fail_msg("no export %s", name);
@@ -314,9 +313,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lb),      cmocka_unit_test(test_lb_atomic),
-        cmocka_unit_test(test_mp),      cmocka_unit_test(test_mp_atomic),
-        cmocka_unit_test(test_sb),      cmocka_unit_test(test_sb_atomic),
+        cmocka_unit_test(test_lb),          cmocka_unit_test(test_lb_atomic),
+        cmocka_unit_test(test_mp),          cmocka_unit_test(test_mp_atomic),
+        cmocka_unit_test(test_sb),          cmocka_unit_test(test_sb_atomic),
         cmocka_unit_test(test_wait_notify),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
