@@ -11,7 +11,7 @@ GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 .PHONY: all build deps test test-unit asan tsan check demo format format-check \
         bench-compute bench-faaslet bench-serve bench-state \
         bench-cluster bench-mpi test-cluster soak soak-ci fuzz spec-validate \
-        spec clang clean
+        spec fuzz-diff clang clean
 
 all: build
 
@@ -105,6 +105,15 @@ spec-validate: build
 # the script says how when they are absent).
 spec: build
 	tests/spec/run_validate.sh $(BUILD)/tests/spec/run_spec
+
+# Differential fuzzing of our compiler against wabt's interpreter on
+# modules made by binaryen's wasm-opt -ttf: N seeds from SEED (see
+# tests/fuzz/fuzz_diff.sh; mismatches are kept in FUZZ_DIFF_WORK).
+N ?= 200
+SEED ?= 1
+FUZZ_DIFF_WORK ?= /tmp/granary-fuzz-diff
+fuzz-diff: build
+	tests/fuzz/fuzz_diff.sh $(BUILD)/tests/spec/wasm_diff $(N) $(SEED) $(FUZZ_DIFF_WORK)
 
 # Multi-host tests on network namespaces (needs root).
 test-cluster: build

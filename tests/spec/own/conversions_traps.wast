@@ -1,0 +1,40 @@
+;; SPDX-License-Identifier: Apache-2.0
+;; Float-to-int conversions at their exact limits: the largest values that
+;; fit convert, the next ones trap "integer overflow", NaN traps "invalid
+;; conversion to integer"; the _sat forms clamp instead; integer division
+;; traps and the rem_s of INT_MIN by -1.
+(module
+  (func (export "f32_s") (param f32) (result i32) (i32.trunc_f32_s (local.get 0)))
+  (func (export "f32_u") (param f32) (result i32) (i32.trunc_f32_u (local.get 0)))
+  (func (export "f64_s") (param f64) (result i32) (i32.trunc_f64_s (local.get 0)))
+  (func (export "f64_u64") (param f64) (result i64) (i64.trunc_f64_u (local.get 0)))
+  (func (export "f32_s64") (param f32) (result i64) (i64.trunc_f32_s (local.get 0)))
+  (func (export "sat_s") (param f64) (result i32) (i32.trunc_sat_f64_s (local.get 0)))
+  (func (export "sat_u64") (param f32) (result i64) (i64.trunc_sat_f32_u (local.get 0)))
+  (func (export "rem_s") (param i32 i32) (result i32) (i32.rem_s (local.get 0) (local.get 1)))
+  (func (export "div_s64") (param i64 i64) (result i64) (i64.div_s (local.get 0) (local.get 1))))
+
+(assert_return (invoke "f32_s" (f32.const -2147483648)) (i32.const 0x80000000))
+(assert_trap (invoke "f32_s" (f32.const 2147483648)) "integer overflow")
+(assert_trap (invoke "f32_s" (f32.const -2147483904)) "integer overflow")
+(assert_trap (invoke "f32_s" (f32.const nan)) "invalid conversion to integer")
+(assert_return (invoke "f32_u" (f32.const -0.99999994)) (i32.const 0))
+(assert_trap (invoke "f32_u" (f32.const -1)) "integer overflow")
+(assert_return (invoke "f32_u" (f32.const 4294967040)) (i32.const 4294967040))
+(assert_trap (invoke "f32_u" (f32.const 4294967296)) "integer overflow")
+(assert_return (invoke "f64_s" (f64.const 2147483647.9999998)) (i32.const 0x7fffffff))
+(assert_return (invoke "f64_s" (f64.const -2147483648.9999995)) (i32.const 0x80000000))
+(assert_trap (invoke "f64_s" (f64.const -2147483649)) "integer overflow")
+(assert_trap (invoke "f64_s" (f64.const -nan:0x1)) "invalid conversion to integer")
+(assert_return (invoke "f64_u64" (f64.const 18446744073709549568)) (i64.const -2048))
+(assert_trap (invoke "f64_u64" (f64.const 18446744073709551616)) "integer overflow")
+(assert_trap (invoke "f32_s64" (f32.const 9223372036854775808)) "integer overflow")
+(assert_return (invoke "f32_s64" (f32.const -9223372036854775808)) (i64.const 0x8000000000000000))
+(assert_return (invoke "sat_s" (f64.const nan)) (i32.const 0))
+(assert_return (invoke "sat_s" (f64.const -1e300)) (i32.const 0x80000000))
+(assert_return (invoke "sat_u64" (f32.const inf)) (i64.const -1))
+(assert_return (invoke "sat_u64" (f32.const -inf)) (i64.const 0))
+(assert_return (invoke "rem_s" (i32.const 0x80000000) (i32.const -1)) (i32.const 0))
+(assert_trap (invoke "rem_s" (i32.const 1) (i32.const 0)) "integer divide by zero")
+(assert_trap (invoke "div_s64" (i64.const 0x8000000000000000) (i64.const -1)) "integer overflow")
+(assert_return (invoke "div_s64" (i64.const -7) (i64.const 2)) (i64.const -3))

@@ -1,0 +1,41 @@
+;; SPDX-License-Identifier: Apache-2.0
+;; f32x4/f64x2 min and max: a NaN in either lane gives a NaN (canonical
+;; for canonical inputs, arithmetic otherwise), -0 is less than +0 in both
+;; orders; pmin/pmax are b < a ? b : a and a < b ? b : a, so they return
+;; the first operand for NaNs in either place and for -0 vs +0.
+(module
+  (func (export "min4") (param v128 v128) (result v128) (f32x4.min (local.get 0) (local.get 1)))
+  (func (export "max4") (param v128 v128) (result v128) (f32x4.max (local.get 0) (local.get 1)))
+  (func (export "pmin4") (param v128 v128) (result v128) (f32x4.pmin (local.get 0) (local.get 1)))
+  (func (export "pmax4") (param v128 v128) (result v128) (f32x4.pmax (local.get 0) (local.get 1)))
+  (func (export "min2") (param v128 v128) (result v128) (f64x2.min (local.get 0) (local.get 1)))
+  (func (export "max2") (param v128 v128) (result v128) (f64x2.max (local.get 0) (local.get 1)))
+  (func (export "pmin2") (param v128 v128) (result v128) (f64x2.pmin (local.get 0) (local.get 1)))
+  (func (export "pmax2") (param v128 v128) (result v128) (f64x2.pmax (local.get 0) (local.get 1))))
+
+(assert_return (invoke "min4" (v128.const f32x4 -0 0 nan 1) (v128.const f32x4 0 -0 1 nan))
+  (v128.const f32x4 -0 -0 nan:canonical nan:canonical))
+(assert_return (invoke "max4" (v128.const f32x4 -0 0 nan 1) (v128.const f32x4 0 -0 1 nan))
+  (v128.const f32x4 0 0 nan:canonical nan:canonical))
+(assert_return (invoke "min4" (v128.const f32x4 nan:0x200000 -inf inf -nan) (v128.const f32x4 1 inf -inf 2))
+  (v128.const f32x4 nan:arithmetic -inf -inf nan:canonical))
+(assert_return (invoke "max4" (v128.const f32x4 2 -inf inf 3) (v128.const f32x4 -nan:0x1 inf -inf 2))
+  (v128.const f32x4 nan:arithmetic inf inf 3))
+(assert_return (invoke "pmin4" (v128.const f32x4 -0 0 nan 1) (v128.const f32x4 0 -0 1 nan))
+  (v128.const f32x4 -0 0 nan 1))
+(assert_return (invoke "pmax4" (v128.const f32x4 -0 0 nan 1) (v128.const f32x4 0 -0 1 nan))
+  (v128.const f32x4 -0 0 nan 1))
+(assert_return (invoke "pmin4" (v128.const f32x4 3 -1 inf nan:0x1234) (v128.const f32x4 2 -2 -inf 0))
+  (v128.const f32x4 2 -2 -inf nan:0x1234))
+(assert_return (invoke "pmax4" (v128.const f32x4 3 -1 -inf -nan:0x4321) (v128.const f32x4 4 -2 inf 0))
+  (v128.const f32x4 4 -1 inf -nan:0x4321))
+(assert_return (invoke "min2" (v128.const f64x2 -0 nan) (v128.const f64x2 0 1))
+  (v128.const f64x2 -0 nan:canonical))
+(assert_return (invoke "max2" (v128.const f64x2 -0 1) (v128.const f64x2 0 nan:0x8))
+  (v128.const f64x2 0 nan:arithmetic))
+(assert_return (invoke "pmin2" (v128.const f64x2 0 -nan) (v128.const f64x2 -0 -inf))
+  (v128.const f64x2 0 -nan))
+(assert_return (invoke "pmax2" (v128.const f64x2 -0 5) (v128.const f64x2 0 nan))
+  (v128.const f64x2 -0 5))
+(assert_return (invoke "pmax2" (v128.const f64x2 -1 5) (v128.const f64x2 -0.5 6))
+  (v128.const f64x2 -0.5 6))

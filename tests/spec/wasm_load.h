@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Loading of modules through Granary's own compiler for test tools (the
+ * differential fuzzer, the threads tests): decode and validate a .wasm
+ * file (src/wasm), generate C, compile it with the system cc into a
+ * shared object cached by the hash of the C, dlopen it. Single-threaded:
+ * call from one thread at a time. */
+#ifndef GR_TESTS_WASM_LOAD_H
+#define GR_TESTS_WASM_LOAD_H
+
+#include "wasm/wrt.h"
+
+#include <stddef.h>
+
+typedef struct wl_module
+{
+    void* dl;
+    const wrt_module_desc* desc;
+} wl_module;
+
+/* Result of wl_load: 0 loaded, 1 refused by the decoder/validator, 2 the
+ * generator, the C compiler or dlopen failed (message in err). `cflags`:
+ * the optimisation and other flags for cc (NULL: "-O2"); `cache_dir` is
+ * created if missing. */
+int wl_load(const char* wasm_path,
+            const char* cache_dir,
+            const char* cflags,
+            wl_module* out,
+            char* err,
+            size_t errlen);
+void wl_unload(wl_module* m);
+
+/* Reads a whole file into a malloc'd buffer (NULL on failure). */
+unsigned char* wl_read_all(const char* path, size_t* len);
+
+#endif
