@@ -153,8 +153,8 @@ i_pairwise(nbc* s,
         return MPI_ERR_NO_MEM;
     int npd = 0;
     for (int j = 0; j < n; j++) {
-        const void* p = gr__nbc_sview(
-          s, (const char*)sb + sds[j], scs[j], sts[j], &len, 0);
+        const void* p =
+          gr__nbc_sview(s, (const char*)sb + sds[j], scs[j], sts[j], &len, 0);
         gr__nbc_send(s, p, len, c->rw[j]);
         gr__nbc_recv_into(
           s, (char*)rb + rds[j], rcs[j], rts[j], c->rw[j], pd, &npd);
@@ -208,8 +208,8 @@ i_reduce(nbc* s, comm* c, const cargs* a, int role)
     void** slots = i_reduce_slots(s, c, NULL, len, 0, 1);
     if (!slots)
         return MPI_ERR_NO_MEM;
-    void* acc = gr__nbc_combine(
-      s, slots, 0, c->rsize - 1, len, a->rc, a->rt, a->op);
+    void* acc =
+      gr__nbc_combine(s, slots, 0, c->rsize - 1, len, a->rc, a->rt, a->op);
     gr__nbc_unpack(s, acc, len, a->rb, a->rc, a->rt);
     return 0;
 }
@@ -218,12 +218,7 @@ i_reduce(nbc* s, comm* c, const cargs* a, int role)
  * its whole vector of `total` elements to every remote process and keeps
  * the combination of elements [lo, lo + count). */
 static int
-i_allreduce(nbc* s,
-            comm* c,
-            const cargs* a,
-            int total,
-            int lo,
-            int count)
+i_allreduce(nbc* s, comm* c, const cargs* a, int total, int lo, int count)
 {
     MPI_Count len;
     const void* own = gr__nbc_sview(s, a->sb, total, a->rt, &len, 0);
@@ -236,8 +231,8 @@ i_allreduce(nbc* s,
     for (int j = 0; j < c->rsize; j++)
         slots[j] = (char*)slots[j] + (MPI_Count)lo * esz;
     MPI_Count mylen = (MPI_Count)count * esz;
-    void* acc = gr__nbc_combine(
-      s, slots, 0, c->rsize - 1, mylen, count, a->rt, a->op);
+    void* acc =
+      gr__nbc_combine(s, slots, 0, c->rsize - 1, mylen, count, a->rt, a->op);
     gr__nbc_unpack(s, acc, mylen, a->rb, count, a->rt);
     return 0;
 }
@@ -255,7 +250,8 @@ ints(nbc* s, int n, int first, int step)
 static MPI_Datatype*
 types(nbc* s, int n, MPI_Datatype t)
 {
-    MPI_Datatype* v = gr__nbc_tmp(s, sizeof(MPI_Datatype) * (size_t)(n ? n : 1));
+    MPI_Datatype* v =
+      gr__nbc_tmp(s, sizeof(MPI_Datatype) * (size_t)(n ? n : 1));
     if (v)
         for (int i = 0; i < n; i++)
             v[i] = t;
@@ -374,8 +370,9 @@ gr__inter_build(nbc* s, comm* c, const cargs* a)
             int* sds = ints(s, n, 0, 0);
             MPI_Datatype* sts = types(s, n, a->st);
             const int* rcs = v ? a->rcs : ints(s, n, a->rc, 0);
-            const int* rds = v ? bytes_of(s, n, a->rds, a->rt)
-                               : ints(s, n, 0, a->rc * (int)gr__nbc_extent(a->rt));
+            const int* rds =
+              v ? bytes_of(s, n, a->rds, a->rt)
+                : ints(s, n, 0, a->rc * (int)gr__nbc_extent(a->rt));
             MPI_Datatype* rts = types(s, n, a->rt);
             if (!scs || !sds || !sts || !rcs || !rds || !rts)
                 return MPI_ERR_NO_MEM;

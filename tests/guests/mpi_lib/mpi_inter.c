@@ -36,7 +36,8 @@ rooted(MPI_Comm ic, int low, int r, int n, int rn)
     int b = -1;
     if (low)
         b = r == 0 ? 77 : -1;
-    MPI_Bcast(&b, 1, MPI_INT, low ? (r == 0 ? MPI_ROOT : MPI_PROC_NULL) : 0, ic);
+    MPI_Bcast(
+      &b, 1, MPI_INT, low ? (r == 0 ? MPI_ROOT : MPI_PROC_NULL) : 0, ic);
     CHECK(low ? b == (r == 0 ? 77 : -1) : b == 77);
 
     /* gather to high rank 0 from the low group */
@@ -201,11 +202,8 @@ derived(MPI_Comm ic, int low, int r, int n, int rn)
         MPI_Comm_remote_size(cc, &rs);
         CHECK(s == n - 1 && rs == rn - 1);
         int b = low ? 0 : 5;
-        MPI_Bcast(&b,
-                  1,
-                  MPI_INT,
-                  low ? (r == 1 ? MPI_ROOT : MPI_PROC_NULL) : 0,
-                  cc);
+        MPI_Bcast(
+          &b, 1, MPI_INT, low ? (r == 1 ? MPI_ROOT : MPI_PROC_NULL) : 0, cc);
         if (!low)
             CHECK(b == 0);
         MPI_Comm_free(&cc);
