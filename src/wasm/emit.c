@@ -662,7 +662,7 @@ write_init(emod* x, FILE* f)
           f, "  offsetof(wmod_inst, g%" PRIu32 "),\n", m->nglobal_imports);
     else
         fprintf(f, "  (size_t)-1,\n");
-    fprintf(f, "  wrelocate, wdrop,\n};\n");
+    fprintf(f, "  wrelocate, wdrop, WRT_GUARD_PAGES,\n};\n");
 }
 
 static int
