@@ -25,6 +25,16 @@
 #ifndef WRT_GUARD_PAGES
 #define WRT_GUARD_PAGES 0
 #endif
+/* 0 when no memory of the module is shared (generated code says so): a
+ * failed bounds check then traps at once, since only another thread could
+ * have grown the memory past the size the function holds in a local. The
+ * trap cannot return, which lets the compiler keep values across checks
+ * (bounds checks cost about half as much as with the slow path below). 1
+ * (the default): a failed check calls wrt_mem_check_slow, which rereads
+ * the size. */
+#ifndef WRT_SHARED_MEMORY
+#define WRT_SHARED_MEMORY 1
+#endif
 
 #define WRT_LIKELY(x) __builtin_expect(!!(x), 1)
 #define WRT_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -596,6 +606,11 @@ WRT_SAT(wrt_sat_u64_f64,
  * reserve 8 GiB per memory with inaccessible pages beyond its size (any
  * u32 address plus u32 offset faults) compile with WRT_GUARD_PAGES=1 and
  * get no checks on plain loads and stores. */
+#if WRT_SHARED_MEMORY
+#define WRT_CHECK_FAILED(mem, end) wrt_mem_check_slow((mem), (end))
+#else
+#define WRT_CHECK_FAILED(mem, end) ((void)(mem), wrt_trap(WRT_TRAP_OOB))
+#endif
 #if WRT_GUARD_PAGES
 #define WRT_CHECK(mem, msize, ea, n)                                           \
     do {                                                                       \
@@ -606,7 +621,7 @@ WRT_SAT(wrt_sat_u64_f64,
 #define WRT_CHECK(mem, msize, ea, n)                                           \
     do {                                                                       \
         if (WRT_UNLIKELY((ea) + (n) > (msize)))                                \
-            wrt_mem_check_slow((mem), (ea) + (n));                             \
+            WRT_CHECK_FAILED((mem), (ea) + (n));                               \
     } while (0)
 #endif
 
@@ -674,7 +689,7 @@ wrt_atomic_at(const wrt_memory* m,
     /* Always checked, guard pages or not: out of bounds wins over
      * misaligned. */
     if (WRT_UNLIKELY(ea + n > ms))
-        wrt_mem_check_slow(m, ea + n);
+        WRT_CHECK_FAILED(m, ea + n);
     if (WRT_UNLIKELY(ea & (n - 1)))
         wrt_trap(WRT_TRAP_UNALIGNED);
     return b + ea;

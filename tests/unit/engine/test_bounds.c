@@ -7,6 +7,7 @@
  * small reservations. */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -439,6 +440,50 @@ test_small_snapshots(void** state)
     gr_engine_destroy(e);
 }
 
+static void*
+grow_then_flag(void* arg)
+{
+    wasm_rt_memory_t* m = arg;
+    usleep(20000);
+    if (wasm_rt_grow_memory(m, 1) != 1)
+        return NULL;
+    memcpy(m->data + 65536, "\x2a\0\0\0", 4);
+    __atomic_store_n((uint32_t*)m->data, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+/* A shared memory grown by another thread during a call: the call's size
+ * local is stale, and its failed check rereads the size instead of
+ * trapping. */
+static void
+test_shared_grown_elsewhere(void** state)
+{
+    (void)state;
+    gr_rt_install_handlers();
+    for (int bounds = 0; bounds < 2; bounds++) {
+        gr_engine* e = make_engine(bounds);
+        gr_object* o = load(e, "eng_bounds_shared");
+        gr_instance* in = instantiate(o, 0);
+        pthread_t th;
+        assert_int_equal(
+          pthread_create(&th, NULL, grow_then_flag, gr_instance_memory(in)), 0);
+        struct call c = { 0 };
+        c.fn = gr_object_export(o, "wait_then_load", ">i");
+        assert_non_null(c.fn);
+        c.module = gr_instance_module(in);
+        gr_trap t = { 0 };
+        int rc = gr_instance_call_timeout(
+          in, do_call, &c, &t, 20ull * 1000 * 1000 * 1000);
+        pthread_join(th, NULL);
+        if (rc)
+            fail_msg("wait_then_load trapped: %s", gr_trap_name(t.kind));
+        assert_int_equal(c.ret, 42);
+        gr_instance_destroy(in);
+        gr_object_unref(o);
+        gr_engine_destroy(e);
+    }
+}
+
 int
 main(void)
 {
@@ -451,6 +496,7 @@ main(void)
         cmocka_unit_test(test_bounds_forced),
         cmocka_unit_test(test_small_max),
         cmocka_unit_test(test_small_snapshots),
+        cmocka_unit_test(test_shared_grown_elsewhere),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     gr_fs_remove_tree(cache_dir);

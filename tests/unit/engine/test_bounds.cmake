@@ -18,6 +18,15 @@ foreach(v big small)
   add_custom_target(guest_eng_bounds_${v} DEPENDS ${out})
   add_dependencies(guests guest_eng_bounds_${v})
 endforeach()
+set(out ${GRANARY_GUEST_DIR}/eng_bounds_shared.wasm)
+add_custom_command(OUTPUT ${out}
+  COMMAND ${WAT2WASM} --enable-threads
+          ${CMAKE_CURRENT_SOURCE_DIR}/eng_bounds_shared.wat -o ${out}
+  DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/eng_bounds_shared.wat
+  COMMENT "wat2wasm eng_bounds_shared")
+add_custom_target(guest_eng_bounds_shared DEPENDS ${out})
+add_dependencies(guests guest_eng_bounds_shared)
 granary_add_test(test_bounds SOURCES test_bounds.c
                  LIBS gr_engine gr_util Threads::Threads LABELS unit)
-add_dependencies(test_bounds guest_eng_bounds_big guest_eng_bounds_small)
+add_dependencies(test_bounds guest_eng_bounds_big guest_eng_bounds_small
+                 guest_eng_bounds_shared)
