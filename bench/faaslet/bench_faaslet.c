@@ -481,7 +481,7 @@ dense_run_forked(gr_proto* p, int target)
 
 struct dense_result
 {
-    struct dense tiny, forced, touch_bounds, touch_guard;
+    struct dense tiny, forced, touch_bounds, touch_forced, touch_guard;
     int have_touch;
     int max_alive;
     char max_why[256];
@@ -535,16 +535,20 @@ density_bounds(const char* tiny_path,
     res.max_alive = max_alive(pt, cap, res.max_why, sizeof res.max_why);
     if (touch_tiny && touch_small) {
         /* The default maximum: guard pages, as the engine chooses. */
-        gr_object *o1, *o2;
+        gr_object *o1, *o2, *o3;
         gr_proto* p1 = load(ea, touch_tiny, &o1);
         gr_proto* p2 = load(ea, touch_small, &o2);
+        gr_proto* p3 = load(ef, touch_small, &o3);
         res.touch_bounds = dense_run_forked(p1, DENSITY_TARGET);
+        res.touch_forced = dense_run_forked(p3, DENSITY_TARGET);
         res.touch_guard = dense_run_forked(p2, DENSITY_TARGET / 10);
         res.have_touch = 1;
         gr_proto_unref(p1);
         gr_proto_unref(p2);
+        gr_proto_unref(p3);
         gr_object_unref(o1);
         gr_object_unref(o2);
+        gr_object_unref(o3);
     }
 
     gr_proto_unref(pt);
@@ -749,13 +753,17 @@ main(int argc, char** argv)
         print_dense("no-op, 1 GiB forced", &dr.forced);
         if (dr.have_touch) {
             print_dense("1 page, 4 MiB max", &dr.touch_bounds);
+            print_dense("1 page, 1 GiB forced", &dr.touch_forced);
             print_dense("1 page, guard pages", &dr.touch_guard);
         }
         printf("# 4 MiB max: bounds checks chosen for the module (small "
                "declared maximum);\n# 1 GiB forced: granary-cc's default "
                "maximum with GRANARY_BOUNDS_CHECKS=1;\n# 1 page: a call "
                "that writes one page (its page tables stay after the "
-               "reset);\n# guard pages: the same with an 8 GiB reservation "
+               "reset: a page-table\n# page maps 2 MiB, a middle "
+               "directory page 1 GiB, so small reservations share\n# "
+               "the latter and 1 GiB or 8 GiB ones each need their own);\n# "
+               "guard pages: the same with an 8 GiB reservation "
                "each (only 10,000: 16,382 fit)\n");
         printf("faaslets_alive_bounds %d (small max; %s)\n",
                dr.max_alive,
@@ -786,6 +794,8 @@ main(int argc, char** argv)
         if (dr.have_touch) {
             printf("RESULT bounds_touch_pte_kb %.2f KiB\n",
                    dr.touch_bounds.pte);
+            printf("RESULT bounds_forced_touch_pte_kb %.2f KiB\n",
+                   dr.touch_forced.pte);
             printf("RESULT guard_touch_pte_kb %.2f KiB\n", dr.touch_guard.pte);
         }
     }
