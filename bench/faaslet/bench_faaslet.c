@@ -520,7 +520,7 @@ density_bounds(const char* tiny_path,
                                   .backend = GR_ENGINE_GRANARY };
     gr_engine_config forced_cfg = auto_cfg;
     forced_cfg.explicit_bounds = 1; /* as GRANARY_BOUNDS_CHECKS=1 */
-    gr_engine *ea, *ef;
+    gr_engine *ea = NULL, *ef = NULL;
     int rc = gr_engine_create(&auto_cfg, &ea);
     if (rc == 0)
         rc = gr_engine_create(&forced_cfg, &ef);
