@@ -732,17 +732,15 @@ make_flavor(const struct build* b, char* out, size_t cap)
         rc = -ENOMEM;
     if (!rc)
         rc = gr_sha256_hex(s.data, s.len, hex);
-    /* g: guard pages, b: bounds checks; granary objects start with w and
-     * say 'a' when the strategy is chosen per module. */
+    /* g: guard pages, b: bounds checks (granary objects, which start
+     * with w: the strategy chosen for this module). */
     if (!rc)
         snprintf(out,
                  cap,
                  "%c%u%c-%.16s",
                  b->granary ? 'w' : 'a',
                  b->granary ? (unsigned)WRT_ABI_VERSION : GR_SHIM_ABI_VERSION,
-                 b->o->explicit_bounds ? 'b'
-                 : b->granary          ? 'a'
-                                       : 'g',
+                 (b->granary ? b->bounds : b->o->explicit_bounds) ? 'b' : 'g',
                  hex);
     gr__codegen_buf_fini(&s);
     return rc;
@@ -866,19 +864,11 @@ build_granary(struct build* b,
     if ((rc = gr_fs_mkdir_p(b->out)) < 0 ||
         (rc = write_in(b->out, "module.wasm", wasm, len)) < 0)
         goto fail;
-    if ((rc = gr__gcodegen_translate(wasm,
-                                     len,
-                                     b->tmp,
-                                     b->o->explicit_bounds,
-                                     b->jobs,
-                                     &info,
-                                     &g,
-                                     err,
-                                     errlen)) < 0)
+    if ((rc = gr__gcodegen_translate(
+           wasm, len, b->tmp, b->bounds, b->jobs, &info, &g, err, errlen)) < 0)
         goto fail;
     if ((rc = check_imports(b->o, &info, err, errlen)) < 0)
         goto fail;
-    b->bounds = g.bounds;
     b->opt_eff =
       b->opt ? b->opt
       : (long)g.c_bytes > env_long("GRANARY_CODEGEN_O1_ABOVE", O1_ABOVE_BYTES)
@@ -1109,6 +1099,8 @@ gr__codegen_ensure(const struct gr__codegen_opts* o,
     b.o = o;
     b.cc = o->cc && *o->cc ? o->cc : "cc";
     b.granary = o->backend == GR_ENGINE_GRANARY;
+    b.bounds =
+      b.granary && gr__gcodegen_strategy(wasm, len, o->explicit_bounds);
     b.postpass = !b.granary && !o->explicit_bounds &&
                  env_long("GRANARY_CODEGEN_NO_POSTPASS", 0) == 0;
     b.jobs = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);

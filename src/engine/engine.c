@@ -532,8 +532,10 @@ gr_instance_create(gr_object* o,
         return rc;
     struct instantiate_args a = { s, in };
     gr_rt_set_page_limit(cfg ? cfg->max_pages : 0);
+    gr_rt_set_memory_strategy(o->g ? gr__gobj_strategy(o->g) : GR_RT_MEM_GUARD);
     gr_trap t;
     rc = gr_rt_call(do_instantiate, &a, &t);
+    gr_rt_set_memory_strategy(GR_RT_MEM_GUARD);
     gr_rt_set_page_limit(0);
     if (trap)
         *trap = t;

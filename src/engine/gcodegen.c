@@ -164,11 +164,59 @@ add_name(struct gr__gcodegen_out* out, const char* fmt, int i)
     return 0;
 }
 
+/* Reads an unsigned LEB128 of at most 32 bits at *p (< end). */
+static int
+leb_u32(const uint8_t** p, const uint8_t* end, uint32_t* v)
+{
+    uint64_t x = 0;
+    for (unsigned shift = 0; shift < 35 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        x |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            if (x > UINT32_MAX)
+                return -1;
+            *v = (uint32_t)x;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int
+gr__gcodegen_strategy(const uint8_t* wasm, size_t len, int force_bounds)
+{
+    if (force_bounds)
+        return 1;
+    if (!wasm || len < 8)
+        return 0;
+    /* Only the memory section matters: skip every other section. A module
+     * the decoder later refuses gets guard pages here, and no object. */
+    const uint8_t *p = wasm + 8, *end = wasm + len;
+    while (p < end) {
+        uint8_t id = *p++;
+        uint32_t size, count, min, max;
+        if (leb_u32(&p, end, &size) < 0 || size > (size_t)(end - p))
+            return 0;
+        const uint8_t *s = p, *send = p + size;
+        p = send;
+        if (id != 5)
+            continue;
+        if (leb_u32(&s, send, &count) < 0 || count == 0 || s >= send)
+            return 0;
+        uint8_t flags = *s++;
+        if (!(flags & 1) || leb_u32(&s, send, &min) < 0 ||
+            leb_u32(&s, send, &max) < 0)
+            return 0;
+        return max <= GR_GCODEGEN_SMALL_MAX_PAGES;
+    }
+    return 0;
+}
+
 int
 gr__gcodegen_translate(const uint8_t* wasm,
                        size_t len,
                        const char* dir,
-                       int force_bounds,
+                       int bounds,
                        int jobs,
                        struct gr__codegen_info* info,
                        struct gr__gcodegen_out* out,
@@ -194,9 +242,9 @@ gr__gcodegen_translate(const uint8_t* wasm,
                              m->nmems);
         goto done;
     }
-    out->bounds =
-      force_bounds || (m->nmems && m->mems[0].limits.has_max &&
-                       m->mems[0].limits.max <= GR_GCODEGEN_SMALL_MAX_PAGES);
+    /* Decided before the build (gr__gcodegen_strategy): it is part of
+     * the cache key. */
+    out->bounds = bounds != 0;
     out->n_exports = m->nexports;
     uint64_t instrs = 0;
     for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++)

@@ -214,6 +214,12 @@ gr__gobj_shim(const struct gr__gobj* g)
     return &g->shim;
 }
 
+int
+gr__gobj_strategy(const struct gr__gobj* g)
+{
+    return g->desc->guard_pages ? GR_RT_MEM_GUARD : GR_RT_MEM_BOUNDS;
+}
+
 const void*
 gr__gobj_code_addr(const struct gr__gobj* g)
 {

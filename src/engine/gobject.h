@@ -20,7 +20,7 @@
  * guard pages). Part of the cache key through GR_GCODEGEN_VERSION. */
 #define GR_GCODEGEN_SMALL_MAX_PAGES 1024u
 /* Bump when what gcodegen.c writes changes meaning. */
-#define GR_GCODEGEN_VERSION 1
+#define GR_GCODEGEN_VERSION 2
 
 /* The result of translating one module (gr__gcodegen_translate). */
 struct gr__gcodegen_out
@@ -32,19 +32,25 @@ struct gr__gcodegen_out
     size_t n_exports;
 };
 
+/* The memory strategy of a module (1: explicit bounds checks, 0: guard
+ * pages): bounds checks when force_bounds (GRANARY_BOUNDS_CHECKS=1, the
+ * engine's explicit_bounds) or when its memory declares a maximum of at
+ * most GR_GCODEGEN_SMALL_MAX_PAGES. Reads only the memory section (cheap:
+ * the result names the cache entry before anything is built). */
+int gr__gcodegen_strategy(const uint8_t* wasm, size_t len, int force_bounds);
+
 /* Decodes and validates wasm[0..len) with src/wasm, vets its imports (only
  * function imports of i32/i64/f32/f64 signatures; info->imports receives
- * them in shim.h's signature format for the host policy check), chooses
- * the memory strategy (explicit bounds checks when force_bounds or the
- * memory declares a small maximum) and writes the C into dir, split in
- * parts for about `jobs` compilers. Returns 0, GR_EINVALID_MODULE,
- * GR_EIMPORT, GR_ECOMPILE (a feature the generator refuses) or -errno, with
- * a message in err. Release info with gr__codegen_info_fini and out with
- * gr__gcodegen_out_fini. */
+ * them in shim.h's signature format for the host policy check) and writes
+ * the C for the given memory strategy (bounds: gr__gcodegen_strategy's
+ * answer) into dir, split in parts for about `jobs` compilers. Returns 0,
+ * GR_EINVALID_MODULE, GR_EIMPORT, GR_ECOMPILE (a feature the generator refuses)
+ * or -errno, with a message in err. Release info with gr__codegen_info_fini and
+ * out with gr__gcodegen_out_fini. */
 int gr__gcodegen_translate(const uint8_t* wasm,
                            size_t len,
                            const char* dir,
-                           int force_bounds,
+                           int bounds,
                            int jobs,
                            struct gr__codegen_info* info,
                            struct gr__gcodegen_out* out,
@@ -80,6 +86,10 @@ int gr__gobj_open(void* dl,
                   size_t errlen);
 void gr__gobj_close(struct gr__gobj* g);
 const struct gr_shim* gr__gobj_shim(const struct gr__gobj* g);
+/* The memory strategy the object's code was compiled for
+ * (GR_RT_MEM_GUARD or GR_RT_MEM_BOUNDS, engine/rt.h): its memories must be
+ * created under it (gr_rt_set_memory_strategy). */
+int gr__gobj_strategy(const struct gr__gobj* g);
 /* An address inside the object's code (to find its text segment). */
 const void* gr__gobj_code_addr(const struct gr__gobj* g);
 

@@ -176,7 +176,9 @@ gr_instance_create_from_image(gr_object* o,
           o->g, in->module, img->module, in, GR_GOBJ_MEM_CLEAR);
         if (rc == 0 && in->mem) {
             gr_rt_set_page_limit(cfg ? cfg->max_pages : 0);
+            gr_rt_set_memory_strategy(gr__gobj_strategy(o->g));
             rc = gr_rt_memory_map_fd(in->mem, memfd, pages, max);
+            gr_rt_set_memory_strategy(GR_RT_MEM_GUARD);
             gr_rt_set_page_limit(0);
         }
         if (rc)

@@ -14,6 +14,23 @@
 /* Address space reserved per linear memory: 4 GiB of addressable memory plus
  * 4 GiB so that any u32 address + u32 offset lands in a guard page. */
 #define GR_RT_RESERVATION (8ull << 30)
+/* Inaccessible bytes after the maximum of a bounds-checked memory. Checked
+ * code never reaches them (every access, v128 ones included, is checked
+ * for its last byte); the page is defence in depth, so that a check a
+ * compiler bug dropped faults instead of reading the next memory. */
+#define GR_RT_BOUNDS_TAIL 4096u
+
+/* Memory strategies (chosen per module by the granary backend). GUARD:
+ * loads and stores are unchecked and every memory reserves
+ * GR_RT_RESERVATION, so any u32 address plus u32 offset lands in a guard
+ * page. BOUNDS: the code checks each access against the size, and the
+ * memory reserves its maximum (after the page limit) plus
+ * GR_RT_BOUNDS_TAIL: for small maxima, far more memories per process. */
+enum gr_rt_mem_strategy
+{
+    GR_RT_MEM_GUARD = 0,
+    GR_RT_MEM_BOUNDS = 1,
+};
 
 /* Why a guest call ended early. Values below GR_TRAP_EXIT are the
  * wasm_rt_trap_t codes raised by generated code. */
@@ -137,6 +154,20 @@ __attribute__((noreturn)) void gr_rt_raise(enum gr_trap_kind kind,
  * wasm maximum, 65536 pages). Set by the instance layer around instantiate. */
 void gr_rt_set_page_limit(uint32_t max_pages);
 
+/* Per-thread strategy (gr_rt_mem_strategy) of the memories the next
+ * wasm_rt_allocate_memory / gr_rt_memory_map_fd on this thread create
+ * (default GR_RT_MEM_GUARD). Set by the instance layer around instantiate
+ * and restore of objects whose code checks bounds, then set back. */
+void gr_rt_set_memory_strategy(int strategy);
+
+/* The address space a memory of max_pages (already clamped) reserves
+ * under a strategy. */
+size_t gr_rt_reservation_bytes(int strategy, uint32_t max_pages);
+
+/* The bytes reserved for mem's memory (0 when mem has none). Takes the
+ * registry lock. */
+size_t gr_rt_memory_reserved(const wasm_rt_memory_t* mem);
+
 /* Memory groups: make dst use src's linear memory (same reservation, same
  * pages). dst must not own a memory (freshly freed or never allocated). A
  * grow through any member updates every member. Returns 0 or -ENOMEM. */
@@ -179,7 +210,10 @@ int gr_rt_memory_map_shared(wasm_rt_memory_t* mem,
                             int fd,
                             uint64_t fd_offset);
 
-/* Number of 8 GiB reservations currently held in the pool (for tests). */
+/* Number of 8 GiB reservations currently held in the pool, and of smaller
+ * (bounds-checked) ones, which are reused only at their exact size (for
+ * tests). */
 size_t gr_rt_pool_size(void);
+size_t gr_rt_small_pool_size(void);
 
 #endif

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Granary's wasm runtime, part two: linear memories as pooled 8 GiB
- * PROT_NONE reservations whose accessible prefix grows with the memory,
- * memory groups (threads sharing one memory), copy-on-write memories from
- * a snapshot memfd with in-place reset, shared segments, and tables. */
+/* Granary's wasm runtime, part two: linear memories as pooled PROT_NONE
+ * reservations (8 GiB with guard pages, the maximum's size for code that
+ * checks bounds) whose accessible prefix grows with the memory, memory
+ * groups (threads sharing one memory), copy-on-write memories from a
+ * snapshot memfd with in-place reset, shared segments, and tables. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -14,21 +15,25 @@
 #include "engine/rt_int.h"
 #include "util/alloc.h"
 
-/* Per-thread cap on pages (see gr_rt_set_page_limit). */
+/* Per-thread cap on pages (see gr_rt_set_page_limit) and strategy of the
+ * next memory (gr_rt_set_memory_strategy). */
 static _Thread_local uint32_t page_limit;
+static _Thread_local int mem_strategy;
 
 /* ---- reservation registry ------------------------------------------------
  * The fault handler must decide, without locks, whether an address lies in
  * a linear-memory reservation. Reservations are published in a fixed array
  * of atomic base addresses; everything else is under region_lock. */
 
-#define MAX_REGIONS 32768
+#define MAX_REGIONS (1u << 20)
 static _Atomic uintptr_t region_base[MAX_REGIONS];
+static _Atomic size_t region_len[MAX_REGIONS]; /* bytes reserved */
 static atomic_size_t region_high; /* slots [0, region_high) may be in use */
 
 struct region
 {
     uint8_t* base;
+    size_t reserved; /* bytes of address space, guard included */
     uint32_t pages;
     uint32_t max_pages;
     size_t slot;
@@ -49,15 +54,23 @@ static size_t n_free_slots;
 static size_t
 bucket_of(const uint8_t* base)
 {
-    /* Reservations are page aligned and 8 GiB apart at least: mix the
-     * bits above the page offset. */
+    /* Reservations are page aligned: mix the bits above the page
+     * offset. */
     uint64_t x = (uint64_t)(uintptr_t)base >> 12;
     return (size_t)((x * 0x9E3779B97F4A7C15ull) >> 48) % REGION_BUCKETS;
 }
 
+/* Released reservations kept for reuse (under region_lock): 8 GiB ones,
+ * and small ones, reused only by a memory of exactly their size. */
 #define POOL_MAX 64
 static uint8_t* pool[POOL_MAX];
 static size_t pool_len;
+static struct
+{
+    uint8_t* base;
+    size_t len;
+} small_pool[POOL_MAX];
+static size_t small_pool_len;
 
 int
 gr__rt_address_in_region(uintptr_t addr)
@@ -65,8 +78,10 @@ gr__rt_address_in_region(uintptr_t addr)
     size_t n = atomic_load_explicit(&region_high, memory_order_acquire);
     for (size_t i = 0; i < n; i++) {
         uintptr_t b =
-          atomic_load_explicit(&region_base[i], memory_order_relaxed);
-        if (b && addr >= b && addr - b < GR_RT_RESERVATION)
+          atomic_load_explicit(&region_base[i], memory_order_acquire);
+        if (b && addr >= b &&
+            addr - b <
+              atomic_load_explicit(&region_len[i], memory_order_relaxed))
             return 1;
     }
     return 0;
@@ -80,24 +95,47 @@ gr_rt_set_page_limit(uint32_t max_pages)
     page_limit = max_pages;
 }
 
+void
+gr_rt_set_memory_strategy(int strategy)
+{
+    mem_strategy = strategy;
+}
+
+size_t
+gr_rt_reservation_bytes(int strategy, uint32_t max_pages)
+{
+    if (strategy != GR_RT_MEM_BOUNDS)
+        return GR_RT_RESERVATION;
+    /* Wasm pages are whole host pages; the tail page is defence in depth
+     * (checked code never touches it: see GR_RT_BOUNDS_TAIL). */
+    return (size_t)max_pages * GR_WASM_PAGE + GR_RT_BOUNDS_TAIL;
+}
+
 /* The wasm32 maximum: 4 GiB, which the 8 GiB reservation covers with its
  * guard (the byte size is kept in a u64). */
 #define MAX_PAGES 65536u
 
 static uint8_t*
-reserve(void)
+reserve(size_t len)
 {
+    uint8_t* base = NULL;
     pthread_mutex_lock(&region_lock);
-    uint8_t* base = pool_len ? pool[--pool_len] : NULL;
+    if (len == GR_RT_RESERVATION && pool_len) {
+        base = pool[--pool_len];
+    } else {
+        for (size_t i = small_pool_len; i-- > 0;) {
+            if (small_pool[i].len == len) {
+                base = small_pool[i].base;
+                small_pool[i] = small_pool[--small_pool_len];
+                break;
+            }
+        }
+    }
     pthread_mutex_unlock(&region_lock);
     if (base)
         return base;
-    void* p = mmap(NULL,
-                   GR_RT_RESERVATION,
-                   PROT_NONE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                   -1,
-                   0);
+    void* p = mmap(
+      NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
 
@@ -106,7 +144,7 @@ reserve(void)
  * anonymous PROT_NONE mapping also removes any snapshot or shared-state
  * mappings placed inside it. */
 static void
-release(uint8_t* base, size_t used)
+release(uint8_t* base, size_t used, size_t len)
 {
     if (used && mmap(base,
                      used,
@@ -114,17 +152,21 @@ release(uint8_t* base, size_t used)
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
                      -1,
                      0) == MAP_FAILED) {
-        munmap(base, GR_RT_RESERVATION);
+        munmap(base, len);
         return;
     }
     pthread_mutex_lock(&region_lock);
-    if (pool_len < POOL_MAX) {
+    if (len == GR_RT_RESERVATION && pool_len < POOL_MAX) {
         pool[pool_len++] = base;
+        base = NULL;
+    } else if (len != GR_RT_RESERVATION && small_pool_len < POOL_MAX) {
+        small_pool[small_pool_len].base = base;
+        small_pool[small_pool_len++].len = len;
         base = NULL;
     }
     pthread_mutex_unlock(&region_lock);
     if (base)
-        munmap(base, GR_RT_RESERVATION);
+        munmap(base, len);
 }
 
 size_t
@@ -132,6 +174,15 @@ gr_rt_pool_size(void)
 {
     pthread_mutex_lock(&region_lock);
     size_t n = pool_len;
+    pthread_mutex_unlock(&region_lock);
+    return n;
+}
+
+size_t
+gr_rt_small_pool_size(void)
+{
+    pthread_mutex_lock(&region_lock);
+    size_t n = small_pool_len;
     pthread_mutex_unlock(&region_lock);
     return n;
 }
@@ -178,6 +229,7 @@ publish_region(struct region* r)
     size_t b = bucket_of(r->base);
     r->hnext = buckets[b];
     buckets[b] = r;
+    atomic_store_explicit(&region_len[slot], r->reserved, memory_order_relaxed);
     atomic_store_explicit(
       &region_base[slot], (uintptr_t)r->base, memory_order_release);
     if (slot == n)
@@ -186,7 +238,8 @@ publish_region(struct region* r)
 }
 
 /* Creates a registered memory of initial_pages, backed by anonymous zero
- * pages (fd < 0) or by a private mapping of fd. */
+ * pages (fd < 0) or by a private mapping of fd, in a reservation sized for
+ * this thread's memory strategy and the clamped maximum. */
 static int
 memory_create(wasm_rt_memory_t* mem,
               int fd,
@@ -202,8 +255,9 @@ memory_create(wasm_rt_memory_t* mem,
     if (initial_pages > max_pages)
         return -ENOMEM;
 
+    size_t res = gr_rt_reservation_bytes(mem_strategy, max_pages);
     struct region* r = gr_calloc(1, sizeof *r);
-    uint8_t* base = r ? reserve() : NULL;
+    uint8_t* base = r ? reserve(res) : NULL;
     size_t bytes = (size_t)initial_pages * GR_WASM_PAGE;
     int ok = base != NULL;
     if (ok && bytes && fd < 0)
@@ -217,11 +271,12 @@ memory_create(wasm_rt_memory_t* mem,
                   0) != MAP_FAILED;
     if (!ok) {
         if (base)
-            release(base, bytes);
+            release(base, bytes, res);
         gr_free(r);
         return -ENOMEM;
     }
     r->base = base;
+    r->reserved = res;
     r->pages = initial_pages;
     r->max_pages = max_pages;
     mem->data = base;
@@ -237,7 +292,7 @@ memory_create(wasm_rt_memory_t* mem,
     if (rc) {
         gr_free(r->members);
         gr_free(r);
-        release(base, bytes);
+        release(base, bytes, res);
         memset(mem, 0, sizeof *mem);
         return -ENOMEM;
     }
@@ -398,7 +453,7 @@ wasm_rt_free_memory(wasm_rt_memory_t* mem)
     struct region* r = detach(mem);
     pthread_mutex_unlock(&region_lock);
     if (r) {
-        release(r->base, (size_t)r->pages * GR_WASM_PAGE);
+        release(r->base, (size_t)r->pages * GR_WASM_PAGE, r->reserved);
         gr_free(r->members);
         gr_free(r);
     }
@@ -425,6 +480,16 @@ void
 gr_rt_memory_leave(wasm_rt_memory_t* mem)
 {
     wasm_rt_free_memory(mem);
+}
+
+size_t
+gr_rt_memory_reserved(const wasm_rt_memory_t* mem)
+{
+    pthread_mutex_lock(&region_lock);
+    struct region* r = mem->data ? find_region(mem->data) : NULL;
+    size_t n = r ? r->reserved : 0;
+    pthread_mutex_unlock(&region_lock);
+    return n;
 }
 
 /* ---- tables -------------------------------------------------------------- */

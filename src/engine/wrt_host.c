@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The engine's half of the runtime that objects of Granary's own code
  * generator call (src/wasm/wrt.h): traps leave through the engine's trap
- * frames (gr_rt_raise), and linear memories are the engine's pooled 8 GiB
- * reservations (rt_memory.c), seen through the wasm_rt_memory_t layout the
+ * frames (gr_rt_raise), and linear memories are the engine's pooled
+ * reservations (rt_memory.c: 8 GiB guarded, or the maximum's size for
+ * bounds-checked code), seen through the wasm_rt_memory_t layout the
  * first fields of wrt_memory share. Tables and wait/notify are
  * src/wasm/wrt_shared.c. Call depth (wrt_depth) is defined and restored on
  * unwind by rt.c. */
@@ -78,8 +79,11 @@ wrt_memory_init(wrt_memory* m,
     memset(m, 0, sizeof *m);
     /* Clamped by the instance's page limit (gr_rt_set_page_limit); traps
      * with GR_TRAP_OOM when the reservation cannot be had. */
+    /* The reservation follows the strategy the instance layer set for
+     * this object (gr_rt_set_memory_strategy). */
     wasm_rt_allocate_memory(
       (wasm_rt_memory_t*)m, min, has_max && max < 65536u ? max : 65536u);
+    m->reserved = gr_rt_memory_reserved((const wasm_rt_memory_t*)m);
     m->has_max = has_max;
     m->shared = shared;
     return 0;

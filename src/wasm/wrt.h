@@ -21,6 +21,21 @@
 /* Nesting limit of wasm calls on one thread (assert_exhaustion). */
 #define WRT_MAX_DEPTH 15000u
 
+/* 1: the host guards memories (see WRT_CHECK); default: explicit checks. */
+#ifndef WRT_GUARD_PAGES
+#define WRT_GUARD_PAGES 0
+#endif
+/* 0 when no memory of the module is shared (generated code says so): a
+ * failed bounds check then traps at once, since only another thread could
+ * have grown the memory past the size the function holds in a local. The
+ * trap cannot return, which lets the compiler keep values across checks
+ * (bounds checks cost about half as much as with the slow path below). 1
+ * (the default): a failed check calls wrt_mem_check_slow, which rereads
+ * the size. */
+#ifndef WRT_SHARED_MEMORY
+#define WRT_SHARED_MEMORY 1
+#endif
+
 #define WRT_LIKELY(x) __builtin_expect(!!(x), 1)
 #define WRT_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
@@ -162,6 +177,12 @@ typedef struct wrt_module_desc
     int (*relocate)(void* inst, const void* old, size_t span);
     /* Frees the table and element arrays of inst, not its memories. */
     void (*drop)(void* inst);
+    /* The memory strategy the code was compiled for (WRT_GUARD_PAGES):
+     * 1: plain loads and stores are unchecked, so the host must make any
+     * u32 address plus u32 offset beyond the size fault (8 GiB guarded
+     * reservations); 0: every access is checked against the size, so a
+     * reservation of the maximum suffices. */
+    uint32_t guard_pages;
 } wrt_module_desc;
 
 /* ---- out of line (wrt.c) ---- */
@@ -585,7 +606,12 @@ WRT_SAT(wrt_sat_u64_f64,
  * reserve 8 GiB per memory with inaccessible pages beyond its size (any
  * u32 address plus u32 offset faults) compile with WRT_GUARD_PAGES=1 and
  * get no checks on plain loads and stores. */
-#if defined(WRT_GUARD_PAGES) && WRT_GUARD_PAGES
+#if WRT_SHARED_MEMORY
+#define WRT_CHECK_FAILED(mem, end) wrt_mem_check_slow((mem), (end))
+#else
+#define WRT_CHECK_FAILED(mem, end) ((void)(mem), wrt_trap(WRT_TRAP_OOB))
+#endif
+#if WRT_GUARD_PAGES
 #define WRT_CHECK(mem, msize, ea, n)                                           \
     do {                                                                       \
         (void)(mem);                                                           \
@@ -595,17 +621,42 @@ WRT_SAT(wrt_sat_u64_f64,
 #define WRT_CHECK(mem, msize, ea, n)                                           \
     do {                                                                       \
         if (WRT_UNLIKELY((ea) + (n) > (msize)))                                \
-            wrt_mem_check_slow((mem), (ea) + (n));                             \
+            WRT_CHECK_FAILED((mem), (ea) + (n));                               \
     } while (0)
 #endif
 
-#define WRT_LOAD(name, T)                                                      \
+/* With guard pages the load itself is the bounds check, so it must happen
+ * at its full width even when the value is unused or only partly used
+ * (the compiler would drop a dead load, or narrow an i64.load whose result
+ * is wrapped to 32 bits, and a straddling access would not fault). An
+ * empty asm taking the value in a register forces it; asm statements with
+ * no outputs are never removed. */
+#if WRT_GUARD_PAGES && (defined(__x86_64__) || defined(__i386__))
+#define WRT_FORCE_READ_INT(v) __asm__("" ::"r"(v))
+#define WRT_FORCE_READ_FP(v) __asm__("" ::"x"(v))
+#elif WRT_GUARD_PAGES && defined(__aarch64__)
+#define WRT_FORCE_READ_INT(v) __asm__("" ::"r"(v))
+#define WRT_FORCE_READ_FP(v) __asm__("" ::"w"(v))
+#elif WRT_GUARD_PAGES
+#define WRT_FORCE_READ_INT(v)                                                  \
+    do {                                                                       \
+        volatile __typeof__(v) sink_ = (v);                                    \
+        (void)sink_;                                                           \
+    } while (0)
+#define WRT_FORCE_READ_FP(v) WRT_FORCE_READ_INT(v)
+#else
+#define WRT_FORCE_READ_INT(v) ((void)0)
+#define WRT_FORCE_READ_FP(v) ((void)0)
+#endif
+
+#define WRT_LOAD(name, T, FORCE)                                               \
     static inline T name(                                                      \
       const wrt_memory* m, uint8_t* b, uint64_t ms, uint64_t ea)               \
     {                                                                          \
         WRT_CHECK(m, ms, ea, sizeof(T));                                       \
         T v;                                                                   \
         memcpy(&v, b + ea, sizeof(T));                                         \
+        FORCE(v);                                                              \
         return v;                                                              \
     }                                                                          \
     static inline void name##_st(                                              \
@@ -614,12 +665,12 @@ WRT_SAT(wrt_sat_u64_f64,
         WRT_CHECK(m, ms, ea, sizeof(T));                                       \
         memcpy(b + ea, &v, sizeof(T));                                         \
     }
-WRT_LOAD(wrt_ld_u8, uint8_t)
-WRT_LOAD(wrt_ld_u16, uint16_t)
-WRT_LOAD(wrt_ld_u32, uint32_t)
-WRT_LOAD(wrt_ld_u64, uint64_t)
-WRT_LOAD(wrt_ld_f32, float)
-WRT_LOAD(wrt_ld_f64, double)
+WRT_LOAD(wrt_ld_u8, uint8_t, WRT_FORCE_READ_INT)
+WRT_LOAD(wrt_ld_u16, uint16_t, WRT_FORCE_READ_INT)
+WRT_LOAD(wrt_ld_u32, uint32_t, WRT_FORCE_READ_INT)
+WRT_LOAD(wrt_ld_u64, uint64_t, WRT_FORCE_READ_INT)
+WRT_LOAD(wrt_ld_f32, float, WRT_FORCE_READ_FP)
+WRT_LOAD(wrt_ld_f64, double, WRT_FORCE_READ_FP)
 
 static inline uint64_t
 wrt_msize(const wrt_memory* m)
@@ -638,7 +689,7 @@ wrt_atomic_at(const wrt_memory* m,
     /* Always checked, guard pages or not: out of bounds wins over
      * misaligned. */
     if (WRT_UNLIKELY(ea + n > ms))
-        wrt_mem_check_slow(m, ea + n);
+        WRT_CHECK_FAILED(m, ea + n);
     if (WRT_UNLIKELY(ea & (n - 1)))
         wrt_trap(WRT_TRAP_UNALIGNED);
     return b + ea;

@@ -358,6 +358,7 @@ wrt_v128_ld(const wrt_memory* m, uint8_t* b, uint64_t ms, uint64_t ea)
     WRT_CHECK(m, ms, ea, 16);
     wrt_v128 v;
     memcpy(&v, b + ea, 16);
+    WRT_FORCE_READ_FP(v);
     return v;
 }
 static inline void
@@ -377,7 +378,10 @@ wrt_v128_st(const wrt_memory* m,
         WRT_CHECK(m, ms, ea, 8);                                               \
         ST a[N];                                                               \
         WT r[N];                                                               \
-        memcpy(a, b + ea, 8);                                                  \
+        uint64_t a8_;                                                          \
+        memcpy(&a8_, b + ea, 8);                                               \
+        WRT_FORCE_READ_INT(a8_);                                               \
+        memcpy(a, &a8_, 8);                                                    \
         for (int i = 0; i < N; i++)                                            \
             r[i] = (WT)a[i];                                                   \
         WRT_V_OUT(r);                                                          \

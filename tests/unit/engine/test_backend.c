@@ -158,7 +158,7 @@ test_selection(void** state)
     char cmd[PATH_MAX + 128];
     snprintf(cmd,
              sizeof cmd,
-             "test -d %s/objects/%s-w1a-* && ls -d %s/objects/%s-a*",
+             "test -d %s/objects/%s-w1g-* && ls -d %s/objects/%s-a*",
              CACHE,
              gr_object_hash(g),
              CACHE,
