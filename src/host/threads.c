@@ -134,7 +134,7 @@ run_member(struct worker* w, struct member* m)
     pthread_mutex_unlock(&g->lock);
     if (go) {
         uint64_t now = mono_ns();
-        uint64_t timeout = !g->deadline      ? GR_THREADS_FAR_TIMEOUT_NS
+        uint64_t timeout = !g->deadline        ? GR_THREADS_FAR_TIMEOUT_NS
                            : g->deadline > now ? g->deadline - now
                                                : 1;
         struct start_args a = {
