@@ -355,10 +355,27 @@ gr_proto_create(gr_object* obj,
      * code only runs in the nested frames, so the outer one returns. */
     struct init_args ia = { &init, obj, err, errlen, 0 };
     gr_trap t;
-    rc = gr_rt_call_timeout(init_thunk, &ia, &t, cfg->init_timeout_ns);
+    rc = gr_rt_call_timeout(
+      init_thunk, &ia, &t, gr_threads_call_timeout(obj, cfg->init_timeout_ns));
+    /* Threads started by the initialisation end with it: the snapshot is
+     * never taken while one runs. */
+    int trc = 0;
+    gr_trap tt = { 0 };
+    uint32_t thread = 0;
+    gr_threads_end(&init.host, &trc, &tt, &thread);
     if (rc) {
         set_err(err, errlen, "initialisation trapped: %s", trap_what(&t));
         rc = t.kind == GR_TRAP_TIMEOUT ? GR_ETIMEOUT : GR_ETRAP;
+    } else if (thread && !ia.rc) {
+        set_err(err,
+                errlen,
+                "initialisation: thread %u %s: %s",
+                thread,
+                trc == GR_EEXIT ? "exited" : "trapped",
+                trc == GR_EEXIT ? "proc_exit" : trap_what(&tt));
+        rc = trc == GR_EEXIT              ? GR_EEXIT
+             : tt.kind == GR_TRAP_TIMEOUT ? GR_ETIMEOUT
+                                          : GR_ETRAP;
     } else {
         rc = ia.rc;
     }

@@ -2,11 +2,14 @@
 ;; Test guest (reactor) for guest threads (wasi-threads ABI). The input is
 ;; "<mode><n>": mode letter, thread count digit. Memory: 0 counter,
 ;; 16 threads done, 20 wait flag, 24 started, 32 waiter's result, 36 second
-;; result, 40 a flag nobody sets, 100 input.
+;; result, 40 a flag nobody sets, 100 input, 200 a poll_oneoff clock
+;; subscription (60 s), 300 its event, 400 its count.
 (module
   (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
   (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
   (import "granary" "thread_limit" (func $limit (result i32)))
+  (import "wasi_snapshot_preview1" "poll_oneoff"
+    (func $poll (param i32 i32 i32 i32) (result i32)))
   (import "granary" "input_read" (func $input (param i32 i32 i32) (result i32)))
   (memory (export "memory") 1 1 shared)
 
@@ -91,6 +94,10 @@
       (then (call $spin_forever)))
     (if (i32.eq (local.get $mode) (i32.const 87))
       (then (call $wait_forever)))
+    ;; 'z': sleep 60 s in poll_oneoff
+    (if (i32.eq (local.get $mode) (i32.const 122))
+      (then (drop (call $poll (i32.const 200) (i32.const 300) (i32.const 1)
+                              (i32.const 400)))))
     (call $finish))
 
   (func (export "granary_main") (result i32)
@@ -126,10 +133,15 @@
         (call $join (i32.const 1))
         (return (i32.add (i32.mul (local.get $r) (i32.const 10))
                          (i32.atomic.load (i32.const 36))))))
+    ;; the clock subscription of 'z': monotonic, 60 s, relative
+    (i32.store (i32.const 216) (i32.const 1))
+    (i64.store (i32.const 224) (i64.const 60000000000))
     (local.set $r (call $spawn_n (local.get $n) (local.get $mode)))
     (if (local.get $r) (then (return (local.get $r))))
     (if (i32.eq (local.get $mode) (i32.const 109)) ;; 'm': return at once
       (then (return (i32.const 5))))
+    (if (i32.eq (local.get $mode) (i32.const 122)) ;; 'z': return at once
+      (then (return (i32.const 6))))
     (if (i32.eq (local.get $mode) (i32.const 115)) ;; 's': spin too
       (then (call $spin_forever)))
     (call $join (local.get $n))

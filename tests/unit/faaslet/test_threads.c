@@ -221,6 +221,27 @@ test_main_return_stops_threads(void** state)
     gr_faaslet_destroy(f);
 }
 
+/* Threads asleep in poll_oneoff (60 s) wake when the main returns. */
+static void
+test_main_return_wakes_sleepers(void** state)
+{
+    (void)state;
+    gr_faaslet* f;
+    assert_int_equal(gr_faaslet_create(proto, &f), 0);
+    gr_call_result r;
+    uint64_t t0 = mono_ms();
+    call(f, "z2", 0, &r);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.return_code, 6);
+    assert_true(mono_ms() - t0 < 20000);
+    gr_threads_stats st;
+    gr_threads_get_stats(&st);
+    assert_int_equal(st.busy, 0);
+    call(f, "a2", 0, &r);
+    assert_int_equal(r.return_code, 40000);
+    gr_faaslet_destroy(f);
+}
+
 static void
 test_thread_limit(void** state)
 {
@@ -329,6 +350,7 @@ main(void)
         cmocka_unit_test(test_exit_in_worker_ends_call),
         cmocka_unit_test(test_timeout_spinning_and_waiting_threads),
         cmocka_unit_test(test_main_return_stops_threads),
+        cmocka_unit_test(test_main_return_wakes_sleepers),
         cmocka_unit_test(test_thread_limit),
         cmocka_unit_test(test_pool_reuse_after_threaded_calls),
         cmocka_unit_test(test_c_guest_commands),
