@@ -294,27 +294,31 @@ static void
 test_c_guest_commands(void** state)
 {
     (void)state;
-    gr_proto* p = make_proto("cthreads");
-    assert_int_equal(gr_proto_entry(p), GR_ENTRY_COMMAND);
-    gr_faaslet* f;
-    assert_int_equal(gr_faaslet_create(p, &f), 0);
-    for (int round = 0; round < 2; round++)
-        for (int n = 1; n <= 4; n *= 2) {
-            char in[2] = { (char)('0' + n), 0 }, want[64];
-            snprintf(want,
-                     sizeof want,
-                     "threads=%d counter=%d stack_errors=0\n",
-                     n,
-                     n * 10000);
-            gr_call_result r;
-            call(f, in, 0, &r);
-            assert_int_equal(r.status, 0);
-            assert_int_equal(r.return_code, 0);
-            assert_int_equal(r.output_len, strlen(want));
-            assert_memory_equal(r.output, want, r.output_len);
-        }
-    gr_faaslet_destroy(f);
-    gr_proto_unref(p);
+    /* Bounds-checked and guard-page memories. */
+    const char* guests[] = { "cthreads", "cthreads_guard" };
+    for (int gi = 0; gi < 2; gi++) {
+        gr_proto* p = make_proto(guests[gi]);
+        assert_int_equal(gr_proto_entry(p), GR_ENTRY_COMMAND);
+        gr_faaslet* f;
+        assert_int_equal(gr_faaslet_create(p, &f), 0);
+        for (int round = 0; round < 2; round++)
+            for (int n = 1; n <= 4; n *= 2) {
+                char in[2] = { (char)('0' + n), 0 }, want[64];
+                snprintf(want,
+                         sizeof want,
+                         "threads=%d counter=%d stack_errors=0\n",
+                         n,
+                         n * 10000);
+                gr_call_result r;
+                call(f, in, 0, &r);
+                assert_int_equal(r.status, 0);
+                assert_int_equal(r.return_code, 0);
+                assert_int_equal(r.output_len, strlen(want));
+                assert_memory_equal(r.output, want, r.output_len);
+            }
+        gr_faaslet_destroy(f);
+        gr_proto_unref(p);
+    }
 }
 
 static int
