@@ -4,6 +4,7 @@
  * traps and proc_exit in a worker, timeouts of spinning and waiting
  * threads, the main thread returning first, and Faaslets, pools and host
  * threads reused after all of these. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -321,6 +322,29 @@ test_c_guest_commands(void** state)
     }
 }
 
+/* Thread instances need a shared memory (engine level). */
+static void
+test_thread_instance_needs_shared_memory(void** state)
+{
+    (void)state;
+    char path[4096], err[512] = "";
+    snprintf(path, sizeof path, "%s/state_reset.wasm", GRANARY_GUEST_DIR);
+    gr_object* obj;
+    assert_int_equal(gr_engine_load_file(engine, path, &obj, err, sizeof err),
+                     0);
+    assert_false(gr_threads_module_spawns(obj));
+    assert_int_equal(gr_threads_call_timeout(obj, 0), 0);
+    gr_instance* in;
+    gr_trap t;
+    assert_int_equal(gr_instance_create(obj, NULL, &in, &t), 0);
+    assert_false(gr_instance_memory_shared(in));
+    gr_instance* th = NULL;
+    assert_int_equal(gr_instance_thread_create(in, &th), -EINVAL);
+    assert_null(th);
+    gr_instance_destroy(in);
+    gr_object_unref(obj);
+}
+
 static int
 setup(void** state)
 {
@@ -358,6 +382,7 @@ main(void)
         cmocka_unit_test(test_thread_limit),
         cmocka_unit_test(test_pool_reuse_after_threaded_calls),
         cmocka_unit_test(test_c_guest_commands),
+        cmocka_unit_test(test_thread_instance_needs_shared_memory),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
