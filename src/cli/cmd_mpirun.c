@@ -18,6 +18,7 @@
 #include "engine/engine.h"
 #include "engine/rt.h"
 #include "host/host.h"
+#include "host/threads.h"
 #include "host/wasi/wasi.h"
 #include "mpi/mpi.h"
 #include "util/alloc.h"
@@ -155,6 +156,8 @@ rank_main(void* p)
         rc = g.rc;
         rr->trap = g.trap;
     }
+    /* The rank's guest threads (wasi-threads) end with its main thread. */
+    gr_threads_end(&host, &rc, &rr->trap, NULL);
     rr->rc = rc;
     int finalized = gr_mpi_rank_finalized(rank);
     if (rc == GR_EEXIT && rr->trap.exit_code != 0 && !finalized) {

@@ -234,7 +234,8 @@ watchdog_main(void* arg)
                 d = c;
             if (d && d <= now && atomic_load(&w->used) &&
                 !atomic_exchange(&w->pending, 1) &&
-                pthread_kill(w->thread, TIMEOUT_SIGNAL) != 0)
+                pthread_kill(__atomic_load_n(&w->thread, __ATOMIC_RELAXED),
+                             TIMEOUT_SIGNAL) != 0)
                 atomic_store(&w->pending, 0);
         }
     }
@@ -283,7 +284,9 @@ my_watch_slot(void)
         }
         int free_slot = 0;
         if (atomic_compare_exchange_strong(&w->used, &free_slot, 1)) {
-            w->thread = pthread_self();
+            /* Atomic: the watchdog may still be looking at the slot's
+             * previous owner. */
+            __atomic_store_n(&w->thread, pthread_self(), __ATOMIC_RELAXED);
             atomic_store(&w->deadline, 0);
             atomic_store(&w->pending, 0);
             atomic_store(&w->cancel_at, 0);

@@ -13,6 +13,7 @@
 
 #include "host/faas/faas.h"
 #include "host/host.h"
+#include "host/threads.h"
 #include "state/state.h"
 #include "util/alloc.h"
 
@@ -354,10 +355,27 @@ gr_proto_create(gr_object* obj,
      * code only runs in the nested frames, so the outer one returns. */
     struct init_args ia = { &init, obj, err, errlen, 0 };
     gr_trap t;
-    rc = gr_rt_call_timeout(init_thunk, &ia, &t, cfg->init_timeout_ns);
+    rc = gr_rt_call_timeout(
+      init_thunk, &ia, &t, gr_threads_call_timeout(obj, cfg->init_timeout_ns));
+    /* Threads started by the initialisation end with it: the snapshot is
+     * never taken while one runs. */
+    int trc = 0;
+    gr_trap tt = { 0 };
+    uint32_t thread = 0;
+    gr_threads_end(&init.host, &trc, &tt, &thread);
     if (rc) {
         set_err(err, errlen, "initialisation trapped: %s", trap_what(&t));
         rc = t.kind == GR_TRAP_TIMEOUT ? GR_ETIMEOUT : GR_ETRAP;
+    } else if (thread && !ia.rc) {
+        set_err(err,
+                errlen,
+                "initialisation: thread %u %s: %s",
+                thread,
+                trc == GR_EEXIT ? "exited" : "trapped",
+                trc == GR_EEXIT ? "proc_exit" : trap_what(&tt));
+        rc = trc == GR_EEXIT              ? GR_EEXIT
+             : tt.kind == GR_TRAP_TIMEOUT ? GR_ETIMEOUT
+                                          : GR_ETRAP;
     } else {
         rc = ia.rc;
     }
@@ -456,8 +474,14 @@ gr_faaslet_call(gr_faaslet* f, const gr_call* c, gr_call_result* r)
                             0,
                             f->proto->kind == GR_ENTRY_REACTOR };
     uint64_t t0 = now_ns();
+    /* A threaded module's call always has a deadline (a far one if none
+     * was asked for), so that its threads can be stopped. */
+    uint64_t timeout =
+      gr_threads_call_timeout(gr_instance_object(f->in), c->timeout_ns);
     int crc =
-      gr_instance_call_timeout(f->in, call_entry, &a, &r->trap, c->timeout_ns);
+      gr_instance_call_timeout(f->in, call_entry, &a, &r->trap, timeout);
+    /* Every other thread of the call stops before the Faaslet resets. */
+    gr_threads_end(&f->host, &crc, &r->trap, &r->thread);
     r->exec_ns = now_ns() - t0;
     if (crc == 0) {
         r->return_code = a.ret;

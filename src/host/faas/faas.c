@@ -7,6 +7,7 @@
 
 #include "engine/engine.h"
 #include "host/host.h"
+#include "host/wasi/wasi.h"
 #include "util/alloc.h"
 
 void
@@ -169,5 +170,15 @@ Z_granaryZ_output_write(struct Z_granary_instance_t* ctx,
 {
     wasm_rt_memory_t* mem;
     gr_faas_ctx* c = faas_of(ctx, &mem);
-    return c ? (uint32_t)gr_faas_output_write(c, mem, buf, len) : (uint32_t)-1;
+    if (!c)
+        return (uint32_t)-1;
+    /* The threads of a call share its output; the WASI lock is the one a
+     * command's stdout (which appends to it too) is written under. */
+    gr_host_ctx* h = gr_instance_host(gr_instance_from_import(ctx));
+    if (h->wasi)
+        gr_wasi_lock(h->wasi);
+    uint32_t r = (uint32_t)gr_faas_output_write(c, mem, buf, len);
+    if (h->wasi)
+        gr_wasi_unlock(h->wasi);
+    return r;
 }

@@ -282,8 +282,8 @@ test_guard_pages(void** state)
     gr_rt_install_handlers();
     gr_engine* e = make_engine(0);
     gr_object* o = load(e, "eng_bounds_big");
-    assert_int_equal(entries(o, "w1g-"), 1);
-    assert_int_equal(entries(o, "w1b-"), 0);
+    assert_int_equal(entries(o, "w2g-"), 1);
+    assert_int_equal(entries(o, "w2b-"), 0);
     gr_instance* in = instantiate(o, 4);
     assert_int_equal(reserved(in), GR_RT_RESERVATION);
     edges_while_growing(in, 4);
@@ -300,7 +300,7 @@ test_bounds_forced(void** state)
     gr_engine* e = make_engine(1);
     gr_object* o = load(e, "eng_bounds_big");
     /* Another cache entry than the guard-page object of the same wasm. */
-    assert_int_equal(entries(o, "w1b-"), 1);
+    assert_int_equal(entries(o, "w2b-"), 1);
     gr_instance* in = instantiate(o, 0);
     /* No maximum, no page limit: the wasm32 maximum, with no guard
      * region beyond it (4 GiB + a tail page instead of 8 GiB). */
@@ -319,7 +319,7 @@ test_bounds_forced(void** state)
     e = make_engine(0);
     unsetenv("GRANARY_BOUNDS_CHECKS");
     o = load(e, "eng_bounds_big");
-    assert_int_equal(entries(o, "w1b-"), 1);
+    assert_int_equal(entries(o, "w2b-"), 1);
     in = instantiate(o, 2);
     assert_int_equal(reserved(in), 2 * 65536 + GR_RT_BOUNDS_TAIL);
     gr_instance_destroy(in);
@@ -334,8 +334,8 @@ test_small_max(void** state)
     gr_rt_install_handlers();
     gr_engine* e = make_engine(0);
     gr_object* o = load(e, "eng_bounds_small");
-    assert_int_equal(entries(o, "w1b-"), 1);
-    assert_int_equal(entries(o, "w1g-"), 0);
+    assert_int_equal(entries(o, "w2b-"), 1);
+    assert_int_equal(entries(o, "w2g-"), 0);
     gr_instance* in = instantiate(o, 0);
     assert_int_equal(reserved(in), 3 * 65536 + GR_RT_BOUNDS_TAIL);
     edges_while_growing(in, 3);
