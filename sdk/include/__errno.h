@@ -9,11 +9,12 @@
 #define __wasilibc___errno_h
 
 #ifdef __cplusplus
-extern "C" {
+extern "C"
+{
 #endif
 
 #if defined(__wasm_atomics__)
-extern int errno;
+    extern int errno;
 #elif defined(__cplusplus)
 extern thread_local int errno;
 #else

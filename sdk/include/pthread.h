@@ -33,7 +33,8 @@
 #include <time.h>
 
 #ifdef __cplusplus
-extern "C" {
+extern "C"
+{
 #endif
 
 #if !defined(__wasm_atomics__) && !defined(GRANARY_PTHREAD_NO_ATOMICS_CHECK)
@@ -73,125 +74,130 @@ extern "C" {
 
 #define PTHREAD_BARRIER_SERIAL_THREAD (-1)
 
-/* Threads. */
-int pthread_create(pthread_t* __restrict, const pthread_attr_t* __restrict,
-                   void* (*)(void*), void* __restrict);
-int pthread_join(pthread_t, void**);
-int pthread_detach(pthread_t);
-_Noreturn void pthread_exit(void*);
-pthread_t pthread_self(void);
-int pthread_equal(pthread_t, pthread_t);
+    /* Threads. */
+    int pthread_create(pthread_t* __restrict,
+                       const pthread_attr_t* __restrict,
+                       void* (*)(void*),
+                       void* __restrict);
+    int pthread_join(pthread_t, void**);
+    int pthread_detach(pthread_t);
+    _Noreturn void pthread_exit(void*);
+    pthread_t pthread_self(void);
+    int pthread_equal(pthread_t, pthread_t);
 #ifndef __cplusplus
 #define pthread_equal(x, y) ((x) == (y))
 #endif
-int pthread_getconcurrency(void);
-int pthread_setconcurrency(int);
+    int pthread_getconcurrency(void);
+    int pthread_setconcurrency(int);
 
-/* Thread attributes: stack size and detach state are honoured; guard size,
- * scope and inherit-sched are stored and reported but change nothing
- * (WASI has no struct sched_param, so no scheduling parameters). */
-int pthread_attr_init(pthread_attr_t*);
-int pthread_attr_destroy(pthread_attr_t*);
-int pthread_attr_getstacksize(const pthread_attr_t* __restrict,
-                              size_t* __restrict);
-int pthread_attr_setstacksize(pthread_attr_t*, size_t);
-int pthread_attr_getdetachstate(const pthread_attr_t*, int*);
-int pthread_attr_setdetachstate(pthread_attr_t*, int);
-int pthread_attr_getguardsize(const pthread_attr_t* __restrict,
-                              size_t* __restrict);
-int pthread_attr_setguardsize(pthread_attr_t*, size_t);
-int pthread_attr_getscope(const pthread_attr_t* __restrict, int* __restrict);
-int pthread_attr_setscope(pthread_attr_t*, int);
-int pthread_attr_getinheritsched(const pthread_attr_t* __restrict,
-                                 int* __restrict);
-int pthread_attr_setinheritsched(pthread_attr_t*, int);
-
-/* Mutexes: normal, recursive and error-checking; not robust, no priority
- * protocols. */
-int pthread_mutex_init(pthread_mutex_t* __restrict,
-                       const pthread_mutexattr_t* __restrict);
-int pthread_mutex_destroy(pthread_mutex_t*);
-int pthread_mutex_lock(pthread_mutex_t*);
-int pthread_mutex_trylock(pthread_mutex_t*);
-int pthread_mutex_timedlock(pthread_mutex_t* __restrict,
-                            const struct timespec* __restrict);
-int pthread_mutex_unlock(pthread_mutex_t*);
-int pthread_mutexattr_init(pthread_mutexattr_t*);
-int pthread_mutexattr_destroy(pthread_mutexattr_t*);
-int pthread_mutexattr_gettype(const pthread_mutexattr_t* __restrict,
+    /* Thread attributes: stack size and detach state are honoured; guard size,
+     * scope and inherit-sched are stored and reported but change nothing
+     * (WASI has no struct sched_param, so no scheduling parameters). */
+    int pthread_attr_init(pthread_attr_t*);
+    int pthread_attr_destroy(pthread_attr_t*);
+    int pthread_attr_getstacksize(const pthread_attr_t* __restrict,
+                                  size_t* __restrict);
+    int pthread_attr_setstacksize(pthread_attr_t*, size_t);
+    int pthread_attr_getdetachstate(const pthread_attr_t*, int*);
+    int pthread_attr_setdetachstate(pthread_attr_t*, int);
+    int pthread_attr_getguardsize(const pthread_attr_t* __restrict,
+                                  size_t* __restrict);
+    int pthread_attr_setguardsize(pthread_attr_t*, size_t);
+    int pthread_attr_getscope(const pthread_attr_t* __restrict,
                               int* __restrict);
-int pthread_mutexattr_settype(pthread_mutexattr_t*, int);
-int pthread_mutexattr_getpshared(const pthread_mutexattr_t* __restrict,
-                                 int* __restrict);
-int pthread_mutexattr_setpshared(pthread_mutexattr_t*, int);
+    int pthread_attr_setscope(pthread_attr_t*, int);
+    int pthread_attr_getinheritsched(const pthread_attr_t* __restrict,
+                                     int* __restrict);
+    int pthread_attr_setinheritsched(pthread_attr_t*, int);
 
-/* Condition variables; timed waits measure CLOCK_REALTIME unless the
- * attribute says CLOCK_MONOTONIC. */
-int pthread_cond_init(pthread_cond_t* __restrict,
-                      const pthread_condattr_t* __restrict);
-int pthread_cond_destroy(pthread_cond_t*);
-int pthread_cond_wait(pthread_cond_t* __restrict, pthread_mutex_t* __restrict);
-int pthread_cond_timedwait(pthread_cond_t* __restrict,
-                           pthread_mutex_t* __restrict,
-                           const struct timespec* __restrict);
-int pthread_cond_signal(pthread_cond_t*);
-int pthread_cond_broadcast(pthread_cond_t*);
-int pthread_condattr_init(pthread_condattr_t*);
-int pthread_condattr_destroy(pthread_condattr_t*);
-int pthread_condattr_getclock(const pthread_condattr_t* __restrict,
-                              clockid_t* __restrict);
-int pthread_condattr_setclock(pthread_condattr_t*, clockid_t);
-int pthread_condattr_getpshared(const pthread_condattr_t* __restrict,
-                                int* __restrict);
-int pthread_condattr_setpshared(pthread_condattr_t*, int);
-
-/* Read-write locks (readers are preferred: a thread may take a read lock
- * again while a writer waits). */
-int pthread_rwlock_init(pthread_rwlock_t* __restrict,
-                        const pthread_rwlockattr_t* __restrict);
-int pthread_rwlock_destroy(pthread_rwlock_t*);
-int pthread_rwlock_rdlock(pthread_rwlock_t*);
-int pthread_rwlock_tryrdlock(pthread_rwlock_t*);
-int pthread_rwlock_timedrdlock(pthread_rwlock_t* __restrict,
-                               const struct timespec* __restrict);
-int pthread_rwlock_wrlock(pthread_rwlock_t*);
-int pthread_rwlock_trywrlock(pthread_rwlock_t*);
-int pthread_rwlock_timedwrlock(pthread_rwlock_t* __restrict,
-                               const struct timespec* __restrict);
-int pthread_rwlock_unlock(pthread_rwlock_t*);
-int pthread_rwlockattr_init(pthread_rwlockattr_t*);
-int pthread_rwlockattr_destroy(pthread_rwlockattr_t*);
-int pthread_rwlockattr_getpshared(const pthread_rwlockattr_t* __restrict,
+    /* Mutexes: normal, recursive and error-checking; not robust, no priority
+     * protocols. */
+    int pthread_mutex_init(pthread_mutex_t* __restrict,
+                           const pthread_mutexattr_t* __restrict);
+    int pthread_mutex_destroy(pthread_mutex_t*);
+    int pthread_mutex_lock(pthread_mutex_t*);
+    int pthread_mutex_trylock(pthread_mutex_t*);
+    int pthread_mutex_timedlock(pthread_mutex_t* __restrict,
+                                const struct timespec* __restrict);
+    int pthread_mutex_unlock(pthread_mutex_t*);
+    int pthread_mutexattr_init(pthread_mutexattr_t*);
+    int pthread_mutexattr_destroy(pthread_mutexattr_t*);
+    int pthread_mutexattr_gettype(const pthread_mutexattr_t* __restrict,
                                   int* __restrict);
-int pthread_rwlockattr_setpshared(pthread_rwlockattr_t*, int);
+    int pthread_mutexattr_settype(pthread_mutexattr_t*, int);
+    int pthread_mutexattr_getpshared(const pthread_mutexattr_t* __restrict,
+                                     int* __restrict);
+    int pthread_mutexattr_setpshared(pthread_mutexattr_t*, int);
 
-/* Barriers. */
-int pthread_barrier_init(pthread_barrier_t* __restrict,
-                         const pthread_barrierattr_t* __restrict, unsigned);
-int pthread_barrier_destroy(pthread_barrier_t*);
-int pthread_barrier_wait(pthread_barrier_t*);
-int pthread_barrierattr_init(pthread_barrierattr_t*);
-int pthread_barrierattr_destroy(pthread_barrierattr_t*);
-int pthread_barrierattr_getpshared(const pthread_barrierattr_t* __restrict,
-                                   int* __restrict);
-int pthread_barrierattr_setpshared(pthread_barrierattr_t*, int);
+    /* Condition variables; timed waits measure CLOCK_REALTIME unless the
+     * attribute says CLOCK_MONOTONIC. */
+    int pthread_cond_init(pthread_cond_t* __restrict,
+                          const pthread_condattr_t* __restrict);
+    int pthread_cond_destroy(pthread_cond_t*);
+    int pthread_cond_wait(pthread_cond_t* __restrict,
+                          pthread_mutex_t* __restrict);
+    int pthread_cond_timedwait(pthread_cond_t* __restrict,
+                               pthread_mutex_t* __restrict,
+                               const struct timespec* __restrict);
+    int pthread_cond_signal(pthread_cond_t*);
+    int pthread_cond_broadcast(pthread_cond_t*);
+    int pthread_condattr_init(pthread_condattr_t*);
+    int pthread_condattr_destroy(pthread_condattr_t*);
+    int pthread_condattr_getclock(const pthread_condattr_t* __restrict,
+                                  clockid_t* __restrict);
+    int pthread_condattr_setclock(pthread_condattr_t*, clockid_t);
+    int pthread_condattr_getpshared(const pthread_condattr_t* __restrict,
+                                    int* __restrict);
+    int pthread_condattr_setpshared(pthread_condattr_t*, int);
 
-/* Spin locks. */
-int pthread_spin_init(pthread_spinlock_t*, int);
-int pthread_spin_destroy(pthread_spinlock_t*);
-int pthread_spin_lock(pthread_spinlock_t*);
-int pthread_spin_trylock(pthread_spinlock_t*);
-int pthread_spin_unlock(pthread_spinlock_t*);
+    /* Read-write locks (readers are preferred: a thread may take a read lock
+     * again while a writer waits). */
+    int pthread_rwlock_init(pthread_rwlock_t* __restrict,
+                            const pthread_rwlockattr_t* __restrict);
+    int pthread_rwlock_destroy(pthread_rwlock_t*);
+    int pthread_rwlock_rdlock(pthread_rwlock_t*);
+    int pthread_rwlock_tryrdlock(pthread_rwlock_t*);
+    int pthread_rwlock_timedrdlock(pthread_rwlock_t* __restrict,
+                                   const struct timespec* __restrict);
+    int pthread_rwlock_wrlock(pthread_rwlock_t*);
+    int pthread_rwlock_trywrlock(pthread_rwlock_t*);
+    int pthread_rwlock_timedwrlock(pthread_rwlock_t* __restrict,
+                                   const struct timespec* __restrict);
+    int pthread_rwlock_unlock(pthread_rwlock_t*);
+    int pthread_rwlockattr_init(pthread_rwlockattr_t*);
+    int pthread_rwlockattr_destroy(pthread_rwlockattr_t*);
+    int pthread_rwlockattr_getpshared(const pthread_rwlockattr_t* __restrict,
+                                      int* __restrict);
+    int pthread_rwlockattr_setpshared(pthread_rwlockattr_t*, int);
 
-/* Once. */
-int pthread_once(pthread_once_t*, void (*)(void));
+    /* Barriers. */
+    int pthread_barrier_init(pthread_barrier_t* __restrict,
+                             const pthread_barrierattr_t* __restrict,
+                             unsigned);
+    int pthread_barrier_destroy(pthread_barrier_t*);
+    int pthread_barrier_wait(pthread_barrier_t*);
+    int pthread_barrierattr_init(pthread_barrierattr_t*);
+    int pthread_barrierattr_destroy(pthread_barrierattr_t*);
+    int pthread_barrierattr_getpshared(const pthread_barrierattr_t* __restrict,
+                                       int* __restrict);
+    int pthread_barrierattr_setpshared(pthread_barrierattr_t*, int);
 
-/* Thread-specific data (PTHREAD_KEYS_MAX keys, destructors run when a
- * thread returns or calls pthread_exit). */
-int pthread_key_create(pthread_key_t*, void (*)(void*));
-int pthread_key_delete(pthread_key_t);
-void* pthread_getspecific(pthread_key_t);
-int pthread_setspecific(pthread_key_t, const void*);
+    /* Spin locks. */
+    int pthread_spin_init(pthread_spinlock_t*, int);
+    int pthread_spin_destroy(pthread_spinlock_t*);
+    int pthread_spin_lock(pthread_spinlock_t*);
+    int pthread_spin_trylock(pthread_spinlock_t*);
+    int pthread_spin_unlock(pthread_spinlock_t*);
+
+    /* Once. */
+    int pthread_once(pthread_once_t*, void (*)(void));
+
+    /* Thread-specific data (PTHREAD_KEYS_MAX keys, destructors run when a
+     * thread returns or calls pthread_exit). */
+    int pthread_key_create(pthread_key_t*, void (*)(void*));
+    int pthread_key_delete(pthread_key_t);
+    void* pthread_getspecific(pthread_key_t);
+    int pthread_setspecific(pthread_key_t, const void*);
 
 #ifdef __cplusplus
 }

@@ -9,22 +9,24 @@
 #include <stdint.h>
 
 #ifdef __cplusplus
-extern "C" {
+extern "C"
+{
 #endif
 
-/* How many threads of this call may run at once on this host, the calling
- * thread included (>= 1): what a parallel region should size its team to.
- * Whether more threads than this can be created is the host's choice:
- * thread-spawn fails with a negative error when it refuses one. */
-__attribute__((import_module("granary"), import_name("thread_limit"))) int32_t
-granary_thread_limit(void);
+    /* How many threads of this call may run at once on this host, the calling
+     * thread included (>= 1): what a parallel region should size its team to.
+     * Whether more threads than this can be created is the host's choice:
+     * thread-spawn fails with a negative error when it refuses one. */
+    __attribute__((import_module("granary"), import_name("thread_limit")))
+    int32_t
+    granary_thread_limit(void);
 
-/* The raw wasi-threads spawn: starts wasi_thread_start(tid, start_arg) in a
- * new instance on this memory. Returns the new thread's id (> 0) or a
- * negative error. pthread_create is built on it; call it directly only
- * with your own wasi_thread_start. */
-__attribute__((import_module("wasi"), import_name("thread-spawn"))) int32_t
-granary_thread_spawn(uint32_t start_arg);
+    /* The raw wasi-threads spawn: starts wasi_thread_start(tid, start_arg) in a
+     * new instance on this memory. Returns the new thread's id (> 0) or a
+     * negative error. pthread_create is built on it; call it directly only
+     * with your own wasi_thread_start. */
+    __attribute__((import_module("wasi"), import_name("thread-spawn"))) int32_t
+    granary_thread_spawn(uint32_t start_arg);
 
 #ifdef __cplusplus
 }

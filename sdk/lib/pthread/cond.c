@@ -13,10 +13,8 @@ _Static_assert(sizeof(struct gr_cond) <= sizeof(pthread_cond_t),
 
 #define C(p) GR_PT_VIEW(struct gr_cond, p)
 
-int
-gr__pt_mutex_release(pthread_mutex_t* m);
-void
-gr__pt_mutex_reacquire(pthread_mutex_t* m, int depth);
+int gr__pt_mutex_release(pthread_mutex_t* m);
+void gr__pt_mutex_reacquire(pthread_mutex_t* m, int depth);
 
 /* condattr __attr: bit 0 CLOCK_MONOTONIC, bit 1 process-shared. */
 

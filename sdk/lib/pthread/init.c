@@ -10,14 +10,11 @@
 
 /* Defined by wasm-ld in every shared-memory module: copies the TLS image
  * into block and points __tls_base at it. */
-void
-__wasm_init_tls(void* block);
+void __wasm_init_tls(void* block);
 
 /* libc's, when linked (atexit.o, __stdio_exit.o). */
-void
-__funcs_on_exit(void) __attribute__((weak));
-void
-__stdio_exit(void) __attribute__((weak));
+void __funcs_on_exit(void) __attribute__((weak));
+void __stdio_exit(void) __attribute__((weak));
 
 /* Referenced by granary-cc (-Wl,-u,__granary_pthread_init) so that this
  * file, and with it the constructor below, is always linked. */
@@ -56,8 +53,7 @@ run_exit_handlers(void)
 
 /* Called by __wasm_call_dtors (start.s) in the main thread only: when
  * main returns. */
-void
-__granary_dtors_main(void);
+void __granary_dtors_main(void);
 void
 __granary_dtors_main(void)
 {

@@ -55,8 +55,8 @@ pthread_getspecific(pthread_key_t k)
         return NULL;
     struct gr_tsd* d = &gr__pt_self()->tsd[k];
     return d->gen == atomic_load_explicit(&keys[k].gen, memory_order_relaxed)
-               ? d->val
-               : NULL;
+             ? d->val
+             : NULL;
 }
 
 int

@@ -41,10 +41,7 @@ WRAP(int, vfprintf, (FILE * f, const char* fmt, va_list ap), (f, fmt, ap))
 WRAP(int, vfscanf, (FILE * f, const char* fmt, va_list ap), (f, fmt, ap))
 WRAP(int, puts, (const char* s), (s))
 WRAP(int, fputs, (const char* s, FILE* f), (s, f))
-WRAP(size_t,
-     fwrite,
-     (const void* p, size_t n, size_t m, FILE* f),
-     (p, n, m, f))
+WRAP(size_t, fwrite, (const void* p, size_t n, size_t m, FILE* f), (p, n, m, f))
 WRAP(int, fputc, (int c, FILE* f), (c, f))
 WRAP(int, putc, (int c, FILE* f), (c, f))
 WRAP(int, putchar, (int c), (c))
@@ -56,10 +53,7 @@ WRAP(int, getc, (FILE * f), (f))
 WRAP(int, getchar, (void), ())
 WRAP(int, ungetc, (int c, FILE* f), (c, f))
 WRAP(ssize_t, getline, (char** s, size_t* n, FILE* f), (s, n, f))
-WRAP(ssize_t,
-     getdelim,
-     (char** s, size_t* n, int d, FILE* f),
-     (s, n, d, f))
+WRAP(ssize_t, getdelim, (char** s, size_t* n, int d, FILE* f), (s, n, d, f))
 WRAP_VOID(perror, (const char* s), (s))
 WRAP(FILE*, fopen, (const char* p, const char* m), (p, m))
 WRAP(FILE*, fdopen, (int fd, const char* m), (fd, m))

@@ -228,8 +228,7 @@ pthread_mutex_unlock(pthread_mutex_t* m)
 
 /* cond.c: releases m completely for a wait and takes it back. The depth of
  * a recursive mutex is kept across the wait. */
-int
-gr__pt_mutex_release(pthread_mutex_t* m);
+int gr__pt_mutex_release(pthread_mutex_t* m);
 int
 gr__pt_mutex_release(pthread_mutex_t* m)
 {
@@ -246,8 +245,7 @@ gr__pt_mutex_release(pthread_mutex_t* m)
     return depth;
 }
 
-void
-gr__pt_mutex_reacquire(pthread_mutex_t* m, int depth);
+void gr__pt_mutex_reacquire(pthread_mutex_t* m, int depth);
 void
 gr__pt_mutex_reacquire(pthread_mutex_t* m, int depth)
 {

@@ -43,12 +43,12 @@ struct gr_tsd
  * creator (until it is started) and its joiner (state, result). */
 struct __pthread
 {
-    uint32_t stack_top;  /* offset 0: __stack_pointer of the new thread */
-    uint32_t tls_base;   /* offset 4: its TLS block (__wasm_init_tls) */
-    _Atomic int state;   /* offset 8: GR_PT_*; start.s stores GR_PT_DONE */
-    _Atomic int dstate;  /* GR_PT_JOINABLE / DETACHED / EXITING */
-    int tid;             /* wasi thread id (0: the main thread) */
-    int parked;          /* left by pthread_exit: its block is never freed */
+    uint32_t stack_top; /* offset 0: __stack_pointer of the new thread */
+    uint32_t tls_base;  /* offset 4: its TLS block (__wasm_init_tls) */
+    _Atomic int state;  /* offset 8: GR_PT_*; start.s stores GR_PT_DONE */
+    _Atomic int dstate; /* GR_PT_JOINABLE / DETACHED / EXITING */
+    int tid;            /* wasi thread id (0: the main thread) */
+    int parked;         /* left by pthread_exit: its block is never freed */
     void* (*start)(void*);
     void* arg;
     void* result;
@@ -61,8 +61,7 @@ _Static_assert(__builtin_offsetof(struct __pthread, state) == 8,
                "start.s stores state at offset 8");
 
 /* The calling thread (start.s keeps it in a per-instance wasm global). */
-struct __pthread*
-gr__pt_self(void);
+struct __pthread* gr__pt_self(void);
 
 /* Waits while *addr == expect, at most ns nanoseconds (< 0: forever).
  * Returns 0 when woken (or spuriously), 1 when *addr != expect, 2 on
@@ -83,15 +82,12 @@ gr__pt_wake(_Atomic int* addr, unsigned n)
 
 /* Nanoseconds from now until the absolute time abs on clock clk (0 when it
  * has passed). Returns -EINVAL for a tv_nsec outside [0, 1e9). */
-int64_t
-gr__pt_until(clockid_t clk, const struct timespec* abs);
+int64_t gr__pt_until(clockid_t clk, const struct timespec* abs);
 
 /* A small lock for the library's own lists: 0 free, 1 held, 2 held with
  * waiters. */
-void
-gr__pt_lock(_Atomic int* l);
-void
-gr__pt_unlock(_Atomic int* l);
+void gr__pt_lock(_Atomic int* l);
+void gr__pt_unlock(_Atomic int* l);
 
 /* A recursive lock owned by a thread (the libc stdio lock). */
 struct gr_rlock
@@ -100,17 +96,14 @@ struct gr_rlock
     _Atomic(struct __pthread*) owner;
     int depth;
 };
-void
-gr__pt_rlock(struct gr_rlock* l);
-void
-gr__pt_runlock(struct gr_rlock* l);
+void gr__pt_rlock(struct gr_rlock* l);
+void gr__pt_runlock(struct gr_rlock* l);
 
 /* libc_stdio.c: the lock every wrapped FILE function holds. */
 extern struct gr_rlock gr__pt_stdio_lock;
 
 /* key.c: runs the thread's TSD destructors (at thread exit). */
-void
-gr__pt_tsd_run(struct __pthread* t);
+void gr__pt_tsd_run(struct __pthread* t);
 
 /* Views of the public types (sizes checked in the .c files). */
 struct gr_mutex

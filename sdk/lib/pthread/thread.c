@@ -22,8 +22,7 @@ struct gr_attr
 _Static_assert(sizeof(struct gr_attr) <= sizeof(pthread_attr_t),
                "pthread_attr_t holds the attributes");
 
-struct __pthread*
-gr__pt_self_raw(void);
+struct __pthread* gr__pt_self_raw(void);
 
 /* The main thread's descriptor (tid 0). */
 static struct __pthread main_thread;
@@ -106,8 +105,7 @@ finish(struct __pthread* t, void* result)
 }
 
 /* Called by wasi_thread_start (start.s) with the stack and TLS set. */
-void
-__granary_thread_main(int tid, struct __pthread* t);
+void __granary_thread_main(int tid, struct __pthread* t);
 void
 __granary_thread_main(int tid, struct __pthread* t)
 {

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* POSIX threads in guests end to end: tests/guests/pthread/pthread_suite.c,
+ * built with granary-cc -pthread against sdk/lib/pthread, run by
+ * `granary run` on the granary backend (wasi-threads): every construct
+ * with 1, 2 and 4 threads, malloc and printf from many threads; and the
+ * module granary-cc -pthread makes (its thread ABI). */
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+static char cache_dir[128];
+
+/* Runs the suite with argv args (NULL-terminated); asserts exit 0 unless
+ * want_fail, and returns the process (caller frees). */
+static gr_test_proc
+suite(const char* a0, ...)
+{
+    const char* argv[40] = { GRANARY_BINARY_DIR "/bin/granary",
+                             "run",
+                             "--cache",
+                             cache_dir,
+                             gr_test_guest("pthread_suite") };
+    int n = 5;
+    va_list ap;
+    va_start(ap, a0);
+    for (const char* a = a0; a && n < 39; a = va_arg(ap, const char*))
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    gr_test_proc p;
+    assert_int_equal(gr_test_run(argv, "", 600, &p), 0);
+    return p;
+}
+
+/* One construct with 1, 2 and 4 threads in one run. */
+static void
+run_construct(const char* name)
+{
+    gr_test_proc p = suite(name, "1", name, "2", name, "4", NULL);
+    if (p.status != 0)
+        fprintf(stderr, "status %d\nout: %s\nerr: %s\n", p.status, p.out,
+                p.err);
+    assert_int_equal(p.status, 0);
+    for (int n = 1; n <= 4; n *= 2) {
+        char want[64];
+        snprintf(want, sizeof want, "ok %s %d\n", name, n);
+        assert_non_null(strstr(p.out, want));
+    }
+    assert_null(strstr(p.out, "FAIL"));
+    gr_test_proc_free(&p);
+}
+
+#define CONSTRUCT(name)                                                        \
+    static void construct_##name(void** state)                                      \
+    {                                                                          \
+        (void)state;                                                           \
+        run_construct(#name);                                                  \
+    }
+
+CONSTRUCT(create)
+CONSTRUCT(detach)
+CONSTRUCT(exit)
+CONSTRUCT(attr)
+CONSTRUCT(mutex)
+CONSTRUCT(cond)
+CONSTRUCT(rwlock)
+CONSTRUCT(barrier)
+CONSTRUCT(spin)
+CONSTRUCT(once)
+CONSTRUCT(keys)
+CONSTRUCT(sem)
+CONSTRUCT(malloc)
+CONSTRUCT(limit)
+
+/* printf, fprintf, puts and fwrite from 1, 2 and 4 threads: every line
+ * whole, none lost, none mixed with another. */
+static void
+test_printf_many_threads(void** state)
+{
+    (void)state;
+    regex_t re;
+    assert_int_equal(
+      regcomp(&re, "^P ([0-9]+) ([0-9]+) payload-([0-9]+)-([0-9]+)$",
+              REG_EXTENDED),
+      0);
+    for (int n = 1; n <= 4; n *= 2) {
+        char ns[8];
+        snprintf(ns, sizeof ns, "%d", n);
+        gr_test_proc p = suite("printf", ns, NULL);
+        assert_int_equal(p.status, 0);
+        static char seen[4][200];
+        memset(seen, 0, sizeof seen);
+        int lines = 0;
+        for (char* line = strtok(p.out, "\n"); line;
+             line = strtok(NULL, "\n")) {
+            if (strncmp(line, "ok ", 3) == 0)
+                continue;
+            regmatch_t m[5];
+            if (regexec(&re, line, 5, m, 0) != 0)
+                fail_msg("torn or mixed line: '%s'", line);
+            int t = atoi(line + m[1].rm_so), i = atoi(line + m[2].rm_so);
+            assert_int_equal(atoi(line + m[3].rm_so), t);
+            assert_int_equal(atoi(line + m[4].rm_so), i);
+            assert_true(t >= 0 && t < n && i >= 0 && i < 200);
+            assert_false(seen[t][i]);
+            seen[t][i] = 1;
+            lines++;
+        }
+        assert_int_equal(lines, n * 200);
+        gr_test_proc_free(&p);
+    }
+    regfree(&re);
+}
+
+/* What granary-cc -pthread produces: a shared memory, the wasi-threads
+ * import and export, and no libc exit.o (our __wasm_call_dtors). */
+static void
+test_module_abi(void** state)
+{
+    (void)state;
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "wasm-objdump -x '%s'",
+             gr_test_guest("pthread_suite"));
+    const char* argv[] = { "/bin/sh", "-c", cmd, NULL };
+    gr_test_proc p;
+    assert_int_equal(gr_test_run(argv, "", 60, &p), 0);
+    assert_int_equal(p.status, 0);
+    assert_non_null(strstr(p.out, "max=16384 shared"));
+    assert_non_null(strstr(p.out, "<- wasi.thread-spawn"));
+    assert_non_null(strstr(p.out, "<- granary.thread_limit"));
+    assert_non_null(strstr(p.out, "-> \"wasi_thread_start\""));
+    assert_non_null(strstr(p.out, "-> \"__stack_pointer\""));
+    assert_non_null(strstr(p.out, "-> \"memory\""));
+    assert_non_null(strstr(p.out, "<__tls_base>"));
+    gr_test_proc_free(&p);
+    snprintf(cmd, sizeof cmd, "wasm-validate --enable-threads '%s'",
+             gr_test_guest("pthread_suite"));
+    const char* v[] = { "/bin/sh", "-c", cmd, NULL };
+    assert_int_equal(gr_test_run(v, "", 60, &p), 0);
+    assert_int_equal(p.status, 0);
+    gr_test_proc_free(&p);
+}
+
+int
+main(void)
+{
+    /* Threads need the granary backend (wasm2c refuses shared memory). */
+    setenv("GRANARY_ENGINE", "granary", 1);
+    snprintf(cache_dir, sizeof cache_dir, "%s/test-cache-pthread",
+             GRANARY_BINARY_DIR);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_module_abi),
+        cmocka_unit_test(construct_create),
+        cmocka_unit_test(construct_detach),
+        cmocka_unit_test(construct_exit),
+        cmocka_unit_test(construct_attr),
+        cmocka_unit_test(construct_mutex),
+        cmocka_unit_test(construct_cond),
+        cmocka_unit_test(construct_rwlock),
+        cmocka_unit_test(construct_barrier),
+        cmocka_unit_test(construct_spin),
+        cmocka_unit_test(construct_once),
+        cmocka_unit_test(construct_keys),
+        cmocka_unit_test(construct_sem),
+        cmocka_unit_test(construct_malloc),
+        cmocka_unit_test(construct_limit),
+        cmocka_unit_test(test_printf_many_threads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
