@@ -47,8 +47,8 @@ run_construct(const char* name)
 {
     gr_test_proc p = suite(name, "1", name, "2", name, "4", NULL);
     if (p.status != 0)
-        fprintf(stderr, "status %d\nout: %s\nerr: %s\n", p.status, p.out,
-                p.err);
+        fprintf(
+          stderr, "status %d\nout: %s\nerr: %s\n", p.status, p.out, p.err);
     assert_int_equal(p.status, 0);
     for (int n = 1; n <= 4; n *= 2) {
         char want[64];
@@ -60,7 +60,7 @@ run_construct(const char* name)
 }
 
 #define CONSTRUCT(name)                                                        \
-    static void construct_##name(void** state)                                      \
+    static void construct_##name(void** state)                                 \
     {                                                                          \
         (void)state;                                                           \
         run_construct(#name);                                                  \
@@ -88,10 +88,10 @@ test_printf_many_threads(void** state)
 {
     (void)state;
     regex_t re;
-    assert_int_equal(
-      regcomp(&re, "^P ([0-9]+) ([0-9]+) payload-([0-9]+)-([0-9]+)$",
-              REG_EXTENDED),
-      0);
+    assert_int_equal(regcomp(&re,
+                             "^P ([0-9]+) ([0-9]+) payload-([0-9]+)-([0-9]+)$",
+                             REG_EXTENDED),
+                     0);
     for (int n = 1; n <= 4; n *= 2) {
         char ns[8];
         snprintf(ns, sizeof ns, "%d", n);
@@ -128,8 +128,8 @@ test_module_abi(void** state)
 {
     (void)state;
     char cmd[600];
-    snprintf(cmd, sizeof cmd, "wasm-objdump -x '%s'",
-             gr_test_guest("pthread_suite"));
+    snprintf(
+      cmd, sizeof cmd, "wasm-objdump -x '%s'", gr_test_guest("pthread_suite"));
     const char* argv[] = { "/bin/sh", "-c", cmd, NULL };
     gr_test_proc p;
     assert_int_equal(gr_test_run(argv, "", 60, &p), 0);
@@ -142,7 +142,9 @@ test_module_abi(void** state)
     assert_non_null(strstr(p.out, "-> \"memory\""));
     assert_non_null(strstr(p.out, "<__tls_base>"));
     gr_test_proc_free(&p);
-    snprintf(cmd, sizeof cmd, "wasm-validate --enable-threads '%s'",
+    snprintf(cmd,
+             sizeof cmd,
+             "wasm-validate --enable-threads '%s'",
              gr_test_guest("pthread_suite"));
     const char* v[] = { "/bin/sh", "-c", cmd, NULL };
     assert_int_equal(gr_test_run(v, "", 60, &p), 0);
@@ -155,8 +157,8 @@ main(void)
 {
     /* Threads need the granary backend (wasm2c refuses shared memory). */
     setenv("GRANARY_ENGINE", "granary", 1);
-    snprintf(cache_dir, sizeof cache_dir, "%s/test-cache-pthread",
-             GRANARY_BINARY_DIR);
+    snprintf(
+      cache_dir, sizeof cache_dir, "%s/test-cache-pthread", GRANARY_BINARY_DIR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_module_abi),
         cmocka_unit_test(construct_create),
