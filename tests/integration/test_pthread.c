@@ -152,6 +152,101 @@ test_module_abi(void** state)
     gr_test_proc_free(&p);
 }
 
+/* Runs a shell command in a fresh directory (cd'ed into); returns the
+ * process. */
+static gr_test_proc
+sh(const char* dir, const char* fmt, ...)
+{
+    char cmd[3000], full[3200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    snprintf(full, sizeof full, "cd '%s' && %s", dir, cmd);
+    const char* argv[] = { "/bin/sh", "-c", full, NULL };
+    gr_test_proc p;
+    assert_int_equal(gr_test_run(argv, "", 300, &p), 0);
+    return p;
+}
+
+#define CC GRANARY_SOURCE_DIR "/sdk/bin/granary-cc"
+#define PTLIB                                                                  \
+    "GRANARY_PTHREAD_LIB=" GRANARY_BINARY_DIR "/sdk/lib/libgranary_pthread.a"
+
+/* The thread options of granary-cc one by one: -pthread -c then
+ * -lpthread to link; -mthread-model posix and -matomics compile atomics;
+ * -Wl,--shared-memory alone gives a shared memory without the library. */
+static void
+test_cc_thread_options(void** state)
+{
+    (void)state;
+    char dir[128];
+    gr_test_mkdtemp(dir, sizeof dir);
+    char path[256];
+    snprintf(path, sizeof path, "%s/t.c", dir);
+    gr_test_write_file(path,
+                       "#include <pthread.h>\n"
+                       "#include <stdatomic.h>\n"
+                       "#include <stdio.h>\n"
+                       "static _Atomic int n;\n"
+                       "static void* f(void* a) { n += 1; return a; }\n"
+                       "int main(void) {\n"
+                       "  pthread_t t; pthread_create(&t, 0, f, 0);\n"
+                       "  pthread_join(t, 0); printf(\"n=%d\\n\", n);\n"
+                       "  return n == 1 ? 0 : 1; }\n");
+    snprintf(path, sizeof path, "%s/plain.c", dir);
+    gr_test_write_file(path,
+                       "#include <stdatomic.h>\n"
+                       "_Atomic int x;\n"
+                       "int main(void) { return atomic_fetch_add(&x, 1); }\n");
+    gr_test_proc p = sh(dir,
+                        "%s %s -pthread -O2 -c t.c -o t.o && "
+                        "%s %s t.o -lpthread -o t.wasm && "
+                        "wasm-objdump -x t.wasm",
+                        PTLIB,
+                        CC,
+                        PTLIB,
+                        CC);
+    if (p.status)
+        fprintf(stderr, "%s%s", p.out, p.err);
+    assert_int_equal(p.status, 0);
+    assert_non_null(strstr(p.out, "shared"));
+    assert_non_null(strstr(p.out, "-> \"wasi_thread_start\""));
+    gr_test_proc_free(&p);
+    p = sh(dir,
+           "%s/bin/granary run --cache '%s' t.wasm",
+           GRANARY_BINARY_DIR,
+           cache_dir);
+    assert_int_equal(p.status, 0);
+    assert_non_null(strstr(p.out, "n=1"));
+    gr_test_proc_free(&p);
+    /* -mthread-model posix: real atomic instructions, and
+     * -Wl,--shared-memory without the thread library. */
+    p = sh(dir,
+           "%s -mthread-model posix -O2 plain.c -Wl,--shared-memory "
+           "-o plain.wasm && wasm-objdump -x -d plain.wasm",
+           CC);
+    if (p.status)
+        fprintf(stderr, "%s%s", p.out, p.err);
+    assert_int_equal(p.status, 0);
+    assert_non_null(strstr(p.out, "i32.atomic.rmw.add"));
+    assert_non_null(strstr(p.out, "shared"));
+    assert_null(strstr(p.out, "wasi_thread_start"));
+    gr_test_proc_free(&p);
+    p = sh(dir,
+           "%s -matomics -O2 -c plain.c -o a.o && "
+           "wasm-objdump -d a.o",
+           CC);
+    assert_int_equal(p.status, 0);
+    assert_non_null(strstr(p.out, "i32.atomic.rmw.add"));
+    gr_test_proc_free(&p);
+    /* Without -pthread, pthread.h says what to do. */
+    p = sh(dir, "%s -c t.c -o bad.o", CC);
+    assert_int_not_equal(p.status, 0);
+    assert_non_null(strstr(p.err, "granary-cc -pthread"));
+    gr_test_proc_free(&p);
+}
+
 int
 main(void)
 {
@@ -176,6 +271,7 @@ main(void)
         cmocka_unit_test(construct_malloc),
         cmocka_unit_test(construct_limit),
         cmocka_unit_test(test_printf_many_threads),
+        cmocka_unit_test(test_cc_thread_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
