@@ -121,6 +121,36 @@ test_printf_many_threads(void** state)
     regfree(&re);
 }
 
+/* Process exit with threads: a worker's end runs no atexit handler (libc's
+ * __wasm_call_dtors would, wasm-ld calls it after every export of a
+ * command); pthread_exit in main waits for the others; exit() in a worker
+ * runs the handlers and ends the call with its status. */
+static void
+test_process_exit(void** state)
+{
+    (void)state;
+    gr_test_proc p = suite("dtors", NULL);
+    assert_int_equal(p.status, 0);
+    char* a = strstr(p.out, "after join\n");
+    assert_non_null(a);
+    assert_non_null(strstr(a, "atexit ran\n"));
+    assert_null(strstr(strstr(p.out, "atexit ran\n") + 1, "atexit ran\n"));
+    gr_test_proc_free(&p);
+
+    p = suite("mainexit", NULL);
+    assert_int_equal(p.status, 0);
+    assert_non_null(strstr(p.out, "worker 0 done\n"));
+    assert_non_null(strstr(p.out, "worker 1 done\n"));
+    assert_non_null(strstr(p.out, "atexit ran\n"));
+    gr_test_proc_free(&p);
+
+    p = suite("wexit", NULL);
+    assert_int_equal(p.status, 3);
+    assert_non_null(strstr(p.out, "atexit ran\n"));
+    assert_null(strstr(p.out, "not reached"));
+    gr_test_proc_free(&p);
+}
+
 /* What granary-cc -pthread produces: a shared memory, the wasi-threads
  * import and export, and no libc exit.o (our __wasm_call_dtors). */
 static void
@@ -272,6 +302,7 @@ main(void)
         cmocka_unit_test(construct_limit),
         cmocka_unit_test(test_printf_many_threads),
         cmocka_unit_test(test_cc_thread_options),
+        cmocka_unit_test(test_process_exit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -853,6 +853,58 @@ t_limit(void)
     CHECK(granary_thread_limit() >= 1);
 }
 
+/* ---- process exit (whole programs: `pthread_suite <mode>`) ------------- */
+
+static void
+at_exit_msg(void)
+{
+    printf("atexit ran\n");
+}
+
+static void*
+nap_and_print(void* a)
+{
+    struct timespec ts = { 0, 50000000 };
+    nanosleep(&ts, NULL);
+    printf("worker %ld done\n", (long)a);
+    return NULL;
+}
+
+static void*
+call_exit(void* a)
+{
+    (void)a;
+    exit(3);
+}
+
+/* "dtors": a worker's end runs no atexit handler (main's end does);
+ * "mainexit": pthread_exit in main waits for the others, then exits 0;
+ * "wexit": exit(3) in a worker runs the handlers and ends the call. */
+static int
+whole_program(const char* mode)
+{
+    pthread_t t[2];
+    CHECK_RC(atexit(at_exit_msg), 0);
+    if (strcmp(mode, "dtors") == 0) {
+        CHECK_RC(pthread_create(&t[0], NULL, ret_id, (void*)0), 0);
+        CHECK_RC(pthread_join(t[0], NULL), 0);
+        printf("after join\n");
+        return 0;
+    }
+    if (strcmp(mode, "mainexit") == 0) {
+        for (long i = 0; i < 2; i++)
+            CHECK_RC(pthread_create(&t[i], NULL, nap_and_print, (void*)i), 0);
+        pthread_exit(NULL);
+    }
+    if (strcmp(mode, "wexit") == 0) {
+        CHECK_RC(pthread_create(&t[0], NULL, call_exit, NULL), 0);
+        CHECK_RC(pthread_join(t[0], NULL), 0);
+        printf("not reached\n");
+        return 0;
+    }
+    return 2;
+}
+
 /* ---- driver -------------------------------------------------------------- */
 
 static const struct
@@ -887,6 +939,8 @@ run_one(const char* name, int n)
 int
 main(int argc, char** argv)
 {
+    if (argc == 2 && strcmp(argv[1], "all") != 0)
+        return whole_program(argv[1]);
     if (argc >= 2 && strcmp(argv[1], "all") != 0) {
         /* <test> <threads> pairs, run in order */
         for (int i = 1; i < argc; i += 2) {
