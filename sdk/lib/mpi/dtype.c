@@ -745,7 +745,7 @@ MPI_Type_free(MPI_Datatype* datatype)
     if (!t || t->builtin)
         return ERR(MPI_COMM_WORLD, MPI_ERR_TYPE);
     gr__attr_delete_all(&t->attrs, *datatype, 1);
-    if (gr__nbc_any_active()) {
+    if (gr__nbc_any_active() || t->holds) {
         /* pending schedules may still unpack with it: released once none
          * is pending (gr__deferred_free) */
         t->used = -1;
@@ -759,10 +759,30 @@ MPI_Type_free(MPI_Datatype* datatype)
 }
 
 void
+gr__dt_hold(MPI_Datatype h)
+{
+    dtype* t = gr__dt_get(h);
+    if (t && !t->builtin)
+        t->holds++;
+}
+
+void
+gr__dt_drop(MPI_Datatype h)
+{
+    dtype* t = gr__dt_get(h);
+    if (!t || t->builtin || t->holds <= 0)
+        return;
+    if (--t->holds == 0 && t->used == -1 && !gr__nbc_any_active()) {
+        derived[H_IDX(h)] = NULL;
+        dt_destroy(t);
+    }
+}
+
+void
 gr__dt_deferred_free(void)
 {
     for (int i = 0; i < nderived; i++)
-        if (derived[i] && derived[i]->used == -1) {
+        if (derived[i] && derived[i]->used == -1 && !derived[i]->holds) {
             dt_destroy(derived[i]);
             derived[i] = NULL;
         }

@@ -65,6 +65,7 @@ typedef struct dtype
     MPI_Datatype* types;
     char name[MPI_MAX_OBJECT_NAME];
     attr* attrs;
+    int holds; /* persistent requests using it (MPI_Type_free waits) */
 } dtype;
 
 dtype* gr__dt_get(MPI_Datatype h);
@@ -80,6 +81,10 @@ void gr__dt_unpack(dtype* t,
 /* A pointer to the data of a contiguous type's buffer (buf + true lb). */
 void* gr__dt_base(dtype* t, const void* buf);
 void gr__dt_init(void);
+/* A persistent request keeps derived type h alive past MPI_Type_free
+ * until it drops it (when the request is freed). */
+void gr__dt_hold(MPI_Datatype h);
+void gr__dt_drop(MPI_Datatype h);
 
 /* Data views used by point to point and collectives: either the user's
  * buffer (contiguous type) or a packed temporary. */
@@ -250,13 +255,17 @@ struct req
     req_start_fn start;
     req_progress_fn progress;
     void* args;
-    int free_on_done; /* MPI_Request_free on an active request */
-    struct nbc* nbc;  /* schedule being run (RQ_SCHED) */
-    int ptag;         /* persistent collective: its tag, fixed at init */
+    int free_on_done;     /* MPI_Request_free on an active request */
+    struct nbc* nbc;      /* schedule being run (RQ_SCHED) */
+    int ptag;             /* persistent collective: its tag, fixed at init */
+    MPI_Datatype held[2]; /* types kept alive for a persistent request */
 };
 
 MPI_Request gr__req_new(req** out);
 req* gr__req_get(MPI_Request h);
+/* Keeps datatypes a and b (0: none) alive while persistent request r
+ * exists (dropped by gr__req_release). */
+void gr__req_hold_types(req* r, MPI_Datatype a, MPI_Datatype b);
 /* A request that is already complete with an empty status. */
 MPI_Request gr__req_done(MPI_Comm comm, int err);
 void gr__status_empty(MPI_Status* st);
@@ -300,7 +309,11 @@ int gr__nbc_start(nbc* s);
 void gr__nbc_wait(nbc* s);
 int gr__nbc_test(nbc* s);
 int gr__nbc_any_active(void);
-/* Advances every pending schedule without blocking. */
+/* Releases the requests freed by MPI_Request_free while active that have
+ * completed since (called by gr__progress). */
+void gr__reap_freed(void);
+/* Advances every pending schedule (and reaps freed requests) without
+ * blocking. */
 void gr__progress(void);
 /* gr_mpi_waitany over dv[0..n) and the pending schedules' device
  * requests: *idx = position in dv, or -2 when a schedule step completed

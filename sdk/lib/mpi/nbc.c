@@ -939,6 +939,7 @@ pinit(const cargs* a, MPI_Request* out)
     if (!r->args)
         return ERR(a->comm, MPI_ERR_NO_MEM);
     memcpy(r->args, a, sizeof(cargs));
+    gr__req_hold_types(r, a->st, a->rt);
     r->persistent = 1;
     r->state = RQ_INACTIVE;
     r->comm = a->comm;

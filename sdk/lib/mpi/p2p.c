@@ -79,8 +79,20 @@ gr__req_release(MPI_Request h)
         return;
     gr__xbuf_free(&r->x);
     free(r->args);
+    for (int i = 0; i < 2; i++)
+        if (r->held[i])
+            gr__dt_drop(r->held[i]);
     reqs[H_IDX(h)] = NULL;
     free(r);
+}
+
+void
+gr__req_hold_types(req* r, MPI_Datatype a, MPI_Datatype b)
+{
+    r->held[0] = a;
+    r->held[1] = b;
+    gr__dt_hold(a);
+    gr__dt_hold(b);
 }
 
 static void
@@ -138,6 +150,10 @@ req_poll(req* r, int blocking)
         return r->progress(r, blocking);
     return r->state == RQ_DONE;
 }
+
+/* Requests the user freed while active (MPI_Request_free). */
+static MPI_Request* orphans;
+static int norphans, corphans;
 
 static void
 copy_status(MPI_Status* out, const MPI_Status* st)
@@ -658,6 +674,7 @@ pinit(const void* buf,
     r->pbuf = buf;
     r->pcount = count;
     r->pdt = dt;
+    gr__req_hold_types(r, dt, 0);
     r->peer = peer;
     r->tag = tag;
     r->comm = ch;
@@ -1017,14 +1034,46 @@ MPI_Request_free(MPI_Request* h)
     req* r = gr__req_get(*h);
     if (!r)
         return ERR(MPI_COMM_WORLD, MPI_ERR_REQUEST);
-    if (r->state == RQ_ACTIVE || r->state == RQ_SCHED) {
-        /* the operation still runs: finish it here (the user gave up the
-         * handle; a send must still deliver, a receive still lands) */
-        req_poll(r, 1);
+    if ((r->state == RQ_ACTIVE || r->state == RQ_SCHED) && !req_poll(r, 0)) {
+        /* the operation still runs (a send must still deliver, a receive
+         * still lands): it is released once complete (gr__reap_freed),
+         * and freeing never waits (an Issend nobody has matched yet may
+         * be freed) */
+        if (norphans == corphans) {
+            int nc = corphans ? corphans * 2 : 16;
+            MPI_Request* n = realloc(orphans, sizeof(*n) * (size_t)nc);
+            if (!n)
+                return ERR(r->comm, MPI_ERR_NO_MEM);
+            orphans = n;
+            corphans = nc;
+        }
+        orphans[norphans++] = *h;
+        *h = MPI_REQUEST_NULL;
+        return 0;
     }
     gr__req_release(*h);
     *h = MPI_REQUEST_NULL;
     return 0;
+}
+
+void
+gr__reap_freed(void)
+{
+    static int reaping; /* req_poll of a schedule may progress (and so
+                           come back here) */
+    if (reaping)
+        return;
+    reaping = 1;
+    for (int i = 0; i < norphans;) {
+        req* r = gr__req_get(orphans[i]);
+        if (r && !req_poll(r, 0)) {
+            i++;
+            continue;
+        }
+        gr__req_release(orphans[i]);
+        orphans[i] = orphans[--norphans];
+    }
+    reaping = 0;
 }
 
 int

@@ -374,6 +374,7 @@ gr__nbc_any_active(void)
 void
 gr__progress(void)
 {
+    gr__reap_freed();
     nbc* s = active_list;
     while (s) {
         nbc* next = s->next;

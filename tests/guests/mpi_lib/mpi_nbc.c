@@ -2,7 +2,8 @@
 /* Non-blocking collectives that need progress while the program does
  * point to point (an Ibarrier based sparse data exchange), persistent
  * collectives started in different orders on different ranks, a blocking
- * receive while a collective is pending, MPI_Isendrecv, Cartesian
+ * receive while a collective is pending, persistent requests whose
+ * datatype was freed, MPI_Isendrecv, Cartesian
  * topologies and neighbourhood collectives. Prints
  * "mpi_nbc: rank R ok" or "FAIL ..." lines. */
 #include <mpi.h>
@@ -173,6 +174,54 @@ free_while_pending(void)
     CHECK(buf[1] == -1);
 }
 
+/* A persistent send, receive and collective keep their derived datatypes
+ * usable after MPI_Type_free, for every MPI_Start until the request is
+ * freed. */
+static void
+persistent_keeps_type(void)
+{
+    int to = (rank + 1) % size, from = (rank + size - 1) % size;
+    MPI_Datatype vec;
+    MPI_Type_vector(3, 1, 2, MPI_INT, &vec);
+    MPI_Type_commit(&vec);
+    int out[5], in[5], bc[5];
+    MPI_Request r[3];
+    MPI_Send_init(out, 1, vec, to, 11, MPI_COMM_WORLD, &r[0]);
+    MPI_Recv_init(in, 1, vec, from, 11, MPI_COMM_WORLD, &r[1]);
+    MPI_Bcast_init(bc, 1, vec, 0, MPI_COMM_WORLD, MPI_INFO_NULL, &r[2]);
+    MPI_Type_free(&vec);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 5; i++) {
+            out[i] = 100 * round + 10 * rank + i;
+            in[i] = -1;
+            bc[i] = rank == 0 ? 7 * round + i : -1;
+        }
+        MPI_Startall(3, r);
+        MPI_Waitall(3, r, MPI_STATUSES_IGNORE);
+        for (int i = 0; i < 5; i++) {
+            CHECK(in[i] == (i % 2 ? -1 : 100 * round + 10 * from + i));
+            CHECK(bc[i] ==
+                  (i % 2 ? (rank == 0 ? 7 * round + i : -1) : 7 * round + i));
+        }
+    }
+    for (int i = 0; i < 3; i++)
+        MPI_Request_free(&r[i]);
+}
+
+/* MPI_Request_free never waits: an Issend to self that nothing has
+ * matched yet is freed, and a later receive still gets its data. */
+static void
+free_active(void)
+{
+    int v = rank + 40, got = -1;
+    MPI_Request r;
+    MPI_Issend(&v, 1, MPI_INT, 0, 77, MPI_COMM_SELF, &r);
+    MPI_Request_free(&r);
+    CHECK(r == MPI_REQUEST_NULL);
+    MPI_Recv(&got, 1, MPI_INT, 0, 77, MPI_COMM_SELF, MPI_STATUS_IGNORE);
+    CHECK(got == rank + 40);
+}
+
 static void
 isendrecv(void)
 {
@@ -273,6 +322,8 @@ main(int argc, char** argv)
     persistent_order();
     nb_collectives();
     free_while_pending();
+    persistent_keeps_type();
+    free_active();
     isendrecv();
     cartesian();
     if (!fails)
