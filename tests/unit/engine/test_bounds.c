@@ -351,7 +351,7 @@ test_small_max(void** state)
      * object: the key names the strategy, not how it was chosen. */
     e = make_engine(1);
     o = load(e, "eng_bounds_small");
-    assert_int_equal(entries(o, "w1"), 1);
+    assert_int_equal(entries(o, "w2"), 1);
     gr_object_unref(o);
     gr_engine_destroy(e);
 }
