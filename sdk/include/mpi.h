@@ -168,6 +168,19 @@ extern "C"
 #define MPI_UNIVERSE_SIZE 0x64400009
 #define MPI_LASTUSEDCODE 0x6440000b
 #define MPI_APPNUM 0x6440000d
+/* Window attributes and flavors: declared so that code mentioning them
+ * compiles; windows themselves are not provided (see MPI_Win_create). */
+#define MPI_WIN_BASE 0x66000001
+#define MPI_WIN_SIZE 0x66000003
+#define MPI_WIN_DISP_UNIT 0x66000005
+#define MPI_WIN_CREATE_FLAVOR 0x66000007
+#define MPI_WIN_MODEL 0x66000009
+#define MPI_WIN_FLAVOR_CREATE 1
+#define MPI_WIN_FLAVOR_ALLOCATE 2
+#define MPI_WIN_FLAVOR_DYNAMIC 3
+#define MPI_WIN_FLAVOR_SHARED 4
+#define MPI_WIN_SEPARATE 1
+#define MPI_WIN_UNIFIED 2
 
 /* Thread levels, comparisons, topologies, split types. */
 #define MPI_THREAD_SINGLE 0
@@ -1415,6 +1428,10 @@ extern "C"
                          void* baseptr,
                          MPI_Win* win);
     int MPI_Win_free(MPI_Win* win);
+    int MPI_Win_get_attr(MPI_Win win,
+                         int keyval,
+                         void* attribute_val,
+                         int* flag);
     int MPI_Win_fence(int assert, MPI_Win win);
     int MPI_Put(const void* origin_addr,
                 int origin_count,
