@@ -110,10 +110,10 @@ gr_engine_create(const gr_engine_config* cfg, gr_engine** out)
     e->backend = cfg->backend;
     if (e->backend == GR_ENGINE_DEFAULT) {
         const char* be = getenv("GRANARY_ENGINE");
-        if (!be || !*be || strcmp(be, "wasm2c") == 0)
-            e->backend = GR_ENGINE_WASM2C;
-        else if (strcmp(be, "granary") == 0)
+        if (!be || !*be || strcmp(be, "granary") == 0)
             e->backend = GR_ENGINE_GRANARY;
+        else if (strcmp(be, "wasm2c") == 0)
+            e->backend = GR_ENGINE_WASM2C;
         else {
             GR_ERROR("GRANARY_ENGINE=%s: expected granary or wasm2c", be);
             gr_free(e->cache_dir);

@@ -108,6 +108,18 @@ global_ref(FILE* f, const gr_wasm_module* m, uint32_t g)
         fprintf(f, "I->g%" PRIu32, g);
 }
 
+/* An element segment of function references and nulls only (initialised
+ * from an index table rather than one statement per item). */
+static bool
+elem_is_funcs(const gr_wasm_elem* el)
+{
+    for (uint32_t j = 0; j < el->nitems; j++)
+        if (el->items[j].op != GR_WASM_OP_REF_FUNC &&
+            el->items[j].op != GR_WASM_OP_REF_NULL)
+            return false;
+    return el->nitems > 0;
+}
+
 /* A constant expression as a C expression over the instance I. */
 static void
 const_expr(FILE* f, const gr_wasm_module* m, const gr_wasm_const* c)
@@ -331,14 +343,16 @@ write_relocate(emod* x, FILE* f)
             "wmod_inst* I = vI; uintptr_t o = (uintptr_t)old, n = "
             "(uintptr_t)vI;\nint rc = 0; (void)I; (void)o; (void)n; "
             "(void)s;\n");
-    for (uint32_t i = 0; i < m->nfuncs; i++)
+    if (m->nfuncs)
         fprintf(f,
-                "I->fn[%" PRIu32 "] = wmove((void*)I->fn[%" PRIu32
-                "], o, n, s);\n",
-                i,
-                i);
-    for (uint32_t d = 0; d < m->nfuncs - m->nfunc_imports; d++)
-        fprintf(f, "I->fdef[%" PRIu32 "].inst = I;\n", d);
+                "for (uint32_t i = 0; i < %" PRIu32 "u; i++) I->fn[i] = "
+                "wmove((void*)I->fn[i], o, n, s);\n",
+                m->nfuncs);
+    if (m->nfuncs > m->nfunc_imports)
+        fprintf(f,
+                "for (uint32_t d = 0; d < %" PRIu32
+                "u; d++) I->fdef[d].inst = I;\n",
+                m->nfuncs - m->nfunc_imports);
     for (uint32_t i = m->nmem_imports; i < m->nmems; i++)
         fprintf(f,
                 "I->mem[%" PRIu32 "] = &I->mem_own[%" PRIu32 "];\n",
@@ -458,6 +472,34 @@ write_init(emod* x, FILE* f)
         }
         fprintf(f, "};\n");
     }
+    if (m->nfuncs > m->nfunc_imports) {
+        fprintf(f,
+                "static const struct wfdef { const char* sig; void* code; "
+                "void (*thunk)(const wrt_func*, wrt_val*); } wfdefs[] = {\n");
+        for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++) {
+            uint32_t t = x->canon[m->funcs[i].type];
+            fprintf(f,
+                    "{ wsig%" PRIu32 ", (void*)wf%" PRIu32 ", wthunk%" PRIu32
+                    " },\n",
+                    t,
+                    i,
+                    t);
+        }
+        fprintf(f, "};\n");
+    }
+    for (uint32_t k = 0; k < m->nelems; k++)
+        if (elem_is_funcs(&m->elems[k])) {
+            const gr_wasm_elem* el = &m->elems[k];
+            fprintf(f, "static const uint32_t welem%" PRIu32 "[] = {\n", k);
+            for (uint32_t j = 0; j < el->nitems; j++)
+                fprintf(f,
+                        "%" PRIu32 "u,%s",
+                        el->items[j].op == GR_WASM_OP_REF_FUNC
+                          ? el->items[j].imm.idx
+                          : UINT32_MAX,
+                        j % 8 == 7 ? "\n" : " ");
+            fprintf(f, "};\n");
+        }
     /* init */
     fprintf(f,
             "static int winit(void* vI, void* const* imp)\n{\n"
@@ -483,20 +525,17 @@ write_init(emod* x, FILE* f)
                 break;
         }
     }
-    for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++) {
-        uint32_t t = x->canon[m->funcs[i].type];
-        uint32_t d = i - m->nfunc_imports;
+    /* The defined functions from a table and a loop: one statement per
+     * function made this function the most expensive one of a large
+     * module for the C compiler (seconds at -O1 for 2,000 functions). */
+    if (m->nfuncs > m->nfunc_imports)
         fprintf(f,
-                "I->fdef[%" PRIu32 "] = (wrt_func){ wsig%" PRIu32
-                ", (void*)wf%" PRIu32 ", I, wthunk%" PRIu32 " }; I->fn[%" PRIu32
-                "] = &I->fdef[%" PRIu32 "];\n",
-                d,
-                t,
-                i,
-                t,
-                i,
-                d);
-    }
+                "for (uint32_t d = 0; d < %" PRIu32 "u; d++) {\n"
+                "I->fdef[d] = (wrt_func){ wfdefs[d].sig, wfdefs[d].code, I, "
+                "wfdefs[d].thunk };\nI->fn[%" PRIu32 "u + d] = &I->fdef[d];\n"
+                "}\n",
+                m->nfuncs - m->nfunc_imports,
+                m->nfunc_imports);
     for (uint32_t i = m->nmem_imports; i < m->nmems; i++) {
         const gr_wasm_limits* l = &m->mems[i].limits;
         uint32_t d = i - m->nmem_imports;
@@ -544,6 +583,17 @@ write_init(emod* x, FILE* f)
                 k,
                 el->nitems ? el->nitems : 1,
                 k);
+        if (elem_is_funcs(el)) {
+            fprintf(f,
+                    "for (uint32_t j = 0; j < %" PRIu32 "u; j++) if (welem%" PRIu32
+                    "[j] != UINT32_MAX) I->eitems[%" PRIu32
+                    "][j] = (void*)I->fn[welem%" PRIu32 "[j]];\n",
+                    el->nitems,
+                    k,
+                    k,
+                    k);
+            continue;
+        }
         for (uint32_t j = 0; j < el->nitems; j++) {
             if (el->items[j].op == GR_WASM_OP_REF_NULL)
                 continue;
