@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "granary/status.h"
@@ -204,9 +205,13 @@ gr__gcodegen_translate(const uint8_t* wasm,
     if (jobs < 1)
         jobs = 1;
     uint64_t per = instrs / (uint64_t)jobs + 1;
-    uint32_t part = per < MIN_PART_INSTRS ? MIN_PART_INSTRS
-                    : per > UINT32_MAX    ? UINT32_MAX
-                                          : (uint32_t)per;
+    const char* mp = getenv("GRANARY_CODEGEN_SPLIT_MIN");
+    uint64_t min_part = mp && *mp ? strtoull(mp, NULL, 10) : MIN_PART_INSTRS;
+    if (min_part < 1)
+        min_part = 1;
+    uint32_t part = per < min_part     ? (uint32_t)min_part
+                    : per > UINT32_MAX ? UINT32_MAX
+                                       : (uint32_t)per;
     rc = gr_wasm_emit(m, wasm, len, dir, part, err, errlen);
     if (rc < 0) {
         rc = rc == -ENOTSUP ? GR_ECOMPILE : rc;

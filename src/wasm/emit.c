@@ -585,7 +585,8 @@ write_init(emod* x, FILE* f)
                 k);
         if (elem_is_funcs(el)) {
             fprintf(f,
-                    "for (uint32_t j = 0; j < %" PRIu32 "u; j++) if (welem%" PRIu32
+                    "for (uint32_t j = 0; j < %" PRIu32
+                    "u; j++) if (welem%" PRIu32
                     "[j] != UINT32_MAX) I->eitems[%" PRIu32
                     "][j] = (void*)I->fn[welem%" PRIu32 "[j]];\n",
                     el->nitems,
