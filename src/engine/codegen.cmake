@@ -14,27 +14,25 @@
 # Knobs (environment, for tests and measurements): GRANARY_CODEGEN_OPT,
 # GRANARY_CODEGEN_O1_ABOVE, GRANARY_CODEGEN_SPLIT_MIN (instructions per
 # part at least), GRANARY_CODEGEN_TIMEOUT, GRANARY_CODEGEN_KEEP.
-# The generator's sources and runtime headers are embedded and hashed into
-# the cache key.
+# The runtime headers are embedded; the SHA-256 of the generator's sources
+# and those headers is computed at build time and is part of the cache key.
 set(GR_CODEGEN_EMBED ${CMAKE_CURRENT_BINARY_DIR}/codegen_embed.c)
 set(GR_WASM_DIR ${CMAKE_CURRENT_LIST_DIR}/../wasm)
 set(GR_EMBED_GRANARY
   gr__codegen_wrt_h=${GR_WASM_DIR}/wrt.h
-  gr__codegen_wrt_simd_h=${GR_WASM_DIR}/wrt_simd.h
-  gr__codegen_emit_c=${GR_WASM_DIR}/emit.c
-  gr__codegen_emit_func_c=${GR_WASM_DIR}/emit_func.c
-  gr__codegen_emit_numeric_c=${GR_WASM_DIR}/emit_numeric.c
-  gr__codegen_emit_simd_c=${GR_WASM_DIR}/emit_simd.c
-  gr__codegen_emit_atomic_c=${GR_WASM_DIR}/emit_atomic.c
-  gr__codegen_emit_int_h=${GR_WASM_DIR}/emit_int.h)
+  gr__codegen_wrt_simd_h=${GR_WASM_DIR}/wrt_simd.h)
 string(REPLACE ";" "," GR_EMBED_GRANARY_ARG "${GR_EMBED_GRANARY}")
+# What the generated C depends on: the generator and its runtime headers.
 set(GR_EMBED_GRANARY_DEPS ${GR_WASM_DIR}/wrt.h ${GR_WASM_DIR}/wrt_simd.h
   ${GR_WASM_DIR}/emit.c ${GR_WASM_DIR}/emit_func.c ${GR_WASM_DIR}/emit_numeric.c
   ${GR_WASM_DIR}/emit_simd.c ${GR_WASM_DIR}/emit_atomic.c
   ${GR_WASM_DIR}/emit_int.h)
+string(REPLACE ";" "," GR_HASHED_ARG "${GR_EMBED_GRANARY_DEPS}")
 add_custom_command(OUTPUT ${GR_CODEGEN_EMBED}
   COMMAND ${CMAKE_COMMAND} -DOUT=${GR_CODEGEN_EMBED}
           "-DINPUTS=${GR_EMBED_GRANARY_ARG}"
+          -DHASH_SYM=gr__codegen_generator_sha256
+          "-DHASHED=${GR_HASHED_ARG}"
           -P ${CMAKE_CURRENT_LIST_DIR}/embed.cmake
   DEPENDS ${CMAKE_CURRENT_LIST_DIR}/embed.cmake ${GR_EMBED_GRANARY_DEPS}
   COMMENT "Embedding runtime headers for generated code")

@@ -52,14 +52,13 @@ int gr__gcodegen_translate(const uint8_t* wasm,
                            size_t errlen);
 void gr__gcodegen_out_fini(struct gr__gcodegen_out* out);
 
-/* The runtime headers of generated code and the generator's sources (their
- * hash is part of the cache key), embedded at build time. */
+/* The runtime headers of generated code, embedded at build time. */
 extern const char gr__codegen_wrt_h[];
 extern const size_t gr__codegen_wrt_h_len;
 extern const char gr__codegen_wrt_simd_h[];
 extern const size_t gr__codegen_wrt_simd_h_len;
 /* The SHA-256 hex of the generator's sources and runtime headers (computed
- * once). */
+ * at build time; part of the cache key). */
 const char* gr__gcodegen_fingerprint(void);
 
 /* ---- loading (gobject.c) ---- */
