@@ -121,12 +121,10 @@ main(int argc, char** argv)
            "load average %.2f:\n",
            runs,
            load[0]);
-    printf("  granary run (object cached)  %6.2f ms CPU  %6.2f ms wall\n",
-           gc,
-           gw);
-    printf("  native (gcc -O2)             %6.2f ms CPU  %6.2f ms wall\n",
-           nc,
-           nw);
+    printf(
+      "  granary run (object cached)  %6.2f ms CPU  %6.2f ms wall\n", gc, gw);
+    printf(
+      "  native (gcc -O2)             %6.2f ms CPU  %6.2f ms wall\n", nc, nw);
     printf("  CPU = user + system time of the process (wait4 rusage), "
            "fork and exec included\n");
     printf("RESULT run_startup_ms %.2f ms\n", gc);

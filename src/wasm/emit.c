@@ -113,11 +113,14 @@ global_ref(FILE* f, const gr_wasm_module* m, uint32_t g)
 static bool
 elem_is_funcs(const gr_wasm_elem* el)
 {
-    for (uint32_t j = 0; j < el->nitems; j++)
-        if (el->items[j].op != GR_WASM_OP_REF_FUNC &&
-            el->items[j].op != GR_WASM_OP_REF_NULL)
+    bool any = false;
+    for (uint32_t j = 0; j < el->nitems; j++) {
+        if (el->items[j].op == GR_WASM_OP_REF_FUNC)
+            any = true;
+        else if (el->items[j].op != GR_WASM_OP_REF_NULL)
             return false;
-    return el->nitems > 0;
+    }
+    return any; /* nulls only: nothing to set (the items start zeroed) */
 }
 
 /* A constant expression as a C expression over the instance I. */

@@ -51,8 +51,10 @@ test_padding_lengths(void** state)
         size_t n;
         const char* hex;
     } v[] = {
-        { 0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" },
-        { 1, "084fed08b978af4d7d196a7446a86b58009e636b611db16211b65a9aadff29c5" },
+        { 0,
+          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" },
+        { 1,
+          "084fed08b978af4d7d196a7446a86b58009e636b611db16211b65a9aadff29c5" },
         { 55,
           "e7313d333c272e639f790978283f9eb392e843d0f29b7016828bb1daa4aac70b" },
         { 56,
