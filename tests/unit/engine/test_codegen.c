@@ -616,6 +616,68 @@ make_big_module(int n, size_t* len)
     return w;
 }
 
+/* Functions nothing outside their part uses are static in that part (the
+ * C compiler then drops the ones nothing calls: a module of mostly dead
+ * functions compiled ~7x slower before); exported, table and start
+ * functions and those called from another part stay visible to winit.c
+ * and the other parts. */
+static void
+test_static_linkage(void** state)
+{
+    (void)state;
+    char wat[PATH_MAX], wasm[PATH_MAX], dir[PATH_MAX], p[PATH_MAX];
+    pathf(wat, "%s/link.wat", cache_root);
+    pathf(wasm, "%s/link.wasm", cache_root);
+    FILE* f = fopen(wat, "w");
+    assert_non_null(f);
+    fputs("(module (table 1 funcref) (elem (i32.const 0) $t)\n"
+          " (func $dead (result i32) (i32.const 1))\n"
+          " (func $helper (result i32) (i32.const 2))\n"
+          " (func $t (result i32) (i32.const 3))\n"
+          " (func (export \"f\") (result i32) (call $helper)))\n",
+          f);
+    fclose(f);
+    pid_t pid;
+    char* argv[] = { "wat2wasm", wat, "-o", wasm, NULL };
+    assert_int_equal(posix_spawnp(&pid, "wat2wasm", NULL, NULL, argv, environ),
+                     0);
+    int st;
+    waitpid(pid, &st, 0);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    uint8_t* w = NULL;
+    size_t len;
+    assert_int_equal(gr_fs_read_file(wasm, 1 << 20, &w, &len), 0);
+    pathf(dir, "%s/link", cache_root);
+    gr_fs_remove_tree(dir);
+    assert_int_equal(gr_fs_mkdir_p(dir), 0);
+    struct gr__codegen_info info;
+    struct gr__gcodegen_out out;
+    char err[512];
+    memset(&info, 0, sizeof info);
+    if (gr__gcodegen_translate(w, len, dir, 0, 1, &info, &out, err, sizeof err))
+        fail_msg("translate: %s", err);
+    gr__codegen_info_fini(&info);
+    gr__gcodegen_out_fini(&out);
+    pathf(p, "%s/wpart_0.c", dir);
+    assert_true(file_says(p, "static uint32_t wf0(void*);"));
+    assert_true(file_says(p, "static uint32_t wf1(void*);"));
+    assert_false(file_says(p, "static uint32_t wf2("));
+    assert_false(file_says(p, "static uint32_t wf3("));
+    pathf(p, "%s/wmod.h", dir);
+    assert_false(file_says(p, "wf0("));
+    assert_true(file_says(p, "uint32_t wf2(void*);"));
+    assert_true(file_says(p, "uint32_t wf3(void*);"));
+    /* and it runs: f calls the static helper */
+    char cache[PATH_MAX];
+    fresh_cache(cache);
+    struct loaded l;
+    load(cache, w, len, 0, &l);
+    uint32_t (*fn)(void*) = (uint32_t(*)(void*))export_fn(l.s, "f", ">i");
+    assert_int_equal(fn(l.inst), 2);
+    unload(&l);
+    gr_free(w);
+}
+
 static void
 test_split_compile(void** state)
 {
@@ -694,6 +756,7 @@ main(void)
         cmocka_unit_test(test_stale_tmp),
         cmocka_unit_test(test_no_wabt_needed),
         cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_static_linkage),
         cmocka_unit_test(test_split_compile),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
