@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Engine-private: the "granary" backend, objects written by Granary's own
- * code generator (src/wasm, gr_wasm_emit) instead of wasm2c. gcodegen.c
+/* Engine-private: objects written by Granary's own code generator
+ * (src/wasm, gr_wasm_emit), the engine's only backend. gcodegen.c
  * turns wasm into the C files of one object (codegen.c compiles and caches
  * them); gobject.c loads such an object (entry point granary_wasm_module),
  * binds its imports to the host's functions and describes it to the rest of
@@ -69,8 +69,8 @@ struct gr__gobj;
 extern void* const gr__gobj_runtime[];
 
 /* Opens the granary-backend object in dl: checks its ABI, resolves every
- * function import to the host function the process exports under wasm2c's
- * name for it (Z_<module>Z_<name>), builds the shim. Returns 0, GR_ELOAD
+ * function import to the host function the process exports under the
+ * mangled name Z_<module>Z_<name>, builds the shim. Returns 0, GR_ELOAD
  * (message in err) or -ENOMEM. The caller keeps dl open while *out lives. */
 int gr__gobj_open(void* dl,
                   const char* so_path,
