@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* main() of the granary command: dispatches to subcommands. */
+/* main() of the granary command: dispatches to subcommands. Built twice
+ * when the server is built: `granary-full` (every command) and `granary`
+ * (GRANARY_EXEC_FULL: run and mpirun in process, linked against the engine
+ * and host functions only, so a short program does not pay for loading
+ * libcurl, libmicrohttpd, libcrypto and their ~30 dependencies; every other
+ * command execs granary-full from the same directory, same pid and argv). */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -33,6 +41,31 @@ usage(FILE* f)
           f);
 }
 
+#ifdef GRANARY_EXEC_FULL
+/* Replaces this process with granary-full, next to /proc/self/exe. */
+static int
+exec_full(char** argv)
+{
+    char path[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+    if (n <= 0) {
+        fprintf(stderr, "granary: cannot find myself: %s\n", strerror(errno));
+        return GR_CLI_FAILURE;
+    }
+    path[n] = 0;
+    char* slash = strrchr(path, '/');
+    size_t dir = slash ? (size_t)(slash - path) + 1 : 0;
+    if (dir + sizeof "granary-full" > sizeof path) {
+        fprintf(stderr, "granary: path too long\n");
+        return GR_CLI_FAILURE;
+    }
+    memcpy(path + dir, "granary-full", sizeof "granary-full");
+    execv(path, argv);
+    fprintf(stderr, "granary: cannot run %s: %s\n", path, strerror(errno));
+    return GR_CLI_FAILURE;
+}
+#endif
+
 int
 main(int argc, char** argv)
 {
@@ -45,6 +78,11 @@ main(int argc, char** argv)
         return gr_cli_run(argc - 1, argv + 1);
     if (strcmp(cmd, "mpirun") == 0)
         return gr_cli_mpirun(argc - 1, argv + 1);
+#ifdef GRANARY_EXEC_FULL
+    if (strcmp(cmd, "version") && strcmp(cmd, "--version") &&
+        strcmp(cmd, "help") && strcmp(cmd, "--help") && strcmp(cmd, "-h"))
+        return exec_full(argv);
+#endif
 #ifdef GRANARY_HTTP_SERVER
     if (strcmp(cmd, "serve") == 0)
         return gr_cli_serve(argc - 1, argv + 1);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Upload-time compilation: validates a wasm module, translates it with
- * wasm2c, post-processes and splits the C, generates the shim, compiles the
- * parts with the system compiler in parallel, links module.so and publishes
- * it into the content-addressed object cache. Tools run without a shell,
- * with bounded captured output and a deadline per step. */
+/* Upload-time compilation: decodes, validates and translates a wasm module
+ * in process (gcodegen.c: Granary's own generator writes the C already
+ * split into parts), vets its imports, compiles the parts with the system
+ * compiler in parallel, links module.so and publishes it into the
+ * content-addressed object cache. The compiler runs without a shell, with
+ * bounded captured output, rlimits and a deadline per step. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -31,15 +32,14 @@
 
 extern char** environ;
 
-/* Bump when the generated files change meaning (post-pass, shim layout). */
-#define CODEGEN_VERSION 2 /* 2: data segments as .incbin data */
+/* Bump when the layout of an object directory changes meaning. */
+#define CODEGEN_VERSION 3 /* 3: the granary backend only */
 #define STEP_TIMEOUT_S 600
 #define STALE_TMP_AGE_S 3600 /* see gr__cache_clean_stale */
-/* C smaller than this is compiled as one file: splitting costs a shared
- * header parse per part, which only pays off for big modules. */
-#define SPLIT_MIN_BYTES (1024 * 1024)
-/* Generated C above this size is compiled at -O1 (a ~300 KB wasm). */
-#define O1_ABOVE_BYTES (4L * 1024 * 1024)
+/* Generated C above this size is compiled at -O1: a ~2.4 MB wasm. Below
+ * it -O2: a 1.1 MB module (7.2 MB of C) costs ~25 s of CPU, ~13 s on 2
+ * idle cores (README, "Upload -> ready"). */
+#define O1_ABOVE_BYTES (16L * 1024 * 1024)
 #define MAX_ARGS 64
 #define OUT_CAP 8192
 #define DEFAULT_MEM_MIB 4096
@@ -413,8 +413,8 @@ job_describe(const struct job* j,
              size_t errlen)
 {
     char why[64];
-    /* What a tool prints when an allocation fails (gcc, gas, the loader,
-     * C++ tools such as wasm2c); under a memory limit that is the limit.
+    /* What a tool prints when an allocation fails (gcc, gas, the loader);
+     * under a memory limit that is the limit.
      * A crash there is too: stack or heap growth failed (gcc's cc1 then
      * dies of SIGSEGV). */
     static const char* const oom_words[] = {
@@ -490,15 +490,12 @@ struct build
 {
     const struct gr__codegen_opts* o;
     const char* cc;
-    char tmp[PATH_MAX]; /* <cache>/tmp/<unique> */
-    char out[PATH_MAX]; /* tmp/out: becomes the object directory */
-    char modname[24];
+    char tmp[PATH_MAX];  /* <cache>/tmp/<unique> */
+    char out[PATH_MAX];  /* tmp/out: becomes the object directory */
     const char* opt;     /* GRANARY_CODEGEN_OPT, or NULL: size policy */
     const char* opt_eff; /* the level used for this module */
-    int postpass;
     int jobs;
-    int granary; /* the granary backend (gobject.h) */
-    int bounds;  /* granary: this module gets explicit bounds checks */
+    int bounds; /* this module gets explicit bounds checks */
     struct limits lim;
 };
 
@@ -509,15 +506,6 @@ write_in(const char* dir, const char* name, const void* data, size_t len)
     if (snprintf(p, sizeof p, "%s/%s", dir, name) >= (int)sizeof p)
         return -ENAMETOOLONG;
     return gr_fs_write_atomic(p, data, len);
-}
-
-static int
-read_in(const char* dir, const char* name, char** text, size_t* len)
-{
-    char p[PATH_MAX];
-    if (snprintf(p, sizeof p, "%s/%s", dir, name) >= (int)sizeof p)
-        return -ENAMETOOLONG;
-    return gr_fs_read_file(p, (size_t)1 << 31, (uint8_t**)text, len);
 }
 
 static int
@@ -547,7 +535,10 @@ run_one(const struct build* b,
     return 0;
 }
 
-/* Common compiler flags; the flavor hash covers exactly these. */
+/* Common compiler flags; the flavor hash covers exactly these. wasm's
+ * float semantics (sNaN bits kept, no fused multiply-add) and the memory
+ * strategy; the code is alias-clean by memcpy but was verified against the
+ * spec tests with -fno-strict-aliasing. */
 static int
 add_cflags(struct job* j, const struct build* b, const char* inc)
 {
@@ -557,52 +548,27 @@ add_cflags(struct job* j, const struct build* b, const char* inc)
                             "-fvisibility=hidden",
                             "-ftls-model=initial-exec",
                             "-w",
-                            b->o->explicit_bounds
-                              ? "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0"
-                              : "-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1" };
-    if (b->granary) {
-        /* wasm's float semantics (sNaN bits kept, no fused multiply-add)
-         * and the memory strategy; the code is alias-clean by memcpy but
-         * was verified against the spec tests with -fno-strict-aliasing. */
-        const char* gflags[] = { b->opt_eff ? b->opt_eff : "",
-                                 "-fPIC",
-                                 "-fvisibility=hidden",
-                                 "-ftls-model=initial-exec",
-                                 "-w",
-                                 "-fsignaling-nans",
-                                 "-ffp-contract=off",
-                                 "-fno-strict-aliasing",
-                                 b->bounds ? "-DWRT_GUARD_PAGES=0"
-                                           : "-DWRT_GUARD_PAGES=1" };
-        for (size_t i = 0; i < sizeof gflags / sizeof gflags[0] && !rc; i++)
-            rc = job_arg(j, gflags[i]);
-        if (!rc && inc) {
-            char I[PATH_MAX + 8];
-            snprintf(I, sizeof I, "-I%s", inc);
-            rc = job_arg(j, I);
-            /* winit.c's .incbin "wdata.bin" */
-            snprintf(I, sizeof I, "-Wa,-I%s", b->tmp);
-            if (!rc)
-                rc = job_arg(j, I);
-        }
-        return rc;
-    }
+                            "-fsignaling-nans",
+                            "-ffp-contract=off",
+                            "-fno-strict-aliasing",
+                            b->bounds ? "-DWRT_GUARD_PAGES=0"
+                                      : "-DWRT_GUARD_PAGES=1" };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0] && !rc; i++)
         rc = job_arg(j, flags[i]);
-    if (!rc)
-        rc = job_arg(j, "-include");
-    if (!rc)
-        rc = job_arg(j, "granary-compat.h");
     if (!rc && inc) {
-        char I[PATH_MAX + 2];
+        char I[PATH_MAX + 8];
         snprintf(I, sizeof I, "-I%s", inc);
         rc = job_arg(j, I);
+        /* winit.c's .incbin "wdata.bin" */
+        snprintf(I, sizeof I, "-Wa,-I%s", b->tmp);
+        if (!rc)
+            rc = job_arg(j, I);
     }
     return rc;
 }
 
-/* Compiles the C files (names, relative to b->tmp) plus shim.c in
- * parallel and links module.so into b->out. */
+/* Compiles the C files (names, relative to b->tmp; the last one is
+ * winit.c) in parallel and links module.so into b->out. */
 static int
 compile_and_link(struct build* b,
                  char** names,
@@ -610,9 +576,7 @@ compile_and_link(struct build* b,
                  char* err,
                  size_t errlen)
 {
-    /* The granary backend has no shim: the last file stands in its
-     * place (winit.c, which is small). */
-    size_t n = b->granary ? n_names : n_names + 1;
+    size_t n = n_names;
     struct job* jobs = gr_calloc(n + 1, sizeof *jobs);
     int rc = 0;
     char inc[PATH_MAX], path[PATH_MAX];
@@ -620,11 +584,9 @@ compile_and_link(struct build* b,
         return -ENOMEM;
     pjoin(inc, b->tmp, "inc");
     for (size_t i = 0; i < n && !rc; i++) {
-        const char* src = i < n_names ? names[i] : "shim.c";
-        size_t sl = strlen(src);
-        int is_asm = sl > 2 && strcmp(src + sl - 2, ".s") == 0;
+        const char* src = names[i];
         rc = job_cmd(&jobs[i], b->cc);
-        if (!rc && !is_asm)
+        if (!rc)
             rc = add_cflags(&jobs[i], b, inc);
         pjoin(path, b->tmp, src);
         if (!rc)
@@ -641,11 +603,11 @@ compile_and_link(struct build* b,
     }
     if (rc < 0)
         goto out;
-    /* The shim is tiny: run it first so it never waits on a big part. */
+    /* winit.c is small: run it first so it never waits on a big part. */
     if (n > 1) {
-        struct job shim = jobs[n - 1];
+        struct job first = jobs[n - 1];
         memmove(&jobs[1], &jobs[0], (n - 1) * sizeof *jobs);
-        jobs[0] = shim;
+        jobs[0] = first;
     }
     size_t failed = 0;
     long to = env_long("GRANARY_CODEGEN_TIMEOUT", STEP_TIMEOUT_S);
@@ -681,11 +643,8 @@ compile_and_link(struct build* b,
     if (!rc)
         rc = job_arg(l, path);
     for (size_t i = 0; i < n && !rc; i++) {
-        if (snprintf(path,
-                     sizeof path,
-                     "%s/%s.o",
-                     b->tmp,
-                     i < n_names ? names[i] : "shim.c") >= (int)sizeof path)
+        if (snprintf(path, sizeof path, "%s/%s.o", b->tmp, names[i]) >=
+            (int)sizeof path)
             rc = -ENAMETOOLONG;
         else
             rc = job_arg(l, path);
@@ -702,78 +661,42 @@ out:
 }
 
 /* Flavor: ABI version, bounds mode, and a hash of everything that shapes
- * the object (compiler command, flags, embedded headers, pass versions). */
+ * the object (compiler command, flags, the generator's sources and runtime
+ * headers, the strategy policy). The same wasm therefore always gets the
+ * same key on the same toolchain. */
 static int
 make_flavor(const struct build* b, char* out, size_t cap)
 {
     struct gr__codegen_buf s = { 0 };
     gr__codegen_buf_printf(&s,
-                           "v%d|%s|%s|pp%d|",
+                           "v%d|%s|%s|granary%d|%s|small%u|",
                            CODEGEN_VERSION,
                            b->cc,
                            b->opt ? b->opt : "auto",
-                           b->postpass);
-    if (b->granary) /* the generator, its runtime, the strategy policy */
-        gr__codegen_buf_printf(&s,
-                               "granary%d|%s|small%u|",
-                               GR_GCODEGEN_VERSION,
-                               gr__gcodegen_fingerprint(),
-                               GR_GCODEGEN_SMALL_MAX_PAGES);
+                           GR_GCODEGEN_VERSION,
+                           gr__gcodegen_fingerprint(),
+                           GR_GCODEGEN_SMALL_MAX_PAGES);
     struct job j;
     memset(&j, 0, sizeof j);
     int rc = add_cflags(&j, b, NULL);
     for (int i = 0; i < j.argc && !rc; i++)
         gr__codegen_buf_printf(&s, "%s|", j.argv[i]);
     job_fini(&j);
-    gr__codegen_buf_add(&s, gr__codegen_wasm_rt_h, gr__codegen_wasm_rt_h_len);
-    gr__codegen_buf_add(&s, gr__codegen_shim_h, gr__codegen_shim_h_len);
     char hex[GR_SHA256_HEX_LEN + 1];
     if (!rc && s.oom)
         rc = -ENOMEM;
     if (!rc)
         rc = gr_sha256_hex(s.data, s.len, hex);
-    /* g: guard pages, b: bounds checks (granary objects, which start
-     * with w: the strategy chosen for this module). */
+    /* w<abi>: objects of Granary's generator; g: guard pages, b: bounds
+     * checks (the strategy chosen for this module). */
     if (!rc)
         snprintf(out,
                  cap,
-                 "%c%u%c-%.16s",
-                 b->granary ? 'w' : 'a',
-                 b->granary ? (unsigned)WRT_ABI_VERSION : GR_SHIM_ABI_VERSION,
-                 (b->granary ? b->bounds : b->o->explicit_bounds) ? 'b' : 'g',
+                 "w%u%c-%.16s",
+                 (unsigned)WRT_ABI_VERSION,
+                 b->bounds ? 'b' : 'g',
                  hex);
     gr__codegen_buf_fini(&s);
-    return rc;
-}
-
-/* Force-included before generated code: macros wasm2c 1.0.32 output uses
- * that the reference wasm-rt.h provides, in case ours does not. */
-static const char compat_h[] =
-  "#include \"wasm-rt.h\"\n"
-  "#ifndef LIKELY\n#define LIKELY(x) __builtin_expect(!!(x), 1)\n#endif\n"
-  "#ifndef UNLIKELY\n#define UNLIKELY(x) __builtin_expect(!!(x), 0)\n"
-  "#endif\n"
-  "#ifndef wasm_rt_unreachable\n"
-  "#define wasm_rt_unreachable __builtin_unreachable\n#endif\n";
-
-static int
-write_headers(const struct build* b)
-{
-    char dir[PATH_MAX];
-    pjoin(dir, b->tmp, "inc/engine");
-    int rc = gr_fs_mkdir_p(dir);
-    if (!rc)
-        rc = write_in(
-          dir, "wasm-rt.h", gr__codegen_wasm_rt_h, gr__codegen_wasm_rt_h_len);
-    if (!rc)
-        rc =
-          write_in(dir, "shim.h", gr__codegen_shim_h, gr__codegen_shim_h_len);
-    pjoin(dir, b->tmp, "inc");
-    if (!rc)
-        rc = write_in(dir, "granary-compat.h", compat_h, sizeof compat_h - 1);
-    if (!rc) /* what the generated module.h includes */
-        rc = write_in(
-          dir, "wasm-rt.h", gr__codegen_wasm_rt_h, gr__codegen_wasm_rt_h_len);
     return rc;
 }
 
@@ -844,15 +767,15 @@ check_imports(const struct gr__codegen_opts* o,
     return rc;
 }
 
-/* The granary backend: translate in process (gcodegen.c), then cc. */
+/* Translates in process (gcodegen.c), then cc. */
 static int
-build_granary(struct build* b,
-              const uint8_t* wasm,
-              size_t len,
-              const char* hash,
-              const char* flavor,
-              char* err,
-              size_t errlen)
+build(struct build* b,
+      const uint8_t* wasm,
+      size_t len,
+      const char* hash,
+      const char* flavor,
+      char* err,
+      size_t errlen)
 {
     struct gr__codegen_info info;
     struct gr__gcodegen_out g;
@@ -921,157 +844,6 @@ fail:
     return rc;
 }
 
-/* wasm-validate, wasm2c, header checks, post-pass, shim, cc. */
-static int
-build(struct build* b,
-      const uint8_t* wasm,
-      size_t len,
-      const char* hash,
-      const char* flavor,
-      char* err,
-      size_t errlen)
-{
-    struct job j;
-    struct gr__codegen_info info;
-    struct gr__codegen_buf shim = { 0 };
-    char *hdr = NULL, *csrc = NULL, **names = NULL;
-    size_t hdr_len = 0, c_len = 0, n_names = 0;
-    char path[PATH_MAX];
-    double t0 = now_s();
-    int rc;
-    memset(&j, 0, sizeof j);
-    memset(&info, 0, sizeof info);
-
-    if ((rc = gr_fs_mkdir_p(b->out)) < 0 ||
-        (rc = write_in(b->out, "module.wasm", wasm, len)) < 0)
-        goto fail;
-    pjoin(path, b->out, "module.wasm");
-    if ((rc = job_arg(&j, "wasm-validate")) < 0 || (rc = job_arg(&j, path)) < 0)
-        goto fail;
-    if ((rc = run_one(
-           b, &j, "wasm-validate", GR_EINVALID_MODULE, err, errlen)) < 0)
-        goto fail;
-    job_fini(&j);
-
-    char cpath[PATH_MAX];
-    pjoin(cpath, b->tmp, "module.c");
-    if ((rc = job_arg(&j, "wasm2c")) < 0 || (rc = job_arg(&j, path)) < 0 ||
-        (rc = job_arg(&j, "-n")) < 0 || (rc = job_arg(&j, b->modname)) < 0 ||
-        (rc = job_arg(&j, "-o")) < 0 || (rc = job_arg(&j, cpath)) < 0)
-        goto fail;
-    if ((rc = run_one(b, &j, "wasm2c", GR_ECOMPILE, err, errlen)) < 0) {
-        if (rc == GR_ECOMPILE && WIFSIGNALED(j.status)) {
-            char first[512];
-            snprintf(first, sizeof first, "%s", err ? err : "");
-            gr__codegen_err(rc,
-                            err,
-                            errlen,
-                            "%s; the module probably uses a feature wasm2c "
-                            "1.0.32 cannot translate (SIMD, threads)",
-                            first);
-        }
-        goto fail;
-    }
-    job_fini(&j);
-
-    if ((rc = read_in(b->tmp, "module.h", &hdr, &hdr_len)) < 0)
-        goto fail;
-    if ((rc = gr__codegen_info_parse(hdr, b->modname, &info, err, errlen)) < 0)
-        goto fail;
-    if ((rc = check_imports(b->o, &info, err, errlen)) < 0)
-        goto fail;
-
-    size_t n_seg = 0, seg_bytes = 0;
-    if ((rc = gr__codegen_extract_data(b->tmp, &n_seg, &seg_bytes)) < 0) {
-        gr__codegen_err(rc,
-                        err,
-                        errlen,
-                        "cannot move the data segments out of the C: %s",
-                        strerror(-rc));
-        goto fail;
-    }
-    if ((rc = read_in(b->tmp, "module.c", &csrc, &c_len)) < 0)
-        goto fail;
-    /* -O1 compiles big modules 2-2.5x faster than -O2 and, with the
-     * post-pass, loses little speed on kernels (see codegen.cmake). */
-    b->opt_eff =
-      b->opt ? b->opt
-      : (long)c_len > env_long("GRANARY_CODEGEN_O1_ABOVE", O1_ABOVE_BYTES)
-        ? "-O1"
-        : "-O2";
-    long split_min = env_long("GRANARY_CODEGEN_SPLIT_MIN", SPLIT_MIN_BYTES);
-    int parts = (long)c_len >= split_min && b->jobs > 1 ? b->jobs : 1;
-    struct gr__codegen_xform x = { .mem_field = info.mem_field,
-                                   .cachebase = b->postpass,
-                                   .parts = parts };
-    /* The pass writes module.c over wasm2c's output (or the parts). */
-    if ((rc = gr__codegen_transform(
-           csrc, c_len, &x, b->tmp, &names, &n_names)) < 0)
-        goto fail;
-    gr_free(csrc);
-    csrc = NULL;
-    if (n_seg) { /* names has room for two more than the parts */
-        if (!(names[n_names] = gr_strdup("data.s"))) {
-            rc = -ENOMEM;
-            goto fail;
-        }
-        n_names++;
-    }
-    gr__codegen_shim_source(&info, &shim);
-    if (shim.oom) {
-        rc = -ENOMEM;
-        goto fail;
-    }
-    if ((rc = write_in(b->tmp, "shim.c", shim.data, shim.len)) < 0 ||
-        (rc = write_headers(b)) < 0)
-        goto fail;
-    double t1 = now_s();
-    if ((rc = compile_and_link(b, names, n_names, err, errlen)) < 0)
-        goto fail;
-    double t2 = now_s();
-
-    struct gr__codegen_buf meta = { 0 };
-    gr__codegen_buf_printf(
-      &meta,
-      "hash %s\nflavor %s\nabi %u\nwasm_bytes %zu\nc_bytes %zu\nparts %zu\n"
-      "cc %s\nopt %s\npostpass %d\nexplicit_bounds %d\nimports %zu\n"
-      "exports %zu\ndata_segments %zu\ndata_bytes %zu\ntranslate_s %.3f\n"
-      "compile_s %.3f\n",
-      hash,
-      flavor,
-      GR_SHIM_ABI_VERSION,
-      len,
-      c_len,
-      n_names,
-      b->cc,
-      b->opt_eff,
-      b->postpass,
-      b->o->explicit_bounds,
-      info.n_imports,
-      info.n_exports,
-      n_seg,
-      seg_bytes,
-      t1 - t0,
-      t2 - t1);
-    rc = meta.oom ? -ENOMEM : write_in(b->out, "meta", meta.data, meta.len);
-    gr__codegen_buf_fini(&meta);
-    GR_INFO("codegen: %s compiled in %.2f s (%zu parts, %zu bytes of C)",
-            hash,
-            t2 - t0,
-            n_names,
-            c_len);
-fail:
-    job_fini(&j);
-    gr__codegen_info_fini(&info);
-    gr__codegen_buf_fini(&shim);
-    gr_free(hdr);
-    gr_free(csrc);
-    for (size_t i = 0; i < n_names; i++)
-        gr_free(names[i]);
-    gr_free(names);
-    return rc;
-}
-
 int
 gr__codegen_ensure(const struct gr__codegen_opts* o,
                    const uint8_t* wasm,
@@ -1098,11 +870,7 @@ gr__codegen_ensure(const struct gr__codegen_opts* o,
     memset(&b, 0, sizeof b);
     b.o = o;
     b.cc = o->cc && *o->cc ? o->cc : "cc";
-    b.granary = o->backend == GR_ENGINE_GRANARY;
-    b.bounds =
-      b.granary && gr__gcodegen_strategy(wasm, len, o->explicit_bounds);
-    b.postpass = !b.granary && !o->explicit_bounds &&
-                 env_long("GRANARY_CODEGEN_NO_POSTPASS", 0) == 0;
+    b.bounds = gr__gcodegen_strategy(wasm, len, o->explicit_bounds);
     b.jobs = o->jobs > 0 ? o->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (b.jobs < 1)
         b.jobs = 1;
@@ -1115,7 +883,6 @@ gr__codegen_ensure(const struct gr__codegen_opts* o,
       o->cpu_s ? o->cpu_s : env_long("GRANARY_CC_CPU_S", DEFAULT_CPU_S);
     const char* opt = getenv("GRANARY_CODEGEN_OPT");
     b.opt = opt && opt[0] == '-' && opt[1] == 'O' ? opt : NULL;
-    snprintf(b.modname, sizeof b.modname, "g%.16s", hash_hex);
 
     char flavor[64], final[PATH_MAX];
     int rc = make_flavor(&b, flavor, sizeof flavor);
@@ -1136,16 +903,9 @@ gr__codegen_ensure(const struct gr__codegen_opts* o,
     char tool[PATH_MAX];
     snprintf(tool, sizeof tool, "%s", b.cc);
     tool[strcspn(tool, " \t")] = 0;
-    const char* need[] = { "wasm-validate", "wasm2c", tool };
-    for (size_t i = b.granary ? 2 : 0; i < 3; i++)
-        if (!find_tool(need[i]))
-            return gr__codegen_err(GR_ETOOLCHAIN,
-                                   err,
-                                   errlen,
-                                   "%s not found on PATH%s",
-                                   need[i],
-                                   i < 2 ? " (install Debian package wabt)"
-                                         : "");
+    if (!find_tool(tool))
+        return gr__codegen_err(
+          GR_ETOOLCHAIN, err, errlen, "%s not found on PATH", tool);
 
     char objects[PATH_MAX];
     pjoin(objects, o->cache_dir, "objects");
@@ -1159,8 +919,7 @@ gr__codegen_ensure(const struct gr__codegen_opts* o,
           rc, err, errlen, "cannot create build directory: %s", strerror(-rc));
     pjoin(b.out, b.tmp, "out");
 
-    rc = b.granary ? build_granary(&b, wasm, len, hash_hex, flavor, err, errlen)
-                   : build(&b, wasm, len, hash_hex, flavor, err, errlen);
+    rc = build(&b, wasm, len, hash_hex, flavor, err, errlen);
     if (rc == 0) {
         rc = gr__cache_publish(b.out, final);
         if (rc < 0)

@@ -3,54 +3,44 @@
 # src/engine/CMakeLists.txt). Defines GR_CODEGEN_SOURCES and the static
 # library gr_engine_codegen, which tests link without the runtime.
 #
-# Choices, measured on the 2-vCPU dev VM (gcc 12, wasm2c 1.0.32):
-# - Flags: -O2 -fPIC -fvisibility=hidden -ftls-model=initial-exec -w, plus
-#   -DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1 (0 with explicit_bounds). No
-#   -fno-strict-aliasing: generated code reaches guest memory only through
-#   memcpy, so it is alias-clean.
-# - Memory-base post-pass (postpass.c), 512x512 double matmul from clang-19
-#   -O2, thread CPU time, best of 7: ~90 ms with the pass vs ~121 ms
-#   without (native gcc -O2 93-115 ms on the same noisy host).
-# - Split compile of a 1.14 MB wasm (11.9 MB of C, 2600 functions): serial
-#   82.7 s wall; 2 parts on 2 cores 47.8 s (70.7 s CPU); 2 parts at -O1
-#   20.1 s. C above 4 MiB is therefore built at -O1 (the matmul kernel at
-#   -O1 with the post-pass: ~95 ms, within noise of -O2).
+# Choices, measured on the 2-vCPU dev VM (gcc 12) with the 1.08 MB module
+# of bench/compute/upload_module.sh (7.0 MB of C, 2,129 functions):
+# - Flags: -fPIC -fvisibility=hidden -ftls-model=initial-exec -w, wasm's
+#   float semantics (-fsignaling-nans -ffp-contract=off) and
+#   -fno-strict-aliasing; -DWRT_GUARD_PAGES=0|1 for the memory strategy.
+# - The generator splits the C into about one part per core (gcodegen.c);
+#   winit.c is table-driven, so it compiles in well under a second.
+# - C above 16 MiB (a ~2.4 MB wasm) is built at -O1; below, -O2.
 # Knobs (environment, for tests and measurements): GRANARY_CODEGEN_OPT,
-# GRANARY_CODEGEN_O1_ABOVE, GRANARY_CODEGEN_SPLIT_MIN,
-# GRANARY_CODEGEN_NO_POSTPASS, GRANARY_CODEGEN_TIMEOUT, GRANARY_CODEGEN_KEEP.
-# The granary backend (gcodegen.c) also embeds src/wasm's runtime headers
-# and the generator's sources (hashed into its cache key).
+# GRANARY_CODEGEN_O1_ABOVE, GRANARY_CODEGEN_SPLIT_MIN (instructions per
+# part at least), GRANARY_CODEGEN_TIMEOUT, GRANARY_CODEGEN_KEEP.
+# The runtime headers are embedded; the SHA-256 of the generator's sources
+# and those headers is computed at build time and is part of the cache key.
 set(GR_CODEGEN_EMBED ${CMAKE_CURRENT_BINARY_DIR}/codegen_embed.c)
 set(GR_WASM_DIR ${CMAKE_CURRENT_LIST_DIR}/../wasm)
 set(GR_EMBED_GRANARY
   gr__codegen_wrt_h=${GR_WASM_DIR}/wrt.h
-  gr__codegen_wrt_simd_h=${GR_WASM_DIR}/wrt_simd.h
-  gr__codegen_emit_c=${GR_WASM_DIR}/emit.c
-  gr__codegen_emit_func_c=${GR_WASM_DIR}/emit_func.c
-  gr__codegen_emit_numeric_c=${GR_WASM_DIR}/emit_numeric.c
-  gr__codegen_emit_simd_c=${GR_WASM_DIR}/emit_simd.c
-  gr__codegen_emit_atomic_c=${GR_WASM_DIR}/emit_atomic.c
-  gr__codegen_emit_int_h=${GR_WASM_DIR}/emit_int.h)
+  gr__codegen_wrt_simd_h=${GR_WASM_DIR}/wrt_simd.h)
 string(REPLACE ";" "," GR_EMBED_GRANARY_ARG "${GR_EMBED_GRANARY}")
+# What the generated C depends on: the generator and its runtime headers.
 set(GR_EMBED_GRANARY_DEPS ${GR_WASM_DIR}/wrt.h ${GR_WASM_DIR}/wrt_simd.h
   ${GR_WASM_DIR}/emit.c ${GR_WASM_DIR}/emit_func.c ${GR_WASM_DIR}/emit_numeric.c
   ${GR_WASM_DIR}/emit_simd.c ${GR_WASM_DIR}/emit_atomic.c
   ${GR_WASM_DIR}/emit_int.h)
+string(REPLACE ";" "," GR_HASHED_ARG "${GR_EMBED_GRANARY_DEPS}")
 add_custom_command(OUTPUT ${GR_CODEGEN_EMBED}
   COMMAND ${CMAKE_COMMAND} -DOUT=${GR_CODEGEN_EMBED}
-          "-DINPUTS=gr__codegen_wasm_rt_h=${CMAKE_CURRENT_LIST_DIR}/wasm-rt.h,gr__codegen_shim_h=${CMAKE_CURRENT_LIST_DIR}/shim.h,${GR_EMBED_GRANARY_ARG}"
+          "-DINPUTS=${GR_EMBED_GRANARY_ARG}"
+          -DHASH_SYM=gr__codegen_generator_sha256
+          "-DHASHED=${GR_HASHED_ARG}"
           -P ${CMAKE_CURRENT_LIST_DIR}/embed.cmake
-  DEPENDS ${CMAKE_CURRENT_LIST_DIR}/embed.cmake
-          ${CMAKE_CURRENT_LIST_DIR}/wasm-rt.h ${CMAKE_CURRENT_LIST_DIR}/shim.h
-          ${GR_EMBED_GRANARY_DEPS}
+  DEPENDS ${CMAKE_CURRENT_LIST_DIR}/embed.cmake ${GR_EMBED_GRANARY_DEPS}
   COMMENT "Embedding runtime headers for generated code")
 
 set(GR_CODEGEN_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/codegen.c
   ${CMAKE_CURRENT_LIST_DIR}/cache.c
-  ${CMAKE_CURRENT_LIST_DIR}/datasec.c
-  ${CMAKE_CURRENT_LIST_DIR}/postpass.c
-  ${CMAKE_CURRENT_LIST_DIR}/shimgen.c
+  ${CMAKE_CURRENT_LIST_DIR}/codegen_util.c
   ${CMAKE_CURRENT_LIST_DIR}/gcodegen.c
   ${GR_CODEGEN_EMBED})
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Engine-private: the codegen half of the engine. Turns wasm bytes into a
- * cached native object (wasm-validate, wasm2c, post-pass, shim, cc) under
- * <cache_dir>/objects/<hash>-<flavor>/. object.c calls gr__codegen_ensure;
- * the rest is shared between codegen.c, cache.c, postpass.c, shimgen.c. */
+ * cached native object (Granary's own decoder, validator and C generator in
+ * process, then cc) under <cache_dir>/objects/<hash>-<flavor>/. engine.c
+ * calls gr__codegen_ensure; the rest is shared between codegen.c,
+ * codegen_util.c, gcodegen.c and cache.c. */
 #ifndef GR_ENGINE_CODEGEN_H
 #define GR_ENGINE_CODEGEN_H
 
@@ -17,13 +18,10 @@ struct gr__codegen_opts
     const char* cache_dir; /* required */
     const char* cc;        /* NULL = "cc"; may hold arguments ("gcc -m64") */
     int jobs;              /* 0 = number of CPUs */
-    int explicit_bounds;   /* WASM_RT_MEMCHECK_SIGNAL_HANDLER=0, no post-pass */
-    /* GR_ENGINE_WASM2C (wasm-validate, wasm2c, shim) or GR_ENGINE_GRANARY
-     * (src/wasm's generator, gobject.h); part of the cache key. */
-    int backend;
+    int explicit_bounds;   /* explicit bounds checks for every module */
     gr_import_check_fn import_check; /* NULL = accept every import */
     gr_import_sig_fn import_sig;     /* NULL = names are not known */
-    /* Per-process limits of every tool run (wasm2c, cc and its cc1/as):
+    /* Per-process limits of every tool run (cc and its cc1/as):
      * RLIMIT_AS in MiB and RLIMIT_CPU in seconds. 0 = the environment
      * ($GRANARY_CC_MEMORY_MIB, $GRANARY_CC_CPU_S), else 4096 MiB and
      * 600 s; negative = no limit. */
@@ -33,18 +31,18 @@ struct gr__codegen_opts
 
 /* Ensures <cache_dir>/objects/<hash>-<flavor>/module.so exists for this
  * wasm and writes its path into so_path (PATH_MAX bytes). The flavor
- * encodes GR_SHIM_ABI_VERSION, explicit_bounds and a hash of the compiler
- * command, flags and embedded runtime header, so changed flags never reuse
- * stale objects. hash_hex is the SHA-256 hex of wasm (trusted, not
- * recomputed). The object is built in <cache_dir>/tmp/<unique>/ and
- * published with one rename(); a lost race uses the winner's object.
- * Returns 0, GR_EINVALID_MODULE (validator message in err), GR_EIMPORT
- * (every unknown import, and every import whose signature differs from
- * the host's, in one message), GR_ECOMPILE (wasm2c or cc
- * failed or ran past the per-step deadline of 10 minutes; the first lines
- * of its output in err), GR_ETOOLCHAIN (a tool is not on PATH) or -errno.
- * On failure nothing is left in the cache.
- * Thread-safe and multi-process safe; err may be NULL. */
+ * encodes WRT_ABI_VERSION, explicit_bounds and a hash of the compiler
+ * command, flags, the generator's sources and its runtime headers, so
+ * changed flags or a changed generator never reuse stale objects. hash_hex is
+ * the SHA-256 hex of wasm (trusted, not recomputed). The object is built in
+ * <cache_dir>/tmp/<unique>/ and published with one rename(); a lost race uses
+ * the winner's object. Returns 0, GR_EINVALID_MODULE (validator message in
+ * err), GR_EIMPORT (every unknown import, and every import whose signature
+ * differs from the host's, in one message), GR_ECOMPILE (a feature the
+ * generator refuses, or cc failed or ran past the per-step deadline of 10
+ * minutes; the first lines of its output in err), GR_ETOOLCHAIN (a tool is not
+ * on PATH) or -errno. On failure nothing is left in the cache. Thread-safe and
+ * multi-process safe; err may be NULL. */
 int gr__codegen_ensure(const struct gr__codegen_opts* o,
                        const uint8_t* wasm,
                        size_t len,
@@ -53,14 +51,7 @@ int gr__codegen_ensure(const struct gr__codegen_opts* o,
                        char* err,
                        size_t errlen);
 
-/* The runtime headers generated code compiles against, embedded at build
- * time (codegen.cmake) so an installed binary needs no source tree. */
-extern const char gr__codegen_wasm_rt_h[];
-extern const size_t gr__codegen_wasm_rt_h_len;
-extern const char gr__codegen_shim_h[];
-extern const size_t gr__codegen_shim_h_len;
-
-/* ---- growable byte buffer (postpass.c) ---- */
+/* ---- growable byte buffer (codegen_util.c) ---- */
 
 struct gr__codegen_buf
 {
@@ -79,84 +70,26 @@ void gr__codegen_buf_fini(struct gr__codegen_buf* b);
 int gr__codegen_err(int rc, char* err, size_t errlen, const char* fmt, ...)
   __attribute__((format(printf, 4, 5)));
 
-/* ---- header parsing and shim generation (shimgen.c) ---- */
+/* ---- a module's imports (gcodegen.c fills it, codegen.c vets it) ---- */
 
 struct gr__codegen_fn
 {
-    char* module; /* import module; NULL for exports */
+    char* module; /* import module */
     char* name;   /* unmangled wasm name */
-    char* sym;    /* C symbol in the generated code */
-    char sig[64]; /* "ii>i" */
+    char sig[64]; /* engine.h's signature format: "ii>i" */
 };
 
 struct gr__codegen_info
 {
-    char* prefix;    /* "Z_<modname>" */
-    char* mem_field; /* defined memory field, NULL if none */
-    char* sp_field;  /* "w2c___stack_pointer" or NULL */
-    char** tables;   /* funcref table fields */
-    size_t n_tables;
-    char** ctx_fields; /* imported-module context pointer fields */
-    size_t n_ctx_fields;
-    char** inst_args; /* struct types of instantiate's import arguments */
-    size_t n_inst_args;
     struct gr__codegen_fn* imports;
     size_t n_imports;
-    struct gr__codegen_fn* exports; /* functions only */
-    size_t n_exports;
 };
 
-/* Parses the wasm2c 1.0.32 header text for module name modname. Rejects
- * imported memories (GR_EINVALID_MODULE) and imported globals or tables
- * or unsupported import signatures (GR_EIMPORT). Returns 0, a GR_E* code
- * or -ENOMEM; info must be released with gr__codegen_info_fini. */
-int gr__codegen_info_parse(const char* header,
-                           const char* modname,
-                           struct gr__codegen_info* info,
-                           char* err,
-                           size_t errlen);
 void gr__codegen_info_fini(struct gr__codegen_info* info);
 
 /* Writes signature sig ("ii>I") as wasm types ("(i32, i32) -> i64") into
  * out[0..cap). */
 void gr__codegen_sig_describe(const char* sig, char* out, size_t cap);
-
-/* Writes the shim C source for info into out (includes "module.h" and
- * "engine/shim.h"). */
-void gr__codegen_shim_source(const struct gr__codegen_info* info,
-                             struct gr__codegen_buf* out);
-
-/* ---- post-pass and split (postpass.c) ---- */
-
-struct gr__codegen_xform
-{
-    const char* mem_field; /* memory field to cache the base of; NULL: none */
-    int cachebase;         /* apply the memory-base post-pass */
-    int parts;             /* > 1: split function bodies into this many files */
-};
-
-/* Transforms the wasm2c output src[0..len) and writes the resulting C
- * files into dir (module.c alone, or common.h + part0.c .. partN-1.c).
- * names receives the file names (owned: free each with gr_free, then the
- * array); *n_names their count. Returns 0 or -errno. */
-int gr__codegen_transform(const char* src,
-                          size_t len,
-                          const struct gr__codegen_xform* x,
-                          const char* dir,
-                          char*** names,
-                          size_t* n_names);
-
-/* ---- data segments (datasec.c) ---- */
-
-/* Moves the data segments out of wasm2c's dir/module.c (streaming: memory
- * stays small however large they are): each segment's bytes go to
- * dir/<symbol>.bin, dir/data.s defines the symbols with .incbin, and
- * module.c keeps an extern declaration of each. *n_segments receives how
- * many were moved (0: no data.s); *data_bytes (may be NULL) their bytes.
- * Returns 0, -EINVAL (not wasm2c 1.0.32's layout) or -errno. */
-int gr__codegen_extract_data(const char* dir,
-                             size_t* n_segments,
-                             size_t* data_bytes);
 
 /* ---- object cache (cache.c) ---- */
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Engine front: configuration, the in-process table of loaded objects,
- * dlopen of cached objects through their shim, and instances. Compilation
- * and the on-disk cache live in codegen.c. */
+ * dlopen of cached objects through their one entry point
+ * (granary_wasm_module, gobject.c), and instances. Compilation and the
+ * on-disk cache live in codegen.c. */
 #include "engine/engine.h"
 
 #include <dlfcn.h>
@@ -107,20 +108,25 @@ gr_engine_create(const gr_engine_config* cfg, gr_engine** out)
      * confuse. */
     const char* bc = getenv("GRANARY_BOUNDS_CHECKS");
     e->explicit_bounds = cfg->explicit_bounds || (bc && strcmp(bc, "1") == 0);
+    /* One backend is left (Granary's own generator); the selection stays
+     * so that configurations naming it keep working. */
     e->backend = cfg->backend;
     if (e->backend == GR_ENGINE_DEFAULT) {
         const char* be = getenv("GRANARY_ENGINE");
-        if (!be || !*be || strcmp(be, "wasm2c") == 0)
-            e->backend = GR_ENGINE_WASM2C;
-        else if (strcmp(be, "granary") == 0)
+        if (!be || !*be || strcmp(be, "granary") == 0)
             e->backend = GR_ENGINE_GRANARY;
         else {
-            GR_ERROR("GRANARY_ENGINE=%s: expected granary or wasm2c", be);
-            gr_free(e->cache_dir);
-            gr_free(e->cc);
-            gr_free(e);
-            return -EINVAL;
+            GR_ERROR("GRANARY_ENGINE=%s: the only backend is granary%s",
+                     be,
+                     strcmp(be, "wasm2c") == 0 ? " (wasm2c was removed)" : "");
+            e->backend = GR_ENGINE_DEFAULT;
         }
+    }
+    if (e->backend != GR_ENGINE_GRANARY) {
+        gr_free(e->cache_dir);
+        gr_free(e->cc);
+        gr_free(e);
+        return -EINVAL;
     }
     e->import_check = cfg->import_check;
     e->import_sig = cfg->import_sig;
@@ -253,27 +259,12 @@ open_object(const char* so_path,
         set_err(err, errlen, "cannot load %s: %s", so_path, dlerror());
         goto fail;
     }
-    gr_shim_get_fn get = (gr_shim_get_fn)dlsym(o->dl, GR_SHIM_SYMBOL);
-    if (!get && dlsym(o->dl, "granary_wasm_module")) {
-        int rc = gr__gobj_open(o->dl, so_path, &o->g, err, errlen);
-        if (rc)
-            goto fail;
-        o->shim = gr__gobj_shim(o->g);
-        if (register_text(o, gr__gobj_code_addr(o->g), so_path, err, errlen))
-            goto fail;
-        *out = o;
-        return 0;
-    }
-    o->shim = get ? get() : NULL;
-    if (!o->shim || o->shim->abi_version != GR_SHIM_ABI_VERSION) {
-        set_err(err, errlen, "%s: missing or incompatible shim", so_path);
+    int rc = gr__gobj_open(o->dl, so_path, &o->g, err, errlen);
+    if (rc)
         goto fail;
-    }
-    wasm_rt_init();
-    if (register_text(
-          o, (const void*)o->shim->instantiate, so_path, err, errlen))
+    o->shim = gr__gobj_shim(o->g);
+    if (register_text(o, gr__gobj_code_addr(o->g), so_path, err, errlen))
         goto fail;
-    o->shim->init_module();
     *out = o;
     return 0;
 fail:
@@ -346,7 +337,6 @@ gr_engine_load(gr_engine* e,
         .cc = e->cc,
         .jobs = e->jobs,
         .explicit_bounds = e->explicit_bounds,
-        .backend = e->backend,
         .import_check = e->import_check,
         .import_sig = e->import_sig,
         .mem_mib = e->cc_memory_mib,
@@ -481,20 +471,11 @@ gr_object_export(const gr_object* o, const char* name, const char* sig)
     return NULL;
 }
 
-struct instantiate_args
-{
-    const struct gr_shim* shim;
-    gr_instance* in;
-};
-
 static void
 do_instantiate(void* p)
 {
-    struct instantiate_args* a = p;
-    if (a->in->obj->g)
-        gr__gobj_instantiate(a->in->obj->g, a->in->module, a->in);
-    else
-        a->shim->instantiate(a->in->module, a->in);
+    gr_instance* in = p;
+    gr__gobj_instantiate(in->obj->g, in->module, in);
 }
 
 int
@@ -525,16 +506,14 @@ gr_instance_create(gr_object* o,
                    gr_instance** out,
                    gr_trap* trap)
 {
-    const struct gr_shim* s = o->shim;
     gr_instance* in;
     int rc = gr__instance_alloc(o, cfg, &in);
     if (rc)
         return rc;
-    struct instantiate_args a = { s, in };
     gr_rt_set_page_limit(cfg ? cfg->max_pages : 0);
-    gr_rt_set_memory_strategy(o->g ? gr__gobj_strategy(o->g) : GR_RT_MEM_GUARD);
+    gr_rt_set_memory_strategy(gr__gobj_strategy(o->g));
     gr_trap t;
-    rc = gr_rt_call(do_instantiate, &a, &t);
+    rc = gr_rt_call(do_instantiate, in, &t);
     gr_rt_set_memory_strategy(GR_RT_MEM_GUARD);
     gr_rt_set_page_limit(0);
     if (trap)
@@ -552,10 +531,7 @@ gr_instance_destroy(gr_instance* in)
 {
     if (!in)
         return;
-    if (in->obj->g)
-        gr__gobj_free(in->obj->g, in->module);
-    else
-        in->obj->shim->free(in->module);
+    gr__gobj_free(in->obj->g, in->module);
     gr_object_unref(in->obj);
     gr_free(in->module);
     gr_free(in);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The engine: turns a .wasm into a loaded native object (validate, wasm2c,
- * cc, content-addressed cache, dlopen) and creates instances of it. This is
- * the interface the faaslet layer and the CLI use. */
+/* The engine: turns a .wasm into a loaded native object (Granary's own
+ * decoder, validator and C generator, cc, content-addressed cache, dlopen)
+ * and creates instances of it. This is the interface the faaslet layer and
+ * the CLI use. */
 #ifndef GR_ENGINE_ENGINE_H
 #define GR_ENGINE_ENGINE_H
 
@@ -26,14 +27,12 @@ typedef int (*gr_import_check_fn)(const char* module,
  * valid for the life of the process (a static table). */
 typedef const char* (*gr_import_sig_fn)(const char* module, const char* name);
 
-/* Code generators ("backends") that turn wasm into the C of an object:
- * Debian's wasm2c 1.0.32 with Granary's post-passes, or Granary's own
- * (src/wasm: threads, SIMD, all of the spec tests). */
+/* Code generators ("backends") that turn wasm into the C of an object.
+ * One is left: Granary's own (src/wasm: threads, SIMD, all of the spec
+ * tests). Value 1 was Debian's wasm2c, removed; asking for it fails. */
 enum gr_engine_backend
 {
-    GR_ENGINE_DEFAULT = 0, /* $GRANARY_ENGINE ("granary" or "wasm2c"), else
-                              wasm2c */
-    GR_ENGINE_WASM2C = 1,
+    GR_ENGINE_DEFAULT = 0, /* $GRANARY_ENGINE (unset or "granary") */
     GR_ENGINE_GRANARY = 2,
 };
 
@@ -48,8 +47,8 @@ typedef struct gr_engine_config
     const char* cc;
     /* Parallel compile jobs for one module; 0 = number of CPUs. */
     int jobs;
-    /* Build objects with explicit bounds checks instead of guard pages
-     * (for valgrind). Cached separately. Also set by the environment
+    /* Build every object with explicit bounds checks instead of guard
+     * pages (for valgrind). Cached separately. Also set by the environment
      * variable GRANARY_BOUNDS_CHECKS=1. */
     int explicit_bounds;
     /* Import policy; NULL accepts any import the process can resolve. */
@@ -65,7 +64,7 @@ typedef struct gr_engine_config
      * dlclosed, least recently loaded first, and load again (from the
      * cache) on next use. 0 = $GRANARY_MAX_OBJECTS, else 1024. */
     size_t max_objects;
-    /* Limits of each compiler process (and of wasm2c): address space in
+    /* Limits of each compiler process: address space in
      * MiB and CPU time in seconds, as rlimits. 0 = $GRANARY_CC_MEMORY_MIB
      * / $GRANARY_CC_CPU_S, else 4096 MiB and 600 s; negative = none. A
      * compile that hits one fails with GR_ECOMPILE and "... exceeded its
@@ -75,8 +74,8 @@ typedef struct gr_engine_config
 } gr_engine_config;
 
 /* Creates an engine (cache directory created if missing). cfg may be NULL.
- * Returns 0 or a negative error (-EINVAL: $GRANARY_ENGINE names no
- * backend); *out owned by the caller. */
+ * Returns 0 or a negative error (-EINVAL: the backend or $GRANARY_ENGINE
+ * names no backend, e.g. "wasm2c"); *out owned by the caller. */
 int gr_engine_create(const gr_engine_config* cfg, gr_engine** out);
 void gr_engine_destroy(gr_engine* e);
 const char* gr_engine_cache_dir(const gr_engine* e);

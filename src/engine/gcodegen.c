@@ -6,13 +6,12 @@
 #include "engine/gobject.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "granary/status.h"
 #include "util/alloc.h"
-#include "util/hash.h"
 #include "wasm/emit.h"
 #include "wasm/wasm.h"
 
@@ -20,43 +19,14 @@
  * shared header; tiny parts cost more than they save). */
 #define MIN_PART_INSTRS 20000u
 
-/* The generator's sources (embedded by codegen.cmake). */
-extern const char gr__codegen_emit_c[], gr__codegen_emit_func_c[],
-  gr__codegen_emit_numeric_c[], gr__codegen_emit_simd_c[],
-  gr__codegen_emit_atomic_c[], gr__codegen_emit_int_h[];
-extern const size_t gr__codegen_emit_c_len, gr__codegen_emit_func_c_len,
-  gr__codegen_emit_numeric_c_len, gr__codegen_emit_simd_c_len,
-  gr__codegen_emit_atomic_c_len, gr__codegen_emit_int_h_len;
-
-static pthread_once_t fp_once = PTHREAD_ONCE_INIT;
-static char fp_hex[GR_SHA256_HEX_LEN + 1];
-
-static void
-compute_fingerprint(void)
-{
-    struct gr__codegen_buf b = { 0 };
-    gr__codegen_buf_add(&b, gr__codegen_wrt_h, gr__codegen_wrt_h_len);
-    gr__codegen_buf_add(&b, gr__codegen_wrt_simd_h, gr__codegen_wrt_simd_h_len);
-    gr__codegen_buf_add(&b, gr__codegen_emit_c, gr__codegen_emit_c_len);
-    gr__codegen_buf_add(
-      &b, gr__codegen_emit_func_c, gr__codegen_emit_func_c_len);
-    gr__codegen_buf_add(
-      &b, gr__codegen_emit_numeric_c, gr__codegen_emit_numeric_c_len);
-    gr__codegen_buf_add(
-      &b, gr__codegen_emit_simd_c, gr__codegen_emit_simd_c_len);
-    gr__codegen_buf_add(
-      &b, gr__codegen_emit_atomic_c, gr__codegen_emit_atomic_c_len);
-    gr__codegen_buf_add(&b, gr__codegen_emit_int_h, gr__codegen_emit_int_h_len);
-    if (b.oom || gr_sha256_hex(b.data, b.len, fp_hex))
-        snprintf(fp_hex, sizeof fp_hex, "unknown");
-    gr__codegen_buf_fini(&b);
-}
+/* The SHA-256 of the generator's sources and runtime headers, computed
+ * when Granary is built (codegen.cmake). */
+extern const char gr__codegen_generator_sha256[];
 
 const char*
 gr__gcodegen_fingerprint(void)
 {
-    pthread_once(&fp_once, compute_fingerprint);
-    return fp_hex;
+    return gr__codegen_generator_sha256;
 }
 
 static int
@@ -252,9 +222,13 @@ gr__gcodegen_translate(const uint8_t* wasm,
     if (jobs < 1)
         jobs = 1;
     uint64_t per = instrs / (uint64_t)jobs + 1;
-    uint32_t part = per < MIN_PART_INSTRS ? MIN_PART_INSTRS
-                    : per > UINT32_MAX    ? UINT32_MAX
-                                          : (uint32_t)per;
+    const char* mp = getenv("GRANARY_CODEGEN_SPLIT_MIN");
+    uint64_t min_part = mp && *mp ? strtoull(mp, NULL, 10) : MIN_PART_INSTRS;
+    if (min_part < 1)
+        min_part = 1;
+    uint32_t part = per < min_part     ? (uint32_t)min_part
+                    : per > UINT32_MAX ? UINT32_MAX
+                                       : (uint32_t)per;
     rc = gr_wasm_emit(m, wasm, len, dir, part, err, errlen);
     if (rc < 0) {
         rc = rc == -ENOTSUP ? GR_ECOMPILE : rc;

@@ -72,7 +72,8 @@ shim_sig(const char* w, char* out, size_t cap)
     return *w ? -1 : 0;
 }
 
-/* wasm2c 1.0.32's C name of an import: Z_<module>Z_<name>, every byte
+/* The C name of a host import (the mangling wasm2c 1.0.32 used, kept for
+ * the host's symbols): Z_<module>Z_<name>, every byte
  * other than [A-Za-z0-9_] (and 'Z' itself) written as Z<hex>. */
 static int
 mangle(char* out, size_t cap, const char* module, const char* name)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Engine-private: the "granary" backend, objects written by Granary's own
- * code generator (src/wasm, gr_wasm_emit) instead of wasm2c. gcodegen.c
+/* Engine-private: objects written by Granary's own code generator
+ * (src/wasm, gr_wasm_emit), the engine's only backend. gcodegen.c
  * turns wasm into the C files of one object (codegen.c compiles and caches
  * them); gobject.c loads such an object (entry point granary_wasm_module),
  * binds its imports to the host's functions and describes it to the rest of
@@ -58,14 +58,13 @@ int gr__gcodegen_translate(const uint8_t* wasm,
                            size_t errlen);
 void gr__gcodegen_out_fini(struct gr__gcodegen_out* out);
 
-/* The runtime headers of generated code and the generator's sources (their
- * hash is part of the cache key), embedded at build time. */
+/* The runtime headers of generated code, embedded at build time. */
 extern const char gr__codegen_wrt_h[];
 extern const size_t gr__codegen_wrt_h_len;
 extern const char gr__codegen_wrt_simd_h[];
 extern const size_t gr__codegen_wrt_simd_h_len;
 /* The SHA-256 hex of the generator's sources and runtime headers (computed
- * once). */
+ * at build time; part of the cache key). */
 const char* gr__gcodegen_fingerprint(void);
 
 /* ---- loading (gobject.c) ---- */
@@ -76,8 +75,8 @@ struct gr__gobj;
 extern void* const gr__gobj_runtime[];
 
 /* Opens the granary-backend object in dl: checks its ABI, resolves every
- * function import to the host function the process exports under wasm2c's
- * name for it (Z_<module>Z_<name>), builds the shim. Returns 0, GR_ELOAD
+ * function import to the host function the process exports under the
+ * mangled name Z_<module>Z_<name>, builds the shim. Returns 0, GR_ELOAD
  * (message in err) or -ENOMEM. The caller keeps dl open while *out lives. */
 int gr__gobj_open(void* dl,
                   const char* so_path,

@@ -14,8 +14,8 @@ struct gr_object
 {
     atomic_int refs;
     void* dl;
-    const struct gr_shim* shim;
-    struct gr__gobj* g; /* granary backend (gobject.h); NULL: wasm2c */
+    const struct gr_shim* shim; /* the engine's view (gobject.c builds it) */
+    struct gr__gobj* g;         /* the loaded object (gobject.h) */
     char hash[GR_SHA256_HEX_LEN + 1];
     void* text;             /* registered code range start */
     struct gr_object* next; /* engine's list of loaded objects */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Content hashing (SHA-256, via libcrypto) used to address compiled objects. */
+/* Content hashing (SHA-256, our own) used to address compiled objects. */
 #ifndef GR_UTIL_HASH_H
 #define GR_UTIL_HASH_H
 

@@ -22,6 +22,13 @@ typedef struct emod
     char* err;
     size_t errlen;
     uint32_t* canon; /* per type: first type index with the same signature */
+    /* Per function (imports included): the part file a defined function is
+     * written to, and whether anything outside that part needs it (an
+     * export, an element or ref.func, the start function, a call from
+     * another part). The others are static in their part, so the C
+     * compiler drops those nothing calls and may inline the rest. */
+    uint32_t* part;
+    bool* pub;
 } emod;
 
 static int fail(emod* x, int rc, const char* fmt, ...)
@@ -108,6 +115,21 @@ global_ref(FILE* f, const gr_wasm_module* m, uint32_t g)
         fprintf(f, "I->g%" PRIu32, g);
 }
 
+/* An element segment of function references and nulls only (initialised
+ * from an index table rather than one statement per item). */
+static bool
+elem_is_funcs(const gr_wasm_elem* el)
+{
+    bool any = false;
+    for (uint32_t j = 0; j < el->nitems; j++) {
+        if (el->items[j].op == GR_WASM_OP_REF_FUNC)
+            any = true;
+        else if (el->items[j].op != GR_WASM_OP_REF_NULL)
+            return false;
+    }
+    return any; /* nulls only: nothing to set (the items start zeroed) */
+}
+
 /* A constant expression as a C expression over the instance I. */
 static void
 const_expr(FILE* f, const gr_wasm_module* m, const gr_wasm_const* c)
@@ -147,6 +169,8 @@ const_expr(FILE* f, const gr_wasm_module* m, const gr_wasm_const* c)
             break;
     }
 }
+
+static void write_proto(emod* x, FILE* f, uint32_t i, const char* storage);
 
 static void
 write_header(emod* x, FILE* f)
@@ -219,19 +243,74 @@ write_header(emod* x, FILE* f)
           f, "#define WDATA%" PRIu32 " (wdata_blob + %" PRIu64 "u)\n", d, off);
         off += m->datas[d].bytes_size;
     }
+    for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++)
+        if (x->pub[i])
+            write_proto(x, f, i, "");
+}
+
+/* Works out x->part and x->pub (see emod), splitting as gr_wasm_emit
+ * writes: a new part once the current one holds part_instrs. */
+static void
+plan_linkage(emod* x, uint32_t part_instrs)
+{
+    const gr_wasm_module* m = x->m;
+    uint32_t in_part = 0, p = 0;
+    bool first = true;
     for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++) {
-        const gr_wasm_functype* ft = &m->types[m->funcs[i].type];
-        if (ft->nresults == 0)
-            fprintf(f, "void ");
-        else if (ft->nresults == 1)
-            fprintf(f, "%s ", gr__emit_ctype(ft->results[0]));
-        else
-            fprintf(f, "wres_t%" PRIu32 " ", m->funcs[i].type);
-        fprintf(f, "wf%" PRIu32 "(void*", i);
-        for (uint32_t p = 0; p < ft->nparams; p++)
-            fprintf(f, ", %s", gr__emit_ctype(ft->params[p]));
-        fprintf(f, ");\n");
+        if (first || in_part >= part_instrs) {
+            p += first ? 0 : 1;
+            first = false;
+            in_part = 0;
+        }
+        x->part[i] = p;
+        in_part += m->funcs[i].ninstrs;
     }
+    for (uint32_t i = 0; i < m->nexports; i++)
+        if (m->exports[i].kind == GR_WASM_EXTERN_FUNC &&
+            m->exports[i].index < m->nfuncs)
+            x->pub[m->exports[i].index] = true;
+    if (m->has_start && m->start < m->nfuncs)
+        x->pub[m->start] = true;
+    for (uint32_t k = 0; k < m->nelems; k++)
+        for (uint32_t j = 0; j < m->elems[k].nitems; j++)
+            if (m->elems[k].items[j].op == GR_WASM_OP_REF_FUNC &&
+                m->elems[k].items[j].imm.idx < m->nfuncs)
+                x->pub[m->elems[k].items[j].imm.idx] = true;
+    for (uint32_t g = m->nglobal_imports; g < m->nglobals; g++)
+        if (m->globals[g].init.op == GR_WASM_OP_REF_FUNC &&
+            m->globals[g].init.imm.idx < m->nfuncs)
+            x->pub[m->globals[g].init.imm.idx] = true;
+    for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++) {
+        const gr_wasm_func* fn = &m->funcs[i];
+        for (uint32_t k = 0; k < fn->ninstrs; k++) {
+            const gr_wasm_instr* in = &fn->instrs[k];
+            uint32_t t = in->imm.idx.a;
+            if (in->op == GR_WASM_OP_REF_FUNC && t < m->nfuncs)
+                x->pub[t] = true;
+            else if (in->op == GR_WASM_OP_CALL && t >= m->nfunc_imports &&
+                     t < m->nfuncs && x->part[t] != x->part[i])
+                x->pub[t] = true;
+        }
+    }
+}
+
+/* The prototype of defined function i, after `storage` ("" or "static "). */
+static void
+write_proto(emod* x, FILE* f, uint32_t i, const char* storage)
+{
+    const gr_wasm_module* m = x->m;
+    const gr_wasm_functype* ft = &m->types[m->funcs[i].type];
+    fprintf(f, "%s", storage);
+    if (ft->nresults == 0)
+        fprintf(f, "void ");
+    else if (ft->nresults == 1)
+        fprintf(f, "%s ", gr__emit_ctype(ft->results[0]));
+    else
+        fprintf(f, "wres_t%" PRIu32 " ", m->funcs[i].type);
+    fprintf(f, "wf%" PRIu32 "(void*", i);
+    for (uint32_t p = 0; p < ft->nparams; p++)
+        fprintf(f, ", %s", gr__emit_ctype(ft->params[p]));
+    fprintf(f, ");\n");
 }
 
 static void
@@ -336,14 +415,16 @@ write_relocate(emod* x, FILE* f)
             "wmod_inst* I = vI; uintptr_t o = (uintptr_t)old, n = "
             "(uintptr_t)vI;\nint rc = 0; (void)I; (void)o; (void)n; "
             "(void)s;\n");
-    for (uint32_t i = 0; i < m->nfuncs; i++)
+    if (m->nfuncs)
         fprintf(f,
-                "I->fn[%" PRIu32 "] = wmove((void*)I->fn[%" PRIu32
-                "], o, n, s);\n",
-                i,
-                i);
-    for (uint32_t d = 0; d < m->nfuncs - m->nfunc_imports; d++)
-        fprintf(f, "I->fdef[%" PRIu32 "].inst = I;\n", d);
+                "for (uint32_t i = 0; i < %" PRIu32 "u; i++) I->fn[i] = "
+                "wmove((void*)I->fn[i], o, n, s);\n",
+                m->nfuncs);
+    if (m->nfuncs > m->nfunc_imports)
+        fprintf(f,
+                "for (uint32_t d = 0; d < %" PRIu32
+                "u; d++) I->fdef[d].inst = I;\n",
+                m->nfuncs - m->nfunc_imports);
     for (uint32_t i = m->nmem_imports; i < m->nmems; i++)
         fprintf(f,
                 "I->mem[%" PRIu32 "] = &I->mem_own[%" PRIu32 "];\n",
@@ -463,6 +544,38 @@ write_init(emod* x, FILE* f)
         }
         fprintf(f, "};\n");
     }
+    if (m->nfuncs > m->nfunc_imports) {
+        fprintf(f,
+                "static const struct wfdef { const char* sig; void* code; "
+                "void (*thunk)(const wrt_func*, wrt_val*); } wfdefs[] = {\n");
+        for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++) {
+            uint32_t t = x->canon[m->funcs[i].type];
+            if (!x->pub[i]) { /* static in its part: never referenced */
+                fprintf(f, "{ 0, 0, 0 },\n");
+                continue;
+            }
+            fprintf(f,
+                    "{ wsig%" PRIu32 ", (void*)wf%" PRIu32 ", wthunk%" PRIu32
+                    " },\n",
+                    t,
+                    i,
+                    t);
+        }
+        fprintf(f, "};\n");
+    }
+    for (uint32_t k = 0; k < m->nelems; k++)
+        if (elem_is_funcs(&m->elems[k])) {
+            const gr_wasm_elem* el = &m->elems[k];
+            fprintf(f, "static const uint32_t welem%" PRIu32 "[] = {\n", k);
+            for (uint32_t j = 0; j < el->nitems; j++)
+                fprintf(f,
+                        "%" PRIu32 "u,%s",
+                        el->items[j].op == GR_WASM_OP_REF_FUNC
+                          ? el->items[j].imm.idx
+                          : UINT32_MAX,
+                        j % 8 == 7 ? "\n" : " ");
+            fprintf(f, "};\n");
+        }
     /* init */
     fprintf(f,
             "static int winit(void* vI, void* const* imp)\n{\n"
@@ -488,20 +601,18 @@ write_init(emod* x, FILE* f)
                 break;
         }
     }
-    for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++) {
-        uint32_t t = x->canon[m->funcs[i].type];
-        uint32_t d = i - m->nfunc_imports;
+    /* The defined functions from a table and a loop: one statement per
+     * function made this function the most expensive one of a large
+     * module for the C compiler (seconds at -O1 for 2,000 functions). */
+    if (m->nfuncs > m->nfunc_imports)
         fprintf(f,
-                "I->fdef[%" PRIu32 "] = (wrt_func){ wsig%" PRIu32
-                ", (void*)wf%" PRIu32 ", I, wthunk%" PRIu32 " }; I->fn[%" PRIu32
-                "] = &I->fdef[%" PRIu32 "];\n",
-                d,
-                t,
-                i,
-                t,
-                i,
-                d);
-    }
+                "for (uint32_t d = 0; d < %" PRIu32 "u; d++) {\n"
+                "if (wfdefs[d].code == NULL) continue;\n"
+                "I->fdef[d] = (wrt_func){ wfdefs[d].sig, wfdefs[d].code, I, "
+                "wfdefs[d].thunk };\nI->fn[%" PRIu32 "u + d] = &I->fdef[d];\n"
+                "}\n",
+                m->nfuncs - m->nfunc_imports,
+                m->nfunc_imports);
     for (uint32_t i = m->nmem_imports; i < m->nmems; i++) {
         const gr_wasm_limits* l = &m->mems[i].limits;
         uint32_t d = i - m->nmem_imports;
@@ -549,6 +660,18 @@ write_init(emod* x, FILE* f)
                 k,
                 el->nitems ? el->nitems : 1,
                 k);
+        if (elem_is_funcs(el)) {
+            fprintf(f,
+                    "for (uint32_t j = 0; j < %" PRIu32
+                    "u; j++) if (welem%" PRIu32
+                    "[j] != UINT32_MAX) I->eitems[%" PRIu32
+                    "][j] = (void*)I->fn[welem%" PRIu32 "[j]];\n",
+                    el->nitems,
+                    k,
+                    k,
+                    k);
+            continue;
+        }
         for (uint32_t j = 0; j < el->nitems; j++) {
             if (el->items[j].op == GR_WASM_OP_REF_NULL)
                 continue;
@@ -708,8 +831,15 @@ gr_wasm_emit(const gr_wasm_module* m,
     if (part_instrs == 0)
         part_instrs = DEFAULT_PART_INSTRS;
     x.canon = gr_calloc(m->ntypes ? m->ntypes : 1, sizeof(uint32_t));
-    if (x.canon == NULL)
+    x.part = gr_calloc(m->nfuncs ? m->nfuncs : 1, sizeof(uint32_t));
+    x.pub = gr_calloc(m->nfuncs ? m->nfuncs : 1, sizeof(bool));
+    if (x.canon == NULL || x.part == NULL || x.pub == NULL) {
+        gr_free(x.canon);
+        gr_free(x.part);
+        gr_free(x.pub);
         return fail(&x, -ENOMEM, "out of memory");
+    }
+    plan_linkage(&x, part_instrs);
     for (uint32_t t = 0; t < m->ntypes; t++) {
         x.canon[t] = t;
         for (uint32_t u = 0; u < t; u++)
@@ -752,6 +882,11 @@ gr_wasm_emit(const gr_wasm_module* m,
             in_part = 0;
             fprintf(
               f, "#include \"wmod.h\"\n#pragma GCC visibility push(hidden)\n");
+            /* The functions only this part uses (a static declaration
+             * makes the later definition static too). */
+            for (uint32_t k = i; k < m->nfuncs && x.part[k] == x.part[i]; k++)
+                if (!x.pub[k])
+                    write_proto(&x, f, k, "static ");
         }
         e.f = &m->funcs[i];
         e.fidx = i;
@@ -779,5 +914,7 @@ done:
     if (f != NULL)
         fclose(f);
     gr_free(x.canon);
+    gr_free(x.part);
+    gr_free(x.pub);
     return rc;
 }
