@@ -392,8 +392,7 @@ gr_cli_mpirun(int argc, char** argv)
         status = GR_CLI_USAGE;
         goto out;
     }
-    if (hs.nhosts > 1 &&
-        (rc = gr_mpi_net_start(hs.addrs[hs.self], &net)) < 0) {
+    if (hs.nhosts > 1 && (rc = gr_mpi_net_start(hs.addrs[hs.self], &net)) < 0) {
         fprintf(stderr,
                 "granary mpirun: cannot listen on %s: %s\n",
                 hs.addrs[hs.self],

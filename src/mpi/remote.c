@@ -50,10 +50,11 @@ struct xfer
 
 enum job_kind
 {
-    JOB_CTS = 1, /* token, xfer, error */
-    JOB_STREAM,  /* ps */
+    JOB_CTS = 1,  /* token, xfer, error */
+    JOB_STREAM,   /* ps */
     JOB_DATA_ERR, /* xfer, error: a CTS for a send that is gone */
     JOB_FAIL,
+    JOB_JOIN,
 };
 
 struct job
@@ -306,9 +307,8 @@ link_send(struct gr__mpi_link* l, int host, Granary__Envelope* env, int urgent)
         goto out;
     }
     if (!oc->c) {
-        uint64_t end =
-          gr_time_now_ns() +
-          (uint64_t)(urgent ? 1000 : CONNECT_WAIT_MS) * 1000000ull;
+        uint64_t end = gr_time_now_ns() +
+                       (uint64_t)(urgent ? 1000 : CONNECT_WAIT_MS) * 1000000ull;
         int backoff = 10;
         for (;;) {
             rc = gr_conn_connect(l->addrs[host], 1000, 0, &oc->c);
@@ -452,6 +452,10 @@ run_job(struct gr__mpi_link* l, struct job* j)
             m.xfer = j->xfer;
             m.last = 1;
             m.error = j->error;
+            link_send(l, j->host, &env, 0);
+            return;
+        case JOB_JOIN:
+            msg_init(l, &env, &m, GRANARY__MPI_KIND__MPI_KIND_JOIN);
             link_send(l, j->host, &env, 0);
             return;
         case JOB_FAIL: {
@@ -653,29 +657,33 @@ gr__mpi_world_failed(gr_mpi_world* w, int from_remote)
 static void
 host_lost(gr_mpi_world* w, int host, const char* why)
 {
-    int first = -1, last = -1;
-    for (int i = 0; i < w->size; i++)
-        if (w->rank_host[i] == host) {
-            if (first < 0)
-                first = i;
-            last = i;
-        }
+    int first = -1, n = 0;
+    char ranks[48] = "";
+    size_t len = 0;
+    for (int i = 0; i < w->size; i++) {
+        if (w->rank_host[i] != host)
+            continue;
+        if (first < 0)
+            first = i;
+        if (len + 12 < sizeof ranks)
+            len += (size_t)snprintf(
+              ranks + len, sizeof ranks - len, "%s%d", n ? "," : "", i);
+        else if (len + 4 < sizeof ranks && ranks[len - 1] != '.')
+            len += (size_t)snprintf(ranks + len, sizeof ranks - len, "...");
+        n++;
+    }
     char what[128];
     snprintf(what,
              sizeof what,
-             "host %d (%s, rank%s %d%s%.0d) is down: %s",
+             "host %d (%s, rank%s %s) is down: %s",
              host,
              w->link->addrs[host],
-             first == last ? "" : "s",
-             first,
-             first == last ? "" : "-",
-             first == last ? 0 : last,
+             n == 1 ? "" : "s",
+             ranks,
              why);
     pthread_mutex_lock(&w->mu);
-    int fresh = gr__mpi_world_fail(w, first, GR_MPI_FAIL_HOST, host, what, 0);
+    gr__mpi_world_fail(w, first, GR_MPI_FAIL_HOST, host, what, 0);
     pthread_mutex_unlock(&w->mu);
-    if (fresh)
-        GR_WARN("mpi: %s", what);
 }
 
 /* ---- messages from other hosts (a reader thread of the listener) --------- */
@@ -775,8 +783,12 @@ on_mpi(gr_mpi_world* w, int host, const Granary__MpiMsg* m)
     switch (m->kind) {
         case GRANARY__MPI_KIND__MPI_KIND_EAGER:
             if (rank_ok(w, host, m->src, m->dst) && m->data.len == m->len)
-                gr__mpi_arrive_eager(
-                  &w->ranks[m->dst], m->src, m->tag, m->ctx, m->data.data, m->len);
+                gr__mpi_arrive_eager(&w->ranks[m->dst],
+                                     m->src,
+                                     m->tag,
+                                     m->ctx,
+                                     m->data.data,
+                                     m->len);
             break;
         case GRANARY__MPI_KIND__MPI_KIND_RTS:
             if (rank_ok(w, host, m->src, m->dst))
@@ -843,8 +855,7 @@ gr_mpi_world_create_hosts(int size, const gr_mpi_hosts* h, gr_mpi_world** out)
     if (!h || h->nhosts <= 1)
         return gr_mpi_world_create(size, out);
     if (h->self < 0 || h->self >= h->nhosts || !h->net || !h->rank_host ||
-        !h->addrs || size < 1 || size > GR_MPI_MAX_RANKS ||
-        h->nhosts > size)
+        !h->addrs || size < 1 || size > GR_MPI_MAX_RANKS || h->nhosts > size)
         return -EINVAL;
     for (int i = 0; i < size; i++)
         if (h->rank_host[i] < 0 || h->rank_host[i] >= h->nhosts)
@@ -896,6 +907,15 @@ gr_mpi_world_create_hosts(int size, const gr_mpi_hosts* h, gr_mpi_world** out)
         pthread_cond_broadcast(&n->cv);
     }
     pthread_mutex_unlock(&n->mu);
+    if (!rc) {
+        /* a star of connections from the start: host 0 hears of any
+         * host's end, every host of host 0's (failures then spread) */
+        pthread_mutex_lock(&w->mu);
+        for (int i = 0; i < w->nhosts; i++)
+            if (i != w->self_host && (w->self_host == 0 || i == 0))
+                job_new(l, JOB_JOIN, i, 0, 0, 0, NULL);
+        pthread_mutex_unlock(&w->mu);
+    }
     if (rc) {
         gr_free(g);
         l->net = NULL;

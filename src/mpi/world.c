@@ -108,8 +108,7 @@ gr_mpi_world_destroy(gr_mpi_world* w)
 int
 gr_mpi_world_rank_host(const gr_mpi_world* w, int rank)
 {
-    return w->rank_host && rank >= 0 && rank < w->size ? w->rank_host[rank]
-                                                       : 0;
+    return w->rank_host && rank >= 0 && rank < w->size ? w->rank_host[rank] : 0;
 }
 
 int
