@@ -141,14 +141,16 @@ rank_main(void* arg)
     h->mpi = NULL;
     if (rc == 0) {
         /* a command's stdout is its output */
-        const char* o = rr->r.output_len ? (const char*)rr->r.output : rr->r.out;
+        const char* o =
+          rr->r.output_len ? (const char*)rr->r.output : rr->r.out;
         size_t on = rr->r.output_len ? rr->r.output_len : rr->r.out_len;
         rr->out = copy(o, on);
         rr->out_len = on;
         rr->err = copy(rr->r.err, rr->r.err_len);
         rr->err_len = rr->r.err_len;
         if (rr->r.status == GR_ETRAP)
-            snprintf(rr->trap, sizeof rr->trap, "%s", gr_trap_name(rr->r.trap.kind));
+            snprintf(
+              rr->trap, sizeof rr->trap, "%s", gr_trap_name(rr->r.trap.kind));
     }
     int finalized = gr_mpi_rank_finalized(rank);
     if (rc < 0) {
@@ -156,8 +158,7 @@ rank_main(void* arg)
         snprintf(what, sizeof what, "%s", gr_strerror(rc));
         gr_mpi_world_fail(rr->world, rr->index, GR_MPI_FAIL_ERROR, 0, what);
     } else if (rr->r.status == GR_ETRAP) {
-        gr_mpi_world_fail(
-          rr->world, rr->index, GR_MPI_FAIL_TRAP, 0, rr->trap);
+        gr_mpi_world_fail(rr->world, rr->index, GR_MPI_FAIL_TRAP, 0, rr->trap);
     } else if (rr->r.status) {
         gr_mpi_world_fail(rr->world,
                           rr->index,
@@ -198,8 +199,8 @@ app_status(gr_mpi_world* w,
                 snprintf(msg, len, "rank %d trapped: %s", f.rank, f.what);
                 snprintf(trap, trap_len, "rank %d: %.40s", f.rank, f.what);
                 *st = GR_CALL_FAILED;
-                *status = strcmp(f.what, "timeout") == 0 ? GR_ETIMEOUT
-                                                         : GR_ETRAP;
+                *status =
+                  strcmp(f.what, "timeout") == 0 ? GR_ETIMEOUT : GR_ETRAP;
                 return 134;
             case GR_MPI_FAIL_EXIT:
                 snprintf(msg, len, "rank %d exited with %d", f.rank, f.code);
@@ -262,25 +263,24 @@ render(const struct gr__call* c,
         /* ranks ended because another failed report no failure of their
          * own (their calls were cancelled) */
         int cancelled = failed_rank >= 0 && i != failed_rank;
-        json_t* r = json_pack("{s:i, s:s, s:o, s:o, s:b, s:o, s:o}",
-                              "rank",
-                              i,
-                              "host",
-                              host,
-                              "exit_code",
-                              cancelled || rr[i].rc || rr[i].trap[0]
-                                ? json_null()
-                                : json_integer(rr[i].r.return_code),
-                              "trap",
-                              rr[i].trap[0] && !cancelled
-                                ? json_string(rr[i].trap)
-                                : json_null(),
-                              "cancelled",
-                              cancelled,
-                              "stdout",
-                              jstr(rr[i].out, rr[i].out_len),
-                              "stderr",
-                              jstr(rr[i].err, rr[i].err_len));
+        json_t* r = json_pack(
+          "{s:i, s:s, s:o, s:o, s:b, s:o, s:o}",
+          "rank",
+          i,
+          "host",
+          host,
+          "exit_code",
+          cancelled || rr[i].rc || rr[i].trap[0]
+            ? json_null()
+            : json_integer(rr[i].r.return_code),
+          "trap",
+          rr[i].trap[0] && !cancelled ? json_string(rr[i].trap) : json_null(),
+          "cancelled",
+          cancelled,
+          "stdout",
+          jstr(rr[i].out, rr[i].out_len),
+          "stderr",
+          jstr(rr[i].err, rr[i].err_len));
         if (!r || json_array_append_new(ranks, r))
             goto fail;
     }

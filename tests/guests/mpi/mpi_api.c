@@ -46,14 +46,24 @@ main(int argc, char** argv)
             memset(big, 7, sizeof big);
             MPI_Send(big, sizeof big, MPI_CHAR, size - 1, 1, MPI_COMM_WORLD);
             memset(big, 0, sizeof big);
-            MPI_Recv(big, sizeof big, MPI_CHAR, size - 1, 2, MPI_COMM_WORLD,
+            MPI_Recv(big,
+                     sizeof big,
+                     MPI_CHAR,
+                     size - 1,
+                     2,
+                     MPI_COMM_WORLD,
                      MPI_STATUS_IGNORE);
             int ok = 1;
             for (size_t i = 0; i < sizeof big; i++)
                 ok &= big[i] == 8;
             printf("round trip %s\n", ok ? "ok" : "BAD");
         } else if (size > 1 && rank == size - 1) {
-            MPI_Recv(big, sizeof big, MPI_CHAR, 0, 1, MPI_COMM_WORLD,
+            MPI_Recv(big,
+                     sizeof big,
+                     MPI_CHAR,
+                     0,
+                     1,
+                     MPI_COMM_WORLD,
                      MPI_STATUS_IGNORE);
             for (size_t i = 0; i < sizeof big; i++)
                 big[i]++;
@@ -74,8 +84,8 @@ main(int argc, char** argv)
         }
     } else {
         int x;
-        MPI_Recv(&x, 1, MPI_INT, MPI_ANY_SOURCE, 9, MPI_COMM_WORLD,
-                 MPI_STATUS_IGNORE);
+        MPI_Recv(
+          &x, 1, MPI_INT, MPI_ANY_SOURCE, 9, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
     }
     MPI_Finalize();
     return 0;
