@@ -262,14 +262,18 @@ do_hosts(struct MHD_Connection* c, gr__http_req* r)
             char id[24];
             snprintf(
               id, sizeof id, "%llu", (unsigned long long)h->running[k].id);
-            json_array_append_new(run,
-                                  json_pack("{s:s, s:s, s:s}",
-                                            "id",
-                                            id,
-                                            "user",
-                                            h->running[k].user,
-                                            "fn",
-                                            h->running[k].fn));
+            json_t* one = json_pack("{s:s, s:s, s:s}",
+                                    "id",
+                                    id,
+                                    "user",
+                                    h->running[k].user,
+                                    "fn",
+                                    h->running[k].fn);
+            /* an MPI app's ranks there */
+            if (one && h->running[k].ranks[0])
+                json_object_set_new(
+                  one, "ranks", json_string(h->running[k].ranks));
+            json_array_append_new(run, one);
         }
         json_t* warm = json_array();
         for (size_t k = 0; k < h->nwarm; k++) {

@@ -106,6 +106,16 @@ int gr_mpi_net_port(const gr_mpi_net* n);
  * no-op. */
 void gr_mpi_net_stop(gr_mpi_net* n);
 
+/* Ends the world of app running here, if any, with this failure (from
+ * outside the world: the planner saw one of its hosts die). Returns 1 if
+ * it was running here, else 0. */
+int gr_mpi_net_fail(gr_mpi_net* n,
+                    uint64_t app,
+                    enum gr_mpi_fail_kind kind,
+                    int rank,
+                    int code,
+                    const char* what);
+
 typedef struct gr_mpi_hosts
 {
     uint64_t app;             /* the world's id, the same on every host */

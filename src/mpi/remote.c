@@ -276,6 +276,31 @@ gr_mpi_net_stop(gr_mpi_net* n)
     gr_free(n);
 }
 
+int
+gr_mpi_net_fail(gr_mpi_net* n,
+                uint64_t app,
+                enum gr_mpi_fail_kind kind,
+                int rank,
+                int code,
+                const char* what)
+{
+    pthread_mutex_lock(&n->mu);
+    struct reg* g = reg_get(n, app, 0);
+    pthread_mutex_unlock(&n->mu);
+    if (!g)
+        return 0;
+    gr_mpi_world* w = g->w;
+    if (rank < 0 || rank >= w->size)
+        rank = 0;
+    pthread_mutex_lock(&w->mu);
+    gr__mpi_world_fail(w, rank, kind, code, what, 0);
+    pthread_mutex_unlock(&w->mu);
+    pthread_mutex_lock(&n->mu);
+    reg_put(n, g);
+    pthread_mutex_unlock(&n->mu);
+    return 1;
+}
+
 /* ---- outgoing connections ------------------------------------------------ */
 
 static void
@@ -314,7 +339,8 @@ link_send(struct gr__mpi_link* l, int host, Granary__Envelope* env, int urgent)
             rc = gr_conn_connect(l->addrs[host], 1000, 0, &oc->c);
             if (rc == 0)
                 break;
-            if (gr_time_now_ns() >= end || (!urgent && world_failed(l->w)))
+            /* urgent (failures, Bye): one try; the world is ending */
+            if (urgent || gr_time_now_ns() >= end || world_failed(l->w))
                 break;
             sleep_ms(backoff);
             backoff = backoff < 400 ? backoff * 2 : 500;

@@ -461,9 +461,55 @@ out:
     return NULL;
 }
 
+/* On a planner: the planner places the ranks on its workers and
+ * delivers the whole app's outcome (gr_sched_remote_done). */
+static int
+start_planned(gr_sched* s, struct gr__call* c)
+{
+    const gr_remote* rm = &s->remote;
+    if (!rm->mpi_place || !rm->mpi_start)
+        return -ENOTSUP;
+    void* plan = NULL;
+    int rc =
+      rm->mpi_place(rm->ctx, c->user, c->fn_name, c->np, c->spread, &plan);
+    if (rc)
+        return rc; /* refused before anything started */
+    char hash[65];
+    memcpy(hash, c->fn->info.hash, sizeof hash);
+    gr__sched_fn_unref(c->fn);
+    c->fn = NULL;
+    snprintf(c->host, sizeof c->host, "planner");
+    c->started_ns = gr__sched_now();
+    atomic_store(&c->state, GR_CALL_RUNNING);
+    atomic_store(&c->remote, 1);
+    if ((rc = gr__sched_record_insert(s, c))) {
+        if (rm->mpi_cancel)
+            rm->mpi_cancel(rm->ctx, plan);
+        return rc;
+    }
+    gr_remote_call d = { .id = c->id,
+                         .user = c->user,
+                         .fn = c->fn_name,
+                         .hash = hash,
+                         .input = c->input,
+                         .input_len = c->input_len,
+                         .timeout_ns = c->timeout_ns };
+    rc = rm->mpi_start(rm->ctx, plan, &d);
+    gr_free(c->input);
+    c->input = NULL;
+    int one = 1;
+    if (rc && atomic_compare_exchange_strong(&c->remote, &one, 0)) {
+        c->status = rc;
+        gr__sched_record_finish(s, c, GR_CALL_FAILED);
+    }
+    return 0;
+}
+
 int
 gr__sched_mpi_start(gr_sched* s, struct gr__call* c, const gr_invoke_opts* o)
 {
+    if (!o->mpi && s->remote.start && !(o->host && !strcmp(o->host, "local")))
+        return start_planned(s, c);
     int nlocal = c->np;
     if (o->mpi) {
         const gr_mpi_part* p = o->mpi;

@@ -268,6 +268,21 @@ typedef struct gr_remote
      * from guests that chain). Returns 0 (done will follow) or a negative
      * errno (the call fails with it; done must not be called). */
     int (*start)(void* ctx, const char* host, const gr_remote_call* d);
+    /* Optional, MPI apps (gr_invoke_opts.np) on a planner. mpi_place
+     * places np ranks of user/fn on hosts with free slots (spread or
+     * bin-pack) and reserves them, or refuses with -ENOSPC (nothing
+     * reserved); *plan is the placement. mpi_start then starts every
+     * host's part of call d (takes plan; returns 0: done follows once
+     * for d->id with the whole app's outcome; or an error, done not
+     * called); mpi_cancel drops a plan that is not started. */
+    int (*mpi_place)(void* ctx,
+                     const char* user,
+                     const char* fn,
+                     int np,
+                     int spread,
+                     void** plan);
+    int (*mpi_start)(void* ctx, void* plan, const gr_remote_call* d);
+    void (*mpi_cancel)(void* ctx, void* plan);
 } gr_remote;
 
 /* Delivers the outcome of remote call id: r->state (GR_CALL_DONE or
@@ -305,6 +320,7 @@ typedef struct gr_host_call
     uint64_t id;
     char user[GR_SCHED_NAME_MAX + 1];
     char fn[GR_SCHED_NAME_MAX + 1];
+    char ranks[48]; /* an MPI app's ranks there ("0-1 of 4"), else "" */
 } gr_host_call;
 
 typedef struct gr_host_info

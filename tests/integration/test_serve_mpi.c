@@ -71,8 +71,8 @@ setup(void** state)
 {
     (void)state;
     gr_test_mkdtemp(dir, sizeof dir);
-    const char* targv[] = { GRANARY, "token", "create", "alice", "--data",
-                            dir,     NULL };
+    const char* targv[] = { GRANARY,  "token", "create", "alice",
+                            "--data", dir,     NULL };
     gr_test_proc p;
     assert_int_equal(gr_test_run(targv, NULL, 30, &p), 0);
     assert_int_equal(p.status, 0);
@@ -83,9 +83,9 @@ setup(void** state)
     snprintf(portfile, sizeof portfile, "%s/port", dir);
     snprintf(cache, sizeof cache, "%s/cache", dir);
     snprintf(log, sizeof log, "%s/server.log", dir);
-    const char* argv[] = { GRANARY,     "serve",  "--listen", "127.0.0.1:0",
-                           "--data",    dir,      "--cache",  cache,
-                           "--slots",   SLOTS,    "--port-file", portfile,
+    const char* argv[] = { GRANARY,   "serve", "--listen",    "127.0.0.1:0",
+                           "--data",  dir,     "--cache",     cache,
+                           "--slots", SLOTS,   "--port-file", portfile,
                            NULL };
     server_pid = fork();
     assert_true(server_pid >= 0);
@@ -135,8 +135,7 @@ static void
 test_invoke_np(void** state)
 {
     (void)state;
-    gr_test_proc p =
-      client("sum", "invoke", "alice/api", "--np", SLOTS, NULL);
+    gr_test_proc p = client("sum", "invoke", "alice/api", "--np", SLOTS, NULL);
     if (p.status != 0)
         fprintf(stderr, "out:\n%s\nerr:\n%s\n", p.out, p.err);
     assert_int_equal(p.status, 0);
