@@ -77,8 +77,9 @@ gr__cluster_mpi_ranks_text(const int* rank_host,
         int j = i;
         while (j + 1 < np && rank_host[j + 1] == host)
             j++;
-        int w = j > i ? snprintf(buf + k, len - k, "%s%d-%d", k ? "," : "", i, j)
-                      : snprintf(buf + k, len - k, "%s%d", k ? "," : "", i);
+        int w = j > i
+                  ? snprintf(buf + k, len - k, "%s%d-%d", k ? "," : "", i, j)
+                  : snprintf(buf + k, len - k, "%s%d", k ? "," : "", i);
         if (w < 0 || (size_t)w >= len - k) {
             if (len > 4)
                 snprintf(buf + len - 4, 4, "...");
@@ -92,8 +93,10 @@ gr__cluster_mpi_ranks_text(const int* rank_host,
 static int
 by_rank(const void* a, const void* b)
 {
-    json_int_t x = json_integer_value(json_object_get(*(json_t* const*)a, "rank"));
-    json_int_t y = json_integer_value(json_object_get(*(json_t* const*)b, "rank"));
+    json_int_t x =
+      json_integer_value(json_object_get(*(json_t* const*)a, "rank"));
+    json_int_t y =
+      json_integer_value(json_object_get(*(json_t* const*)b, "rank"));
     return x < y ? -1 : x > y;
 }
 
@@ -122,8 +125,8 @@ gr__cluster_mpi_merge(int np,
     for (int h = 0; h < nparts && h < 256; h++) {
         const gr_call_info* ci = parts[h].ci;
         if (!parts[h].lost && ci && ci->output_len)
-            docs[h] = json_loadb(
-              (const char*)ci->output, ci->output_len, 0, NULL);
+            docs[h] =
+              json_loadb((const char*)ci->output, ci->output_len, 0, NULL);
         if (chosen < 0 && docs[h] &&
             json_is_string(json_object_get(docs[h], "error")))
             chosen = h;
@@ -184,9 +187,9 @@ gr__cluster_mpi_merge(int np,
                      p->why[0] ? p->why : "a host of the app failed");
             code = 1;
             out->state = GR_CALL_FAILED;
-            out->status = p->lost ? -EHOSTDOWN
-                                  : (p->ci && p->ci->status ? p->ci->status
-                                                            : -EIO);
+            out->status = p->lost
+                            ? -EHOSTDOWN
+                            : (p->ci && p->ci->status ? p->ci->status : -EIO);
         } else {
             snprintf(msg,
                      sizeof msg,

@@ -24,7 +24,7 @@ struct host
     uint32_t slots, hb_used;
     uint32_t inflight; /* placed here, no outcome yet (incl. reserved) */
     uint64_t last_ns, placed, order;
-    int down; /* connection ended or Bye: dropped at the next tick */
+    int down;          /* connection ended or Bye: dropped at the next tick */
     uint32_t mpi_port; /* its MPI listener (Hello), 0 = none */
     gr_warm_fn* warm;
     size_t nwarm;

@@ -284,7 +284,8 @@ gr__planner_mpi_start(void* ctx, void* plan, const gr_remote_call* d)
                     a->ids[k],
                     gr_net_strerror(rc));
             pthread_mutex_lock(&p->lock);
-            struct flight* f = gr__planner_flight_take(p, a->id + (uint64_t)k + 1);
+            struct flight* f =
+              gr__planner_flight_take(p, a->id + (uint64_t)k + 1);
             if (f && f->host)
                 f->host->inflight = f->host->inflight > f->weight
                                       ? f->host->inflight - f->weight
@@ -396,8 +397,7 @@ gr__planner_mpi_part_done(gr_planner* p,
             if (h == k || a->done[h])
                 continue;
             for (size_t i = 0; i < p->nhosts; i++)
-                if (!strcmp(p->hosts[i]->id, a->ids[h]) &&
-                    !p->hosts[i]->down) {
+                if (!strcmp(p->hosts[i]->id, a->ids[h]) && !p->hosts[i]->down) {
                     others[nothers] = p->hosts[i]->peer;
                     gr_peer_ref(others[nothers++]);
                 }
