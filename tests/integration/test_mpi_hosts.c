@@ -144,8 +144,8 @@ static void
 test_device_two_hosts(void** state)
 {
     (void)state;
-    const char* scenarios[] = { "order", "tags",  "probe",   "nonblocking",
-                                "sync",  "big",   "pingpong", NULL };
+    const char* scenarios[] = { "order", "tags", "probe",    "nonblocking",
+                                "sync",  "big",  "pingpong", NULL };
     for (int i = 0; scenarios[i]; i++) {
         struct host_run h[2];
         run2("4", "0,1,0,1", "mpi_dev", scenarios[i], NULL, 0, h);
