@@ -518,11 +518,9 @@ pump_main(void* arg)
         /* after a failure only failures are worth sending */
         if (w->failed && j->kind != JOB_FAIL) {
             if (j->kind == JOB_STREAM) {
+                /* nothing more is sent: the send fails (the world is
+                 * over anyway) */
                 struct psend* ps = j->ps;
-                pthread_mutex_unlock(&w->mu);
-                ps->len = 0; /* nothing more is sent; completes it */
-                ps->xfer = 0;
-                pthread_mutex_lock(&w->mu);
                 for (struct psend** pp = &l->psends; *pp; pp = &(*pp)->next)
                     if (*pp == ps) {
                         *pp = ps->next;
