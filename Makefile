@@ -10,8 +10,8 @@ GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
 .PHONY: all build deps test test-unit asan tsan check demo format format-check \
         bench-compute bench-faaslet bench-serve bench-state \
-        bench-cluster bench-mpi test-cluster soak soak-ci fuzz spec-validate \
-        spec fuzz-diff clang clean
+        bench-cluster bench-mpi bench-mpi-remote test-cluster soak soak-ci \
+        fuzz spec-validate spec fuzz-diff clang clean
 
 all: build
 
@@ -86,6 +86,9 @@ bench-cluster: build
 
 bench-mpi: build
 	cmake --build $(BUILD) --target bench-mpi
+
+bench-mpi-remote: build
+	cmake --build $(BUILD) --target bench-mpi-remote
 
 # libFuzzer targets (wire format, WASI paths): a short smoke run of each.
 FUZZ_BUILD ?= build-fuzz

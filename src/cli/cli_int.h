@@ -26,6 +26,9 @@ typedef struct gr__cli_run_opts
     void (*usage)(FILE* f); /* -h, --help */
     int mpi;                /* accept -np (and refuse --tcplisten) */
     int np, max_np;         /* -np N (mpi only) */
+    /* mpirun across hosts: --hosts A,B,..., --host I, --map H,H,...,
+     * --app ID (raw; checked by cmd_mpirun.c) */
+    const char *mpi_hosts, *mpi_host, *mpi_map, *mpi_app;
     gr_wasi_preopen dirs[GR__CLI_MAX_DIRS];
     size_t n_dirs;
     const char* listen[GR__CLI_MAX_LISTEN]; /* --tcplisten values */

@@ -419,9 +419,49 @@ invoke_usage(FILE* f)
             "  --async            do not wait: print the call id\n"
             "  --timeout SECONDS  call timeout (the server may cap it)\n"
             "  --json             print the call record as JSON (sync: with\n"
-            "                     output, stdout and stderr)\n%s\n%s",
+            "                     output, stdout and stderr)\n"
+            "  --np N             run it as an MPI app of N ranks: prints\n"
+            "                     every rank's stdout and stderr (in rank\n"
+            "                     order) and exits with the app's status,\n"
+            "                     as granary mpirun\n"
+            "  --spread           (planner) one rank per host as far as\n"
+            "                     possible, instead of filling hosts in turn\n"
+            "%s\n%s",
             client_opts_help,
             exit_help);
+}
+
+/* An MPI app's output document (docs/mpi.md): every rank's stdout and
+ * stderr in rank order, then the app's error; its exit status. */
+static int
+print_mpi(const struct resp* r)
+{
+    json_t* v = json_loadb(r->body ? r->body : "", r->len, 0, NULL);
+    json_t* ranks = json_object_get(v, "ranks");
+    if (!json_is_array(ranks)) {
+        fwrite(r->body, 1, r->len, stdout);
+        json_decref(v);
+        return GR_CLI_FAILURE;
+    }
+    size_t i;
+    json_t* rk;
+    json_array_foreach(ranks, i, rk)
+    {
+        json_t* o = json_object_get(rk, "stdout");
+        fwrite(json_string_value(o), 1, json_string_length(o), stdout);
+    }
+    fflush(stdout);
+    json_array_foreach(ranks, i, rk)
+    {
+        json_t* e = json_object_get(rk, "stderr");
+        fwrite(json_string_value(e), 1, json_string_length(e), stderr);
+    }
+    const char* err = json_string_value(json_object_get(v, "error"));
+    if (err)
+        fprintf(stderr, "granary invoke: %s\n", err);
+    int ex = (int)json_integer_value(json_object_get(v, "exit_code"));
+    json_decref(v);
+    return ex;
 }
 
 int
@@ -433,7 +473,7 @@ gr_cli_invoke(int argc, char** argv)
     const char* input = NULL;
     const char* input_file = NULL;
     const char* timeout = NULL;
-    int async = 0;
+    int async = 0, np = 0, spread = 0;
     for (int i = 1; i < argc; i++) {
         const char* a = argv[i];
         const char* v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -444,6 +484,16 @@ gr_cli_invoke(int argc, char** argv)
             continue;
         } else if (strcmp(a, "--async") == 0) {
             async = 1;
+        } else if (strcmp(a, "--spread") == 0) {
+            spread = 1;
+        } else if (strcmp(a, "--np") == 0 && v) {
+            char* end;
+            long n = strtol(argv[++i], &end, 10);
+            if (*end || n < 1 || n > 4096) {
+                fprintf(stderr, "granary invoke: --np wants 1..4096\n");
+                return GR_CLI_USAGE;
+            }
+            np = (int)n;
         } else if (strcmp(a, "--input") == 0 && v) {
             input = argv[++i];
         } else if (strcmp(a, "--input-file") == 0 && v) {
@@ -490,12 +540,19 @@ gr_cli_invoke(int argc, char** argv)
     struct resp r;
     char path[400];
     int ex;
-    if (c.json) {
+    /* an MPI app's output is printed like granary mpirun's, also when it
+     * failed: the JSON form brings the whole record either way */
+    int mpi_print = np && !c.json && !async;
+    if (c.json || mpi_print) {
         /* The JSON form of a call: one request, the whole record back. */
         json_t* req =
           json_pack("{s:s++, s:b}", "function", user, "/", fn, "async", async);
         if (req && timeout)
             json_object_set_new(req, "timeout", json_real(atof(timeout)));
+        if (req && np)
+            json_object_set_new(req, "np", json_integer(np));
+        if (req && spread)
+            json_object_set_new(req, "spread", json_true());
         size_t b64cap = 4 * ((in_len + 2) / 3) + 1;
         unsigned char* b64 = gr_malloc(b64cap);
         if (req && b64) {
@@ -518,6 +575,31 @@ gr_cli_invoke(int argc, char** argv)
         json_t* v = json_loadb(r.body ? r.body : "", r.len, 0, NULL);
         const char* state = json_string_value(json_object_get(v, "state"));
         ex = exit_for(r.code);
+        json_t* doc = NULL;
+        if (mpi_print && state) {
+            json_t* out = json_object_get(v, "output");
+            doc =
+              json_loadb(json_string_value(out) ? json_string_value(out) : "",
+                         json_string_length(out),
+                         0,
+                         NULL);
+        }
+        if (doc) {
+            char* text2 = json_dumps(doc, JSON_COMPACT);
+            struct resp d = { .body = text2, .len = text2 ? strlen(text2) : 0 };
+            ex = print_mpi(&d);
+            free(text2);
+            json_decref(doc);
+            json_decref(v);
+            resp_fini(&r);
+            return ex;
+        }
+        if (mpi_print && state)
+            fprintf(stderr,
+                    "granary invoke: %s\n",
+                    json_string_value(json_object_get(v, "status"))
+                      ? json_string_value(json_object_get(v, "status"))
+                      : "failed");
         if (state && strcmp(state, "failed") == 0)
             ex = GR_CLI_CALL_FAILED;
         else if (ex == GR_CLI_OK && !async &&
@@ -525,7 +607,7 @@ gr_cli_invoke(int argc, char** argv)
             ex = GR_CLI_FAILURE;
         if (!state && r.code >= 300)
             print_error("invoke", &r);
-        else
+        else if (!mpi_print)
             fwrite(r.body, 1, r.len, stdout);
         json_decref(v);
         resp_fini(&r);
@@ -541,6 +623,15 @@ gr_cli_invoke(int argc, char** argv)
              timeout ? "timeout=" : "");
     if (timeout)
         strncat(path, timeout, sizeof path - strlen(path) - 1);
+    if (np) {
+        size_t k = strlen(path);
+        snprintf(path + k,
+                 sizeof path - k,
+                 "%snp=%d%s",
+                 strchr(path, '?') ? "&" : "?",
+                 np,
+                 spread ? "&spread=1" : "");
+    }
     rc =
       request(&c, "POST", path, in, in_len, "application/octet-stream", 0, &r);
     gr_free(in);
@@ -557,6 +648,8 @@ gr_cli_invoke(int argc, char** argv)
         const char* id = json_string_value(json_object_get(v, "call_id"));
         printf("%s\n", id ? id : "?");
         json_decref(v);
+    } else if (np) {
+        ex = print_mpi(&r);
     } else {
         if (r.len)
             fwrite(r.body, 1, r.len, stdout);

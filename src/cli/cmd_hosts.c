@@ -75,10 +75,15 @@ print_table(json_t* hosts)
         json_t* c;
         json_t* run = json_object_get(h, "running");
         json_array_foreach(run, k, c)
-          printf(" %s/%s(%s)",
-                 json_string_value(json_object_get(c, "user")),
-                 json_string_value(json_object_get(c, "fn")),
-                 json_string_value(json_object_get(c, "id")));
+        {
+            const char* ranks = json_string_value(json_object_get(c, "ranks"));
+            printf(" %s/%s(%s)%s%s",
+                   json_string_value(json_object_get(c, "user")),
+                   json_string_value(json_object_get(c, "fn")),
+                   json_string_value(json_object_get(c, "id")),
+                   ranks ? " ranks " : "",
+                   ranks ? ranks : "");
+        }
         json_t* warm = json_object_get(h, "warm");
         if (json_array_size(warm))
             printf(" warm:");

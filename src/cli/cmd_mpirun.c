@@ -53,6 +53,14 @@ mpirun_usage(FILE* f)
       "  --max-memory MIB     cap each rank's linear memory (default 4096)\n"
       "  --cache DIR          object cache (default $GRANARY_CACHE or\n"
       "                       ~/.cache/granary)\n"
+      "  --hosts A,B,...      the world spans these hosts (MPI addresses\n"
+      "                       ip:port, one process per host, each started\n"
+      "                       with the same options)\n"
+      "  --host I             this process is host I of --hosts (listens on\n"
+      "                       its address, runs its ranks)\n"
+      "  --map H,H,...        host of every rank (default: blocks of\n"
+      "                       consecutive ranks, as even as possible)\n"
+      "  --app ID             world id, the same on every host (default 1)\n"
       "  -h, --help           show this help\n"
       "\n"
       "exit status: 0 if every rank exits 0; else that of the first\n"
@@ -231,6 +239,9 @@ app_status(gr_mpi_world* w, const struct rank_run* rr, int np)
                         f.rank,
                         f.code);
                 return f.code ? f.code : 1;
+            case GR_MPI_FAIL_HOST:
+                fprintf(stderr, "granary mpirun: %s\n", f.what);
+                return GR_CLI_FAILURE;
             default:
                 fprintf(
                   stderr, "granary mpirun: rank %d: %s\n", f.rank, f.what);
@@ -248,6 +259,104 @@ app_status(gr_mpi_world* w, const struct rank_run* rr, int np)
         }
     }
     return GR_CLI_OK;
+}
+
+static void
+hosts_fini(gr_mpi_hosts* h)
+{
+    if (h->addrs)
+        gr_free((void*)h->addrs[0]); /* one buffer */
+    gr_free((void*)h->addrs);
+    gr_free((void*)h->rank_host);
+}
+
+/* --hosts, --host, --map, --app into *h (nhosts 1 without --hosts).
+ * -1 after saying why. */
+static int
+hosts_parse(const gr__cli_run_opts* o, gr_mpi_hosts* h)
+{
+    if (!o->mpi_hosts) {
+        if (o->mpi_host || o->mpi_map || o->mpi_app) {
+            fprintf(stderr,
+                    "granary mpirun: --host, --map and --app need "
+                    "--hosts\n");
+            return -1;
+        }
+        return 0;
+    }
+    char* buf = gr_strdup(o->mpi_hosts);
+    const char** addrs = gr_calloc(strlen(o->mpi_hosts) + 1, sizeof *addrs);
+    int* map = gr_calloc((size_t)o->np, sizeof *map);
+    if (!buf || !addrs || !map) {
+        gr_free(buf);
+        gr_free(addrs);
+        gr_free(map);
+        return -1;
+    }
+    int n = 0;
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t;
+         t = strtok_r(NULL, ",", &save))
+        addrs[n++] = t;
+    h->addrs = addrs;
+    h->rank_host = map;
+    h->nhosts = n;
+    if (n == 0 || addrs[0] != buf) {
+        fprintf(stderr, "granary mpirun: --hosts wants ADDR,ADDR,...\n");
+        return -1;
+    }
+    char* end;
+    long self = o->mpi_host ? strtol(o->mpi_host, &end, 10) : -1;
+    if (!o->mpi_host || *end || self < 0 || self >= n) {
+        fprintf(stderr,
+                "granary mpirun: --host wants this host's index, 0..%d\n",
+                n - 1);
+        return -1;
+    }
+    h->self = (int)self;
+    h->app = 1;
+    if (o->mpi_app) {
+        h->app = strtoull(o->mpi_app, &end, 10);
+        if (*end || !h->app) {
+            fprintf(stderr, "granary mpirun: --app wants a number > 0\n");
+            return -1;
+        }
+    }
+    if (n > o->np) {
+        fprintf(stderr, "granary mpirun: more hosts than ranks\n");
+        return -1;
+    }
+    const char* p = o->mpi_map;
+    for (int i = 0; i < o->np; i++) {
+        if (!p) {
+            map[i] = (int)((long)i * n / o->np);
+            continue;
+        }
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 0 || v >= n || (*end != ',' && *end != '\0') ||
+            (*end == '\0' && i != o->np - 1)) {
+            fprintf(stderr,
+                    "granary mpirun: --map wants %d host indexes 0..%d\n",
+                    o->np,
+                    n - 1);
+            return -1;
+        }
+        map[i] = (int)v;
+        p = *end ? end + 1 : end;
+    }
+    if (p && *p) {
+        fprintf(stderr, "granary mpirun: --map has more than -np entries\n");
+        return -1;
+    }
+    for (int hi = 0; hi < n; hi++) {
+        int used = 0;
+        for (int i = 0; i < o->np; i++)
+            used |= map[i] == hi;
+        if (!used) {
+            fprintf(stderr, "granary mpirun: host %d has no ranks\n", hi);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 int
@@ -274,13 +383,27 @@ gr_cli_mpirun(int argc, char** argv)
     gr_object* obj = NULL;
     gr_mpi_world* world = NULL;
     struct rank_run* rr = NULL;
+    gr_mpi_net* net = NULL;
+    gr_mpi_hosts hs = { .nhosts = 1 };
 
     void (*start)(void*) = NULL;
     if ((status = gr__cli_run_load(&o, &engine, &obj, &start)) != GR_CLI_OK)
         goto out;
     status = GR_CLI_FAILURE;
     int rc;
-    if ((rc = gr_mpi_world_create(o.np, &world)) < 0 ||
+    if ((rc = hosts_parse(&o, &hs)) < 0) {
+        status = GR_CLI_USAGE;
+        goto out;
+    }
+    if (hs.nhosts > 1 && (rc = gr_mpi_net_start(hs.addrs[hs.self], &net)) < 0) {
+        fprintf(stderr,
+                "granary mpirun: cannot listen on %s: %s\n",
+                hs.addrs[hs.self],
+                gr_strerror(rc));
+        goto out;
+    }
+    hs.net = net;
+    if ((rc = gr_mpi_world_create_hosts(o.np, &hs, &world)) < 0 ||
         !(rr = gr_calloc((size_t)o.np, sizeof *rr))) {
         fprintf(stderr,
                 "granary mpirun: cannot create the world: %s\n",
@@ -288,13 +411,19 @@ gr_cli_mpirun(int argc, char** argv)
         goto out;
     }
     int cpus[MAX_NP];
-    int ncpus = bind_cpus(o.np, cpus);
+    int nlocal = 0;
+    for (int i = 0; i < o.np; i++)
+        nlocal += gr_mpi_world_is_local(world, i);
+    int ncpus = bind_cpus(nlocal, cpus);
+    int k = 0;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, RANK_STACK);
     for (int i = 0; i < o.np; i++) {
+        if (!gr_mpi_world_is_local(world, i))
+            continue;
         rr[i] = (struct rank_run){ .index = i,
-                                   .cpu = ncpus ? cpus[i] : -1,
+                                   .cpu = ncpus ? cpus[k++] : -1,
                                    .world = world,
                                    .obj = obj,
                                    .o = &o,
@@ -322,6 +451,8 @@ out:
         gr_free(rr);
     }
     gr_mpi_world_destroy(world);
+    gr_mpi_net_stop(net);
+    hosts_fini(&hs);
     if (obj)
         gr_object_unref(obj);
     gr_engine_destroy(engine);

@@ -102,6 +102,14 @@ gr__cli_run_parse(int argc, char** argv, gr__cli_run_opts* o)
                 return -1;
             }
             o->np = (int)np;
+        } else if (o->mpi && strcmp(a, "--hosts") == 0 && val) {
+            o->mpi_hosts = argv[++i];
+        } else if (o->mpi && strcmp(a, "--host") == 0 && val) {
+            o->mpi_host = argv[++i];
+        } else if (o->mpi && strcmp(a, "--map") == 0 && val) {
+            o->mpi_map = argv[++i];
+        } else if (o->mpi && strcmp(a, "--app") == 0 && val) {
+            o->mpi_app = argv[++i];
         } else if (strcmp(a, "--dir") == 0 && val) {
             if (o->n_dirs == GR__CLI_MAX_DIRS) {
                 fprintf(stderr, "granary %s: too many --dir options\n", cmd);

@@ -13,6 +13,7 @@
 
 #include "cli/cli_int.h"
 #include "cluster/cluster.h"
+#include "mpi/mpi.h"
 #include "state/state.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -33,6 +34,9 @@ worker_usage(FILE* f)
       "                       redis://host[:port] (default: embedded,\n"
       "                       i.e. state is not shared with other hosts)\n"
       "  --id NAME            host id (default: the hostname)\n"
+      "  --mpi-listen ADDR    listener for the MPI ranks of other hosts\n"
+      "                       (default 0.0.0.0:0: any port; the planner\n"
+      "                       tells others this host's address with it)\n"
       "  --data DIR           this worker's function store (default\n"
       "                       $GRANARY_DATA/worker-ID)\n"
       "  --cache DIR          compiled-object cache (default\n"
@@ -48,6 +52,7 @@ struct worker_opts
     gr__cli_common c;
     const char* planner;
     const char* id;
+    const char* mpi_listen;
     long slots;
 };
 
@@ -59,6 +64,7 @@ gr_cli_worker(int argc, char** argv)
         { "--planner", GR__CLI_STR, &o.planner, 0, 0 },
         { "--id", GR__CLI_STR, &o.id, 0, 0 },
         { "--slots", GR__CLI_LONG, &o.slots, 1, 4096 },
+        { "--mpi-listen", GR__CLI_STR, &o.mpi_listen, 0, 0 },
         { NULL, GR__CLI_FLAG, NULL, 0, 0 },
     };
     if (gr__cli_parse("worker", argc, argv, own, &o.c, 0, worker_usage) < 0)
@@ -79,12 +85,25 @@ gr_cli_worker(int argc, char** argv)
     char data[4096];
     gr__cli_stack st = { 0 };
     gr_worker* worker = NULL;
+    gr_mpi_net* mpi = NULL;
+    const char* ml = o.mpi_listen ? o.mpi_listen : "0.0.0.0:0";
+    int rc = gr_mpi_net_start(ml, &mpi);
+    if (rc) {
+        fprintf(stderr,
+                "granary worker: cannot listen for MPI on %s: %s\n",
+                ml,
+                gr_strerror(rc));
+        return GR_CLI_FAILURE;
+    }
     gr_worker_config wcfg = { .planner = o.planner,
                               .id = o.id,
-                              .slots = (uint32_t)o.slots };
-    int rc = gr_worker_create(&wcfg, &worker);
+                              .slots = (uint32_t)o.slots,
+                              .mpi_net = mpi,
+                              .mpi_port = gr_mpi_net_port(mpi) };
+    rc = gr_worker_create(&wcfg, &worker);
     if (rc) {
         fprintf(stderr, "granary worker: %s\n", gr_strerror(rc));
+        gr_mpi_net_stop(mpi);
         return GR_CLI_FAILURE;
     }
     char hostname[64] = "";
@@ -136,5 +155,6 @@ gr_cli_worker(int argc, char** argv)
 out:
     gr_worker_destroy(worker); /* before the scheduler it runs on */
     gr__cli_stack_stop(&st);
+    gr_mpi_net_stop(mpi); /* after every MPI app ended */
     return status;
 }

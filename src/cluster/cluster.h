@@ -36,6 +36,18 @@ typedef struct gr_cluster_policy
     size_t (*choose)(const gr_cluster_view* v, size_t n);
 } gr_cluster_policy;
 
+/* Places the np ranks of an MPI world on n hosts, all or nothing:
+ * counts[i] ranks go to v[i]. Only free slots (slots - used) count.
+ * Bin-pack (spread 0) fills the earliest-joined host before the next, so
+ * ranks stay together; spread puts each rank on the host with the most
+ * free slots left (ties: joined earlier). Returns 0, or -ENOSPC when the
+ * hosts have fewer free slots than np (counts all 0). Pure. */
+int gr_cluster_mpi_place(const gr_cluster_view* v,
+                         size_t n,
+                         int np,
+                         int spread,
+                         int* counts);
+
 /* "binpack" (the default) or "spread"; NULL if unknown. */
 const gr_cluster_policy* gr_cluster_policy_find(const char* name);
 /* The built-in policies, NULL-terminated. */
@@ -84,6 +96,11 @@ typedef struct gr_worker_config
     uint32_t slots;       /* announced; should equal the scheduler's */
     int heartbeat_ms;     /* 0 = 500 */
     int fetch_timeout_ms; /* FetchModule; 0 = 30000 */
+    /* MPI: this host's listener for the ranks of other hosts (borrowed;
+     * NULL = no MPI apps here) and its port, announced in Hello (other
+     * hosts connect to the address the planner sees this worker at). */
+    struct gr_mpi_net* mpi_net;
+    int mpi_port;
 } gr_worker_config;
 
 /* Creates a worker (not yet connected); put its placement and remote

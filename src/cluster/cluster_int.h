@@ -99,4 +99,32 @@ int gr__cluster_send_failure(gr_peer* p,
                              int status,
                              const char* host);
 
+/* ---- MPI apps (mpi_plan.c) ---------------------------------------------- */
+
+/* One host's part of an MPI app, as the planner saw it end. */
+typedef struct gr__cluster_mpi_part
+{
+    char host[64];
+    int lost;               /* the host died (or never answered) */
+    char why[160];          /* then: what the app's error says */
+    const gr_call_info* ci; /* its outcome (output: its ranks' document) */
+} gr__cluster_mpi_part;
+
+/* The whole app's outcome from its parts (host index = part index): one
+ * document with every rank, stdout and stderr in rank order, the
+ * deciding part's state, status and exit status. out owns its buffers
+ * (gr__cluster_info_fini). Returns 0 or -ENOMEM (out then says so). */
+int gr__cluster_mpi_merge(int np,
+                          const int* rank_host,
+                          const gr__cluster_mpi_part* parts,
+                          int nparts,
+                          gr_call_info* out);
+
+/* The ranks of host in rank_host[0..np) as text ("0-1,4"). */
+void gr__cluster_mpi_ranks_text(const int* rank_host,
+                                int np,
+                                int host,
+                                char* buf,
+                                size_t len);
+
 #endif

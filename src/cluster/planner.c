@@ -16,61 +16,9 @@
 #include <granary/status.h>
 
 #include "cluster/cluster_int.h"
+#include "cluster/planner_int.h"
 #include "util/alloc.h"
 #include "util/log.h"
-
-#define MAX_HOSTS 256
-#define FLIGHT_BUCKETS 1024
-#define MONITOR_PERIOD_NS 100000000ull
-
-/* One registered worker. Under planner->lock; freed only after it is
- * unlinked from the table and every flight on it is gone. */
-struct host
-{
-    char id[64];
-    char addr[64];
-    gr_peer* peer; /* a reference */
-    uint32_t slots, hb_used;
-    uint32_t inflight; /* placed here, no outcome yet (incl. reserved) */
-    uint64_t last_ns, placed, order;
-    int down; /* connection ended or Bye: dropped at the next tick */
-    gr_warm_fn* warm;
-    size_t nwarm;
-};
-
-/* A call sent to a host and not yet answered. Under planner->lock. */
-struct flight
-{
-    uint64_t id;
-    struct host* host; /* valid while the flight is in the table */
-    char host_id[64];  /* for messages after it left the table */
-    char user[GR_SCHED_NAME_MAX + 1];
-    char fn[GR_SCHED_NAME_MAX + 1];
-    uint64_t deadline_ns;
-    struct flight* next;
-};
-
-struct gr_planner
-{
-    gr_planner_config cfg;
-    char listen[128];
-    char id[64];
-    gr_placement placement;
-    gr_remote remote;
-    gr_sched* sched;
-    gr_server* server;
-
-    pthread_mutex_t lock;
-    pthread_cond_t cv; /* monitor wake-up */
-    struct host* hosts[MAX_HOSTS];
-    size_t nhosts;
-    uint64_t next_order;
-    struct flight* flights[FLIGHT_BUCKETS];
-    int stopping;
-    gr__cluster_tasks tasks; /* chained calls from workers */
-    pthread_t monitor;
-    int monitor_started;
-};
 
 /* The host a chained call comes from, set by the thread placing it, so
  * that the policy can keep an app's granules together. */
@@ -136,6 +84,28 @@ flight_take(gr_planner* p, uint64_t id)
     return NULL;
 }
 
+void
+gr__planner_flight_add(gr_planner* p, struct flight* f)
+{
+    struct flight** slot = flight_slot(p, f->id);
+    f->next = *slot;
+    *slot = f;
+}
+
+struct flight*
+gr__planner_flight_take(gr_planner* p, uint64_t id)
+{
+    return flight_take(p, id);
+}
+
+/* The slots f held on its host are free again (lock held). */
+static void
+inflight_drop(struct host* h, const struct flight* f)
+{
+    uint32_t w = f->weight ? f->weight : 1;
+    h->inflight = h->inflight > w ? h->inflight - w : 0;
+}
+
 /* Moves flights matching (host == h, or past deadline when h is NULL)
  * onto *out. */
 static void
@@ -154,8 +124,8 @@ flights_take_if(gr_planner* p,
                 continue;
             }
             *pp = f->next;
-            if (!h && f->host->inflight)
-                f->host->inflight--;
+            if (!h)
+                inflight_drop(f->host, f);
             f->next = *out;
             *out = f;
         }
@@ -175,7 +145,10 @@ flights_fail(gr_planner* p, struct flight* f, int status, const char* why)
                 f->user,
                 f->fn,
                 why);
-        gr_sched_remote_done(p->sched, f->id, &ci);
+        if (f->app)
+            gr__planner_mpi_part_done(p, f, &ci, 1, why);
+        else
+            gr_sched_remote_done(p->sched, f->id, &ci);
         gr_free(f);
         f = next;
     }
@@ -301,8 +274,8 @@ planner_start(void* ctx, const char* host, const gr_remote_call* d)
                 gr_net_strerror(rc));
         pthread_mutex_lock(&p->lock);
         struct flight* mine = flight_take(p, d->id);
-        if (mine && mine->host->inflight)
-            mine->host->inflight--;
+        if (mine)
+            inflight_drop(mine->host, mine);
         pthread_mutex_unlock(&p->lock);
         gr_free(mine);
         return rc;
@@ -360,6 +333,9 @@ planner_hosts(void* ctx, gr_host_info** out, size_t* nout)
                 r->id = f->id;
                 memcpy(r->user, f->user, sizeof r->user);
                 memcpy(r->fn, f->fn, sizeof r->fn);
+                r->ranks[0] = '\0';
+                if (f->app)
+                    gr__planner_mpi_ranks(f, r->ranks, sizeof r->ranks);
             }
     }
     pthread_mutex_unlock(&p->lock);
@@ -425,6 +401,7 @@ host_register(gr_planner* p,
               gr_peer* peer,
               const char* id,
               uint32_t slots,
+              uint32_t mpi_port,
               struct host** replaced,
               struct flight** orphans)
 {
@@ -436,12 +413,15 @@ host_register(gr_planner* p,
     h->peer = peer;
     gr_peer_ref(peer);
     h->slots = slots;
+    h->mpi_port = mpi_port;
     h->last_ns = gr_time_now_ns();
     pthread_mutex_lock(&p->lock);
     struct host* old = host_by_id(p, id);
     if (!old)
         old = host_by_peer(p, peer);
     if (old) {
+        if (!h->mpi_port && old->peer == peer)
+            h->mpi_port = old->mpi_port; /* a rejoin by heartbeat */
         host_unlink(p, old);
         flights_take_if(p, old, 0, orphans);
         *replaced = old;
@@ -473,7 +453,8 @@ on_hello(gr_planner* p, gr_peer* peer, const Granary__Envelope* m)
     struct host* old = NULL;
     struct flight* orphans = NULL;
     if (!rc)
-        rc = host_register(p, peer, hi->host_id, hi->slots, &old, &orphans);
+        rc = host_register(
+          p, peer, hi->host_id, hi->slots, hi->mpi_port, &old, &orphans);
     if (rc) {
         GR_WARN("planner: refusing host '%s' from %s: %s",
                 hi->host_id ? hi->host_id : "",
@@ -527,7 +508,7 @@ on_heartbeat(gr_planner* p, gr_peer* peer, const Granary__Heartbeat* hb)
         return;
     struct host* old = NULL;
     struct flight* orphans = NULL;
-    if (host_register(p, peer, hb->host_id, hb->slots, &old, &orphans) == 0)
+    if (host_register(p, peer, hb->host_id, hb->slots, 0, &old, &orphans) == 0)
         GR_INFO("planner: host %s rejoined", hb->host_id);
     flights_fail(p, orphans, -EHOSTDOWN, "its host re-registered");
     host_free(old);
@@ -544,8 +525,7 @@ on_result(gr_planner* p, gr_peer* peer, const Granary__InvokeResult* res)
     /* Only the host the call was sent to may answer it. */
     if (f && f->host->peer == peer) {
         f = flight_take(p, res->call_id);
-        if (f->host->inflight)
-            f->host->inflight--;
+        inflight_drop(f->host, f);
         if (res->state == GRANARY__CALL_STATE__CALL_STATE_DONE)
             warm_returned(f->host, f->user, f->fn);
     } else {
@@ -559,14 +539,17 @@ on_result(gr_planner* p, gr_peer* peer, const Granary__InvokeResult* res)
                  (unsigned long long)res->call_id);
         return;
     }
-    gr_free(f);
     gr_call_info ci;
     int rc = gr__cluster_info_from_result(res, &ci);
     if (rc)
         gr__cluster_info_failed(&ci, rc, host);
     if (!ci.host[0])
         snprintf(ci.host, sizeof ci.host, "%s", host);
-    gr_sched_remote_done(p->sched, res->call_id, &ci);
+    if (f->app)
+        gr__planner_mpi_part_done(p, f, &ci, 0, "");
+    else
+        gr_sched_remote_done(p->sched, res->call_id, &ci);
+    gr_free(f);
     if (!rc)
         gr__cluster_info_fini(&ci);
 }
@@ -781,7 +764,11 @@ gr_planner_create(const gr_planner_config* cfg, gr_planner** out)
     p->placement = (gr_placement){ .ctx = p,
                                    .place = planner_place,
                                    .hosts = planner_hosts };
-    p->remote = (gr_remote){ .ctx = p, .start = planner_start };
+    p->remote = (gr_remote){ .ctx = p,
+                             .start = planner_start,
+                             .mpi_place = gr__planner_mpi_place,
+                             .mpi_start = gr__planner_mpi_start,
+                             .mpi_cancel = gr__planner_mpi_cancel };
     *out = p;
     return 0;
 }

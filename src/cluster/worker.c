@@ -15,6 +15,7 @@
 #include <granary/status.h>
 
 #include "cluster/cluster_int.h"
+#include "mpi/mpi.h"
 #include "util/alloc.h"
 #include "util/hash.h"
 #include "util/log.h"
@@ -217,10 +218,39 @@ run_invoke(void* ctx, gr_peer* peer, const Granary__Envelope* m)
     const Granary__Invoke* inv = m->invoke;
     int rc = ensure_fn(w, inv->user, inv->fn, inv->wasm_hash);
     gr_call_info ci;
+    /* an MPI app's part: this host's ranks of a world the planner placed */
+    const Granary__MpiWorld* mw = inv->mpi;
+    gr_mpi_part part = { 0 };
+    if (!rc && inv->np) {
+        if (!mw || !w->cfg.mpi_net || mw->n_rank_host != inv->np ||
+            mw->n_addrs != mw->n_names || mw->self >= mw->n_addrs ||
+            !mw->n_addrs || inv->np > 4096)
+            rc = -EINVAL;
+        else if (!(part.rank_host =
+                     gr_calloc(mw->n_rank_host, sizeof *part.rank_host)))
+            rc = -ENOMEM;
+        for (size_t i = 0; !rc && i < mw->n_rank_host; i++) {
+            if (mw->rank_host[i] >= mw->n_addrs)
+                rc = -EINVAL;
+            else
+                ((int*)part.rank_host)[i] = (int)mw->rank_host[i];
+        }
+        if (!rc) {
+            part.app = mw->app;
+            part.np = (int)inv->np;
+            part.nhosts = (int)mw->n_addrs;
+            part.self = (int)mw->self;
+            part.addrs = (const char* const*)mw->addrs;
+            part.names = (const char* const*)mw->names;
+            part.net = w->cfg.mpi_net;
+        }
+    }
     if (!rc) {
         gr_invoke_opts o = { .id = inv->call_id,
                              .host = "local",
-                             .timeout_ns = inv->timeout_ns };
+                             .timeout_ns = inv->timeout_ns,
+                             .np = (int)inv->np,
+                             .mpi = inv->np ? &part : NULL };
         rc = gr_sched_call(w->sched,
                            inv->user,
                            inv->fn,
@@ -229,6 +259,7 @@ run_invoke(void* ctx, gr_peer* peer, const Granary__Envelope* m)
                            &o,
                            &ci);
     }
+    gr_free((void*)part.rank_host);
     int src = gr__cluster_send_outcome(peer, inv->call_id, rc, &ci, w->id);
     if (src)
         GR_WARN("worker: result of %016llx not delivered: %s",
@@ -285,6 +316,21 @@ worker_on_message(void* ctx, gr_peer* peer, Granary__Envelope* m)
         case GRANARY__ENVELOPE__BODY_PING:
             gr__cluster_pong(peer, m);
             break;
+        case GRANARY__ENVELOPE__BODY_MPI:
+            /* the planner ends an MPI app whose other host died */
+            if (w->cfg.mpi_net &&
+                m->mpi->kind == GRANARY__MPI_KIND__MPI_KIND_FAIL) {
+                int k = m->mpi->fail_kind;
+                gr_mpi_net_fail(w->cfg.mpi_net,
+                                m->mpi->app,
+                                k > GR_MPI_FAIL_NONE && k <= GR_MPI_FAIL_HOST
+                                  ? (enum gr_mpi_fail_kind)k
+                                  : GR_MPI_FAIL_ERROR,
+                                m->mpi->src,
+                                m->mpi->code,
+                                m->mpi->what);
+            }
+            break;
         default:
             gr__cluster_unexpected(peer, m, "worker");
             break;
@@ -303,6 +349,7 @@ worker_on_state(void* ctx, gr_peer* peer, int up)
         hi.slots = w->cfg.slots;
         hi.version = GR_NET_PROTO_VERSION;
         hi.build = (char*)"granary";
+        hi.mpi_port = w->cfg.mpi_net ? (uint32_t)w->cfg.mpi_port : 0;
         Granary__Envelope env = GRANARY__ENVELOPE__INIT;
         env.body_case = GRANARY__ENVELOPE__BODY_HELLO;
         env.hello = &hi;

@@ -187,6 +187,11 @@ sched_error(struct MHD_Connection* c,
             code = MHD_HTTP_SERVICE_UNAVAILABLE;
             msg = "shutting down";
             break;
+        case -ENOSPC:
+            code = MHD_HTTP_CONFLICT;
+            msg = "cannot place every rank of the MPI world: not enough "
+                  "free slots";
+            break;
         case -EINVAL:
             code = MHD_HTTP_BAD_REQUEST;
             break;
@@ -257,14 +262,18 @@ do_hosts(struct MHD_Connection* c, gr__http_req* r)
             char id[24];
             snprintf(
               id, sizeof id, "%llu", (unsigned long long)h->running[k].id);
-            json_array_append_new(run,
-                                  json_pack("{s:s, s:s, s:s}",
-                                            "id",
-                                            id,
-                                            "user",
-                                            h->running[k].user,
-                                            "fn",
-                                            h->running[k].fn));
+            json_t* one = json_pack("{s:s, s:s, s:s}",
+                                    "id",
+                                    id,
+                                    "user",
+                                    h->running[k].user,
+                                    "fn",
+                                    h->running[k].fn);
+            /* an MPI app's ranks there */
+            if (one && h->running[k].ranks[0])
+                json_object_set_new(
+                  one, "ranks", json_string(h->running[k].ranks));
+            json_array_append_new(run, one);
         }
         json_t* warm = json_array();
         for (size_t k = 0; k < h->nwarm; k++) {
@@ -530,6 +539,18 @@ start_sync(struct MHD_Connection* c,
     return gr__http_defer_call(c, r, id);
 }
 
+/* ?np=N (an MPI world of N ranks): 0 if absent, -1 if bad. */
+static int
+query_np(struct MHD_Connection* c)
+{
+    const char* v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "np");
+    if (!v)
+        return 0;
+    char* end;
+    long n = strtol(v, &end, 10);
+    return end == v || *end || n < 1 || n > 4096 ? -1 : (int)n;
+}
+
 static enum MHD_Result
 do_fn_invoke(struct MHD_Connection* c, gr__http_req* r)
 {
@@ -540,6 +561,10 @@ do_fn_invoke(struct MHD_Connection* c, gr__http_req* r)
                               r,
                               MHD_HTTP_BAD_REQUEST,
                               "timeout must be a positive number of seconds");
+    if ((o.np = query_np(c)) < 0)
+        return gr__http_error(
+          c, r, MHD_HTTP_BAD_REQUEST, "np must be a world size, 1..4096");
+    o.spread = query_flag(c, "spread");
     if (query_flag(c, "async")) {
         uint64_t id = 0;
         int rc = gr_sched_invoke(
@@ -764,19 +789,25 @@ do_call_post(struct MHD_Connection* c, gr__http_req* r)
     const char* fn = json_string_value(json_object_get(req, "function"));
     json_t* jasync = json_object_get(req, "async");
     json_t* jto = json_object_get(req, "timeout");
+    json_t* jnp = json_object_get(req, "np");
+    json_t* jspread = json_object_get(req, "spread");
     char user[GR_TOKEN_USER_MAX + 1], name[GR_TOKEN_USER_MAX + 1];
     const char* slash = fn ? strchr(fn, '/') : NULL;
     if (!slash || !gr_http_name_valid(fn, (size_t)(slash - fn)) ||
         !gr_http_name_valid(slash + 1, strlen(slash + 1)) ||
         (jasync && !json_is_boolean(jasync)) ||
-        (jto && (!json_is_number(jto) || !(json_number_value(jto) > 0)))) {
+        (jto && (!json_is_number(jto) || !(json_number_value(jto) > 0))) ||
+        (jnp && (!json_is_integer(jnp) || json_integer_value(jnp) < 1 ||
+                 json_integer_value(jnp) > 4096)) ||
+        (jspread && !json_is_boolean(jspread))) {
         json_decref(req);
         return gr__http_error(
           c,
           r,
           MHD_HTTP_BAD_REQUEST,
           "want {\"function\": \"user/fn\", \"input\": \"...\" | "
-          "\"input_base64\": \"...\", \"async\": bool, \"timeout\": secs}");
+          "\"input_base64\": \"...\", \"async\": bool, \"timeout\": secs, "
+          "\"np\": ranks, \"spread\": bool}");
     }
     memcpy(user, fn, (size_t)(slash - fn));
     user[slash - fn] = '\0';
@@ -787,6 +818,8 @@ do_call_post(struct MHD_Connection* c, gr__http_req* r)
           c, r, MHD_HTTP_FORBIDDEN, "this token may not access that user");
     }
     gr_invoke_opts o = { 0 };
+    o.np = jnp ? (int)json_integer_value(jnp) : 0;
+    o.spread = jspread && json_is_true(jspread);
     if (jto) {
         o.timeout_ns = (uint64_t)(json_number_value(jto) * 1e9);
         uint64_t cap = r->srv->cfg.max_timeout_ns;

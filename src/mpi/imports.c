@@ -177,17 +177,19 @@ Z_granary_mpiZ_rank_host(inst_t* ctx, uint32_t rank)
     wasm_rt_memory_t* mem;
     gr_mpi_rank* r = rank_of(ctx, &mem);
     int size = r ? gr_mpi_world_nranks(gr_mpi_rank_world(r)) : 1;
-    /* one host for now: every rank of the world runs in this process */
-    return (int32_t)rank >= 0 && (int32_t)rank < size
-             ? 0
-             : (uint32_t)GR_MPI_ERR_RANK;
+    if ((int32_t)rank < 0 || (int32_t)rank >= size)
+        return (uint32_t)GR_MPI_ERR_RANK;
+    return r ? (uint32_t)gr_mpi_world_rank_host(gr_mpi_rank_world(r),
+                                                (int32_t)rank)
+             : 0;
 }
 
 uint32_t
 Z_granary_mpiZ_host_count(inst_t* ctx)
 {
-    (void)ctx;
-    return 1;
+    wasm_rt_memory_t* mem;
+    gr_mpi_rank* r = rank_of(ctx, &mem);
+    return r ? (uint32_t)gr_mpi_world_host_count(gr_mpi_rank_world(r)) : 1;
 }
 
 uint32_t

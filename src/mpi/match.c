@@ -88,6 +88,12 @@ req_done(struct gr__mpi_req* q, int result)
     set_state(q, REQ_DONE);
 }
 
+void
+gr__mpi_req_done(struct gr__mpi_req* q, int result)
+{
+    req_done(q, result);
+}
+
 /* ---- queues ------------------------------------------------------------- */
 
 static void
@@ -173,6 +179,10 @@ msg_free(struct gr__mpi_msg* m)
 static void
 fail_sender(gr_mpi_world* w, struct gr__mpi_msg* m)
 {
+    if (m->remote) {
+        gr__mpi_remote_refuse(w, m);
+        return;
+    }
     if (m->eager || !m->sreq)
         return;
     m->sreq->msg = NULL;
@@ -202,6 +212,7 @@ gr__mpi_rank_drop(gr_mpi_rank* r)
             r->probed[i] = NULL;
         }
     }
+    gr__mpi_remote_rank_drop(r);
     /* r's own rendezvous sends still waiting in other ranks' queues point
      * into r's memory: take them back. */
     for (int i = 0; i < w->size; i++) {
@@ -210,7 +221,7 @@ gr__mpi_rank_drop(gr_mpi_rank* r)
             continue;
         for (struct gr__mpi_msg *m = y->unx_head, *next; m; m = next) {
             next = m->next;
-            if (!m->eager && m->src == r->index) {
+            if (!m->eager && !m->remote && m->src == r->index) {
                 unx_remove(y, m);
                 m->sreq->msg = NULL;
                 msg_free(m);
@@ -218,7 +229,7 @@ gr__mpi_rank_drop(gr_mpi_rank* r)
         }
         for (int32_t j = 0; j < y->n_probed; j++) {
             struct gr__mpi_msg* m = y->probed[j];
-            if (m && !m->eager && m->src == r->index) {
+            if (m && !m->eager && !m->remote && m->src == r->index) {
                 m->sreq->msg = NULL;
                 msg_free(m);
                 y->probed[j] = NULL;
@@ -369,6 +380,8 @@ start_send(gr_mpi_rank* r,
         req_done(q, GR_MPI_ERR_RANK);
         return 0;
     }
+    if (gr__mpi_is_remote(w, dest))
+        return gr__mpi_remote_send(r, q, buf, len, dest, tag, ctx, mode);
     struct gr__mpi_req* rq = d->posted_head;
     while (rq && !matches(rq->src, rq->tag, rq->ctx, r->index, tag, ctx))
         rq = rq->next;
@@ -549,6 +562,12 @@ static void
 deliver(gr_mpi_rank* r, struct gr__mpi_req* q, struct gr__mpi_msg* m)
 {
     gr_mpi_world* w = r->w;
+    if (m->remote) {
+        /* completed when the last piece arrives (remote.c) */
+        gr__mpi_remote_fetch(r, q, m);
+        msg_free(m);
+        return;
+    }
     size_t n = m->len < q->cap ? m->len : q->cap;
     if (m->eager && n <= SMALL_COPY) {
         if (n) /* a 0-byte eager message has no data */
@@ -957,4 +976,94 @@ gr_mpi_rank_mrecv(gr_mpi_rank* r,
     int32_t req;
     int rc = gr_mpi_rank_imrecv(r, buf, len, msg, &req);
     return rc < 0 ? rc : gr_mpi_rank_wait(r, req, st);
+}
+
+/* ---- arrivals from other hosts (remote.c) -------------------------------- */
+
+static struct gr__mpi_req*
+posted_find(gr_mpi_rank* d, int src, int tag, int ctx)
+{
+    struct gr__mpi_req* rq = d->posted_head;
+    while (rq && !matches(rq->src, rq->tag, rq->ctx, src, tag, ctx))
+        rq = rq->next;
+    return rq;
+}
+
+void
+gr__mpi_arrive_eager(gr_mpi_rank* d,
+                     int src,
+                     int tag,
+                     int ctx,
+                     const void* data,
+                     size_t len)
+{
+    if (d->detached)
+        return;
+    struct gr__mpi_req* rq = posted_find(d, src, tag, ctx);
+    if (rq) {
+        post_remove(d, rq);
+        size_t n = len < rq->cap ? len : rq->cap;
+        if (n)
+            memcpy(rq->buf, data, n);
+        rq->st.source = src;
+        rq->st.tag = tag;
+        rq->st.bytes = (int64_t)len;
+        req_done(rq, len > rq->cap ? GR_MPI_ERR_TRUNCATE : 0);
+        gr__mpi_rank_wake(d);
+        return;
+    }
+    struct gr__mpi_msg* m = gr_calloc(1, sizeof *m);
+    if (!m || (len && !(m->data = gr_malloc(len)))) {
+        gr_free(m);
+        gr__mpi_world_fail(
+          d->w, d->index, GR_MPI_FAIL_ERROR, 0, "out of memory", 0);
+        return;
+    }
+    if (len)
+        memcpy(m->data, data, len);
+    m->src = src;
+    m->tag = tag;
+    m->ctx = ctx;
+    m->len = len;
+    m->eager = 1;
+    m->handle = -1;
+    unx_append(d, m);
+    gr__mpi_rank_wake(d);
+}
+
+void
+gr__mpi_arrive_rts(gr_mpi_rank* d,
+                   int src,
+                   int tag,
+                   int ctx,
+                   size_t len,
+                   int shost,
+                   uint64_t token)
+{
+    struct gr__mpi_msg tmp = { .src = src,
+                               .tag = tag,
+                               .ctx = ctx,
+                               .len = len,
+                               .remote = 1,
+                               .shost = shost,
+                               .token = token,
+                               .handle = -1 };
+    if (d->detached) {
+        gr__mpi_remote_refuse(d->w, &tmp);
+        return;
+    }
+    struct gr__mpi_req* rq = posted_find(d, src, tag, ctx);
+    if (rq) {
+        post_remove(d, rq);
+        gr__mpi_remote_fetch(d, rq, &tmp);
+        return;
+    }
+    struct gr__mpi_msg* m = gr_calloc(1, sizeof *m);
+    if (!m) {
+        gr__mpi_remote_refuse(d->w, &tmp);
+        return;
+    }
+    *m = tmp;
+    unx_append(d, m);
+    gr__mpi_rank_wake(d);
 }

@@ -64,6 +64,8 @@ enum gr_mpi_fail_kind
     GR_MPI_FAIL_EXIT,  /* a rank exited non-zero before MPI_Finalize */
     GR_MPI_FAIL_ABORT, /* a rank called MPI_Abort(code) */
     GR_MPI_FAIL_ERROR, /* the runner could not run a rank (what says why) */
+    GR_MPI_FAIL_HOST,  /* a host of the world went away (rank = one of its
+                          ranks, code = its host index, what says why) */
 };
 
 typedef struct gr_mpi_failure
@@ -79,7 +81,70 @@ typedef struct gr_mpi_failure
 #define GR_MPI_MAX_RANKS 4096
 int gr_mpi_world_create(int size, gr_mpi_world** out);
 
-/* Frees the world. Every rank must be detached (or never attached). */
+/* ---- several hosts (remote.c) -------------------------------------------
+ * The ranks of a world may live on several hosts (processes): each host
+ * creates the same world with the same rank -> host map and runs its own
+ * ranks; messages to ranks of other hosts go over the cluster transport
+ * (src/net), on one connection per world and direction that the sending
+ * host opens when it first needs it. Small messages are sent whole
+ * (eager); larger and synchronous ones are offered first and streamed in
+ * GR_MPI_CHUNK pieces once the receive is matched, straight from the
+ * sender's memory and into the receiver's, so no host ever holds a whole
+ * copy. Matching is the same as between ranks of one host. A failure on
+ * any host ends the world on every host; a host whose connection breaks
+ * without saying Bye ends it with GR_MPI_FAIL_HOST. */
+#define GR_MPI_CHUNK (256 * 1024)
+
+/* A host's listener for the MPI connections of every world it runs part
+ * of. Thread-safe. */
+typedef struct gr_mpi_net gr_mpi_net;
+
+/* Listens on addr ("ip:port", port 0 = any). Errors as gr_server_start. */
+int gr_mpi_net_start(const char* addr, gr_mpi_net** out);
+int gr_mpi_net_port(const gr_mpi_net* n);
+/* Stops listening. Every world using n must be destroyed first. NULL is a
+ * no-op. */
+void gr_mpi_net_stop(gr_mpi_net* n);
+
+/* Ends the world of app running here, if any, with this failure (from
+ * outside the world: the planner saw one of its hosts die). Returns 1 if
+ * it was running here, else 0. */
+int gr_mpi_net_fail(gr_mpi_net* n,
+                    uint64_t app,
+                    enum gr_mpi_fail_kind kind,
+                    int rank,
+                    int code,
+                    const char* what);
+
+typedef struct gr_mpi_hosts
+{
+    uint64_t app;             /* the world's id, the same on every host */
+    int nhosts;               /* >= 1 */
+    int self;                 /* this host's index */
+    const int* rank_host;     /* host index of every rank (size entries) */
+    const char* const* addrs; /* MPI address of every host ("ip:port") */
+    gr_mpi_net* net;          /* this host's listener (borrowed; outlives
+                                 the world) */
+} gr_mpi_hosts;
+
+/* Creates a world whose ranks live on several hosts (h is copied). With
+ * nhosts 1 it is gr_mpi_world_create. Messages for it that arrive before
+ * it is created wait (up to 30 s). Returns 0, -EINVAL (bad map, a host
+ * without ranks, an app id already running here), -ENOMEM, -EAGAIN. */
+int gr_mpi_world_create_hosts(int size,
+                              const gr_mpi_hosts* h,
+                              gr_mpi_world** out);
+
+/* The host index of a rank (0 with one host), the number of hosts, this
+ * host's index; 1 if rank runs on this host. */
+int gr_mpi_world_rank_host(const gr_mpi_world* w, int rank);
+int gr_mpi_world_host_count(const gr_mpi_world* w);
+int gr_mpi_world_self_host(const gr_mpi_world* w);
+int gr_mpi_world_is_local(const gr_mpi_world* w, int rank);
+
+/* Frees the world (with several hosts: says Bye to the hosts it talked
+ * to, or passes on its failure to every host, then closes its
+ * connections). Every local rank must be detached (or never attached). */
 void gr_mpi_world_destroy(gr_mpi_world* w);
 
 int gr_mpi_world_nranks(const gr_mpi_world* w);

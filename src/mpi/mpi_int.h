@@ -60,6 +60,11 @@ struct gr__mpi_msg
     struct gr__mpi_req* sreq;
     struct gr__mpi_msg *prev, *next;
     int32_t handle; /* in the receiver's mprobe table, or -1 */
+    /* a rendezvous offer from a rank on another host (remote.c): data is
+     * NULL, shost/token name the sender's pending send */
+    int remote;
+    int shost;
+    uint64_t token;
 };
 
 struct gr_mpi_rank
@@ -100,7 +105,20 @@ struct gr_mpi_world
     int failed;
     gr_mpi_failure failure;
     gr_mpi_rank* ranks;
+    /* Several hosts (remote.c): rank -> host index, this host's index.
+     * Ranks of other hosts have a gr_mpi_rank that is never attached; its
+     * detached flag says their host ended (Bye). link is NULL with one
+     * host. */
+    int nhosts, self_host;
+    int* rank_host;
+    struct gr__mpi_link* link;
 };
+
+static inline int
+gr__mpi_is_remote(const gr_mpi_world* w, int rank)
+{
+    return w->link && w->rank_host[rank] != w->self_host;
+}
 
 /* Wakes r's waiters (lock held). */
 void gr__mpi_rank_wake(gr_mpi_rank* r);
@@ -112,5 +130,55 @@ void gr__mpi_rank_free_all(gr_mpi_rank* r);
  * GR_MPI_ERR_RANK, and removes r's rendezvous messages from the other
  * ranks' queues (lock held). */
 void gr__mpi_rank_drop(gr_mpi_rank* r);
+
+/* match.c, for remote.c (lock held): completes q with result; delivers
+ * an eager message from a rank of another host to d (copied), or queues
+ * (or matches) a rendezvous offer from one. */
+void gr__mpi_req_done(struct gr__mpi_req* q, int result);
+void gr__mpi_arrive_eager(gr_mpi_rank* d,
+                          int src,
+                          int tag,
+                          int ctx,
+                          const void* data,
+                          size_t len);
+void gr__mpi_arrive_rts(gr_mpi_rank* d,
+                        int src,
+                        int tag,
+                        int ctx,
+                        size_t len,
+                        int shost,
+                        uint64_t token);
+/* The first failure of w was recorded (lock held): tell the other hosts,
+ * unless it came from one of them. */
+void gr__mpi_world_failed(gr_mpi_world* w, int from_remote);
+int gr__mpi_world_fail(gr_mpi_world* w,
+                       int rank,
+                       enum gr_mpi_fail_kind kind,
+                       int code,
+                       const char* what,
+                       int from_remote);
+
+/* remote.c (lock held unless said): starts a send of q to a rank of
+ * another host (the lock is released while writing to the network; q is
+ * completed, or pending until the receiver fetched the data); starts
+ * fetching a matched rendezvous offer m into q; refuses an offer that will
+ * never be received (its sender gets GR_MPI_ERR_RANK); forgets r's
+ * pending remote sends and fetches (r detaches). */
+int gr__mpi_remote_send(gr_mpi_rank* r,
+                        struct gr__mpi_req* q,
+                        const void* buf,
+                        size_t len,
+                        int dest,
+                        int tag,
+                        int ctx,
+                        int mode);
+void gr__mpi_remote_fetch(gr_mpi_rank* d,
+                          struct gr__mpi_req* q,
+                          const struct gr__mpi_msg* m);
+void gr__mpi_remote_refuse(gr_mpi_world* w, const struct gr__mpi_msg* m);
+void gr__mpi_remote_rank_drop(gr_mpi_rank* r);
+/* Ends the link of w (without the lock): Bye (or the failure) to the
+ * other hosts, connections closed, the pump thread joined. */
+void gr__mpi_link_destroy(gr_mpi_world* w);
 
 #endif

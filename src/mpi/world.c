@@ -85,6 +85,8 @@ gr_mpi_world_destroy(gr_mpi_world* w)
 {
     if (!w)
         return;
+    if (w->link)
+        gr__mpi_link_destroy(w);
     pthread_mutex_lock(&w->mu);
     for (int i = 0; i < w->size; i++) {
         gr_mpi_rank* r = &w->ranks[i];
@@ -98,8 +100,33 @@ gr_mpi_world_destroy(gr_mpi_world* w)
     for (int i = 0; i < w->size; i++)
         pthread_cond_destroy(&w->ranks[i].cv);
     pthread_mutex_destroy(&w->mu);
+    gr_free(w->rank_host);
     gr_free(w->ranks);
     gr_free(w);
+}
+
+int
+gr_mpi_world_rank_host(const gr_mpi_world* w, int rank)
+{
+    return w->rank_host && rank >= 0 && rank < w->size ? w->rank_host[rank] : 0;
+}
+
+int
+gr_mpi_world_host_count(const gr_mpi_world* w)
+{
+    return w->nhosts ? w->nhosts : 1;
+}
+
+int
+gr_mpi_world_self_host(const gr_mpi_world* w)
+{
+    return w->self_host;
+}
+
+int
+gr_mpi_world_is_local(const gr_mpi_world* w, int rank)
+{
+    return rank >= 0 && rank < w->size && !gr__mpi_is_remote(w, rank);
 }
 
 int
@@ -150,6 +177,19 @@ gr_mpi_world_fail(gr_mpi_world* w,
                   const char* what)
 {
     pthread_mutex_lock(&w->mu);
+    int first = gr__mpi_world_fail(w, rank, kind, code, what, 0);
+    pthread_mutex_unlock(&w->mu);
+    return first;
+}
+
+int
+gr__mpi_world_fail(gr_mpi_world* w,
+                   int rank,
+                   enum gr_mpi_fail_kind kind,
+                   int code,
+                   const char* what,
+                   int from_remote)
+{
     int first = !w->failed;
     if (first) {
         w->failed = 1;
@@ -165,8 +205,9 @@ gr_mpi_world_fail(gr_mpi_world* w,
             if (r->thread && i != rank)
                 gr_rt_cancel(r->thread);
         }
+        if (w->link)
+            gr__mpi_world_failed(w, from_remote);
     }
-    pthread_mutex_unlock(&w->mu);
     return first;
 }
 

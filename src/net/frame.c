@@ -96,8 +96,9 @@ gr_net_type_name(Granary__Envelope__BodyCase type)
 int
 gr__net_type_known(Granary__Envelope__BodyCase type)
 {
-    return type >= GRANARY__ENVELOPE__BODY_HELLO &&
-           type <= GRANARY__ENVELOPE__BODY_PONG;
+    return (type >= GRANARY__ENVELOPE__BODY_HELLO &&
+            type <= GRANARY__ENVELOPE__BODY_PONG) ||
+           type == GRANARY__ENVELOPE__BODY_MPI;
 }
 
 static void

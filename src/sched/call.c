@@ -92,6 +92,7 @@ bucket_of(const struct gr__shard* sh, uint64_t id)
 static void
 call_free(struct gr__call* c)
 {
+    gr__sched_mpi_free(c->mpi);
     gr__sched_fn_unref(c->fn);
     gr_free(c->input);
     gr_free(c->output);
@@ -930,6 +931,23 @@ invoke(gr_sched* s,
     }
     int rc = dup_bytes(input, len, &c->input);
     c->input_len = len;
+    if (!rc && o && o->np > 0) {
+        c->np = o->np;
+        c->spread = o->spread;
+        if (!c->fn)
+            rc = -ENOENT;
+        else if (!parent && (rc = gr__sched_journal_accept(s->journal, c)))
+            ;
+        else
+            rc = gr__sched_mpi_start(s, c, o);
+        if (rc) {
+            atomic_fetch_add(&s->rejected, rc == -EBUSY || rc == -ENOSPC);
+            call_free(c);
+            return rc;
+        }
+        *out = c;
+        return 0;
+    }
     if (!rc)
         rc = place(s, c, o ? o->host : NULL);
     if (!rc && placed_remote(s, c)) {
@@ -1045,7 +1063,8 @@ gr_sched_call(gr_sched* s,
     /* Fast path: a free slot and nobody queued ahead of us. Run here.
      * With remote hosts, only for calls pinned here (placement may send
      * the rest elsewhere). */
-    if (!parent && (!s->remote.start || (pin && !strcmp(pin, "local"))) &&
+    if (!parent && !(o && o->np > 0) &&
+        (!s->remote.start || (pin && !strcmp(pin, "local"))) &&
         !atomic_load(&s->queue_len) && slot_take(s)) {
         int rc;
         struct gr__fn* f = NULL;
@@ -1300,4 +1319,49 @@ gr__sched_calls_fini(gr_sched* s)
     gr_free(s->queue);
     pthread_mutex_destroy(&s->q_lock);
     pthread_cond_destroy(&s->q_cond);
+}
+
+/* ---- for mpi_app.c ---------------------------------------------------------
+ */
+
+int
+gr__sched_record_insert(gr_sched* s, struct gr__call* c)
+{
+    return record_insert(s, c);
+}
+
+void
+gr__sched_record_finish(gr_sched* s, struct gr__call* c, gr_call_state st)
+{
+    record_finish(s, c, st);
+}
+
+void
+gr__sched_call_unref(struct gr__call* c)
+{
+    call_unref(c);
+}
+
+char*
+gr__sched_dup_str(const char* src, size_t n)
+{
+    return dup_str(src, n);
+}
+
+/* Takes n slots at once, or none: 1 if taken. */
+int
+gr__sched_slots_take(gr_sched* s, int n)
+{
+    int f = atomic_load_explicit(&s->free_slots, memory_order_relaxed);
+    while (f >= n)
+        if (atomic_compare_exchange_weak(&s->free_slots, &f, f - n))
+            return 1;
+    return 0;
+}
+
+void
+gr__sched_slots_release(gr_sched* s, int n)
+{
+    for (int i = 0; i < n; i++)
+        slot_release(s);
 }

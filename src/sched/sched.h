@@ -152,7 +152,33 @@ typedef struct gr_invoke_opts
                             record with it exists. */
     const char* host;    /* skip placement and run on this host ("local" =
                             here); NULL = ask the placement */
+    /* MPI (docs/mpi.md): np >= 1 runs the call as an app of np ranks, one
+     * Faaslet each, in one MPI world: the input is rank 0's stdin, the
+     * output a JSON document with every rank's stdout, stderr and exit
+     * code, return_code the app's exit status (as granary mpirun's). Here
+     * every rank runs on this host once np slots are free together; a
+     * planner places the ranks on its workers (spread: as evenly as
+     * possible over the hosts with free slots; else fill hosts in turn).
+     * np above the slots there are is refused with -ENOSPC before
+     * anything starts. mpi: a worker's part of a world the planner placed
+     * (borrowed for the call to gr_sched_invoke only). */
+    int np;
+    int spread;
+    const struct gr_mpi_part* mpi;
 } gr_invoke_opts;
+
+/* One host's part of an MPI world placed by a planner: the world's id,
+ * the host of every rank, every host's MPI address and name, and which
+ * host this is. */
+typedef struct gr_mpi_part
+{
+    uint64_t app;
+    int np, nhosts, self;
+    const int* rank_host;     /* np entries */
+    const char* const* addrs; /* nhosts MPI addresses */
+    const char* const* names; /* nhosts host ids (for the results) */
+    struct gr_mpi_net* net;   /* this host's MPI listener */
+} gr_mpi_part;
 
 /* Queues a call of user/fn and returns its id at once. Returns 0, -ENOENT
  * (no such function), -EFBIG (input too large), -EBUSY (queue full: the
@@ -242,6 +268,21 @@ typedef struct gr_remote
      * from guests that chain). Returns 0 (done will follow) or a negative
      * errno (the call fails with it; done must not be called). */
     int (*start)(void* ctx, const char* host, const gr_remote_call* d);
+    /* Optional, MPI apps (gr_invoke_opts.np) on a planner. mpi_place
+     * places np ranks of user/fn on hosts with free slots (spread or
+     * bin-pack) and reserves them, or refuses with -ENOSPC (nothing
+     * reserved); *plan is the placement. mpi_start then starts every
+     * host's part of call d (takes plan; returns 0: done follows once
+     * for d->id with the whole app's outcome; or an error, done not
+     * called); mpi_cancel drops a plan that is not started. */
+    int (*mpi_place)(void* ctx,
+                     const char* user,
+                     const char* fn,
+                     int np,
+                     int spread,
+                     void** plan);
+    int (*mpi_start)(void* ctx, void* plan, const gr_remote_call* d);
+    void (*mpi_cancel)(void* ctx, void* plan);
 } gr_remote;
 
 /* Delivers the outcome of remote call id: r->state (GR_CALL_DONE or
@@ -279,6 +320,7 @@ typedef struct gr_host_call
     uint64_t id;
     char user[GR_SCHED_NAME_MAX + 1];
     char fn[GR_SCHED_NAME_MAX + 1];
+    char ranks[48]; /* an MPI app's ranks there ("0-1 of 4"), else "" */
 } gr_host_call;
 
 typedef struct gr_host_info

@@ -70,6 +70,8 @@ struct gr__call
     size_t output_len;
     char *out, *err;
     uint64_t queued_ns, started_ns, finished_ns;
+    int np, spread;            /* an MPI app of np ranks (0 = no) */
+    struct gr__sched_mpi* mpi; /* its world's part here (mpi_app.c) */
 };
 
 struct gr__shard
@@ -163,5 +165,20 @@ void gr__sched_calls_fini(gr_sched* s);
 void* gr__sched_executor_main(void* arg);
 /* Fails every queued call with -ESHUTDOWN. */
 void gr__sched_queue_drain(gr_sched* s);
+/* For mpi_app.c: see the static functions of the same names in call.c. */
+int gr__sched_record_insert(gr_sched* s, struct gr__call* c);
+void gr__sched_record_finish(gr_sched* s, struct gr__call* c, gr_call_state st);
+void gr__sched_call_unref(struct gr__call* c);
+char* gr__sched_dup_str(const char* src, size_t n);
+int gr__sched_slots_take(gr_sched* s, int n);
+void gr__sched_slots_release(gr_sched* s, int n);
+
+/* mpi_app.c: starts c (np set, not yet inserted, c->input owned) as an
+ * MPI app on this host: records it and runs it on a thread of its own.
+ * Returns 0 or an error (c untouched: the caller frees it). */
+int gr__sched_mpi_start(gr_sched* s,
+                        struct gr__call* c,
+                        const gr_invoke_opts* o);
+void gr__sched_mpi_free(struct gr__sched_mpi* m);
 
 #endif

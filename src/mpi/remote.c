@@ -1,0 +1,1013 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Ranks on several hosts: the link of a world to the other hosts over the
+ * cluster transport (src/net). Each host opens one connection per world
+ * to another host when it first sends there, and only writes to it; it
+ * reads what others send on the connections its listener (gr_mpi_net)
+ * accepted. Small messages go whole; larger ones are offered (RTS),
+ * fetched once matched (CTS) and streamed in pieces by the sender's pump
+ * thread, so reader threads never write and no host ever blocks another's
+ * reading. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "mpi/mpi_int.h"
+#include "net/net.h"
+#include "util/alloc.h"
+#include "util/log.h"
+#include "util/time.h"
+
+#define CONNECT_WAIT_MS 30000 /* a host's listener may come up late */
+#define SEND_TIMEOUT_MS 30000
+#define UNKNOWN_APP_WAIT_MS 30000
+
+/* A rendezvous send waiting for its receiver (sender side). */
+struct psend
+{
+    uint64_t token;
+    struct gr__mpi_req* q;
+    gr_mpi_rank* owner;
+    const uint8_t* buf;
+    size_t len;
+    int host;
+    uint64_t xfer; /* set by the CTS */
+    int streaming;
+    struct psend* next;
+};
+
+/* A matched rendezvous being received (receiver side). */
+struct xfer
+{
+    uint64_t id;
+    struct gr__mpi_req* q;
+    gr_mpi_rank* owner;
+    size_t len;
+    int host;
+    struct xfer* next;
+};
+
+enum job_kind
+{
+    JOB_CTS = 1,  /* token, xfer, error */
+    JOB_STREAM,   /* ps */
+    JOB_DATA_ERR, /* xfer, error: a CTS for a send that is gone */
+    JOB_FAIL,
+    JOB_JOIN,
+};
+
+struct job
+{
+    enum job_kind kind;
+    int host;
+    uint64_t token, xfer;
+    int error;
+    struct psend* ps;
+    struct job* next;
+};
+
+struct out_conn
+{
+    pthread_mutex_t mu; /* serialises connecting and writing */
+    gr_conn* c;
+    int broken;
+};
+
+/* Everything but the connections under the world lock. */
+struct gr__mpi_link
+{
+    gr_mpi_world* w;
+    gr_mpi_net* net;
+    uint64_t app;
+    char** addrs;
+    struct out_conn* out; /* per host */
+    uint64_t next_token, next_xfer;
+    struct psend* psends;
+    struct xfer* xfers;
+    struct job *jhead, *jtail;
+    pthread_cond_t jcv;
+    pthread_t pump;
+    int closing;
+    int* bye; /* per host: it said Bye */
+};
+
+/* ---- the listener and its registry of worlds ---------------------------- */
+
+struct reg
+{
+    uint64_t app;
+    gr_mpi_world* w;
+    int busy; /* handlers using w */
+    struct reg* next;
+};
+
+struct binding
+{
+    gr_peer* p;
+    uint64_t app;
+    int host;
+    struct binding* next;
+};
+
+#define ENDED_RING 64
+
+struct gr_mpi_net
+{
+    gr_server* srv;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* a world registered or became idle */
+    struct reg* regs;
+    struct binding* binds;
+    uint64_t ended[ENDED_RING];
+    unsigned n_ended;
+};
+
+static int
+app_ended(gr_mpi_net* n, uint64_t app)
+{
+    for (unsigned i = 0; i < ENDED_RING && i < n->n_ended; i++)
+        if (n->ended[i] == app)
+            return 1;
+    return 0;
+}
+
+/* The world of app, marked busy (net lock held); waits for it to be
+ * created when it is not known yet. NULL if it ended or never came. */
+static struct reg*
+reg_get(gr_mpi_net* n, uint64_t app, int wait)
+{
+    uint64_t end = gr_time_now_ns() + UNKNOWN_APP_WAIT_MS * 1000000ull;
+    for (;;) {
+        for (struct reg* g = n->regs; g; g = g->next)
+            if (g->app == app) {
+                g->busy++;
+                return g;
+            }
+        if (!wait || app_ended(n, app) || gr_time_now_ns() >= end)
+            return NULL;
+        gr_time_cond_wait_until(&n->cv, &n->mu, end);
+    }
+}
+
+static void
+reg_put(gr_mpi_net* n, struct reg* g)
+{
+    if (--g->busy == 0)
+        pthread_cond_broadcast(&n->cv);
+}
+
+static void on_mpi(gr_mpi_world* w, int host, const Granary__MpiMsg* m);
+
+static void
+net_on_message(void* ctx, gr_peer* p, Granary__Envelope* msg)
+{
+    gr_mpi_net* n = ctx;
+    if (msg->body_case != GRANARY__ENVELOPE__BODY_MPI || !msg->mpi) {
+        GR_WARN("mpi: unexpected %s message", gr_net_type_name(msg->body_case));
+        gr_msg_free(msg);
+        return;
+    }
+    const Granary__MpiMsg* m = msg->mpi;
+    pthread_mutex_lock(&n->mu);
+    struct binding* b = n->binds;
+    while (b && b->p != p)
+        b = b->next;
+    if (!b && (b = gr_calloc(1, sizeof *b))) {
+        b->p = p;
+        b->app = m->app;
+        b->host = (int)m->host;
+        b->next = n->binds;
+        n->binds = b;
+    }
+    struct reg* g = reg_get(n, m->app, 1);
+    pthread_mutex_unlock(&n->mu);
+    if (g) {
+        if ((int)m->host >= 0 && (int)m->host < g->w->nhosts)
+            on_mpi(g->w, (int)m->host, m);
+        pthread_mutex_lock(&n->mu);
+        reg_put(n, g);
+        pthread_mutex_unlock(&n->mu);
+    }
+    gr_msg_free(msg);
+}
+
+static void host_lost(gr_mpi_world* w, int host, const char* why);
+
+static void
+net_on_state(void* ctx, gr_peer* p, int up)
+{
+    gr_mpi_net* n = ctx;
+    if (up)
+        return;
+    pthread_mutex_lock(&n->mu);
+    struct binding** bp = &n->binds;
+    while (*bp && (*bp)->p != p)
+        bp = &(*bp)->next;
+    struct binding* b = *bp;
+    if (b)
+        *bp = b->next;
+    struct reg* g = b ? reg_get(n, b->app, 0) : NULL;
+    pthread_mutex_unlock(&n->mu);
+    if (g) {
+        gr_mpi_world* w = g->w;
+        pthread_mutex_lock(&w->mu);
+        int said_bye = b->host < w->nhosts && w->link->bye[b->host];
+        pthread_mutex_unlock(&w->mu);
+        if (!said_bye && b->host < w->nhosts)
+            host_lost(w, b->host, "its connection closed");
+        pthread_mutex_lock(&n->mu);
+        reg_put(n, g);
+        pthread_mutex_unlock(&n->mu);
+    }
+    gr_free(b);
+}
+
+int
+gr_mpi_net_start(const char* addr, gr_mpi_net** out)
+{
+    *out = NULL;
+    gr_mpi_net* n = gr_calloc(1, sizeof *n);
+    if (!n)
+        return -ENOMEM;
+    pthread_mutex_init(&n->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&n->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    gr_server_config sc = {
+        .listen = addr,
+        .peer = { .on_message = net_on_message,
+                  .on_state = net_on_state,
+                  .ctx = n,
+                  .io_timeout_ms = SEND_TIMEOUT_MS },
+    };
+    int rc = gr_server_start(&sc, &n->srv);
+    if (rc) {
+        pthread_cond_destroy(&n->cv);
+        pthread_mutex_destroy(&n->mu);
+        gr_free(n);
+        return rc;
+    }
+    *out = n;
+    return 0;
+}
+
+int
+gr_mpi_net_port(const gr_mpi_net* n)
+{
+    return gr_server_port(n->srv);
+}
+
+void
+gr_mpi_net_stop(gr_mpi_net* n)
+{
+    if (!n)
+        return;
+    gr_server_stop(n->srv);
+    while (n->binds) {
+        struct binding* b = n->binds;
+        n->binds = b->next;
+        gr_free(b);
+    }
+    pthread_cond_destroy(&n->cv);
+    pthread_mutex_destroy(&n->mu);
+    gr_free(n);
+}
+
+int
+gr_mpi_net_fail(gr_mpi_net* n,
+                uint64_t app,
+                enum gr_mpi_fail_kind kind,
+                int rank,
+                int code,
+                const char* what)
+{
+    pthread_mutex_lock(&n->mu);
+    struct reg* g = reg_get(n, app, 0);
+    pthread_mutex_unlock(&n->mu);
+    if (!g)
+        return 0;
+    gr_mpi_world* w = g->w;
+    if (rank < 0 || rank >= w->size)
+        rank = 0;
+    pthread_mutex_lock(&w->mu);
+    gr__mpi_world_fail(w, rank, kind, code, what, 0);
+    pthread_mutex_unlock(&w->mu);
+    pthread_mutex_lock(&n->mu);
+    reg_put(n, g);
+    pthread_mutex_unlock(&n->mu);
+    return 1;
+}
+
+/* ---- outgoing connections ------------------------------------------------ */
+
+static void
+sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+static int
+world_failed(gr_mpi_world* w)
+{
+    return __atomic_load_n(&w->failed, __ATOMIC_ACQUIRE);
+}
+
+/* Sends env to host, connecting first if needed (retrying while its
+ * listener may still be starting, unless urgent: one try, for failures
+ * and Byes). Without the world lock. A broken connection ends the world
+ * (GR_MPI_FAIL_HOST) unless urgent. */
+static int
+link_send(struct gr__mpi_link* l, int host, Granary__Envelope* env, int urgent)
+{
+    struct out_conn* oc = &l->out[host];
+    pthread_mutex_lock(&oc->mu);
+    int rc = 0;
+    char why[160] = "";
+    if (oc->broken) {
+        rc = -EPIPE;
+        goto out;
+    }
+    if (!oc->c) {
+        uint64_t end = gr_time_now_ns() +
+                       (uint64_t)(urgent ? 1000 : CONNECT_WAIT_MS) * 1000000ull;
+        int backoff = 10;
+        for (;;) {
+            rc = gr_conn_connect(l->addrs[host], 1000, 0, &oc->c);
+            if (rc == 0)
+                break;
+            /* urgent (failures, Bye): one try; the world is ending */
+            if (urgent || gr_time_now_ns() >= end || world_failed(l->w))
+                break;
+            sleep_ms(backoff);
+            backoff = backoff < 400 ? backoff * 2 : 500;
+        }
+        if (rc) {
+            snprintf(why,
+                     sizeof why,
+                     "cannot connect to %s: %s",
+                     l->addrs[host],
+                     gr_net_strerror(rc));
+            oc->broken = 1;
+            goto out;
+        }
+    }
+    rc = gr_conn_send(oc->c, env, SEND_TIMEOUT_MS);
+    if (rc) {
+        snprintf(why,
+                 sizeof why,
+                 "sending to %s failed: %s",
+                 l->addrs[host],
+                 gr_net_strerror(rc));
+        oc->broken = 1;
+    }
+out:
+    pthread_mutex_unlock(&oc->mu);
+    if (why[0] && !urgent && !__atomic_load_n(&l->bye[host], __ATOMIC_ACQUIRE))
+        host_lost(l->w, host, why);
+    return rc;
+}
+
+static void
+msg_init(struct gr__mpi_link* l,
+         Granary__Envelope* env,
+         Granary__MpiMsg* m,
+         Granary__MpiKind kind)
+{
+    granary__envelope__init(env);
+    granary__mpi_msg__init(m);
+    env->body_case = GRANARY__ENVELOPE__BODY_MPI;
+    env->mpi = m;
+    m->app = l->app;
+    m->host = (uint32_t)l->w->self_host;
+    m->kind = kind;
+}
+
+/* ---- the pump: CTS, streamed data, failures ----------------------------- */
+
+static void
+job_push(struct gr__mpi_link* l, struct job* j)
+{
+    j->next = NULL;
+    if (l->jtail)
+        l->jtail->next = j;
+    else
+        l->jhead = j;
+    l->jtail = j;
+    pthread_cond_signal(&l->jcv);
+}
+
+/* Queues a job (lock held); a failed allocation fails the world. */
+static void
+job_new(struct gr__mpi_link* l,
+        enum job_kind kind,
+        int host,
+        uint64_t token,
+        uint64_t xfer,
+        int error,
+        struct psend* ps)
+{
+    struct job* j = gr_calloc(1, sizeof *j);
+    if (!j) {
+        gr__mpi_world_fail(l->w, 0, GR_MPI_FAIL_ERROR, 0, "out of memory", 0);
+        return;
+    }
+    j->kind = kind;
+    j->host = host;
+    j->token = token;
+    j->xfer = xfer;
+    j->error = error;
+    j->ps = ps;
+    job_push(l, j);
+}
+
+static void
+stream(struct gr__mpi_link* l, struct psend* ps)
+{
+    gr_mpi_world* w = l->w;
+    Granary__Envelope env;
+    Granary__MpiMsg m;
+    int rc = 0;
+    size_t off = 0;
+    do {
+        size_t n = ps->len - off < GR_MPI_CHUNK ? ps->len - off : GR_MPI_CHUNK;
+        msg_init(l, &env, &m, GRANARY__MPI_KIND__MPI_KIND_DATA);
+        m.xfer = ps->xfer;
+        m.offset = off;
+        m.data.data = (uint8_t*)ps->buf + off;
+        m.data.len = n;
+        off += n;
+        m.last = off == ps->len;
+        rc = link_send(l, ps->host, &env, 0);
+    } while (!rc && off < ps->len && !world_failed(w));
+    pthread_mutex_lock(&w->mu);
+    for (struct psend** pp = &l->psends; *pp; pp = &(*pp)->next)
+        if (*pp == ps) {
+            *pp = ps->next;
+            break;
+        }
+    gr__mpi_req_done(ps->q, rc || off < ps->len ? GR_MPI_ERR_OTHER : 0);
+    ps->owner->inflight--;
+    gr__mpi_rank_wake(ps->owner);
+    pthread_mutex_unlock(&w->mu);
+    gr_free(ps);
+}
+
+static void
+run_job(struct gr__mpi_link* l, struct job* j)
+{
+    gr_mpi_world* w = l->w;
+    Granary__Envelope env;
+    Granary__MpiMsg m;
+    switch (j->kind) {
+        case JOB_STREAM:
+            stream(l, j->ps);
+            return;
+        case JOB_CTS:
+            msg_init(l, &env, &m, GRANARY__MPI_KIND__MPI_KIND_CTS);
+            m.token = j->token;
+            m.xfer = j->xfer;
+            m.error = j->error;
+            link_send(l, j->host, &env, 0);
+            return;
+        case JOB_DATA_ERR:
+            msg_init(l, &env, &m, GRANARY__MPI_KIND__MPI_KIND_DATA);
+            m.xfer = j->xfer;
+            m.last = 1;
+            m.error = j->error;
+            link_send(l, j->host, &env, 0);
+            return;
+        case JOB_JOIN:
+            msg_init(l, &env, &m, GRANARY__MPI_KIND__MPI_KIND_JOIN);
+            link_send(l, j->host, &env, 0);
+            return;
+        case JOB_FAIL: {
+            gr_mpi_failure f;
+            gr_mpi_world_failure(w, &f);
+            msg_init(l, &env, &m, GRANARY__MPI_KIND__MPI_KIND_FAIL);
+            m.fail_kind = f.kind;
+            m.src = f.rank;
+            m.code = f.code;
+            m.what = f.what;
+            link_send(l, j->host, &env, 1);
+            return;
+        }
+    }
+}
+
+static void*
+pump_main(void* arg)
+{
+    struct gr__mpi_link* l = arg;
+    gr_mpi_world* w = l->w;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        struct job* j = l->jhead;
+        if (!j) {
+            if (l->closing)
+                break;
+            pthread_cond_wait(&l->jcv, &w->mu);
+            continue;
+        }
+        l->jhead = j->next;
+        if (!l->jhead)
+            l->jtail = NULL;
+        /* after a failure only failures are worth sending */
+        if (w->failed && j->kind != JOB_FAIL) {
+            if (j->kind == JOB_STREAM) {
+                /* nothing more is sent: the send fails (the world is
+                 * over anyway) */
+                struct psend* ps = j->ps;
+                for (struct psend** pp = &l->psends; *pp; pp = &(*pp)->next)
+                    if (*pp == ps) {
+                        *pp = ps->next;
+                        break;
+                    }
+                gr__mpi_req_done(ps->q, GR_MPI_ERR_OTHER);
+                ps->owner->inflight--;
+                gr__mpi_rank_wake(ps->owner);
+                gr_free(ps);
+            }
+            gr_free(j);
+            continue;
+        }
+        pthread_mutex_unlock(&w->mu);
+        run_job(l, j);
+        gr_free(j);
+        pthread_mutex_lock(&w->mu);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* ---- hooks for match.c and world.c (world lock held) --------------------- */
+
+int
+gr__mpi_remote_send(gr_mpi_rank* r,
+                    struct gr__mpi_req* q,
+                    const void* buf,
+                    size_t len,
+                    int dest,
+                    int tag,
+                    int ctx,
+                    int mode)
+{
+    gr_mpi_world* w = r->w;
+    struct gr__mpi_link* l = w->link;
+    int host = w->rank_host[dest];
+    Granary__Envelope env;
+    Granary__MpiMsg m;
+    int eager = mode != GR_MPI_MODE_SYNC && len <= w->eager_limit;
+    msg_init(l,
+             &env,
+             &m,
+             eager ? GRANARY__MPI_KIND__MPI_KIND_EAGER
+                   : GRANARY__MPI_KIND__MPI_KIND_RTS);
+    m.src = r->index;
+    m.dst = dest;
+    m.tag = tag;
+    m.ctx = ctx;
+    m.len = len;
+    struct psend* ps = NULL;
+    if (eager) {
+        m.data.data = (uint8_t*)buf;
+        m.data.len = len;
+    } else {
+        if (!(ps = gr_calloc(1, sizeof *ps))) {
+            gr__mpi_req_done(q, GR_MPI_ERR_NOMEM);
+            return 0;
+        }
+        ps->token = ++l->next_token;
+        ps->q = q;
+        ps->owner = r;
+        ps->buf = buf;
+        ps->len = len;
+        ps->host = host;
+        ps->next = l->psends;
+        l->psends = ps;
+        m.token = ps->token;
+    }
+    pthread_mutex_unlock(&w->mu);
+    int rc = link_send(l, host, &env, 0);
+    pthread_mutex_lock(&w->mu);
+    if (eager) {
+        gr__mpi_req_done(q, rc ? GR_MPI_ERR_OTHER : 0);
+    } else if (rc) {
+        for (struct psend** pp = &l->psends; *pp; pp = &(*pp)->next)
+            if (*pp == ps) {
+                *pp = ps->next;
+                gr_free(ps);
+                gr__mpi_req_done(q, GR_MPI_ERR_OTHER);
+                break;
+            }
+    }
+    return 0;
+}
+
+void
+gr__mpi_remote_fetch(gr_mpi_rank* d,
+                     struct gr__mpi_req* q,
+                     const struct gr__mpi_msg* m)
+{
+    struct gr__mpi_link* l = d->w->link;
+    q->st.source = m->src;
+    q->st.tag = m->tag;
+    q->st.bytes = (int64_t)m->len;
+    q->st.cancelled = 0;
+    struct xfer* x = gr_calloc(1, sizeof *x);
+    if (!x) {
+        gr__mpi_req_done(q, GR_MPI_ERR_NOMEM);
+        job_new(l, JOB_CTS, m->shost, m->token, 0, GR_MPI_ERR_NOMEM, NULL);
+        return;
+    }
+    x->id = ++l->next_xfer;
+    x->q = q;
+    x->owner = d;
+    x->len = m->len;
+    x->host = m->shost;
+    x->next = l->xfers;
+    l->xfers = x;
+    __atomic_store_n(&q->state, REQ_ACTIVE, __ATOMIC_RELEASE);
+    job_new(l, JOB_CTS, m->shost, m->token, x->id, 0, NULL);
+}
+
+void
+gr__mpi_remote_refuse(gr_mpi_world* w, const struct gr__mpi_msg* m)
+{
+    if (w->link)
+        job_new(w->link, JOB_CTS, m->shost, m->token, 0, GR_MPI_ERR_RANK, NULL);
+}
+
+void
+gr__mpi_remote_rank_drop(gr_mpi_rank* r)
+{
+    struct gr__mpi_link* l = r->w->link;
+    if (!l)
+        return;
+    /* sends being streamed keep r's memory (inflight) until they end */
+    for (struct psend **pp = &l->psends, *ps; (ps = *pp);) {
+        if (ps->owner == r && !ps->streaming) {
+            *pp = ps->next;
+            gr_free(ps);
+        } else {
+            pp = &ps->next;
+        }
+    }
+    for (struct xfer **xp = &l->xfers, *x; (x = *xp);) {
+        if (x->owner == r) {
+            *xp = x->next;
+            gr_free(x);
+        } else {
+            xp = &x->next;
+        }
+    }
+}
+
+void
+gr__mpi_world_failed(gr_mpi_world* w, int from_remote)
+{
+    struct gr__mpi_link* l = w->link;
+    if (from_remote)
+        return; /* the failing host tells every host itself */
+    for (int h = 0; h < w->nhosts; h++)
+        if (h != w->self_host)
+            job_new(l, JOB_FAIL, h, 0, 0, 0, NULL);
+}
+
+/* host ended without Bye, or cannot be reached (without the lock) */
+static void
+host_lost(gr_mpi_world* w, int host, const char* why)
+{
+    int first = -1, n = 0;
+    char ranks[48] = "";
+    size_t len = 0;
+    for (int i = 0; i < w->size; i++) {
+        if (w->rank_host[i] != host)
+            continue;
+        if (first < 0)
+            first = i;
+        if (len + 12 < sizeof ranks)
+            len += (size_t)snprintf(
+              ranks + len, sizeof ranks - len, "%s%d", n ? "," : "", i);
+        else if (len + 4 < sizeof ranks && ranks[len - 1] != '.')
+            len += (size_t)snprintf(ranks + len, sizeof ranks - len, "...");
+        n++;
+    }
+    char what[128];
+    snprintf(what,
+             sizeof what,
+             "host %d (%s, rank%s %s) is down: %s",
+             host,
+             w->link->addrs[host],
+             n == 1 ? "" : "s",
+             ranks,
+             why);
+    pthread_mutex_lock(&w->mu);
+    gr__mpi_world_fail(w, first, GR_MPI_FAIL_HOST, host, what, 0);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* ---- messages from other hosts (a reader thread of the listener) --------- */
+
+static struct xfer*
+xfer_find(struct gr__mpi_link* l, int host, uint64_t id, struct xfer*** at)
+{
+    for (struct xfer** xp = &l->xfers; *xp; xp = &(*xp)->next)
+        if ((*xp)->id == id && (*xp)->host == host) {
+            if (at)
+                *at = xp;
+            return *xp;
+        }
+    return NULL;
+}
+
+static void
+on_data(gr_mpi_world* w, int host, const Granary__MpiMsg* m)
+{
+    struct gr__mpi_link* l = w->link;
+    struct xfer** at;
+    struct xfer* x = xfer_find(l, host, m->xfer, &at);
+    if (!x)
+        return;
+    if (m->error) {
+        *at = x->next;
+        gr__mpi_req_done(x->q, m->error < 0 ? m->error : GR_MPI_ERR_OTHER);
+        gr__mpi_rank_wake(x->owner);
+        gr_free(x);
+        return;
+    }
+    struct gr__mpi_req* q = x->q;
+    size_t off = m->offset, n = m->data.len;
+    if (off > q->cap)
+        n = 0;
+    else if (n > q->cap - off)
+        n = q->cap - off;
+    if (n > 2048) {
+        gr_mpi_rank* d = x->owner;
+        d->inflight++;
+        pthread_mutex_unlock(&w->mu);
+        memcpy(q->buf + off, m->data.data, n);
+        pthread_mutex_lock(&w->mu);
+        d->inflight--;
+        gr__mpi_rank_wake(d);
+        /* the rank may have detached meanwhile (and dropped x) */
+        if (!(x = xfer_find(l, host, m->xfer, &at)))
+            return;
+    } else if (n) {
+        memcpy(q->buf + off, m->data.data, n);
+    }
+    if (m->last) {
+        *at = x->next;
+        gr__mpi_req_done(q, x->len > q->cap ? GR_MPI_ERR_TRUNCATE : 0);
+        gr__mpi_rank_wake(x->owner);
+        gr_free(x);
+    }
+}
+
+static void
+on_cts(gr_mpi_world* w, int host, const Granary__MpiMsg* m)
+{
+    struct gr__mpi_link* l = w->link;
+    struct psend** pp = &l->psends;
+    while (*pp && (*pp)->token != m->token)
+        pp = &(*pp)->next;
+    struct psend* ps = *pp;
+    if (!ps || ps->host != host) {
+        if (!m->error)
+            job_new(l, JOB_DATA_ERR, host, 0, m->xfer, GR_MPI_ERR_RANK, NULL);
+        return;
+    }
+    if (m->error) {
+        *pp = ps->next;
+        gr__mpi_req_done(ps->q, m->error < 0 ? m->error : GR_MPI_ERR_OTHER);
+        gr__mpi_rank_wake(ps->owner);
+        gr_free(ps);
+        return;
+    }
+    ps->xfer = m->xfer;
+    ps->streaming = 1;
+    ps->owner->inflight++;
+    job_new(l, JOB_STREAM, host, 0, 0, 0, ps);
+}
+
+static int
+rank_ok(const gr_mpi_world* w, int host, int32_t src, int32_t dst)
+{
+    return src >= 0 && src < w->size && dst >= 0 && dst < w->size &&
+           w->rank_host[src] == host && w->rank_host[dst] == w->self_host;
+}
+
+static void
+on_mpi(gr_mpi_world* w, int host, const Granary__MpiMsg* m)
+{
+    pthread_mutex_lock(&w->mu);
+    switch (m->kind) {
+        case GRANARY__MPI_KIND__MPI_KIND_EAGER:
+            if (rank_ok(w, host, m->src, m->dst) && m->data.len == m->len)
+                gr__mpi_arrive_eager(&w->ranks[m->dst],
+                                     m->src,
+                                     m->tag,
+                                     m->ctx,
+                                     m->data.data,
+                                     m->len);
+            break;
+        case GRANARY__MPI_KIND__MPI_KIND_RTS:
+            if (rank_ok(w, host, m->src, m->dst))
+                gr__mpi_arrive_rts(&w->ranks[m->dst],
+                                   m->src,
+                                   m->tag,
+                                   m->ctx,
+                                   m->len,
+                                   host,
+                                   m->token);
+            break;
+        case GRANARY__MPI_KIND__MPI_KIND_CTS:
+            on_cts(w, host, m);
+            break;
+        case GRANARY__MPI_KIND__MPI_KIND_DATA:
+            on_data(w, host, m);
+            break;
+        case GRANARY__MPI_KIND__MPI_KIND_FAIL: {
+            int kind = m->fail_kind;
+            if (kind <= GR_MPI_FAIL_NONE || kind > GR_MPI_FAIL_HOST)
+                kind = GR_MPI_FAIL_ERROR;
+            gr__mpi_world_fail(w, m->src, kind, m->code, m->what, 1);
+            break;
+        }
+        case GRANARY__MPI_KIND__MPI_KIND_BYE:
+            __atomic_store_n(&w->link->bye[host], 1, __ATOMIC_RELEASE);
+            for (int i = 0; i < w->size; i++)
+                if (w->rank_host[i] == host && !w->ranks[i].detached) {
+                    w->ranks[i].detached = 1;
+                    gr__mpi_rank_drop(&w->ranks[i]);
+                }
+            break;
+        default:
+            break;
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* ---- world creation and teardown ----------------------------------------- */
+
+static void
+link_free(struct gr__mpi_link* l, int nhosts)
+{
+    if (!l)
+        return;
+    for (int h = 0; l->addrs && h < nhosts; h++)
+        gr_free(l->addrs[h]);
+    gr_free(l->addrs);
+    if (l->out)
+        for (int h = 0; h < nhosts; h++) {
+            gr_conn_close(l->out[h].c);
+            pthread_mutex_destroy(&l->out[h].mu);
+        }
+    gr_free(l->out);
+    gr_free(l->bye);
+    pthread_cond_destroy(&l->jcv);
+    gr_free(l);
+}
+
+int
+gr_mpi_world_create_hosts(int size, const gr_mpi_hosts* h, gr_mpi_world** out)
+{
+    *out = NULL;
+    if (!h || h->nhosts <= 1)
+        return gr_mpi_world_create(size, out);
+    if (h->self < 0 || h->self >= h->nhosts || !h->net || !h->rank_host ||
+        !h->addrs || size < 1 || size > GR_MPI_MAX_RANKS || h->nhosts > size)
+        return -EINVAL;
+    for (int i = 0; i < size; i++)
+        if (h->rank_host[i] < 0 || h->rank_host[i] >= h->nhosts)
+            return -EINVAL;
+    gr_mpi_world* w;
+    int rc = gr_mpi_world_create(size, &w);
+    if (rc)
+        return rc;
+    struct gr__mpi_link* l = gr_calloc(1, sizeof *l);
+    if (l)
+        pthread_cond_init(&l->jcv, NULL);
+    struct reg* g = gr_calloc(1, sizeof *g);
+    w->rank_host = gr_calloc((size_t)size, sizeof *w->rank_host);
+    if (!l || !g || !w->rank_host)
+        goto nomem;
+    l->w = w;
+    l->net = h->net;
+    l->app = h->app;
+    l->addrs = gr_calloc((size_t)h->nhosts, sizeof *l->addrs);
+    l->out = gr_calloc((size_t)h->nhosts, sizeof *l->out);
+    l->bye = gr_calloc((size_t)h->nhosts, sizeof *l->bye);
+    if (!l->addrs || !l->out || !l->bye)
+        goto nomem;
+    for (int i = 0; i < h->nhosts; i++) {
+        pthread_mutex_init(&l->out[i].mu, NULL);
+        if (!(l->addrs[i] = gr_strdup(h->addrs[i] ? h->addrs[i] : "")))
+            goto nomem;
+    }
+    memcpy(w->rank_host, h->rank_host, (size_t)size * sizeof *w->rank_host);
+    w->nhosts = h->nhosts;
+    w->self_host = h->self;
+    if (pthread_create(&l->pump, NULL, pump_main, l)) {
+        link_free(l, h->nhosts);
+        gr_free(g);
+        gr_mpi_world_destroy(w);
+        return -EAGAIN;
+    }
+    w->link = l;
+    gr_mpi_net* n = h->net;
+    pthread_mutex_lock(&n->mu);
+    for (struct reg* o = n->regs; o; o = o->next)
+        if (o->app == h->app)
+            rc = -EINVAL;
+    if (!rc) {
+        g->app = h->app;
+        g->w = w;
+        g->next = n->regs;
+        n->regs = g;
+        pthread_cond_broadcast(&n->cv);
+    }
+    pthread_mutex_unlock(&n->mu);
+    if (!rc) {
+        /* a star of connections from the start: host 0 hears of any
+         * host's end, every host of host 0's (failures then spread) */
+        pthread_mutex_lock(&w->mu);
+        for (int i = 0; i < w->nhosts; i++)
+            if (i != w->self_host && (w->self_host == 0 || i == 0))
+                job_new(l, JOB_JOIN, i, 0, 0, 0, NULL);
+        pthread_mutex_unlock(&w->mu);
+    }
+    if (rc) {
+        gr_free(g);
+        l->net = NULL;
+        gr_mpi_world_destroy(w);
+        return rc;
+    }
+    *out = w;
+    return 0;
+nomem:
+    link_free(l, h->nhosts);
+    gr_free(g);
+    gr_mpi_world_destroy(w);
+    return -ENOMEM;
+}
+
+void
+gr__mpi_link_destroy(gr_mpi_world* w)
+{
+    struct gr__mpi_link* l = w->link;
+    gr_mpi_net* n = l->net;
+    /* no more messages for this world: wait for the handlers using it */
+    if (n) {
+        pthread_mutex_lock(&n->mu);
+        for (struct reg** gp = &n->regs; *gp; gp = &(*gp)->next)
+            if ((*gp)->w == w) {
+                struct reg* g = *gp;
+                while (g->busy)
+                    pthread_cond_wait(&n->cv, &n->mu);
+                *gp = g->next;
+                gr_free(g);
+                break;
+            }
+        n->ended[n->n_ended++ % ENDED_RING] = l->app;
+        pthread_mutex_unlock(&n->mu);
+    }
+    pthread_mutex_lock(&w->mu);
+    l->closing = 1;
+    pthread_cond_signal(&l->jcv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(l->pump, NULL);
+    /* Bye on the connections this host opened (the others never heard
+     * from it, so they wait for nothing from here) */
+    if (!world_failed(w)) {
+        for (int h = 0; h < w->nhosts; h++) {
+            if (h == w->self_host || !l->out[h].c || l->out[h].broken)
+                continue;
+            Granary__Envelope env;
+            Granary__MpiMsg m;
+            msg_init(l, &env, &m, GRANARY__MPI_KIND__MPI_KIND_BYE);
+            link_send(l, h, &env, 1);
+        }
+    }
+    while (l->jhead) {
+        struct job* j = l->jhead;
+        l->jhead = j->next;
+        gr_free(j);
+    }
+    while (l->psends) {
+        struct psend* ps = l->psends;
+        l->psends = ps->next;
+        gr_free(ps);
+    }
+    while (l->xfers) {
+        struct xfer* x = l->xfers;
+        l->xfers = x->next;
+        gr_free(x);
+    }
+    int nh = w->nhosts;
+    w->link = NULL;
+    link_free(l, nh);
+}
