@@ -132,38 +132,6 @@ i_rooted_in(nbc* s,
     return 0;
 }
 
-/* Pairwise with every remote process: slot j of the send side (byte
- * displacement sds[j]) to remote j, slot j of the receive side from it. */
-static int
-i_pairwise(nbc* s,
-           comm* c,
-           const void* sb,
-           const int* scs,
-           const int* sds,
-           const MPI_Datatype* sts,
-           void* rb,
-           const int* rcs,
-           const int* rds,
-           const MPI_Datatype* rts)
-{
-    int n = c->rsize;
-    MPI_Count len;
-    pend* pd = gr__nbc_tmp(s, sizeof(pend) * (size_t)n);
-    if (!pd)
-        return MPI_ERR_NO_MEM;
-    int npd = 0;
-    for (int j = 0; j < n; j++) {
-        const void* p =
-          gr__nbc_sview(s, (const char*)sb + sds[j], scs[j], sts[j], &len, 0);
-        gr__nbc_send(s, p, len, c->rw[j]);
-        gr__nbc_recv_into(
-          s, (char*)rb + rds[j], rcs[j], rts[j], c->rw[j], pd, &npd);
-    }
-    gr__nbc_round(s);
-    gr__nbc_flush(s, pd, npd);
-    return 0;
-}
-
 /* The remote group's contributions (count elements each) gathered into
  * slots[0..rsize) of fresh temporaries, after sending ours to every remote
  * process (all = 1) or to the root only. */
@@ -300,7 +268,8 @@ i_alltoall(nbc* s, comm* c, const cargs* a)
     }
     if (!scs || !sds || !sts || !rcs || !rds || !rts)
         return MPI_ERR_NO_MEM;
-    return i_pairwise(s, c, a->sb, scs, sds, sts, a->rb, rcs, rds, rts);
+    return gr__nbc_pairwise(
+      s, c->rsize, -1, c->rw, a->sb, scs, sds, sts, a->rb, rcs, rds, rts);
 }
 
 int
@@ -376,7 +345,18 @@ gr__inter_build(nbc* s, comm* c, const cargs* a)
             MPI_Datatype* rts = types(s, n, a->rt);
             if (!scs || !sds || !sts || !rcs || !rds || !rts)
                 return MPI_ERR_NO_MEM;
-            return i_pairwise(s, c, a->sb, scs, sds, sts, a->rb, rcs, rds, rts);
+            return gr__nbc_pairwise(s,
+                                    c->rsize,
+                                    -1,
+                                    c->rw,
+                                    a->sb,
+                                    scs,
+                                    sds,
+                                    sts,
+                                    a->rb,
+                                    rcs,
+                                    rds,
+                                    rts);
         }
         case K_ALLTOALL:
         case K_ALLTOALLV:

@@ -435,6 +435,21 @@ void* gr__nbc_combine(nbc* s,
                       int count,
                       MPI_Datatype dt,
                       MPI_Op op);
+/* Pairwise exchange with the n processes of w (world ranks): block j of
+ * the send side (byte displacement sds[j], type sts[j]) to w[j], block j
+ * of the receive side from w[j]; me: this process's index in w, or -1. */
+int gr__nbc_pairwise(nbc* s,
+                     int n,
+                     int me,
+                     const int* w,
+                     const void* sb,
+                     const int* scs,
+                     const int* sds,
+                     const MPI_Datatype* sts,
+                     void* rb,
+                     const int* rcs,
+                     const int* rds,
+                     const MPI_Datatype* rts);
 /* Builds the schedule of collective a on intercommunicator c (inter.c). */
 int gr__inter_build(nbc* s, comm* c, const cargs* a);
 

@@ -252,20 +252,24 @@ b_allgatherv(nbc* s,
     return 0;
 }
 
-/* Displacements in bytes; types per rank. */
-static int
-b_alltoallw(nbc* s,
-            comm* c,
-            const void* sb,
-            const int* scs,
-            const int* sds,
-            const MPI_Datatype* sts,
-            void* rb,
-            const int* rcs,
-            const int* rds,
-            const MPI_Datatype* rts)
+/* Pairwise exchange with the n processes of w (world ranks): block j of
+ * the send side (byte displacement sds[j], type sts[j]) to w[j], block j
+ * of the receive side from w[j]; me is this process's index in w, or -1
+ * (an intercommunicator's remote group). */
+int
+gr__nbc_pairwise(nbc* s,
+                 int n,
+                 int me,
+                 const int* w,
+                 const void* sb,
+                 const int* scs,
+                 const int* sds,
+                 const MPI_Datatype* sts,
+                 void* rb,
+                 const int* rcs,
+                 const int* rds,
+                 const MPI_Datatype* rts)
 {
-    int n = c->size, me = c->rank;
     int inplace = sb == MPI_IN_PLACE;
     if (inplace) {
         sb = rb;
@@ -274,7 +278,9 @@ b_alltoallw(nbc* s,
         sts = rts;
     }
     MPI_Count len;
-    pend* pd = gr__nbc_tmp(s, sizeof(pend) * (size_t)n);
+    pend* pd = gr__nbc_tmp(s, sizeof(pend) * (size_t)(n ? n : 1));
+    if (!pd)
+        return MPI_ERR_NO_MEM;
     int npd = 0;
     for (int j = 0; j < n; j++) {
         const void* p = gr__nbc_sview(s,
@@ -288,8 +294,8 @@ b_alltoallw(nbc* s,
             pd[npd++] = (pend){ (void*)p, len, slot, rcs[j], rts[j] };
             continue;
         }
-        gr__nbc_send(s, p, len, c->w[j]);
-        gr__nbc_recv_into(s, slot, rcs[j], rts[j], c->w[j], pd, &npd);
+        gr__nbc_send(s, p, len, w[j]);
+        gr__nbc_recv_into(s, slot, rcs[j], rts[j], w[j], pd, &npd);
     }
     gr__nbc_round(s);
     gr__nbc_flush(s, pd, npd);
@@ -590,24 +596,26 @@ build(nbc* s, comm* c, const cargs* a)
                 rds[j] = (int)((v ? a->rds[j] : j * a->rc) * re);
                 rts[j] = a->rt;
             }
-            return b_alltoallw(
-              s, c, a->sb, scs, sds, sts, a->rb, rcs, rds, rts);
+            return gr__nbc_pairwise(
+              s, n, c->rank, c->w, a->sb, scs, sds, sts, a->rb, rcs, rds, rts);
         }
         case K_ALLTOALLW:
             for (int j = 0; j < n; j++)
                 if ((a->sb != MPI_IN_PLACE && (rc = chk_type(a->sts[j]))) ||
                     (rc = chk_type(a->rts[j])))
                     return rc;
-            return b_alltoallw(s,
-                               c,
-                               a->sb,
-                               a->scs,
-                               a->sds,
-                               a->sts,
-                               a->rb,
-                               a->rcs,
-                               a->rds,
-                               a->rts);
+            return gr__nbc_pairwise(s,
+                                    n,
+                                    c->rank,
+                                    c->w,
+                                    a->sb,
+                                    a->scs,
+                                    a->sds,
+                                    a->sts,
+                                    a->rb,
+                                    a->rcs,
+                                    a->rds,
+                                    a->rts);
         case K_RSB:
             return b_redscat(
               s, c, a->sb, a->rb, fill_counts(s, n, a->rc, -1), a->rt, a->op);
