@@ -809,6 +809,17 @@ extern "C"
                       const int rdispls[],
                       MPI_Datatype recvtype,
                       MPI_Comm comm);
+    /* Large-count form (MPI-4); counts and displacements must fit an int
+     * here (else MPI_ERR_COUNT). */
+    int MPI_Alltoallv_c(const void* sendbuf,
+                        const MPI_Count sendcounts[],
+                        const MPI_Aint sdispls[],
+                        MPI_Datatype sendtype,
+                        void* recvbuf,
+                        const MPI_Count recvcounts[],
+                        const MPI_Aint rdispls[],
+                        MPI_Datatype recvtype,
+                        MPI_Comm comm);
     int MPI_Alltoallw(const void* sendbuf,
                       const int sendcounts[],
                       const int sdispls[],

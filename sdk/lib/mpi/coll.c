@@ -895,3 +895,59 @@ MPI_Alltoall(const void* sbuf,
     free(cd);
     return rc;
 }
+
+/* Copies n large counts or displacements into ints; 0, or MPI_ERR_COUNT
+ * when one does not fit. */
+static int
+narrow(int n, const MPI_Count* in, int* out)
+{
+    for (int i = 0; i < n; i++) {
+        if (in[i] < -0x7fffffffLL - 1 || in[i] > 0x7fffffff)
+            return MPI_ERR_COUNT;
+        out[i] = (int)in[i];
+    }
+    return 0;
+}
+
+int
+MPI_Alltoallv_c(const void* sbuf,
+                const MPI_Count sc[],
+                const MPI_Aint sd[],
+                MPI_Datatype stype,
+                void* rbuf,
+                const MPI_Count rcv[],
+                const MPI_Aint rd[],
+                MPI_Datatype rtype,
+                MPI_Comm ch)
+{
+    CHECK_INIT();
+    comm* c = gr__comm_get(ch);
+    if (!c)
+        return ERR(MPI_COMM_WORLD, MPI_ERR_COMM);
+    int n = c->inter ? c->rsize : c->size;
+    int* v = gr__malloc(sizeof(int) * 4 * (size_t)(n ? n : 1));
+    if (!v)
+        return ERR(ch, MPI_ERR_NO_MEM);
+    MPI_Count* sdc = gr__malloc(sizeof(MPI_Count) * 2 * (size_t)(n ? n : 1));
+    int rc = sdc ? 0 : MPI_ERR_NO_MEM;
+    for (int i = 0; !rc && i < n; i++) {
+        sdc[i] = sbuf == MPI_IN_PLACE ? 0 : sd[i];
+        sdc[n + i] = rd[i];
+    }
+    if (!rc && sbuf != MPI_IN_PLACE)
+        rc = narrow(n, sc, v);
+    if (!rc)
+        rc = narrow(n, sdc, v + n);
+    if (!rc)
+        rc = narrow(n, rcv, v + 2 * n);
+    if (!rc)
+        rc = narrow(n, sdc + n, v + 3 * n);
+    free(sdc);
+    if (!rc)
+        rc = MPI_Alltoallv(
+          sbuf, v, v + n, stype, rbuf, v + 2 * n, v + 3 * n, rtype, ch);
+    else
+        rc = ERR(ch, rc);
+    free(v);
+    return rc;
+}

@@ -222,6 +222,26 @@ free_active(void)
     CHECK(got == rank + 40);
 }
 
+/* The large-count alltoallv (MPI-4), with a gap between blocks. */
+static void
+alltoallv_c(void)
+{
+    MPI_Count cnt[16];
+    MPI_Aint dis[16];
+    int sb[48], rb[48];
+    for (int i = 0; i < size; i++) {
+        cnt[i] = 1;
+        dis[i] = 3 * i;
+        sb[3 * i] = 100 * rank + i;
+        rb[3 * i] = -1;
+    }
+    CHECK(MPI_Alltoallv_c(
+            sb, cnt, dis, MPI_INT, rb, cnt, dis, MPI_INT, MPI_COMM_WORLD) ==
+          MPI_SUCCESS);
+    for (int i = 0; i < size; i++)
+        CHECK(rb[3 * i] == 100 * i + rank);
+}
+
 static void
 isendrecv(void)
 {
@@ -324,6 +344,7 @@ main(int argc, char** argv)
     free_while_pending();
     persistent_keeps_type();
     free_active();
+    alltoallv_c();
     isendrecv();
     cartesian();
     if (!fails)
