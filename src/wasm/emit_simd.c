@@ -254,6 +254,22 @@ emit_shuffle(FILE* o,
         if (ok)
             break;
     }
+    if (w == 1) {
+        /* 16 consecutive bytes of a:b (or of b:a): two byte shifts */
+        unsigned k = sel[0] & 31;
+        bool run = k % 16 != 0;
+        for (unsigned i = 1; i < 16 && run; i++)
+            run = (sel[i] & 31) == ((k + i) & 31);
+        if (run) {
+            fprintf(o,
+                    "%s = WRT_ALIGNR(%s, %s, %u);\n",
+                    dst,
+                    k < 16 ? a : b,
+                    k < 16 ? b : a,
+                    k % 16);
+            return;
+        }
+    }
     int t = w == 8 ? 0 : w == 4 ? 1 : w == 2 ? 2 : 3;
     fprintf(o, "%s = WRT_SHUFFLE(%s, %s, %s", dst, vt[t], a, b);
     for (unsigned i = 0; i < 16; i += w)

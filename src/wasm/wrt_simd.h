@@ -283,6 +283,24 @@ wrt_f64x2_splat(double x)
     ((wrt_v128)__builtin_shuffle((VT)(a), (VT)(b), (VT){ __VA_ARGS__ }))
 #endif
 
+/* Bytes k..k+15 of lo:hi (0 < k < 16, a constant). */
+#if WRT_SSE2
+#define WRT_ALIGNR(lo, hi, k)                                                  \
+    ((wrt_v128)_mm_or_si128(_mm_srli_si128((__m128i)(lo), (k)),                \
+                            _mm_slli_si128((__m128i)(hi), 16 - (k))))
+#else
+#define WRT_ALIGNR(lo, hi, k) wrt_alignr_g((lo), (hi), (k))
+#endif
+static inline wrt_v128
+wrt_alignr_g(wrt_v128 lo, wrt_v128 hi, unsigned k)
+{
+    uint8_t ab[32], r[16];
+    memcpy(ab, &lo, 16);
+    memcpy(ab + 16, &hi, 16);
+    memcpy(r, ab + k, 16);
+    WRT_V_OUT(r);
+}
+
 static inline wrt_v128
 wrt_i8x16_swizzle(wrt_v128 va, wrt_v128 vs)
 {

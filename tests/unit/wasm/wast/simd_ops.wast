@@ -3,7 +3,8 @@
 ;; (canonical NaN in, canonical NaN out), pmin/pmax, saturating f32 -> i32,
 ;; saturating add/sub, rounding average, all_true/bitmask per width,
 ;; narrowing, widening, pairwise sums, extmul, dot, conversions, shuffles
-;; of every lane width (and one that only looks 32-bit), lane access.
+;; of every lane width, byte runs across a:b and b:a (and one that only
+;; looks 32-bit), lane access.
 (module
   (func (export "f64min") (param v128 v128) (result v128) (f64x2.min (local.get 0) (local.get 1)))
   (func (export "f64max") (param v128 v128) (result v128) (f64x2.max (local.get 0) (local.get 1)))
@@ -61,6 +62,8 @@
     (i8x16.shuffle 2 3 0 1 30 31 16 17 6 7 6 7 10 11 8 9 (local.get 0) (local.get 1)))
   (func (export "shuf8") (param v128 v128) (result v128)
     (i8x16.shuffle 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 (local.get 0) (local.get 1)))
+  (func (export "shufba") (param v128 v128) (result v128)
+    (i8x16.shuffle 20 21 22 23 24 25 26 27 28 29 30 31 0 1 2 3 (local.get 0) (local.get 1)))
   (func (export "shufodd") (param v128 v128) (result v128)
     (i8x16.shuffle 0 1 2 3 5 6 7 8 8 9 10 11 12 13 14 15 (local.get 0) (local.get 1)))
   (func (export "get8s") (param v128) (result i32) (i8x16.extract_lane_s 15 (local.get 0)))
@@ -180,6 +183,9 @@
 (assert_return (invoke "shuf8" (v128.const i8x16 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15)
                                (v128.const i8x16 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31))
   (v128.const i8x16 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16))
+(assert_return (invoke "shufba" (v128.const i8x16 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15)
+                                (v128.const i8x16 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31))
+  (v128.const i8x16 20 21 22 23 24 25 26 27 28 29 30 31 0 1 2 3))
 (assert_return (invoke "shufodd" (v128.const i8x16 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15)
                                  (v128.const i8x16 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31))
   (v128.const i8x16 0 1 2 3 5 6 7 8 8 9 10 11 12 13 14 15))
