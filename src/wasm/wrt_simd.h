@@ -722,13 +722,22 @@ WRT_EXTMUL(i64x2, low, u)
 WRT_EXTMUL(i64x2, high, u)
 #endif
 
-/* Memory: loads with extension, splats, zero-extended and lane loads. */
+/* Memory: loads with extension, splats, zero-extended and lane loads. A
+ * load whose value is never used must still fault on a guard page: wrt.h's
+ * WRT_FORCE_READ_* keep it where wrt.h has them. */
+#ifndef WRT_FORCE_READ_FP
+#define WRT_FORCE_READ_FP(v) ((void)0)
+#endif
+#ifndef WRT_FORCE_READ_INT
+#define WRT_FORCE_READ_INT(v) ((void)0)
+#endif
 static inline wrt_v128
 wrt_v128_ld(const wrt_memory* m, uint8_t* b, uint64_t ms, uint64_t ea)
 {
     WRT_CHECK(m, ms, ea, 16);
     wrt_v128 v;
     memcpy(&v, b + ea, 16);
+    WRT_FORCE_READ_FP(v);
     return v;
 }
 static inline void
@@ -749,6 +758,7 @@ wrt_v128_st(const wrt_memory* m,
         WRT_CHECK(m, ms, ea, 8);                                               \
         uint64_t lo;                                                           \
         memcpy(&lo, b + ea, 8);                                                \
+        WRT_FORCE_READ_INT(lo);                                                \
         return widen((wrt_v128){ lo, 0 });                                     \
     }
 WRT_LDEXT(wrt_v128_load8x8_s, wrt_i16x8_extend_low_s)
