@@ -22,4 +22,9 @@ int run_kernel(int which, int reps);
 /* Short name of a kernel ("matmul", ...), "?" if out of range. */
 const char* kernel_name(int which);
 
+/* The same kernels compiled natively by clang: bench_compute builds
+ * kernels.c a second time with -Drun_kernel=clang_run_kernel
+ * -Dkernel_name=clang_kernel_name and links both copies. */
+int clang_run_kernel(int which, int reps);
+
 #endif

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* bench_compute's wasm side through Granary's engine: load (wasm2c + cc,
- * cached), instantiate, call _initialize, then run_kernel under gr_rt_call. */
+/* bench_compute's wasm side through Granary's engine: load (Granary's own
+ * wasm -> C compiler + cc, cached), instantiate, call _initialize, then
+ * run_kernel under gr_rt_call. Always the granary backend: SIMD modules
+ * need it. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,7 +48,8 @@ do_run(void* arg)
 const char*
 wasm_side_name(void)
 {
-    return "Granary engine";
+    return "Granary engine (granary backend, guard pages unless "
+           "GRANARY_BOUNDS_CHECKS=1)";
 }
 
 int
@@ -59,7 +62,8 @@ wasm_side_open(const char* path, wasm_side** out, char* err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    rc = gr_engine_create(NULL, &w->engine);
+    gr_engine_config cfg = { .backend = GR_ENGINE_GRANARY };
+    rc = gr_engine_create(&cfg, &w->engine);
     if (rc < 0) {
         snprintf(err, errlen, "engine: %s", gr_strerror(rc));
         goto fail;

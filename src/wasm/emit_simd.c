@@ -230,6 +230,53 @@ pop_ea(gr_emit_fn* e, const gr_wasm_instr* in, char* buf, size_t n)
     gr__emit_drop(e, 1);
 }
 
+/* i8x16.shuffle with the widest lanes that express it: if every aligned
+ * group of w bytes picks an aligned group of w consecutive bytes, it is a
+ * shuffle of w-byte lanes, which the C compiler turns into one or two
+ * instructions (pshufd, shufpd, punpck*) where a byte shuffle would take a
+ * long sequence without SSSE3. */
+static void
+emit_shuffle(FILE* o,
+             const char* dst,
+             const char* a,
+             const char* b,
+             const uint8_t* sel)
+{
+    static const char* const vt[] = {
+        "wrt_u64x2", "wrt_u32x4", "wrt_u16x8", "wrt_u8x16"
+    };
+    unsigned w = 8;
+    for (; w > 1; w >>= 1) {
+        bool ok = true;
+        for (unsigned i = 0; i < 16 && ok; i++)
+            ok =
+              sel[i] % w == (i % w) && (i % w == 0 || sel[i] == sel[i - 1] + 1);
+        if (ok)
+            break;
+    }
+    if (w == 1) {
+        /* 16 consecutive bytes of a:b (or of b:a): two byte shifts */
+        unsigned k = sel[0] & 31;
+        bool run = k % 16 != 0;
+        for (unsigned i = 1; i < 16 && run; i++)
+            run = (sel[i] & 31) == ((k + i) & 31);
+        if (run) {
+            fprintf(o,
+                    "%s = WRT_ALIGNR(%s, %s, %u);\n",
+                    dst,
+                    k < 16 ? a : b,
+                    k < 16 ? b : a,
+                    k % 16);
+            return;
+        }
+    }
+    int t = w == 8 ? 0 : w == 4 ? 1 : w == 2 ? 2 : 3;
+    fprintf(o, "%s = WRT_SHUFFLE(%s, %s, %s", dst, vt[t], a, b);
+    for (unsigned i = 0; i < 16; i += w)
+        fprintf(o, ", %u", (unsigned)(sel[i] & 31) / w);
+    fprintf(o, ");\n");
+}
+
 int
 gr__emit_simd(gr_emit_fn* e, const gr_wasm_instr* in)
 {
@@ -291,14 +338,7 @@ gr__emit_simd(gr_emit_fn* e, const gr_wasm_instr* in)
         snprintf(b, sizeof(b), "%s", gr__emit_top(e, 0));
         snprintf(a, sizeof(a), "%s", gr__emit_top(e, 1));
         gr__emit_drop(e, 2);
-        fprintf(o, "{ static const uint8_t l_[16] = {");
-        for (int i = 0; i < 16; i++)
-            fprintf(o, " %u,", in->imm.v128[i]);
-        fprintf(o,
-                " }; %s = wrt_i8x16_shuffle(%s, %s, l_); }\n",
-                gr__emit_push(e, V),
-                a,
-                b);
+        emit_shuffle(o, gr__emit_push(e, V), a, b, in->imm.v128);
         return 0;
     }
     if (sub == 0x0e) {

@@ -77,7 +77,7 @@ read_all(const char* path, size_t* len)
 
 static uint64_t wrt_hash;
 
-/* Hash of every file in dir (sorted names), with wrt.h. */
+/* Hash of every file in dir (sorted names), with wrt.h and wrt_simd.h. */
 static uint64_t
 hash_dir(const char* dir)
 {
@@ -949,6 +949,11 @@ main(int argc, char** argv)
     size_t wl;
     uint8_t* w = read_all(GRANARY_WRT_INCLUDE "/wrt.h", &wl);
     wrt_hash = w ? fnv(0xcbf29ce484222325ull, w, wl) : 0;
+    free(w);
+    /* wrt.h includes wrt_simd.h: a change there must miss the cache too */
+    w = read_all(GRANARY_WRT_INCLUDE "/wrt_simd.h", &wl);
+    if (w)
+        wrt_hash = fnv(wrt_hash, w, wl);
     free(w);
     run_args a = { argc, argv, i };
     /* A big stack: WRT_MAX_DEPTH nested wasm frames. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Tests for sdk/bin/granary-cc: commands and reactors come out with the
- * exports the runtime needs, only target features wasm2c 1.0.32 accepts,
- * and wasm2c translates them; unsupported flags are refused. */
+ * exports the runtime needs, only target features Granary's compiler
+ * translates (SIMD and bulk memory by default), and its decoder and
+ * validator accept them; unsupported flags are refused. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,8 @@
 #include <stddef.h>
 
 #include <cmocka.h>
+
+#include "wasm/wasm.h"
 
 #define CC GRANARY_SOURCE_DIR "/sdk/bin/granary-cc"
 
@@ -209,14 +212,15 @@ export_kind(const struct wasm_info* info, const char* name)
     return -1;
 }
 
-/* Features wasm2c 1.0.32 translates (checked against wasm2c by hand;
- * simd128, atomics, tail-call, exception-handling, multimemory and memory64
- * are the ones it cannot). */
+/* Features of a module built without -pthread: the ones wasm2c 1.0.32
+ * also translated, plus simd128 (Granary's compiler; granary-cc's
+ * default). Atomics come only with -pthread; tail-call,
+ * exception-handling, multimemory and memory64 are refused. */
 static void
 expect_features_ok(const struct wasm_info* info)
 {
     static const char* const ok[] = {
-        "mutable-globals", "sign-ext",    "multivalue",
+        "mutable-globals", "sign-ext",    "multivalue",          "simd128",
         "reference-types", "bulk-memory", "nontrapping-fptoint",
     };
     for (int i = 0; i < info->n_features; i++) {
@@ -231,15 +235,29 @@ expect_features_ok(const struct wasm_info* info)
     }
 }
 
-static void
-expect_wasm2c_accepts(const char* wasm)
+static int
+has_feature(const struct wasm_info* info, const char* name)
 {
-    int rc = run("wasm2c %s -o w2c_out.c", wasm);
-    if (rc != 0) {
-        char* err = slurp("err", NULL);
-        fail_msg("wasm2c rejected %s (rc %d): %s", wasm, rc, err ? err : "");
-    }
-    assert_true(exists("w2c_out.c"));
+    for (int i = 0; i < info->n_features; i++)
+        if (info->features[i][0] == '+' &&
+            strcmp(info->features[i] + 1, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Granary's decoder and validator (src/wasm) accept the module. */
+static void
+expect_granary_accepts(const char* wasm)
+{
+    size_t len = 0;
+    char* buf = slurp(wasm, &len);
+    assert_non_null(buf);
+    gr_wasm_module* m = NULL;
+    gr_wasm_error e;
+    if (gr_wasm_module_decode((const uint8_t*)buf, len, &m, &e) != 0)
+        fail_msg("Granary's decoder refused %s: %s", wasm, e.message);
+    gr_wasm_module_destroy(m);
+    free(buf);
 }
 
 /* ---- fixtures --------------------------------------------------------------
@@ -320,7 +338,7 @@ test_command(void** state)
     assert_true(info.memory_has_max);
     assert_int_equal(info.memory_max, 16384); /* 1 GiB default */
     expect_features_ok(&info);
-    expect_wasm2c_accepts("hello.wasm");
+    expect_granary_accepts("hello.wasm");
 }
 
 static void
@@ -341,15 +359,14 @@ test_reactor(void** state)
     assert_int_equal(export_kind(&info, "__stack_pointer"), 3);
     assert_int_equal(export_kind(&info, "_start"), -1);
     expect_features_ok(&info);
-    expect_wasm2c_accepts("r.wasm");
+    expect_granary_accepts("r.wasm");
 }
 
 static void
 test_refuses_simd_and_threads(void** state)
 {
     (void)state;
-    static const char* const bad[] = { "-msimd128",
-                                       "-mrelaxed-simd",
+    static const char* const bad[] = { "-mrelaxed-simd",
                                        "-mcpu=bleeding-edge" };
     write_file("reactor.c", reactor_c);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -368,6 +385,76 @@ test_refuses_simd_and_threads(void** state)
     assert_int_not_equal(run("%s --target=x86_64-linux-gnu -c reactor.c", CC),
                          0);
     expect_stderr_contains("wasm32-wasi");
+}
+
+/* -msimd128 -mbulk-memory by default: a vectorisable loop becomes v128
+ * code and memcpy a memory.copy; -mno-simd128 -mno-bulk-memory turn them
+ * off; relaxed SIMD is refused. */
+static void
+test_simd_bulk_defaults(void** state)
+{
+    (void)state;
+    write_file("v.c",
+               "#include <string.h>\n"
+               "float a[256], b[256], c[256];\n"
+               "__attribute__((export_name(\"f\"))) void f(int n) {\n"
+               "    for (int i = 0; i < 256; i++) c[i] = a[i] * b[i] + c[i];\n"
+               "    memcpy(a, b, (unsigned)n);\n"
+               "}\n");
+    assert_int_equal(run("%s -mexec-model=reactor -O2 -o v.wasm v.c", CC), 0);
+    struct wasm_info info;
+    parse_wasm("v.wasm", &info);
+    assert_true(has_feature(&info, "simd128"));
+    assert_true(has_feature(&info, "bulk-memory"));
+    expect_features_ok(&info);
+    expect_granary_accepts("v.wasm");
+    assert_int_equal(run("wasm-objdump -d v.wasm | grep -c 'f32x4.mul'"), 0);
+    assert_int_equal(run("wasm-objdump -d v.wasm | grep -c 'memory.copy'"), 0);
+
+    assert_int_equal(run("%s -mexec-model=reactor -O2 -mno-simd128 "
+                         "-mno-bulk-memory -o s.wasm v.c",
+                         CC),
+                     0);
+    parse_wasm("s.wasm", &info);
+    assert_false(has_feature(&info, "simd128"));
+    assert_false(has_feature(&info, "bulk-memory"));
+    expect_granary_accepts("s.wasm");
+    assert_int_not_equal(run("wasm-objdump -d s.wasm | grep -q 'v128\\|x4\\.'"),
+                         0);
+
+    assert_int_not_equal(
+      run("%s -mexec-model=reactor -O2 -mrelaxed-simd -o rs.wasm v.c", CC), 0);
+    expect_stderr_contains("-mrelaxed-simd");
+    expect_stderr_contains("not supported");
+    assert_false(exists("rs.wasm"));
+}
+
+/* With bulk memory clang makes wasi-libc's errno real TLS, and clang-14
+ * then crashes on it unless the TLS model is local-exec (granary-cc adds
+ * it). */
+static void
+test_errno_with_bulk_memory(void** state)
+{
+    (void)state;
+    write_file("e.c",
+               "#include <errno.h>\n"
+               "#include <stdlib.h>\n"
+               "int main(void) {\n"
+               "    errno = 0;\n"
+               "    strtol(\"99999999999999999999\", 0, 10);\n"
+               "    return errno == ERANGE ? 0 : 1;\n"
+               "}\n");
+    static const char* const clangs[] = { "clang-14", "clang-19" };
+    for (size_t i = 0; i < sizeof clangs / sizeof clangs[0]; i++) {
+        if (run("command -v %s", clangs[i]) != 0)
+            continue;
+        assert_int_equal(
+          run("GRANARY_CLANG=%s %s -O2 -o e.wasm e.c", clangs[i], CC), 0);
+        struct wasm_info info;
+        parse_wasm("e.wasm", &info);
+        assert_true(has_feature(&info, "bulk-memory"));
+        expect_granary_accepts("e.wasm");
+    }
 }
 
 static void
@@ -398,7 +485,7 @@ test_compile_then_link(void** state)
     expect_features_ok(&info);
     /* mixed: one object, one source, -D on the command line */
     assert_int_equal(run("%s -O1 -Iinc -DUNUSED=1 -o ab2.wasm a.o b.c", CC), 0);
-    expect_wasm2c_accepts("ab2.wasm");
+    expect_granary_accepts("ab2.wasm");
 }
 
 static void
@@ -419,7 +506,7 @@ test_libm(void** state)
     parse_wasm("m.wasm", &info);
     assert_int_equal(export_kind(&info, "_start"), 0);
     expect_features_ok(&info);
-    expect_wasm2c_accepts("m.wasm");
+    expect_granary_accepts("m.wasm");
 }
 
 static void
@@ -507,6 +594,8 @@ main(void)
         cmocka_unit_test(test_command),
         cmocka_unit_test(test_reactor),
         cmocka_unit_test(test_refuses_simd_and_threads),
+        cmocka_unit_test(test_simd_bulk_defaults),
+        cmocka_unit_test(test_errno_with_bulk_memory),
         cmocka_unit_test(test_compile_then_link),
         cmocka_unit_test(test_libm),
         cmocka_unit_test(test_undefined_symbols),
