@@ -35,6 +35,10 @@ if [[ $(id -u) == 0 ]]; then
 fi
 CPUS=$(nproc)
 OUT=$(mktemp -d /tmp/granary-bench-mpi.XXXXXX)
+BENCH=bench_mpi
+FMT='%-26s %-28s %-28s %s\n'
+# shellcheck source=bench/mpi/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 trap 'rm -rf "$OUT"' EXIT
 
 ompi_args() { # NP
@@ -66,35 +70,10 @@ run() {
         # shellcheck disable=SC2046
         "$MPIRUN" $(ompi_args "$np") "$NATIVE" "$what" "$SCALE" >"$log" 2>&1 || rc=$?
     fi
-    if ((rc != 0)) || ! grep -qx verified "$log"; then
-        cat "$log" >&2
-        echo "bench_mpi: $side -np $np $what (round $round) failed (exit $rc): no RESULT" >&2
-        exit 1
-    fi
-    awk -v s="$side" -v n="$np" '$1 ~ /^(pingpong|bandwidth|allreduce)$/ && NF == 3 {
-        print s, n, $1, $2, $3 }' "$log" >>"$OUT/figures"
+    mpi_record "$side" "$np" "$what" "$round" "$log" "$rc"
 }
 
-: >"$OUT/figures"
-for ((r = 1; r <= ROUNDS; r++)); do
-    if ((r % 2)); then sides=(granary openmpi); else sides=(openmpi granary); fi
-    for cfg in "2 pingpong" "2 allreduce" "4 allreduce"; do
-        read -r np what <<<"$cfg"
-        for s in "${sides[@]}"; do
-            run "$s" "$np" "$what" "$r"
-        done
-    done
-    echo "bench_mpi: round $r of $ROUNDS done"
-done
-
-# stats SIDE NP KIND BYTES: "median min max count" over the rounds
-stats() {
-    awk -v s="$1" -v n="$2" -v k="$3" -v b="$4" '$1 == s && $2 == n && $3 == k && $4 == b { print $5 }' \
-        "$OUT/figures" | sort -g | awk '{ v[NR] = $1 } END {
-            if (NR == 0) { print "- - - 0"; exit }
-            m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-            print m, v[1], v[NR], NR }'
-}
+mpi_rounds "2 pingpong" "2 allreduce" "4 allreduce"
 
 cat <<EOF
 
@@ -106,33 +85,10 @@ Each figure: the median over $ROUNDS rounds of one run's median, [min-max over r
   ratio:     Granary / Open MPI
 
 EOF
-printf '%-26s %-28s %-28s %s\n' figure granary openmpi ratio
-fail=0
-declare -A ratio
-row() { # LABEL KEY NP KIND BYTES
-    local g o
-    read -r gm gmin gmax gn <<<"$(stats granary "$3" "$4" "$5")"
-    read -r om omin omax on <<<"$(stats openmpi "$3" "$4" "$5")"
-    if [[ $gn != "$ROUNDS" || $on != "$ROUNDS" ]]; then
-        echo "bench_mpi: missing figure $1 ($gn/$on of $ROUNDS runs)" >&2
-        fail=1
-        return
-    fi
-    g=$(printf '%.3f [%.3f-%.3f]' "$gm" "$gmin" "$gmax")
-    o=$(printf '%.3f [%.3f-%.3f]' "$om" "$omin" "$omax")
-    ratio[$2]=$(awk -v a="$gm" -v b="$om" 'BEGIN { printf "%.3f", a / b }')
-    printf '%-26s %-28s %-28s %s\n' "$1" "$g" "$o" "${ratio[$2]}"
-}
-row "ping-pong 0 B (us)" lat0 2 pingpong 0
-row "ping-pong 8 B (us)" lat8 2 pingpong 8
-row "ping-pong 1 KiB (us)" lat1k 2 pingpong 1024
-row "ping-pong 64 KiB (us)" lat64k 2 pingpong 65536
-row "ping-pong 1 MiB (us)" lat1m 2 pingpong 1048576
-row "bandwidth 1 MiB (MB/s)" bw1m 2 bandwidth 1048576
-row "allreduce 8 B, 2 (us)" ar8_2 2 allreduce 8
-row "allreduce 1 MiB, 2 (us)" ar1m_2 2 allreduce 1048576
-row "allreduce 8 B, 4 (us)" ar8_4 4 allreduce 8
-row "allreduce 1 MiB, 4 (us)" ar1m_4 4 allreduce 1048576
+mpi_header
+mpi_rows_2
+mpi_row "allreduce 8 B, 4 (us)" ar8_4 4 allreduce 8
+mpi_row "allreduce 1 MiB, 4 (us)" ar1m_4 4 allreduce 1048576
 ((fail == 0)) || { echo "bench_mpi: no RESULT" >&2; exit 1; }
 
 cat <<EOF

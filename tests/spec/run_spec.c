@@ -3,19 +3,16 @@
  * wabt's wast2json writes, and for each module decodes and validates it
  * (src/wasm), generates C (gr_wasm_emit), compiles it with the system cc
  * into a shared object (cached by the hash of the generated C), dlopens
- * and instantiates it against the "spectest" host module and registered
- * modules, then checks every assertion. Prints passed/issued per file.
- *   run_spec [-v] [-j N] [-c CACHE_DIR] FILE.json...                   */
+ * it (all four through wasm_load.c) and instantiates it against the "spectest"
+ * host module and registered modules, then checks every assertion. Prints
+ * passed/issued per file. run_spec [-v] [-j N] [-c CACHE_DIR] FILE.json... */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 #endif
-#include "wasm/emit.h"
 #include "wasm/wasm.h"
 #include "wasm/wrt.h"
+#include "wasm_load.h"
 
-#include <dirent.h>
-#include <dlfcn.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <libgen.h>
@@ -27,201 +24,24 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef GRANARY_WRT_INCLUDE
-#define GRANARY_WRT_INCLUDE "src/wasm"
-#endif
-
 static int verbose;
 static int jobs = 2;
 static const char* cache_dir = "/tmp/granary-spec-cache";
-static const char* cc = "cc";
 
-/* ---- loading modules ---- */
+/* ---- loading modules (wasm_load.c), at -O1 ---- */
+
+#define SPEC_CFLAGS "-O1"
 
 typedef struct loaded
 {
-    char* path; /* .wasm */
-    void* dl;
-    const wrt_module_desc* desc;
+    wl_module m;
     char err[512];
-    int kind; /* 0 ok, 1 malformed/invalid, 2 codegen/compile failure */
 } loaded;
-
-static uint64_t
-fnv(uint64_t h, const void* p, size_t n)
-{
-    const uint8_t* b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3ull;
-    return h;
-}
-
-static uint8_t*
-read_all(const char* path, size_t* len)
-{
-    FILE* f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    uint8_t* b = malloc(cap);
-    size_t r;
-    while (b && (r = fread(b + n, 1, cap - n, f)) > 0) {
-        n += r;
-        if (n == cap)
-            b = realloc(b, cap *= 2);
-    }
-    fclose(f);
-    *len = n;
-    return b;
-}
-
-static uint64_t wrt_hash;
-
-/* Hash of every file in dir (sorted names), with wrt.h and wrt_simd.h. */
-static uint64_t
-hash_dir(const char* dir)
-{
-    struct dirent** names;
-    int n = scandir(dir, &names, NULL, alphasort);
-    uint64_t h = 0xcbf29ce484222325ull ^ wrt_hash;
-    for (int i = 0; i < n; i++) {
-        if (names[i]->d_name[0] != '.') {
-            char p[4096];
-            snprintf(p, sizeof(p), "%s/%s", dir, names[i]->d_name);
-            size_t len;
-            uint8_t* b = read_all(p, &len);
-            h = fnv(h, names[i]->d_name, strlen(names[i]->d_name));
-            if (b)
-                h = fnv(h, b, len);
-            free(b);
-        }
-        free(names[i]);
-    }
-    free(names);
-    return h;
-}
-
-static void
-rm_dir(const char* dir)
-{
-    DIR* d = opendir(dir);
-    if (d) {
-        struct dirent* de;
-        while ((de = readdir(d)) != NULL) {
-            if (de->d_name[0] == '.')
-                continue;
-            char p[4096];
-            snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-            unlink(p);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
-
-/* Decodes, generates and compiles `path`; sets so_path to the cached
- * shared object. Returns 0, 1 (refused by the decoder/validator: message
- * in err), 2 (generator or compiler failure). */
-static int
-build_module(const char* path,
-             char* so_path,
-             size_t so_len,
-             char* err,
-             size_t errlen)
-{
-    size_t len;
-    uint8_t* bytes = read_all(path, &len);
-    if (bytes == NULL) {
-        snprintf(err, errlen, "cannot read %s", path);
-        return 2;
-    }
-    gr_wasm_module* m = NULL;
-    gr_wasm_error e;
-    if (gr_wasm_module_decode(bytes, len, &m, &e) != 0) {
-        snprintf(err, errlen, "%s", e.message);
-        free(bytes);
-        return 1;
-    }
-    char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s/tmp.XXXXXX", cache_dir);
-    if (mkdtemp(tmp) == NULL) {
-        snprintf(err, errlen, "mkdtemp: %s", strerror(errno));
-        gr_wasm_module_destroy(m);
-        free(bytes);
-        return 2;
-    }
-    int rc = gr_wasm_emit(m, bytes, len, tmp, 0, err, errlen);
-    gr_wasm_module_destroy(m);
-    free(bytes);
-    if (rc < 0) {
-        rm_dir(tmp);
-        return 2;
-    }
-    uint64_t h = hash_dir(tmp);
-    snprintf(so_path, so_len, "%s/%016" PRIx64 ".so", cache_dir, h);
-    struct stat st;
-    if (stat(so_path, &st) == 0) {
-        rm_dir(tmp);
-        return 0;
-    }
-    char cmd[8192];
-    snprintf(
-      cmd,
-      sizeof(cmd),
-      "cd %s && %s -O1 -g0 -w -fPIC -shared -ffp-contract=off -fsignaling-nans "
-      "-fno-strict-aliasing -I%s -Wa,-I%s -o out.so *.c -lm "
-      ">compile.log 2>&1",
-      tmp,
-      cc,
-      GRANARY_WRT_INCLUDE,
-      tmp);
-    int s = system(cmd);
-    if (s != 0) {
-        char log[4096];
-        snprintf(log, sizeof(log), "%s/compile.log", tmp);
-        size_t ll = 0;
-        uint8_t* lb = read_all(log, &ll);
-        snprintf(err,
-                 errlen,
-                 "cc failed: %.*s",
-                 (int)(ll > 400 ? 400 : ll),
-                 lb ? (char*)lb : "");
-        free(lb);
-        if (verbose < 2)
-            rm_dir(tmp);
-        else
-            fprintf(stderr, "kept %s\n", tmp);
-        return 2;
-    }
-    char out[4200];
-    snprintf(out, sizeof(out), "%s/out.so", tmp);
-    rename(out, so_path);
-    rm_dir(tmp);
-    return 0;
-}
 
 static int
 load_module(const char* path, loaded* L)
 {
-    memset(L, 0, sizeof(*L));
-    char so[4096];
-    int rc = build_module(path, so, sizeof(so), L->err, sizeof(L->err));
-    L->kind = rc;
-    if (rc != 0)
-        return rc;
-    L->dl = dlopen(so, RTLD_NOW | RTLD_LOCAL);
-    if (L->dl == NULL) {
-        snprintf(L->err, sizeof(L->err), "dlopen: %s", dlerror());
-        L->kind = 2;
-        return 2;
-    }
-    L->desc = dlsym(L->dl, "granary_wasm_module");
-    if (L->desc == NULL || L->desc->abi != WRT_ABI_VERSION) {
-        snprintf(L->err, sizeof(L->err), "no entry point");
-        L->kind = 2;
-        return 2;
-    }
-    return 0;
+    return wl_load(path, cache_dir, SPEC_CFLAGS, &L->m, L->err, sizeof L->err);
 }
 
 /* ---- instances and the spectest module ---- */
@@ -669,7 +489,7 @@ cmd_module(script* S, json_t* cmd)
     instance* in = NULL;
     int trap = 0;
     char err[256];
-    if (instantiate(L.desc, L.dl, &in, &trap, err, sizeof(err)) != 0) {
+    if (instantiate(L.m.desc, L.m.dl, &in, &trap, err, sizeof(err)) != 0) {
         fail_msg(S, cmd, "module %s: %s", path, err);
         S->compile_failures++;
         return;
@@ -700,7 +520,7 @@ cmd_assert_module(script* S, json_t* cmd, const char* type)
                   strcmp(type, "assert_malformed") == 0;
     if (refuse) {
         size_t len;
-        uint8_t* b = read_all(path, &len);
+        uint8_t* b = wl_read_all(path, &len);
         gr_wasm_module* m = NULL;
         gr_wasm_error e;
         int rc = b ? gr_wasm_module_decode(b, len, &m, &e) : -1;
@@ -720,7 +540,7 @@ cmd_assert_module(script* S, json_t* cmd, const char* type)
     instance* in = NULL;
     int trap = 0;
     char err[256];
-    int rc = instantiate(L.desc, L.dl, &in, &trap, err, sizeof(err));
+    int rc = instantiate(L.m.desc, L.m.dl, &in, &trap, err, sizeof(err));
     bool want_link = strcmp(type, "assert_unlinkable") == 0;
     if ((want_link && rc == 1) || (!want_link && rc == 2))
         S->passed++;
@@ -831,7 +651,8 @@ prebuild(script* S, json_t* cmds)
         pid_t pid = fork();
         if (pid == 0) {
             char so[4096], err[512];
-            build_module(path, so, sizeof(so), err, sizeof(err));
+            wl_build(
+              path, cache_dir, SPEC_CFLAGS, so, sizeof(so), err, sizeof(err));
             _exit(0);
         }
         if (pid > 0)
@@ -943,18 +764,7 @@ main(int argc, char** argv)
             return 2;
         }
     }
-    if (getenv("CC"))
-        cc = getenv("CC");
-    mkdir(cache_dir, 0755);
-    size_t wl;
-    uint8_t* w = read_all(GRANARY_WRT_INCLUDE "/wrt.h", &wl);
-    wrt_hash = w ? fnv(0xcbf29ce484222325ull, w, wl) : 0;
-    free(w);
-    /* wrt.h includes wrt_simd.h: a change there must miss the cache too */
-    w = read_all(GRANARY_WRT_INCLUDE "/wrt_simd.h", &wl);
-    if (w)
-        wrt_hash = fnv(wrt_hash, w, wl);
-    free(w);
+    wl_keep_failed = verbose >= 2;
     run_args a = { argc, argv, i };
     /* A big stack: WRT_MAX_DEPTH nested wasm frames. */
     pthread_attr_t at;

@@ -93,16 +93,20 @@ walk_dir(const char* dir, uint64_t h, int rm)
     return h;
 }
 
-/* Generates and compiles; so_path gets the cached object. */
-static int
-build(const char* path,
-      const char* cache_dir,
-      const char* cflags,
-      char* so_path,
-      size_t so_len,
-      char* err,
-      size_t errlen)
+int wl_keep_failed;
+
+int
+wl_build(const char* path,
+         const char* cache_dir,
+         const char* cflags,
+         char* so_path,
+         size_t so_len,
+         char* err,
+         size_t errlen)
 {
+    if (cflags == NULL)
+        cflags = "-O2";
+    mkdir(cache_dir, 0755);
     size_t len = 0;
     unsigned char* bytes = wl_read_all(path, &len);
     if (bytes == NULL) {
@@ -164,7 +168,10 @@ build(const char* path,
                  (int)(ll > 400 ? 400 : ll),
                  lb ? (char*)lb : "");
         free(lb);
-        walk_dir(tmp, 0, 1);
+        if (wl_keep_failed)
+            fprintf(stderr, "kept %s\n", tmp);
+        else
+            walk_dir(tmp, 0, 1);
         return 2;
     }
     char out[4200];
@@ -184,14 +191,7 @@ wl_load(const char* wasm_path,
 {
     char so[4096];
     memset(out, 0, sizeof *out);
-    mkdir(cache_dir, 0755);
-    int rc = build(wasm_path,
-                   cache_dir,
-                   cflags ? cflags : "-O2",
-                   so,
-                   sizeof so,
-                   err,
-                   errlen);
+    int rc = wl_build(wasm_path, cache_dir, cflags, so, sizeof so, err, errlen);
     if (rc != 0)
         return rc;
     out->dl = dlopen(so, RTLD_NOW | RTLD_LOCAL);

@@ -67,62 +67,31 @@ WRAP_VOID(rewind, (FILE * f), (f))
 WRAP(int, setvbuf, (FILE * f, char* b, int m, size_t n), (f, b, m, n))
 WRAP_VOID(setbuf, (FILE * f, char* b), (f, b))
 
-/* The variadic ones go straight to the v-functions, under the lock. */
-int __wrap_printf(const char* fmt, ...);
-int __wrap_fprintf(FILE* f, const char* fmt, ...);
-int __wrap_vprintf(const char* fmt, va_list ap);
-int __wrap_scanf(const char* fmt, ...);
-int __wrap_fscanf(FILE* f, const char* fmt, ...);
-int __wrap_vscanf(const char* fmt, va_list ap);
+/* The variadic ones go straight to the v-functions, under the lock:
+ * WRAP_VA(name, v-function, params, last named parameter, v-function's
+ * arguments before the va_list), and WRAP_V for the v-function of a
+ * standard stream. */
+#define WRAP_VA(name, vname, params, last, ...)                                \
+    int __wrap_##name params;                                                  \
+    int __wrap_##name params                                                   \
+    {                                                                          \
+        va_list ap;                                                            \
+        va_start(ap, last);                                                    \
+        int r = __wrap_##vname(__VA_ARGS__, ap);                               \
+        va_end(ap);                                                            \
+        return r;                                                              \
+    }
 
-int
-__wrap_printf(const char* fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int r = __wrap_vfprintf(stdout, fmt, ap);
-    va_end(ap);
-    return r;
-}
+#define WRAP_V(name, vname, stream)                                            \
+    int __wrap_##name(const char* fmt, va_list ap);                            \
+    int __wrap_##name(const char* fmt, va_list ap)                             \
+    {                                                                          \
+        return __wrap_##vname(stream, fmt, ap);                                \
+    }
 
-int
-__wrap_fprintf(FILE* f, const char* fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int r = __wrap_vfprintf(f, fmt, ap);
-    va_end(ap);
-    return r;
-}
-
-int
-__wrap_vprintf(const char* fmt, va_list ap)
-{
-    return __wrap_vfprintf(stdout, fmt, ap);
-}
-
-int
-__wrap_scanf(const char* fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int r = __wrap_vfscanf(stdin, fmt, ap);
-    va_end(ap);
-    return r;
-}
-
-int
-__wrap_fscanf(FILE* f, const char* fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int r = __wrap_vfscanf(f, fmt, ap);
-    va_end(ap);
-    return r;
-}
-
-int
-__wrap_vscanf(const char* fmt, va_list ap)
-{
-    return __wrap_vfscanf(stdin, fmt, ap);
-}
+WRAP_VA(printf, vfprintf, (const char* fmt, ...), fmt, stdout, fmt)
+WRAP_VA(fprintf, vfprintf, (FILE * f, const char* fmt, ...), fmt, f, fmt)
+WRAP_V(vprintf, vfprintf, stdout)
+WRAP_VA(scanf, vfscanf, (const char* fmt, ...), fmt, stdin, fmt)
+WRAP_VA(fscanf, vfscanf, (FILE * f, const char* fmt, ...), fmt, f, fmt)
+WRAP_V(vscanf, vfscanf, stdin)

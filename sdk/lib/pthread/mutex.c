@@ -25,6 +25,18 @@ gr__pt_until(clockid_t clk, const struct timespec* abs)
     return ns > 0 ? ns : 0;
 }
 
+int
+gr__pt_deadline(const struct timespec* abs, int64_t* ns)
+{
+    *ns = -1;
+    if (abs == NULL)
+        return 0;
+    *ns = gr__pt_until(CLOCK_REALTIME, abs);
+    if (*ns < 0)
+        return EINVAL;
+    return *ns == 0 ? ETIMEDOUT : 0;
+}
+
 /* Takes the word; ns < 0 waits forever, else until the deadline abs on
  * CLOCK_REALTIME. Returns 0 or ETIMEDOUT/EINVAL. */
 static int
@@ -41,14 +53,10 @@ word_lock(_Atomic int* w, const struct timespec* abs)
             return 0;
     }
     while (atomic_exchange(w, 2) != 0) {
-        int64_t ns = -1;
-        if (abs) {
-            ns = gr__pt_until(CLOCK_REALTIME, abs);
-            if (ns < 0)
-                return EINVAL;
-            if (ns == 0)
-                return ETIMEDOUT;
-        }
+        int64_t ns;
+        int rc = gr__pt_deadline(abs, &ns);
+        if (rc)
+            return rc;
         gr__pt_wait(w, 2, ns);
     }
     return 0;

@@ -84,6 +84,11 @@ gr__pt_wake(_Atomic int* addr, unsigned n)
  * has passed). Returns -EINVAL for a tv_nsec outside [0, 1e9). */
 int64_t gr__pt_until(clockid_t clk, const struct timespec* abs);
 
+/* The wait left to a blocking call with the absolute deadline abs on
+ * CLOCK_REALTIME (NULL: none): 0 with *ns the nanoseconds to wait (-1 for
+ * ever), or EINVAL (tv_nsec out of range) or ETIMEDOUT (abs has passed). */
+int gr__pt_deadline(const struct timespec* abs, int64_t* ns);
+
 /* A small lock for the library's own lists: 0 free, 1 held, 2 held with
  * waiters. */
 void gr__pt_lock(_Atomic int* l);

@@ -83,14 +83,10 @@ take(pthread_rwlock_t* l, int write, int try, const struct timespec* abs)
             break;
         if (try)
             return EBUSY;
-        int64_t ns = -1;
-        if (abs) {
-            ns = gr__pt_until(CLOCK_REALTIME, abs);
-            if (ns < 0)
-                return EINVAL;
-            if (ns == 0)
-                return ETIMEDOUT;
-        }
+        int64_t ns;
+        int rc = gr__pt_deadline(abs, &ns);
+        if (rc)
+            return rc;
         atomic_fetch_add(&x->waiters, 1);
         gr__pt_wait(&x->seq, seq, ns);
         atomic_fetch_sub(&x->waiters, 1);

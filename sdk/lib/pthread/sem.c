@@ -77,13 +77,11 @@ sem_take(sem_t* s, int try, const struct timespec* abs)
             errno = EAGAIN;
             return -1;
         }
-        int64_t ns = -1;
-        if (abs) {
-            ns = gr__pt_until(CLOCK_REALTIME, abs);
-            if (ns < 0 || ns == 0) {
-                errno = ns < 0 ? EINVAL : ETIMEDOUT;
-                return -1;
-            }
+        int64_t ns;
+        int rc = gr__pt_deadline(abs, &ns);
+        if (rc) {
+            errno = rc;
+            return -1;
         }
         atomic_fetch_add(&x->waiters, 1);
         gr__pt_wait(&x->value, 0, ns);

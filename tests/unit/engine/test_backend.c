@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "eng_support.h"
 #include "engine/engine.h"
 #include "granary/status.h"
 #include "util/fs.h"
@@ -37,59 +38,12 @@ Z_testZ_add(void* ctx, uint32_t a, uint32_t b)
     return a + b;
 }
 
-struct call
-{
-    wasm_rt_function_ptr_t fn;
-    void* module;
-    int nargs;
-    uint32_t a, b, ret;
-};
-
-static void
-do_call(void* p)
-{
-    struct call* c = p;
-    if (c->nargs == 0)
-        c->ret = ((uint32_t(*)(void*))c->fn)(c->module);
-    else if (c->nargs == 1)
-        c->ret = ((uint32_t(*)(void*, uint32_t))c->fn)(c->module, c->a);
-    else
-        c->ret = ((uint32_t(*)(void*, uint32_t, uint32_t))c->fn)(
-          c->module, c->a, c->b);
-}
-
-/* Calls export name with nargs i32 arguments; returns the gr_instance_call
- * code, the result in *ret and the trap in *t. */
-static int
-call(gr_instance* in,
-     const char* name,
-     int nargs,
-     uint32_t a,
-     uint32_t b,
-     uint32_t* ret,
-     gr_trap* t,
-     uint64_t timeout_ns)
-{
-    static const char* sigs[] = { ">i", "i>i", "ii>i" };
-    struct call c = { 0 };
-    c.fn = gr_object_export(gr_instance_object(in), name, sigs[nargs]);
-    assert_non_null(c.fn);
-    c.module = gr_instance_module(in);
-    c.nargs = nargs;
-    c.a = a;
-    c.b = b;
-    int rc = gr_instance_call_timeout(in, do_call, &c, t, timeout_ns);
-    if (ret)
-        *ret = c.ret;
-    return rc;
-}
-
 static uint32_t
 call_ok(gr_instance* in, const char* name, int nargs, uint32_t a, uint32_t b)
 {
     uint32_t r;
     gr_trap t;
-    int rc = call(in, name, nargs, a, b, &r, &t, 0);
+    int rc = eng_call(in, name, nargs, a, b, &r, &t, 0);
     if (rc)
         fail_msg("%s trapped: %s", name, gr_trap_name(t.kind));
     return r;
@@ -98,23 +52,10 @@ call_ok(gr_instance* in, const char* name, int nargs, uint32_t a, uint32_t b)
 static gr_engine*
 make_engine(void)
 {
-    gr_engine_config cfg = { .backend = GR_ENGINE_GRANARY, .cache_dir = CACHE };
-    gr_engine* e;
-    assert_int_equal(gr_engine_create(&cfg, &e), 0);
+    gr_engine_config cfg = { .backend = GR_ENGINE_GRANARY };
+    gr_engine* e = eng_engine(&cfg, CACHE);
     assert_int_equal(gr_engine_backend(e), GR_ENGINE_GRANARY);
     return e;
-}
-
-static gr_object*
-load(gr_engine* e, const char* name)
-{
-    char path[PATH_MAX], err[512] = "";
-    snprintf(path, sizeof path, "%s/%s.wasm", GRANARY_GUEST_DIR, name);
-    gr_object* o = NULL;
-    int rc = gr_engine_load_file(e, path, &o, err, sizeof err);
-    if (rc)
-        fail_msg("load %s: %s", name, err);
-    return o;
 }
 
 /* The meta file of the object's cache entry contains want. */
@@ -153,7 +94,7 @@ test_selection(void** state)
     unsetenv("GRANARY_ENGINE");
     assert_int_equal(gr_engine_create(&cfg, &e), 0);
     assert_int_equal(gr_engine_backend(e), GR_ENGINE_GRANARY);
-    gr_object* g = load(e, "eng_backend");
+    gr_object* g = eng_load_guest(e, "eng_backend");
     char cmd[PATH_MAX + 128];
     snprintf(cmd,
              sizeof cmd,
@@ -171,22 +112,23 @@ check_traps(gr_instance* in)
 {
     uint32_t r;
     gr_trap t;
-    assert_int_equal(call(in, "div", 1, 0, 0, &r, &t, 0), GR_ETRAP);
+    assert_int_equal(eng_call(in, "div", 1, 0, 0, &r, &t, 0), GR_ETRAP);
     assert_int_equal(t.kind, GR_TRAP_DIV_BY_ZERO);
-    assert_int_equal(call(in, "load", 1, 0xfffffff0u, 0, &r, &t, 0), GR_ETRAP);
+    assert_int_equal(eng_call(in, "load", 1, 0xfffffff0u, 0, &r, &t, 0),
+                     GR_ETRAP);
     assert_int_equal(t.kind, GR_TRAP_OOB);
-    assert_int_equal(call(in, "load", 1, 65533, 0, &r, &t, 0), GR_ETRAP);
+    assert_int_equal(eng_call(in, "load", 1, 65533, 0, &r, &t, 0), GR_ETRAP);
     assert_int_equal(t.kind, GR_TRAP_OOB);
-    assert_int_equal(call(in, "unreachable", 0, 0, 0, &r, &t, 0), GR_ETRAP);
+    assert_int_equal(eng_call(in, "unreachable", 0, 0, 0, &r, &t, 0), GR_ETRAP);
     assert_int_equal(t.kind, GR_TRAP_UNREACHABLE);
-    assert_int_equal(call(in, "callt", 1, 5, 0, &r, &t, 0), GR_ETRAP);
+    assert_int_equal(eng_call(in, "callt", 1, 5, 0, &r, &t, 0), GR_ETRAP);
     assert_int_equal(t.kind, GR_TRAP_CALL_INDIRECT);
-    assert_int_equal(call(in, "deep", 1, 0, 0, &r, &t, 0), GR_ETRAP);
+    assert_int_equal(eng_call(in, "deep", 1, 0, 0, &r, &t, 0), GR_ETRAP);
     assert_int_equal(t.kind, GR_TRAP_EXHAUSTION);
     /* The instance still works after every trap, and call depth was
      * restored (deep traps again at the same depth, not at once). */
     assert_int_equal(call_ok(in, "div", 1, 1, 0), 1);
-    assert_int_equal(call(in, "deep", 1, 0, 0, &r, &t, 0), GR_ETRAP);
+    assert_int_equal(eng_call(in, "deep", 1, 0, 0, &r, &t, 0), GR_ETRAP);
     assert_int_equal(t.kind, GR_TRAP_EXHAUSTION);
     assert_int_equal(call_ok(in, "add", 2, 2, 3), 5);
 }
@@ -199,7 +141,7 @@ test_imports_traps_strategies(void** state)
     gr_engine* e = make_engine();
     const char* guests[] = { "eng_backend", "eng_backend_small" };
     for (int i = 0; i < 2; i++) {
-        gr_object* o = load(e, guests[i]);
+        gr_object* o = eng_load_guest(e, guests[i]);
         assert_true(meta_says(o, i ? "memory bounds-checks" : "memory guard-"));
         gr_instance* in;
         gr_trap t;
@@ -231,12 +173,12 @@ test_spinning_guest_times_out(void** state)
     (void)state;
     gr_rt_install_handlers();
     gr_engine* e = make_engine();
-    gr_object* o = load(e, "eng_backend");
+    gr_object* o = eng_load_guest(e, "eng_backend");
     gr_instance* in;
     gr_trap t;
     assert_int_equal(gr_instance_create(o, NULL, &in, &t), 0);
     uint32_t r;
-    assert_int_equal(call(in, "spin", 0, 0, 0, &r, &t, 50 * 1000000ull),
+    assert_int_equal(eng_call(in, "spin", 0, 0, 0, &r, &t, 50 * 1000000ull),
                      GR_ETRAP);
     assert_int_equal(t.kind, GR_TRAP_TIMEOUT);
     assert_int_equal(call_ok(in, "add", 2, 1, 1), 2);
@@ -261,7 +203,7 @@ test_images(void** state)
     (void)state;
     gr_rt_install_handlers();
     gr_engine* e = make_engine();
-    gr_object* o = load(e, "eng_backend");
+    gr_object* o = eng_load_guest(e, "eng_backend");
     gr_instance* in;
     gr_trap t;
     assert_int_equal(gr_instance_create(o, NULL, &in, &t), 0);

@@ -20,33 +20,13 @@
 
 #include <cmocka.h>
 
+#include "eng_support.h"
 #include "engine/engine.h"
 #include "engine/rt.h"
 #include "granary/status.h"
 #include "util/fs.h"
 
 static char cache_dir[] = "/tmp/granary-test-bounds.XXXXXX";
-
-struct call
-{
-    wasm_rt_function_ptr_t fn;
-    void* module;
-    int nargs;
-    uint32_t a, b, ret;
-};
-
-static void
-do_call(void* p)
-{
-    struct call* c = p;
-    if (c->nargs == 0)
-        c->ret = ((uint32_t(*)(void*))c->fn)(c->module);
-    else if (c->nargs == 1)
-        c->ret = ((uint32_t(*)(void*, uint32_t))c->fn)(c->module, c->a);
-    else
-        c->ret = ((uint32_t(*)(void*, uint32_t, uint32_t))c->fn)(
-          c->module, c->a, c->b);
-}
 
 /* Calls export name with nargs i32 arguments: 0 and the result in *ret,
  * or GR_ETRAP with the kind in *kind. */
@@ -59,18 +39,8 @@ call(gr_instance* in,
      uint32_t* ret,
      enum gr_trap_kind* kind)
 {
-    static const char* sigs[] = { ">i", "i>i", "ii>i" };
-    struct call c = { 0 };
-    c.fn = gr_object_export(gr_instance_object(in), name, sigs[nargs]);
-    if (!c.fn)
-        fail_msg("no export %s", name);
-    c.module = gr_instance_module(in);
-    c.nargs = nargs;
-    c.a = a;
-    c.b = b;
     gr_trap t = { 0 };
-    int rc = gr_instance_call(in, do_call, &c, &t);
-    *ret = c.ret;
+    int rc = eng_call(in, name, nargs, a, b, ret, &t, 0);
     *kind = t.kind;
     return rc;
 }
@@ -211,23 +181,8 @@ static gr_engine*
 make_engine(int explicit_bounds)
 {
     gr_engine_config cfg = { .backend = GR_ENGINE_GRANARY,
-                             .cache_dir = cache_dir,
                              .explicit_bounds = explicit_bounds };
-    gr_engine* e;
-    assert_int_equal(gr_engine_create(&cfg, &e), 0);
-    return e;
-}
-
-static gr_object*
-load(gr_engine* e, const char* name)
-{
-    char path[PATH_MAX], err[512] = "";
-    snprintf(path, sizeof path, "%s/%s.wasm", GRANARY_GUEST_DIR, name);
-    gr_object* o = NULL;
-    int rc = gr_engine_load_file(e, path, &o, err, sizeof err);
-    if (rc)
-        fail_msg("load %s: %s", name, err);
-    return o;
+    return eng_engine(&cfg, cache_dir);
 }
 
 /* Number of cache entries of o whose flavor starts with prefix. */
@@ -281,7 +236,7 @@ test_guard_pages(void** state)
     (void)state;
     gr_rt_install_handlers();
     gr_engine* e = make_engine(0);
-    gr_object* o = load(e, "eng_bounds_big");
+    gr_object* o = eng_load_guest(e, "eng_bounds_big");
     assert_int_equal(entries(o, "w2g-"), 1);
     assert_int_equal(entries(o, "w2b-"), 0);
     gr_instance* in = instantiate(o, 4);
@@ -298,7 +253,7 @@ test_bounds_forced(void** state)
     (void)state;
     gr_rt_install_handlers();
     gr_engine* e = make_engine(1);
-    gr_object* o = load(e, "eng_bounds_big");
+    gr_object* o = eng_load_guest(e, "eng_bounds_big");
     /* Another cache entry than the guard-page object of the same wasm. */
     assert_int_equal(entries(o, "w2b-"), 1);
     gr_instance* in = instantiate(o, 0);
@@ -318,7 +273,7 @@ test_bounds_forced(void** state)
     setenv("GRANARY_BOUNDS_CHECKS", "1", 1);
     e = make_engine(0);
     unsetenv("GRANARY_BOUNDS_CHECKS");
-    o = load(e, "eng_bounds_big");
+    o = eng_load_guest(e, "eng_bounds_big");
     assert_int_equal(entries(o, "w2b-"), 1);
     in = instantiate(o, 2);
     assert_int_equal(reserved(in), 2 * 65536 + GR_RT_BOUNDS_TAIL);
@@ -333,7 +288,7 @@ test_small_max(void** state)
     (void)state;
     gr_rt_install_handlers();
     gr_engine* e = make_engine(0);
-    gr_object* o = load(e, "eng_bounds_small");
+    gr_object* o = eng_load_guest(e, "eng_bounds_small");
     assert_int_equal(entries(o, "w2b-"), 1);
     assert_int_equal(entries(o, "w2g-"), 0);
     gr_instance* in = instantiate(o, 0);
@@ -350,7 +305,7 @@ test_small_max(void** state)
     /* Forcing bounds checks on a module that gets them anyway reuses its
      * object: the key names the strategy, not how it was chosen. */
     e = make_engine(1);
-    o = load(e, "eng_bounds_small");
+    o = eng_load_guest(e, "eng_bounds_small");
     assert_int_equal(entries(o, "w2"), 1);
     gr_object_unref(o);
     gr_engine_destroy(e);
@@ -377,7 +332,7 @@ test_small_snapshots(void** state)
     (void)state;
     gr_rt_install_handlers();
     gr_engine* e = make_engine(0);
-    gr_object* o = load(e, "eng_bounds_small");
+    gr_object* o = eng_load_guest(e, "eng_bounds_small");
     gr_instance* in = instantiate(o, 0);
     ok1(in, "st32", 100);
     gr_instance_image* img;
@@ -462,22 +417,19 @@ test_shared_grown_elsewhere(void** state)
     gr_rt_install_handlers();
     for (int bounds = 0; bounds < 2; bounds++) {
         gr_engine* e = make_engine(bounds);
-        gr_object* o = load(e, "eng_bounds_shared");
+        gr_object* o = eng_load_guest(e, "eng_bounds_shared");
         gr_instance* in = instantiate(o, 0);
         pthread_t th;
         assert_int_equal(
           pthread_create(&th, NULL, grow_then_flag, gr_instance_memory(in)), 0);
-        struct call c = { 0 };
-        c.fn = gr_object_export(o, "wait_then_load", ">i");
-        assert_non_null(c.fn);
-        c.module = gr_instance_module(in);
+        uint32_t r = 0;
         gr_trap t = { 0 };
-        int rc = gr_instance_call_timeout(
-          in, do_call, &c, &t, 20ull * 1000 * 1000 * 1000);
+        int rc = eng_call(
+          in, "wait_then_load", 0, 0, 0, &r, &t, 20ull * 1000 * 1000 * 1000);
         pthread_join(th, NULL);
         if (rc)
             fail_msg("wait_then_load trapped: %s", gr_trap_name(t.kind));
-        assert_int_equal(c.ret, 42);
+        assert_int_equal(r, 42);
         gr_instance_destroy(in);
         gr_object_unref(o);
         gr_engine_destroy(e);

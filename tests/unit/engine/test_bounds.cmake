@@ -26,7 +26,7 @@ add_custom_command(OUTPUT ${out}
   COMMENT "wat2wasm eng_bounds_shared")
 add_custom_target(guest_eng_bounds_shared DEPENDS ${out})
 add_dependencies(guests guest_eng_bounds_shared)
-granary_add_test(test_bounds SOURCES test_bounds.c
+granary_add_test(test_bounds SOURCES test_bounds.c eng_support.c
                  LIBS gr_engine gr_util Threads::Threads LABELS unit)
 add_dependencies(test_bounds guest_eng_bounds_big guest_eng_bounds_small
                  guest_eng_bounds_shared)

@@ -23,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "eng_support.h"
 #include "engine/engine.h"
 #include "granary/status.h"
 #include "util/fs.h"
@@ -190,37 +191,14 @@ call_u32(gr_instance* in, const char* name, const char* sig, ...)
     return a.ret;
 }
 
-static gr_engine*
-make_engine(const gr_engine_config* base)
-{
-    gr_engine_config cfg = base ? *base : (gr_engine_config){ 0 };
-    if (!cfg.cache_dir)
-        cfg.cache_dir = CACHE;
-    gr_engine* e;
-    assert_int_equal(gr_engine_create(&cfg, &e), 0);
-    return e;
-}
-
-static gr_object*
-load_guest(gr_engine* e, const char* name)
-{
-    char path[PATH_MAX], err[512] = "";
-    snprintf(path, sizeof path, "%s/%s.wasm", GRANARY_GUEST_DIR, name);
-    gr_object* o = NULL;
-    int rc = gr_engine_load_file(e, path, &o, err, sizeof err);
-    if (rc)
-        fail_msg("load %s: %s", name, err);
-    return o;
-}
-
 /* ---- 4 GiB memories ---- */
 
 static void
 test_memory_4gib(void** state)
 {
     (void)state;
-    gr_engine* e = make_engine(NULL);
-    gr_object* o = load_guest(e, "eng_mem4g");
+    gr_engine* e = eng_engine(NULL, CACHE);
+    gr_object* o = eng_load_guest(e, "eng_mem4g");
     gr_instance_config ic = { .max_pages = 65536 };
     gr_instance* in;
     gr_trap t;
@@ -256,7 +234,7 @@ test_import_messages(void** state)
 {
     (void)state;
     gr_engine_config cfg = { .import_sig = host_sig };
-    gr_engine* e = make_engine(&cfg);
+    gr_engine* e = eng_engine(&cfg, CACHE);
     char path[PATH_MAX], err[1024] = "";
     snprintf(path, sizeof path, "%s/eng_imports.wasm", GRANARY_GUEST_DIR);
     gr_object* o = NULL;
@@ -300,7 +278,7 @@ test_unload_lru(void** state)
 {
     (void)state;
     gr_engine_config cfg = { .max_objects = 3 };
-    gr_engine* e = make_engine(&cfg);
+    gr_engine* e = eng_engine(&cfg, CACHE);
     struct wbuf w[6];
     char err[512];
     for (int i = 0; i < 6; i++)
@@ -363,7 +341,7 @@ static void
 test_code_registry_full(void** state)
 {
     (void)state;
-    gr_engine* e = make_engine(NULL);
+    gr_engine* e = eng_engine(NULL, CACHE);
     struct wbuf a = const_module(40), b = const_module(41);
     char err[512] = "";
     /* One range in all: whatever holds it, a second object cannot. */
@@ -410,7 +388,7 @@ test_big_data_segment(void** state)
     gr_engine_config cfg = { .cache_dir = cache,
                              .cc_memory_mib = 1024,
                              .cc_cpu_s = 300 };
-    gr_engine* e = make_engine(&cfg);
+    gr_engine* e = eng_engine(&cfg, CACHE);
     size_t bytes = 32u << 20;
     struct wbuf w = data_module(bytes);
     gr_object* o = load_bytes(e, &w, err, sizeof err);
@@ -439,7 +417,7 @@ test_compile_memory_limit(void** state)
     char cache[PATH_MAX], err[512] = "";
     fresh_dir(cache, "test-engine-limit");
     gr_engine_config cfg = { .cache_dir = cache, .cc_memory_mib = 8 };
-    gr_engine* e = make_engine(&cfg);
+    gr_engine* e = eng_engine(&cfg, CACHE);
     struct wbuf w = const_module(50);
     gr_object* o = NULL;
     int rc = gr_engine_load(e, w.p, w.n, &o, err, sizeof err);
@@ -523,7 +501,7 @@ test_compile_cpu_limit(void** state)
     char cache[PATH_MAX], err[512] = "";
     fresh_dir(cache, "test-engine-cpu");
     gr_engine_config cfg = { .cache_dir = cache, .cc_cpu_s = 1, .jobs = 1 };
-    gr_engine* e = make_engine(&cfg);
+    gr_engine* e = eng_engine(&cfg, CACHE);
     struct wbuf w = slow_module(1500);
     gr_object* o = NULL;
     int rc = gr_engine_load(e, w.p, w.n, &o, err, sizeof err);
@@ -641,7 +619,7 @@ test_stale_build_dirs_removed_at_start(void** state)
     assert_int_equal(flock(fd2, LOCK_EX), 0);
 
     gr_engine_config cfg = { .cache_dir = cache };
-    gr_engine* e = make_engine(&cfg);
+    gr_engine* e = eng_engine(&cfg, CACHE);
     struct stat st;
     snprintf(p, sizeof p, "%s/tmp/4194305-0123456789abcdef", cache);
     assert_int_equal(stat(p, &st), -1);
