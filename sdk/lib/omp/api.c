@@ -162,7 +162,8 @@ omp_set_schedule(omp_sched_t kind, int chunk)
 {
     omp_icv* icv = omp__icv();
     int k = (int)kind & ~(int)omp_sched_monotonic;
-    if (k < omp_sched_static || k > omp_sched_auto)
+    if ((k < omp_sched_static || k > omp_sched_auto) &&
+        k != OMP_SCHED_TRAPEZOIDAL && k != OMP_SCHED_STATIC_STEAL)
         return;
     icv->sched = (int)kind;
     icv->chunk = k == omp_sched_auto || chunk < 1 ? 0 : chunk;
@@ -174,9 +175,8 @@ omp_get_schedule(omp_sched_t* kind, int* chunk)
     omp_icv* icv = omp__icv();
     *kind = (omp_sched_t)icv->sched;
     int k = icv->sched & ~(int)omp_sched_monotonic;
-    *chunk = icv->chunk > 0 ? icv->chunk : (k == omp_sched_auto ? 0 : 1);
-    if (k == omp_sched_static && icv->chunk <= 0)
-        *chunk = 0;
+    /* like libomp: 0 for static without a chunk, else the default 1 */
+    *chunk = icv->chunk > 0 ? icv->chunk : (k == omp_sched_static ? 0 : 1);
 }
 
 int
@@ -408,10 +408,14 @@ omp_get_wtick(void)
 
 /* ---- kmp_* extensions ---- */
 
+/* Takes NAME=VALUE settings like the environment; only
+ * OMP_TARGET_OFFLOAD changes anything after start-up. */
 void
 kmp_set_defaults(const char* settings)
 {
-    (void)settings;
+    omp__init();
+    if (settings && !strncmp(settings, "OMP_TARGET_OFFLOAD=", 19))
+        omp__set_target_offload(settings + 19);
 }
 
 void
@@ -426,6 +430,8 @@ int
 kmp_get_blocktime(void)
 {
     omp__init();
+    if (omp__g.blocktime_us == OMP_BLOCKTIME_INFINITE)
+        return OMP_BLOCKTIME_INFINITE;
     return omp__g.blocktime_us / 1000;
 }
 

@@ -110,7 +110,7 @@ parse_schedule(const char* s, omp_icv* icv)
     }
     int kind;
     if (!strncasecmp(s, "static_steal", 12))
-        kind = omp_sched_dynamic;
+        kind = OMP_SCHED_STATIC_STEAL;
     else if (!strncasecmp(s, "static", 6))
         kind = omp_sched_static;
     else if (!strncasecmp(s, "dynamic", 7))
@@ -120,7 +120,7 @@ parse_schedule(const char* s, omp_icv* icv)
     else if (!strncasecmp(s, "auto", 4))
         kind = omp_sched_auto;
     else if (!strncasecmp(s, "trapezoidal", 11))
-        kind = omp_sched_guided;
+        kind = OMP_SCHED_TRAPEZOIDAL;
     else
         return;
     icv->sched = kind | (mono ? (int)omp_sched_monotonic : 0);
@@ -180,11 +180,11 @@ init_now(void)
     if (wp && !strcasecmp(wp, "passive"))
         g->blocktime_us = 0;
     else if (wp && !strcasecmp(wp, "active"))
-        g->blocktime_us = 200000;
+        g->blocktime_us = OMP_BLOCKTIME_INFINITE;
     const char* bt = getenv("KMP_BLOCKTIME");
     if (bt) {
         if (!strcasecmp(bt, "infinite"))
-            g->blocktime_us = 0x7fffffff;
+            g->blocktime_us = OMP_BLOCKTIME_INFINITE;
         else
             g->blocktime_us = parse_int(bt, 200) * 1000;
     }
@@ -206,7 +206,21 @@ init_now(void)
     g->taskloop_min = parse_int(getenv("KMP_TASKLOOP_MIN_TASKS"), 0);
     g->throttle =
         parse_bool(getenv("KMP_ENABLE_TASK_THROTTLING"), 1) ? 256 : 0;
+    omp__set_target_offload(getenv("OMP_TARGET_OFFLOAD"));
     g->initialized = 1;
+}
+
+void
+omp__set_target_offload(const char* v)
+{
+    if (!v)
+        omp__g.target_offload = 1;
+    else if (!strcasecmp(v, "disabled"))
+        omp__g.target_offload = 0;
+    else if (!strcasecmp(v, "mandatory"))
+        omp__g.target_offload = 2;
+    else
+        omp__g.target_offload = 1;
 }
 
 void

@@ -158,41 +158,56 @@ __kmpc_for_static_fini(ident_t* loc, int32_t gtid)
 
 /* ---- dispatch ---- */
 
+/* Maps a schedule to one of STATIC, STATIC_CHUNKED, BALANCED_CHUNKED
+ * (static in multiples of *chunk), DYNAMIC and GUIDED; *simd is set when
+ * guided chunks must be multiples of *chunk. */
 static int
-resolve_sched(int sched, int64_t* chunk, const omp_icv* icv, int* ordered)
+resolve_sched(int sched, int64_t* chunk, const omp_icv* icv, int* ordered,
+              int* simd)
 {
     sched &= ~SCH_MODIFIER_MASK;
     *ordered = sched >= SCH_ORD_LOWER && sched <= SCH_ORD_UPPER;
+    *simd = 0;
     if (*ordered)
         sched -= 32;
     if (sched == SCH_RUNTIME || sched == SCH_RUNTIME_SIMD) {
-        *chunk = icv->chunk;
-        switch (icv->sched & ~(int)omp_sched_monotonic) {
+        /* schedule(simd:runtime): the runtime chunk counts simd widths */
+        int64_t width = sched == SCH_RUNTIME_SIMD && *chunk > 1 ? *chunk : 1;
+        int64_t c = icv->chunk;
+        int kind = icv->sched & ~(int)omp_sched_monotonic;
+        if (kind == omp_sched_auto ||
+            (kind == omp_sched_static && c <= 0)) {
+            *chunk = width;
+            return width > 1 ? SCH_STATIC_BALANCED_CHUNKED : SCH_STATIC;
+        }
+        *chunk = (c > 0 ? c : 1) * width;
+        *simd = width > 1;
+        switch (kind) {
         case omp_sched_dynamic:
-            sched = SCH_DYNAMIC;
-            break;
+        case OMP_SCHED_STATIC_STEAL:
+            return SCH_DYNAMIC;
         case omp_sched_guided:
-            sched = SCH_GUIDED;
-            break;
-        case omp_sched_auto:
-            sched = SCH_STATIC;
-            break;
+        case OMP_SCHED_TRAPEZOIDAL:
+            return SCH_GUIDED;
         default:
-            sched = *chunk > 0 ? SCH_STATIC_CHUNKED : SCH_STATIC;
-            break;
+            return SCH_STATIC_CHUNKED;
         }
     }
     switch (sched) {
     case SCH_STATIC_CHUNKED:
         return *chunk > 0 ? SCH_STATIC_CHUNKED : SCH_STATIC;
+    case SCH_STATIC_BALANCED_CHUNKED:
+        return *chunk > 1 ? SCH_STATIC_BALANCED_CHUNKED : SCH_STATIC;
     case SCH_DYNAMIC:
     case SCH_STATIC_STEAL:
         return SCH_DYNAMIC;
+    case SCH_GUIDED_SIMD:
+        *simd = 1;
+        return SCH_GUIDED;
     case SCH_GUIDED:
     case SCH_TRAPEZOIDAL:
     case SCH_GUIDED_ITERATIVE:
     case SCH_GUIDED_ANALYTICAL:
-    case SCH_GUIDED_SIMD:
         return SCH_GUIDED;
     default:
         return SCH_STATIC;
@@ -206,8 +221,9 @@ disp_init(int32_t gtid, int32_t sched, int64_t lb, uint64_t trip, int64_t st,
     omp_thread* thr = omp__thr(gtid);
     omp_team* team = thr->team;
     omp_task* it = implicit_of(thr);
-    int ordered;
-    it->d_sched = resolve_sched(sched, &chunk, &it->icv, &ordered);
+    int ordered, simd;
+    it->d_sched = resolve_sched(sched, &chunk, &it->icv, &ordered, &simd);
+    it->d_simd = simd;
     if (chunk < 1)
         chunk = 1;
     it->d_chunk = chunk;
@@ -242,6 +258,16 @@ disp_next(int32_t gtid, uint64_t* start, uint64_t* end)
         *start = s;
         *end = s + n;
         break;
+    case SCH_STATIC_BALANCED_CHUNKED:
+        if (it->d_static_k++ > 0)
+            goto done;
+        n = ((trip + nth - 1) / nth + c - 1) / c * c;
+        s = n * (uint64_t)thr->tid;
+        if (s >= trip)
+            goto done;
+        *start = s;
+        *end = trip - s < n ? trip : s + n;
+        break;
     case SCH_STATIC_CHUNKED:
         s = ((uint64_t)thr->tid + it->d_static_k++ * nth) * c;
         if (s >= trip)
@@ -265,6 +291,8 @@ disp_next(int32_t gtid, uint64_t* start, uint64_t* end)
             n = (rem + 2 * nth - 1) / (2 * nth);
             if (n < c)
                 n = c;
+            if (it->d_simd)
+                n = (n + c - 1) / c * c;
             if (n > rem)
                 n = rem;
             if (atomic_compare_exchange_weak_explicit(&b->next, &s, s + n,

@@ -145,11 +145,18 @@ typedef struct omp_globals
     int taskloop_min;   /* KMP_TASKLOOP_MIN_TASKS */
     int throttle;       /* deque length at which tasks run at once */
     omp_icv icv;        /* initial ICVs */
-    int teams_nthreads; /* KMP_TEAMS_THREAD_LIMIT or default */
+    int target_offload; /* 0 disabled, 1 default, 2 mandatory */
+    _Atomic int nthreads_made; /* threads known to the runtime */
 } omp_globals;
+
+/* libomp's extra schedule kinds (omp_get_schedule reports them). */
+#define OMP_SCHED_TRAPEZOIDAL 101
+#define OMP_SCHED_STATIC_STEAL 102
+#define OMP_BLOCKTIME_INFINITE 0x7fffffff
 
 extern omp_globals omp__g;
 void omp__init(void);
+void omp__set_target_offload(const char* v);
 int omp__supported_levels(void);
 
 /* ---- tasks ---- */
@@ -211,6 +218,7 @@ struct omp_task
     uint64_t d_trip;
     int64_t d_chunk;
     int d_sched;
+    int d_simd;
     uint64_t d_static_k; /* static dispatch: chunks taken */
     uint64_t d_ord_iter; /* ordered: current iteration */
     int d_ord_bumped;

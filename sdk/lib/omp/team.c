@@ -108,6 +108,7 @@ omp__register_root(void)
     thr->gtid = gtid;
     thr->is_root = 1;
     thr->num_teams = 1;
+    atomic_fetch_add(&omp__g.nthreads_made, 1);
     team_init(&thr->root_team);
     omp_team* rt = &thr->root_team;
     rt->nproc = 1;
@@ -161,6 +162,7 @@ worker_create(void)
     thr->gtid = gtid;
     thr->num_teams = 1;
     omp__threads[gtid] = thr;
+    atomic_fetch_add(&omp__g.nthreads_made, 1);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -513,7 +515,8 @@ __kmpc_push_proc_bind(ident_t* loc, int32_t gtid, int bind)
 int
 __kmpc_get_target_offload(void)
 {
-    return 1; /* default: no devices, so everything runs on the host */
+    omp__init();
+    return omp__g.target_offload; /* no devices: all runs on the host */
 }
 
 /* ---- teams: a league of initial threads, one per team ---- */

@@ -3,6 +3,7 @@
  * natively, memory.atomic.wait32/notify on wasm), spin-then-sleep flags, a
  * three-state futex mutex, the clock and fatal errors.
  */
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,7 +79,12 @@ omp__spin(unsigned* count)
     }
     if ((c & 255) == 0 && omp__now() > deadline)
         return 0;
-    omp__pause();
+    /* More threads than processors: let the one we wait for run. */
+    if (atomic_load_explicit(&omp__g.nthreads_made, memory_order_relaxed) >
+        omp__g.num_procs)
+        sched_yield();
+    else
+        omp__pause();
     return 1;
 }
 
