@@ -156,6 +156,13 @@ omp_event_handle_t __kmpc_task_allow_completion_event(ident_t* loc,
 void __kmpc_proxy_task_completed(int32_t gtid, kmp_task_t* task);
 void __kmpc_proxy_task_completed_ooo(kmp_task_t* task);
 
+void* __kmpc_taskred_init(int32_t gtid, int32_t num, void* data);
+void* __kmpc_taskred_modifier_init(ident_t* loc, int32_t gtid, int is_ws,
+                                   int32_t num, void* data);
+void __kmpc_task_reduction_modifier_fini(ident_t* loc, int32_t gtid,
+                                         int is_ws);
+void* __kmpc_task_reduction_get_th_data(int32_t gtid, void* tg, void* data);
+
 /* threadprivate */
 void* __kmpc_threadprivate_cached(ident_t* loc, int32_t gtid, void* data,
                                   size_t size, void*** cache);

@@ -172,6 +172,7 @@ typedef struct omp_taskgroup
 {
     _Atomic int32_t count;
     struct omp_taskgroup* parent;
+    struct omp_taskred* red; /* task reductions of the group, or NULL */
 } omp_taskgroup;
 
 /* Dependence node of a task with depend clauses. refs: one for the task,
@@ -361,6 +362,8 @@ omp_task* omp__task_next(omp_thread* thr, omp_team* team);
 void omp__task_run(omp_thread* thr, omp_task* t);
 void omp__deque_init(omp_deque* d);
 void omp__dephash_free(omp_dephash* h);
+/* Combines and frees a taskgroup's task reductions (task_red.c). */
+void omp__taskred_fini(omp_taskgroup* tg);
 
 /* loop.c */
 void omp__disp_reset(omp_team* team);

@@ -357,6 +357,7 @@ __kmpc_taskgroup(ident_t* loc, int32_t gtid)
         omp__fatal("out of memory for a taskgroup");
     atomic_store_explicit(&tg->count, 0, memory_order_relaxed);
     tg->parent = cur->cur_tg;
+    tg->red = NULL;
     cur->cur_tg = tg;
 }
 
@@ -371,6 +372,8 @@ __kmpc_end_taskgroup(ident_t* loc, int32_t gtid)
         return;
     if (atomic_load_explicit(&tg->count, memory_order_acquire) > 0)
         omp__wait_tasks(thr, &tg->count, 0);
+    if (tg->red)
+        omp__taskred_fini(tg);
     cur->cur_tg = tg->parent;
     free(tg);
 }
