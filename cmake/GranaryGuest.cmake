@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
 # Building guest modules (test guests, examples, benchmarks) during the build.
 #   granary_add_wat_guest(<name> <file.wat>)
-#   granary_add_guest(<name> SOURCES <c files...> [REACTOR] [MPI] [OPT <-Ox>]
-#                     [CFLAGS ...] [LDFLAGS ...] [DEPENDS ...])
+#   granary_add_guest(<name> SOURCES <c files...> [REACTOR] [MPI] [THREADS]
+#                     [OPT <-Ox>] [CFLAGS ...] [LDFLAGS ...] [DEPENDS ...])
 # MPI builds with sdk/bin/granary-mpicc against the guest MPI library
-# (sdk/lib/mpi, target granary_mpi_lib).
+# (sdk/lib/mpi, target granary_mpi_lib). THREADS builds with -pthread
+# against the guest thread library (sdk/lib/pthread, granary_pthread_lib).
 # Both produce ${GRANARY_GUEST_DIR}/<name>.wasm and a target guest_<name>;
 # the target `guests` depends on all of them. C guests are built with
 # sdk/bin/granary-cc (docs/toolchain.md); set GRANARY_CLANG in the
@@ -30,7 +31,7 @@ function(granary_add_wat_guest name wat)
 endfunction()
 
 function(granary_add_guest name)
-  cmake_parse_arguments(G "REACTOR;MPI" "OPT" "SOURCES;CFLAGS;LDFLAGS;DEPENDS"
+  cmake_parse_arguments(G "REACTOR;MPI;THREADS" "OPT" "SOURCES;CFLAGS;LDFLAGS;DEPENDS"
                         ${ARGN})
   if(NOT G_SOURCES)
     message(FATAL_ERROR "granary_add_guest(${name}): no SOURCES")
@@ -55,6 +56,15 @@ function(granary_add_guest name)
     set(cc ${PROJECT_SOURCE_DIR}/sdk/bin/granary-mpicc)
     set(env ${CMAKE_COMMAND} -E env GRANARY_MPI_LIB=${GRANARY_MPI_LIB})
     set(extra_deps ${GRANARY_MPI_LIB} granary_mpi_lib ${cc})
+  endif()
+  if(G_THREADS)
+    if(NOT env)
+      set(env ${CMAKE_COMMAND} -E env)
+    endif()
+    list(APPEND env GRANARY_PTHREAD_LIB=${GRANARY_PTHREAD_LIB})
+    list(APPEND G_CFLAGS -pthread)
+    list(APPEND extra_deps ${GRANARY_PTHREAD_LIB} granary_pthread_lib
+         ${PROJECT_SOURCE_DIR}/sdk/lib/pthread/wrap.list)
   endif()
   if(GRANARY_CLANG)
     if(NOT env)

@@ -18,6 +18,7 @@
 #include "engine/engine.h"
 #include "engine/rt.h"
 #include "host/host.h"
+#include "host/threads.h"
 #include "host/wasi/wasi.h"
 #include "util/alloc.h"
 
@@ -379,8 +380,11 @@ gr_cli_run(int argc, char** argv)
     gr_instance_config icfg = { .max_pages = o.max_pages, .host = &host };
     struct guest_run g = { .obj = obj, .icfg = &icfg, .start = start };
     gr_trap trap;
-    if (o.timeout_ns) {
-        rc = gr_rt_call_timeout(run_guest, &g, &trap, o.timeout_ns);
+    /* Threaded modules always run with a deadline (threads can only be
+     * stopped inside one). */
+    uint64_t timeout = gr_threads_call_timeout(obj, o.timeout_ns);
+    if (timeout) {
+        rc = gr_rt_call_timeout(run_guest, &g, &trap, timeout);
         if (rc == 0) {
             rc = g.rc;
             trap = g.trap;
@@ -390,6 +394,8 @@ gr_cli_run(int argc, char** argv)
         rc = g.rc;
         trap = g.trap;
     }
+    uint32_t thread = 0;
+    gr_threads_end(&host, &rc, &trap, &thread);
     inst = g.inst;
     fflush(stdout);
     if (rc == 0) {
@@ -397,10 +403,17 @@ gr_cli_run(int argc, char** argv)
     } else if (rc == GR_EEXIT) {
         status = trap.exit_code;
     } else if (rc == GR_ETRAP) {
-        fprintf(stderr,
-                "granary run: %s: wasm trap: %s\n",
-                o.file,
-                gr_trap_name(trap.kind));
+        if (thread)
+            fprintf(stderr,
+                    "granary run: %s: wasm trap in thread %u: %s\n",
+                    o.file,
+                    thread,
+                    gr_trap_name(trap.kind));
+        else
+            fprintf(stderr,
+                    "granary run: %s: wasm trap: %s\n",
+                    o.file,
+                    gr_trap_name(trap.kind));
         status = GR_CLI_TRAP;
     } else {
         fprintf(stderr, "granary run: %s: %s\n", o.file, gr_strerror(rc));

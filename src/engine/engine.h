@@ -202,6 +202,26 @@ int gr_instance_reset_to_image(gr_instance* in,
                                const uint64_t (*remap)[2],
                                size_t n_remap);
 
+/* Thread instances (thread.c; granary backend only). A guest thread of a
+ * module with a shared memory runs in its own instance of the same
+ * object: gr_instance_thread_create makes one from parent, the instance
+ * of the spawning thread, called on the thread that runs parent (its
+ * globals, including __stack_pointer and __tls_base, and its tables are
+ * copied as they are now; the new thread's start code sets its own stack
+ * and TLS). The new instance reaches parent's linear memory (the very
+ * memory object: a grow is seen by all), shares parent's host context and
+ * never frees the memory: destroy it (gr_instance_destroy) before the
+ * instance that owns the memory. No guest code runs. Returns 0, -ENOTSUP
+ * (a wasm2c object, or no memory), -EINVAL (the memory is not shared) or
+ * -ENOMEM. */
+int gr_instance_thread_create(gr_instance* parent, gr_instance** out);
+/* 1 if in's memory is a shared memory of a granary-backend object. */
+int gr_instance_memory_shared(const gr_instance* in);
+/* Wakes every thread blocked in memory.atomic.wait on in's memory so that
+ * each rechecks its call's deadline (see wrt_wake_all); used after
+ * cancelling the threads of a call. */
+void gr_instance_wake_waiters(gr_instance* in);
+
 /* Host functions receive the pointer given to instantiate as their first
  * argument; the engine passes the gr_instance itself. */
 static inline gr_instance*

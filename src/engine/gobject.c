@@ -105,7 +105,7 @@ void* const gr__gobj_runtime[] = {
     (void*)wrt_trap,        (void*)wrt_mem_check_slow, (void*)wrt_memory_init,
     (void*)wrt_memory_fini, (void*)wrt_memory_grow,    (void*)wrt_table_init,
     (void*)wrt_table_fini,  (void*)wrt_table_grow,     (void*)wrt_wait32,
-    (void*)wrt_wait64,      (void*)wrt_notify,
+    (void*)wrt_wait64,      (void*)wrt_notify,         (void*)wrt_wake_all,
 };
 
 int
@@ -250,6 +250,12 @@ void
 gr__gobj_free(const struct gr__gobj* g, void* module)
 {
     g->desc->fini(module);
+}
+
+size_t
+gr__gobj_memp_offset(const struct gr__gobj* g)
+{
+    return g->desc->memp_offset;
 }
 
 void

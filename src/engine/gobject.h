@@ -107,6 +107,9 @@ int gr__gobj_copy_from(const struct gr__gobj* g,
                        const void* src,
                        gr_instance* in,
                        int keep_memory);
+/* Offset of the memory pointer array in an instance ((size_t)-1: none),
+ * for thread instances (thread.c). */
+size_t gr__gobj_memp_offset(const struct gr__gobj* g);
 /* Frees the table arrays of module (an image), not its memory. */
 void gr__gobj_drop(const struct gr__gobj* g, void* module);
 

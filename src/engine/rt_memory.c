@@ -307,8 +307,12 @@ gr_rt_memory_reset(wasm_rt_memory_t* mem,
     if (rc == 0) {
         r->pages = pages;
         for (size_t i = 0; i < r->n_members; i++) {
-            r->members[i]->pages = pages;
-            r->members[i]->size = (uint64_t)pages * GR_WASM_PAGE;
+            __atomic_store_n(&r->members[i]->pages, pages, __ATOMIC_RELAXED);
+            /* Release: threads of a shared memory read it without the
+             * lock (wrt_msize). */
+            __atomic_store_n(&r->members[i]->size,
+                             (uint64_t)pages * GR_WASM_PAGE,
+                             __ATOMIC_RELEASE);
         }
     }
     pthread_mutex_unlock(&region_lock);
@@ -350,8 +354,10 @@ wasm_rt_grow_memory(wasm_rt_memory_t* mem, uint32_t delta)
             goto fail;
         r->pages += delta;
         for (size_t i = 0; i < r->n_members; i++) {
-            r->members[i]->pages = r->pages;
-            r->members[i]->size = (uint64_t)r->pages * GR_WASM_PAGE;
+            __atomic_store_n(&r->members[i]->pages, r->pages, __ATOMIC_RELAXED);
+            __atomic_store_n(&r->members[i]->size,
+                             (uint64_t)r->pages * GR_WASM_PAGE,
+                             __ATOMIC_RELEASE);
         }
     }
     pthread_mutex_unlock(&region_lock);

@@ -59,6 +59,21 @@ wrt_trap(int kind)
     gr_rt_raise(trap_kind(kind), 0);
 }
 
+/* A wait of a guest thread ends at its call's deadline, or at once when
+ * the call is being ended (gr_rt_cancel brings the deadline forward), and
+ * then leaves the call as a timeout. */
+uint64_t
+wrt_wait_deadline(void)
+{
+    return gr_rt_deadline();
+}
+
+void
+wrt_wait_expired(void)
+{
+    gr_rt_check_deadline();
+}
+
 void
 wrt_mem_check_slow(const wrt_memory* m, uint64_t end)
 {

@@ -13,6 +13,7 @@
 
 #include "host/faas/faas.h"
 #include "host/host.h"
+#include "host/threads.h"
 #include "state/state.h"
 #include "util/alloc.h"
 
@@ -456,8 +457,14 @@ gr_faaslet_call(gr_faaslet* f, const gr_call* c, gr_call_result* r)
                             0,
                             f->proto->kind == GR_ENTRY_REACTOR };
     uint64_t t0 = now_ns();
+    /* A threaded module's call always has a deadline (a far one if none
+     * was asked for), so that its threads can be stopped. */
+    uint64_t timeout =
+      gr_threads_call_timeout(gr_instance_object(f->in), c->timeout_ns);
     int crc =
-      gr_instance_call_timeout(f->in, call_entry, &a, &r->trap, c->timeout_ns);
+      gr_instance_call_timeout(f->in, call_entry, &a, &r->trap, timeout);
+    /* Every other thread of the call stops before the Faaslet resets. */
+    gr_threads_end(&f->host, &crc, &r->trap, &r->thread);
     r->exec_ns = now_ns() - t0;
     if (crc == 0) {
         r->return_code = a.ret;

@@ -84,6 +84,9 @@ typedef struct gr_call_result
     const char* err;
     size_t err_len;
     uint64_t exec_ns; /* time inside the guest */
+    /* The guest thread whose trap, exit or timeout ended the call (its
+     * wasi thread id), 0 when it was the main thread's. */
+    uint32_t thread;
 } gr_call_result;
 
 /* Restores a new Faaslet from the proto's snapshot (copy-on-write, no

@@ -13,6 +13,7 @@ static const struct gr_host_import* const tables[] = {
     gr_wasi_imports,
     gr_faas_imports,
     gr_mpi_imports,
+    gr_thread_imports,
 };
 
 int

@@ -8,6 +8,7 @@
 struct gr_wasi;
 struct gr_state_ctx;
 struct gr_mpi_rank;
+struct gr_threads;
 
 /* Per-instance host context. The faaslet layer owns it and stores it with
  * gr_instance_set_host(); every member is owned by the faaslet layer. Used by
@@ -20,6 +21,10 @@ typedef struct gr_host_ctx
     /* The MPI rank this instance runs as (src/mpi; NULL: not in a world,
      * the granary_mpi calls see a world of one rank that cannot talk). */
     struct gr_mpi_rank* mpi;
+    /* The guest threads of the current call (src/host/threads.c): made by
+     * the first wasi thread-spawn, ended by gr_threads_end; NULL when the
+     * call has spawned none. Shared by the call's threads. */
+    struct gr_threads* threads;
 } gr_host_ctx;
 
 /* One import the host provides: module, field name and wasm signature
@@ -34,6 +39,8 @@ struct gr_host_import
 /* The "granary_mpi" imports (src/host/mpi_table.c; implemented in
  * src/mpi/imports.c, which the host library does not depend on). */
 extern const struct gr_host_import gr_mpi_imports[];
+/* wasi thread-spawn and granary thread_limit (src/host/threads.c). */
+extern const struct gr_host_import gr_thread_imports[];
 
 /* Returns 1 if Granary provides module.name with exactly signature sig, else
  * 0. Matches gr_import_check_fn (engine.h). Thread-safe (static tables). */

@@ -662,7 +662,12 @@ write_init(emod* x, FILE* f)
           f, "  offsetof(wmod_inst, g%" PRIu32 "),\n", m->nglobal_imports);
     else
         fprintf(f, "  (size_t)-1,\n");
-    fprintf(f, "  wrelocate, wdrop,\n};\n");
+    fprintf(f, "  wrelocate, wdrop,\n");
+    if (m->nmems)
+        fprintf(f, "  offsetof(wmod_inst, mem),\n");
+    else
+        fprintf(f, "  (size_t)-1,\n");
+    fprintf(f, "};\n");
 }
 
 static int

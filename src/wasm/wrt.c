@@ -49,6 +49,18 @@ wrt_trap(int kind)
     siglongjmp(*cur_jmp, kind);
 }
 
+/* The spec runner's threads have no deadlines. */
+uint64_t
+wrt_wait_deadline(void)
+{
+    return 0;
+}
+
+void
+wrt_wait_expired(void)
+{
+}
+
 void
 wrt_mem_check_slow(const wrt_memory* m, uint64_t end)
 {

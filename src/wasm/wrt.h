@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define WRT_ABI_VERSION 1u
+#define WRT_ABI_VERSION 2u
 #define WRT_PAGE 65536u
 /* Nesting limit of wasm calls on one thread (assert_exhaustion). */
 #define WRT_MAX_DEPTH 15000u
@@ -162,6 +162,11 @@ typedef struct wrt_module_desc
     int (*relocate)(void* inst, const void* old, size_t span);
     /* Frees the table and element arrays of inst, not its memories. */
     void (*drop)(void* inst);
+    /* Offset in the instance of the memory pointer array (`mem`, the
+     * pointers generated code reaches memories through), (size_t)-1 when
+     * the module has no memory. A host making a thread instance points
+     * mem[0] of a relocated copy at the parent's shared memory. */
+    size_t memp_offset;
 } wrt_module_desc;
 
 /* ---- out of line (wrt.c) ---- */
@@ -190,6 +195,20 @@ uint32_t wrt_table_grow(wrt_table* t, uint32_t delta, void* init);
 uint32_t wrt_wait32(wrt_memory* m, uint64_t ea, uint32_t expect, int64_t ns);
 uint32_t wrt_wait64(wrt_memory* m, uint64_t ea, uint64_t expect, int64_t ns);
 uint32_t wrt_notify(wrt_memory* m, uint64_t ea, uint32_t count);
+/* Wakes every thread waiting on m without counting as a notify: each
+ * rechecks wrt_wait_deadline() and leaves through wrt_wait_expired() if it
+ * has passed, else keeps waiting. A host ending a threaded call uses it
+ * after making the threads' deadlines pass. */
+void wrt_wake_all(const wrt_memory* m);
+
+/* Host hooks of memory.atomic.wait (the host defines them: wrt.c for the
+ * spec runner, src/engine/wrt_host.c for the engine). wrt_wait_deadline:
+ * the CLOCK_MONOTONIC ns time past which no wait of the calling thread may
+ * last (its call's deadline or cancellation), 0 for none. wrt_wait_expired:
+ * called with no runtime lock held when a wait reached that time; it may
+ * unwind the guest call (then the wait never returns). */
+uint64_t wrt_wait_deadline(void);
+void wrt_wait_expired(void);
 
 /* Calls f with vals (see wrt_func) on this thread; returns 0, or the trap
  * kind with the call unwound. Nests. */

@@ -58,18 +58,37 @@ wrt_table_grow(wrt_table* t, uint32_t delta, void* init)
 
 /* ---- wait / notify ---- */
 
-/* One waiter: a thread blocked on (memory, address). */
+/* One waiter: a thread blocked on (memory, address). `kicked`: woken by
+ * wrt_wake_all to recheck its deadline (it stays queued). */
 typedef struct waiter
 {
     const wrt_memory* m;
     uint64_t ea;
-    bool woken;
+    bool woken, kicked;
     pthread_cond_t cond;
     struct waiter* next;
 } waiter;
 
 static pthread_mutex_t wq_lock = PTHREAD_MUTEX_INITIALIZER;
 static waiter* wq_head;
+
+static uint64_t
+mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void
+dequeue(waiter* w)
+{
+    for (waiter** pp = &wq_head; *pp; pp = &(*pp)->next)
+        if (*pp == w) {
+            *pp = w->next;
+            break;
+        }
+}
 
 static uint32_t
 wait_common(wrt_memory* m,
@@ -84,6 +103,12 @@ wait_common(wrt_memory* m,
         wrt_trap(WRT_TRAP_OOB);
     if (ea & (size - 1))
         wrt_trap(WRT_TRAP_UNALIGNED);
+    /* The wait ends at its own timeout or at the host's limit (the call's
+     * deadline, or now if the call is being ended), whichever is first. */
+    uint64_t now = mono_now();
+    uint64_t until = ns >= 0 ? now + (uint64_t)ns : 0;
+    if (ns >= 0 && until < now)
+        until = UINT64_MAX;
     pthread_mutex_lock(&wq_lock);
     uint64_t cur =
       size == 4 ? __atomic_load_n((uint32_t*)(m->base + ea), __ATOMIC_SEQ_CST)
@@ -103,28 +128,39 @@ wait_common(wrt_memory* m,
     while (*pp)
         pp = &(*pp)->next;
     *pp = &w;
-    struct timespec dl;
-    if (ns >= 0) {
-        clock_gettime(CLOCK_MONOTONIC, &dl);
-        uint64_t t = (uint64_t)dl.tv_nsec + (uint64_t)ns % 1000000000u;
-        dl.tv_sec += (time_t)((uint64_t)ns / 1000000000u + t / 1000000000u);
-        dl.tv_nsec = (long)(t % 1000000000u);
-    }
-    int rc = 0;
-    while (!w.woken && rc != ETIMEDOUT)
-        rc = ns >= 0 ? pthread_cond_timedwait(&w.cond, &wq_lock, &dl)
-                     : pthread_cond_wait(&w.cond, &wq_lock);
     uint32_t result = 0;
+    int expired = 0;
+    while (!w.woken) {
+        /* Read under wq_lock: a host that makes the limit pass and then
+         * calls wrt_wake_all is seen either here or through `kicked`. */
+        uint64_t limit = wrt_wait_deadline();
+        w.kicked = false;
+        now = mono_now();
+        if (limit && now >= limit) {
+            expired = 1;
+            break;
+        }
+        if (until && now >= until)
+            break;
+        uint64_t end = until;
+        if (limit && (!end || limit < end))
+            end = limit;
+        if (!end) {
+            pthread_cond_wait(&w.cond, &wq_lock);
+            continue;
+        }
+        struct timespec dl = { .tv_sec = (time_t)(end / 1000000000u),
+                               .tv_nsec = (long)(end % 1000000000u) };
+        pthread_cond_timedwait(&w.cond, &wq_lock, &dl);
+    }
     if (!w.woken) {
-        for (pp = &wq_head; *pp; pp = &(*pp)->next)
-            if (*pp == &w) {
-                *pp = w.next;
-                break;
-            }
+        dequeue(&w);
         result = 2;
     }
     pthread_mutex_unlock(&wq_lock);
     pthread_cond_destroy(&w.cond);
+    if (expired)
+        wrt_wait_expired();
     return result;
 }
 
@@ -164,4 +200,16 @@ wrt_notify(wrt_memory* m, uint64_t ea, uint32_t count)
     }
     pthread_mutex_unlock(&wq_lock);
     return n;
+}
+
+void
+wrt_wake_all(const wrt_memory* m)
+{
+    pthread_mutex_lock(&wq_lock);
+    for (waiter* w = wq_head; w; w = w->next)
+        if (w->m == m) {
+            w->kicked = true;
+            pthread_cond_signal(&w->cond);
+        }
+    pthread_mutex_unlock(&wq_lock);
 }

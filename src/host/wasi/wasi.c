@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -316,6 +317,7 @@ gr_wasi_create(const gr_wasi_config* cfg, gr_wasi** out)
     w = gr_calloc(1, sizeof(*w));
     if (!w)
         return -ENOMEM;
+    pthread_mutex_init(&w->lock, NULL);
     w->max_fds = cfg->max_fds ? cfg->max_fds : 1024;
     w->stdin_fd = cfg->stdin_fd;
     w->sinks[1] = cfg->out;
@@ -402,6 +404,7 @@ gr_wasi_destroy(gr_wasi* w)
     gr_free(w->args);
     gr_free(w->env);
     gr_free(w->in_buf);
+    pthread_mutex_destroy(&w->lock);
     gr_free(w);
 }
 
@@ -465,10 +468,57 @@ gr_wasi_exited(const gr_wasi* w, uint32_t* code)
     return w->exited;
 }
 
+static _Thread_local uint64_t tl_deadline;
+static _Thread_local gr_wasi* tl_held; /* the context this thread locked */
+static uint64_t (*_Atomic deadline_source)(void);
+
 void
 gr_wasi_set_deadline(gr_wasi* w, uint64_t deadline_ns)
 {
-    w->deadline = deadline_ns;
+    (void)w;
+    tl_deadline = deadline_ns;
+}
+
+void
+gr_wasi_set_deadline_source(uint64_t (*fn)(void))
+{
+    atomic_store(&deadline_source, fn);
+}
+
+uint64_t
+gr__wasi_deadline(const gr_wasi* w)
+{
+    (void)w;
+    uint64_t (*fn)(void) = atomic_load(&deadline_source);
+    return fn ? fn() : tl_deadline;
+}
+
+void
+gr_wasi_lock(gr_wasi* w)
+{
+    pthread_mutex_lock(&w->lock);
+    tl_held = w;
+}
+
+void
+gr_wasi_unlock(gr_wasi* w)
+{
+    tl_held = NULL;
+    pthread_mutex_unlock(&w->lock);
+}
+
+void
+gr__wasi_wait_begin(gr_wasi* w)
+{
+    if (tl_held == w)
+        pthread_mutex_unlock(&w->lock);
+}
+
+void
+gr__wasi_wait_end(gr_wasi* w)
+{
+    if (tl_held == w)
+        pthread_mutex_lock(&w->lock);
 }
 
 uint32_t

@@ -103,6 +103,20 @@ int gr_wasi_exited(const gr_wasi* w, uint32_t* code);
  * timeout (wasi_imports.c). */
 void gr_wasi_set_deadline(gr_wasi* w, uint64_t deadline_ns);
 
+/* Where the blocking calls read the current call's deadline instead (the
+ * engine's gr_rt_deadline: per thread, and brought forward when a call is
+ * cancelled, so a sleeping thread of an ended call wakes). Process-wide;
+ * NULL restores gr_wasi_set_deadline's per-thread value. */
+void gr_wasi_set_deadline_source(uint64_t (*fn)(void));
+
+/* The threads of one guest call share its context: the import wrappers
+ * hold this lock around every call, so descriptor table, stdin and sinks
+ * see one call at a time. poll_oneoff releases it while it sleeps; a
+ * blocking transfer on a pipe or socket keeps it until it completes or the
+ * call's deadline passes. Not recursive. */
+void gr_wasi_lock(gr_wasi* w);
+void gr_wasi_unlock(gr_wasi* w);
+
 /* Number of guest descriptors currently open (for tests and limits). */
 uint32_t gr_wasi_fd_count(const gr_wasi* w);
 

@@ -16,7 +16,19 @@ lookup(struct Z_wasi_snapshot_preview1_instance_t* ctx, wasm_rt_memory_t** mem)
     gr_instance* in = gr_instance_from_import(ctx);
     gr_host_ctx* h = gr_instance_host(in);
     *mem = gr_instance_memory(in);
-    return h ? h->wasi : NULL;
+    gr_wasi* w = h ? h->wasi : NULL;
+    /* Threads of one call share w: every call holds its lock (released by
+     * done() or after_blocking(); poll_oneoff drops it while it sleeps). */
+    if (w)
+        gr_wasi_lock(w);
+    return w;
+}
+
+static uint32_t
+done(gr_wasi* w, uint32_t r)
+{
+    gr_wasi_unlock(w);
+    return r;
 }
 
 /* lookup, for the calls that may block: the core call waits at most until
@@ -25,18 +37,17 @@ static gr_wasi*
 lookup_blocking(struct Z_wasi_snapshot_preview1_instance_t* ctx,
                 wasm_rt_memory_t** mem)
 {
-    gr_wasi* w = lookup(ctx, mem);
-    if (w)
-        gr_wasi_set_deadline(w, gr_rt_deadline());
-    return w;
+    gr_wasi_set_deadline_source(gr_rt_deadline);
+    return lookup(ctx, mem);
 }
 
 /* A blocking call that stopped at the deadline (ETIMEDOUT, or EINTR from
  * the deadline signal) ends the guest call as a timeout rather than let
  * the guest retry: the core call has released everything by then. */
 static uint32_t
-after_blocking(uint32_t r)
+after_blocking(gr_wasi* w, uint32_t r)
 {
+    gr_wasi_unlock(w);
     if (r == GR_WASI_ETIMEDOUT || r == GR_WASI_EINTR)
         gr_rt_check_deadline();
     return r;
@@ -50,7 +61,8 @@ Z_wasi_snapshot_preview1Z_args_get(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_args_get(w, mem, argv, argv_buf) : GR_WASI_ENOSYS;
+    return w ? done(w, gr_wasi_args_get(w, mem, argv, argv_buf))
+             : GR_WASI_ENOSYS;
 }
 
 uint32_t
@@ -61,7 +73,7 @@ Z_wasi_snapshot_preview1Z_args_sizes_get(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_args_sizes_get(w, mem, argc_ptr, size_ptr)
+    return w ? done(w, gr_wasi_args_sizes_get(w, mem, argc_ptr, size_ptr))
              : GR_WASI_ENOSYS;
 }
 
@@ -73,7 +85,8 @@ Z_wasi_snapshot_preview1Z_environ_get(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_environ_get(w, mem, env, env_buf) : GR_WASI_ENOSYS;
+    return w ? done(w, gr_wasi_environ_get(w, mem, env, env_buf))
+             : GR_WASI_ENOSYS;
 }
 
 uint32_t
@@ -84,7 +97,7 @@ Z_wasi_snapshot_preview1Z_environ_sizes_get(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_environ_sizes_get(w, mem, count_ptr, size_ptr)
+    return w ? done(w, gr_wasi_environ_sizes_get(w, mem, count_ptr, size_ptr))
              : GR_WASI_ENOSYS;
 }
 
@@ -96,7 +109,8 @@ Z_wasi_snapshot_preview1Z_clock_res_get(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_clock_res_get(w, mem, id, res_ptr) : GR_WASI_ENOSYS;
+    return w ? done(w, gr_wasi_clock_res_get(w, mem, id, res_ptr))
+             : GR_WASI_ENOSYS;
 }
 
 uint32_t
@@ -108,7 +122,7 @@ Z_wasi_snapshot_preview1Z_clock_time_get(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_clock_time_get(w, mem, id, precision, time_ptr)
+    return w ? done(w, gr_wasi_clock_time_get(w, mem, id, precision, time_ptr))
              : GR_WASI_ENOSYS;
 }
 
@@ -122,7 +136,7 @@ Z_wasi_snapshot_preview1Z_fd_advise(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_fd_advise(w, mem, fd, offset, len, advice)
+    return w ? done(w, gr_wasi_fd_advise(w, mem, fd, offset, len, advice))
              : GR_WASI_ENOSYS;
 }
 
@@ -135,7 +149,8 @@ Z_wasi_snapshot_preview1Z_fd_allocate(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_fd_allocate(w, mem, fd, offset, len) : GR_WASI_ENOSYS;
+    return w ? done(w, gr_wasi_fd_allocate(w, mem, fd, offset, len))
+             : GR_WASI_ENOSYS;
 }
 
 uint32_t
@@ -145,7 +160,7 @@ Z_wasi_snapshot_preview1Z_fd_close(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_fd_close(w, mem, fd) : GR_WASI_ENOSYS;
+    return w ? done(w, gr_wasi_fd_close(w, mem, fd)) : GR_WASI_ENOSYS;
 }
 
 uint32_t
@@ -155,7 +170,7 @@ Z_wasi_snapshot_preview1Z_fd_datasync(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_fd_datasync(w, mem, fd) : GR_WASI_ENOSYS;
+    return w ? done(w, gr_wasi_fd_datasync(w, mem, fd)) : GR_WASI_ENOSYS;
 }
 
 uint32_t
@@ -166,7 +181,8 @@ Z_wasi_snapshot_preview1Z_fd_fdstat_get(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_fd_fdstat_get(w, mem, fd, stat_ptr) : GR_WASI_ENOSYS;
+    return w ? done(w, gr_wasi_fd_fdstat_get(w, mem, fd, stat_ptr))
+             : GR_WASI_ENOSYS;
 }
 
 uint32_t
@@ -177,7 +193,8 @@ Z_wasi_snapshot_preview1Z_fd_fdstat_set_flags(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_fd_fdstat_set_flags(w, mem, fd, flags) : GR_WASI_ENOSYS;
+    return w ? done(w, gr_wasi_fd_fdstat_set_flags(w, mem, fd, flags))
+             : GR_WASI_ENOSYS;
 }
 
 uint32_t
@@ -189,7 +206,8 @@ Z_wasi_snapshot_preview1Z_fd_fdstat_set_rights(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_fd_fdstat_set_rights(w, mem, fd, base, inheriting)
+    return w ? done(w,
+                    gr_wasi_fd_fdstat_set_rights(w, mem, fd, base, inheriting))
              : GR_WASI_ENOSYS;
 }
 
@@ -201,7 +219,8 @@ Z_wasi_snapshot_preview1Z_fd_filestat_get(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_fd_filestat_get(w, mem, fd, buf) : GR_WASI_ENOSYS;
+    return w ? done(w, gr_wasi_fd_filestat_get(w, mem, fd, buf))
+             : GR_WASI_ENOSYS;
 }
 
 uint32_t
@@ -212,7 +231,8 @@ Z_wasi_snapshot_preview1Z_fd_filestat_set_size(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_fd_filestat_set_size(w, mem, fd, size) : GR_WASI_ENOSYS;
+    return w ? done(w, gr_wasi_fd_filestat_set_size(w, mem, fd, size))
+             : GR_WASI_ENOSYS;
 }
 
 uint32_t
@@ -225,7 +245,9 @@ Z_wasi_snapshot_preview1Z_fd_filestat_set_times(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_fd_filestat_set_times(w, mem, fd, atim, mtim, fstflags)
+    return w ? done(w,
+                    gr_wasi_fd_filestat_set_times(
+                      w, mem, fd, atim, mtim, fstflags))
              : GR_WASI_ENOSYS;
 }
 
@@ -240,8 +262,9 @@ Z_wasi_snapshot_preview1Z_fd_pread(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup_blocking(ctx, &mem);
-    return w ? after_blocking(gr_wasi_fd_pread(
-                 w, mem, fd, iovs, iovs_len, offset, nread_ptr))
+    return w ? after_blocking(w,
+                              gr_wasi_fd_pread(
+                                w, mem, fd, iovs, iovs_len, offset, nread_ptr))
              : GR_WASI_ENOSYS;
 }
 
@@ -253,7 +276,8 @@ Z_wasi_snapshot_preview1Z_fd_prestat_get(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_fd_prestat_get(w, mem, fd, buf) : GR_WASI_ENOSYS;
+    return w ? done(w, gr_wasi_fd_prestat_get(w, mem, fd, buf))
+             : GR_WASI_ENOSYS;
 }
 
 uint32_t
@@ -265,7 +289,7 @@ Z_wasi_snapshot_preview1Z_fd_prestat_dir_name(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_fd_prestat_dir_name(w, mem, fd, path, path_len)
+    return w ? done(w, gr_wasi_fd_prestat_dir_name(w, mem, fd, path, path_len))
              : GR_WASI_ENOSYS;
 }
 
@@ -280,8 +304,10 @@ Z_wasi_snapshot_preview1Z_fd_pwrite(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup_blocking(ctx, &mem);
-    return w ? after_blocking(gr_wasi_fd_pwrite(
-                 w, mem, fd, iovs, iovs_len, offset, nwritten_ptr))
+    return w ? after_blocking(
+                 w,
+                 gr_wasi_fd_pwrite(
+                   w, mem, fd, iovs, iovs_len, offset, nwritten_ptr))
              : GR_WASI_ENOSYS;
 }
 
@@ -296,7 +322,7 @@ Z_wasi_snapshot_preview1Z_fd_read(
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup_blocking(ctx, &mem);
     return w ? after_blocking(
-                 gr_wasi_fd_read(w, mem, fd, iovs, iovs_len, nread_ptr))
+                 w, gr_wasi_fd_read(w, mem, fd, iovs, iovs_len, nread_ptr))
              : GR_WASI_ENOSYS;
 }
 
@@ -311,7 +337,9 @@ Z_wasi_snapshot_preview1Z_fd_readdir(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_fd_readdir(w, mem, fd, buf, buf_len, cookie, bufused_ptr)
+    return w ? done(w,
+                    gr_wasi_fd_readdir(
+                      w, mem, fd, buf, buf_len, cookie, bufused_ptr))
              : GR_WASI_ENOSYS;
 }
 
@@ -323,7 +351,7 @@ Z_wasi_snapshot_preview1Z_fd_renumber(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_fd_renumber(w, mem, fd, to) : GR_WASI_ENOSYS;
+    return w ? done(w, gr_wasi_fd_renumber(w, mem, fd, to)) : GR_WASI_ENOSYS;
 }
 
 uint32_t
@@ -336,7 +364,8 @@ Z_wasi_snapshot_preview1Z_fd_seek(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_fd_seek(w, mem, fd, offset, whence, newoffset_ptr)
+    return w ? done(w,
+                    gr_wasi_fd_seek(w, mem, fd, offset, whence, newoffset_ptr))
              : GR_WASI_ENOSYS;
 }
 
@@ -347,7 +376,7 @@ Z_wasi_snapshot_preview1Z_fd_sync(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_fd_sync(w, mem, fd) : GR_WASI_ENOSYS;
+    return w ? done(w, gr_wasi_fd_sync(w, mem, fd)) : GR_WASI_ENOSYS;
 }
 
 uint32_t
@@ -358,7 +387,8 @@ Z_wasi_snapshot_preview1Z_fd_tell(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_fd_tell(w, mem, fd, offset_ptr) : GR_WASI_ENOSYS;
+    return w ? done(w, gr_wasi_fd_tell(w, mem, fd, offset_ptr))
+             : GR_WASI_ENOSYS;
 }
 
 uint32_t
@@ -372,7 +402,7 @@ Z_wasi_snapshot_preview1Z_fd_write(
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup_blocking(ctx, &mem);
     return w ? after_blocking(
-                 gr_wasi_fd_write(w, mem, fd, iovs, iovs_len, nwritten_ptr))
+                 w, gr_wasi_fd_write(w, mem, fd, iovs, iovs_len, nwritten_ptr))
              : GR_WASI_ENOSYS;
 }
 
@@ -385,7 +415,8 @@ Z_wasi_snapshot_preview1Z_path_create_directory(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_path_create_directory(w, mem, fd, path, path_len)
+    return w ? done(w,
+                    gr_wasi_path_create_directory(w, mem, fd, path, path_len))
              : GR_WASI_ENOSYS;
 }
 
@@ -400,7 +431,9 @@ Z_wasi_snapshot_preview1Z_path_filestat_get(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_path_filestat_get(w, mem, fd, flags, path, path_len, buf)
+    return w ? done(w,
+                    gr_wasi_path_filestat_get(
+                      w, mem, fd, flags, path, path_len, buf))
              : GR_WASI_ENOSYS;
 }
 
@@ -417,8 +450,9 @@ Z_wasi_snapshot_preview1Z_path_filestat_set_times(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_path_filestat_set_times(
-                 w, mem, fd, flags, path, path_len, atim, mtim, fstflags)
+    return w ? done(w,
+                    gr_wasi_path_filestat_set_times(
+                      w, mem, fd, flags, path, path_len, atim, mtim, fstflags))
              : GR_WASI_ENOSYS;
 }
 
@@ -435,15 +469,16 @@ Z_wasi_snapshot_preview1Z_path_link(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_path_link(w,
-                                 mem,
-                                 old_fd,
-                                 old_flags,
-                                 old_path,
-                                 old_len,
-                                 new_fd,
-                                 new_path,
-                                 new_len)
+    return w ? done(w,
+                    gr_wasi_path_link(w,
+                                      mem,
+                                      old_fd,
+                                      old_flags,
+                                      old_path,
+                                      old_len,
+                                      new_fd,
+                                      new_path,
+                                      new_len))
              : GR_WASI_ENOSYS;
 }
 
@@ -462,17 +497,18 @@ Z_wasi_snapshot_preview1Z_path_open(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_path_open(w,
-                                 mem,
-                                 fd,
-                                 dirflags,
-                                 path,
-                                 path_len,
-                                 oflags,
-                                 rights_base,
-                                 rights_inheriting,
-                                 fdflags,
-                                 opened_fd_ptr)
+    return w ? done(w,
+                    gr_wasi_path_open(w,
+                                      mem,
+                                      fd,
+                                      dirflags,
+                                      path,
+                                      path_len,
+                                      oflags,
+                                      rights_base,
+                                      rights_inheriting,
+                                      fdflags,
+                                      opened_fd_ptr))
              : GR_WASI_ENOSYS;
 }
 
@@ -488,8 +524,9 @@ Z_wasi_snapshot_preview1Z_path_readlink(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_path_readlink(
-                 w, mem, fd, path, path_len, buf, buf_len, bufused_ptr)
+    return w ? done(w,
+                    gr_wasi_path_readlink(
+                      w, mem, fd, path, path_len, buf, buf_len, bufused_ptr))
              : GR_WASI_ENOSYS;
 }
 
@@ -502,7 +539,8 @@ Z_wasi_snapshot_preview1Z_path_remove_directory(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_path_remove_directory(w, mem, fd, path, path_len)
+    return w ? done(w,
+                    gr_wasi_path_remove_directory(w, mem, fd, path, path_len))
              : GR_WASI_ENOSYS;
 }
 
@@ -518,8 +556,9 @@ Z_wasi_snapshot_preview1Z_path_rename(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_path_rename(
-                 w, mem, fd, old_path, old_len, new_fd, new_path, new_len)
+    return w ? done(w,
+                    gr_wasi_path_rename(
+                      w, mem, fd, old_path, old_len, new_fd, new_path, new_len))
              : GR_WASI_ENOSYS;
 }
 
@@ -534,8 +573,9 @@ Z_wasi_snapshot_preview1Z_path_symlink(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_path_symlink(
-                 w, mem, old_path, old_len, fd, new_path, new_len)
+    return w ? done(w,
+                    gr_wasi_path_symlink(
+                      w, mem, old_path, old_len, fd, new_path, new_len))
              : GR_WASI_ENOSYS;
 }
 
@@ -548,7 +588,7 @@ Z_wasi_snapshot_preview1Z_path_unlink_file(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_path_unlink_file(w, mem, fd, path, path_len)
+    return w ? done(w, gr_wasi_path_unlink_file(w, mem, fd, path, path_len))
              : GR_WASI_ENOSYS;
 }
 
@@ -562,8 +602,9 @@ Z_wasi_snapshot_preview1Z_poll_oneoff(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup_blocking(ctx, &mem);
-    return w ? after_blocking(gr_wasi_poll_oneoff(
-                 w, mem, in, out, nsubscriptions, nevents_ptr))
+    return w ? after_blocking(w,
+                              gr_wasi_poll_oneoff(
+                                w, mem, in, out, nsubscriptions, nevents_ptr))
              : GR_WASI_ENOSYS;
 }
 
@@ -574,8 +615,10 @@ Z_wasi_snapshot_preview1Z_proc_exit(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    if (w)
+    if (w) {
         gr_wasi_proc_exit(w, mem, code);
+        gr_wasi_unlock(w);
+    }
     gr_rt_raise(GR_TRAP_EXIT, (int)code);
 }
 
@@ -586,7 +629,7 @@ Z_wasi_snapshot_preview1Z_proc_raise(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_proc_raise(w, mem, sig) : GR_WASI_ENOSYS;
+    return w ? done(w, gr_wasi_proc_raise(w, mem, sig)) : GR_WASI_ENOSYS;
 }
 
 uint32_t
@@ -595,7 +638,7 @@ Z_wasi_snapshot_preview1Z_sched_yield(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_sched_yield(w, mem) : GR_WASI_ENOSYS;
+    return w ? done(w, gr_wasi_sched_yield(w, mem)) : GR_WASI_ENOSYS;
 }
 
 uint32_t
@@ -606,7 +649,7 @@ Z_wasi_snapshot_preview1Z_random_get(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_random_get(w, mem, buf, len) : GR_WASI_ENOSYS;
+    return w ? done(w, gr_wasi_random_get(w, mem, buf, len)) : GR_WASI_ENOSYS;
 }
 
 uint32_t
@@ -618,7 +661,7 @@ Z_wasi_snapshot_preview1Z_sock_accept(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup_blocking(ctx, &mem);
-    return w ? after_blocking(gr_wasi_sock_accept(w, mem, fd, flags, fd_ptr))
+    return w ? after_blocking(w, gr_wasi_sock_accept(w, mem, fd, flags, fd_ptr))
              : GR_WASI_ENOSYS;
 }
 
@@ -634,7 +677,8 @@ Z_wasi_snapshot_preview1Z_sock_recv(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup_blocking(ctx, &mem);
-    return w ? after_blocking(gr_wasi_sock_recv(w,
+    return w ? after_blocking(w,
+                              gr_wasi_sock_recv(w,
                                                 mem,
                                                 fd,
                                                 ri_data,
@@ -656,8 +700,10 @@ Z_wasi_snapshot_preview1Z_sock_send(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup_blocking(ctx, &mem);
-    return w ? after_blocking(gr_wasi_sock_send(
-                 w, mem, fd, si_data, si_data_len, si_flags, so_datalen_ptr))
+    return w ? after_blocking(
+                 w,
+                 gr_wasi_sock_send(
+                   w, mem, fd, si_data, si_data_len, si_flags, so_datalen_ptr))
              : GR_WASI_ENOSYS;
 }
 
@@ -669,5 +715,5 @@ Z_wasi_snapshot_preview1Z_sock_shutdown(
 {
     wasm_rt_memory_t* mem;
     gr_wasi* w = lookup(ctx, &mem);
-    return w ? gr_wasi_sock_shutdown(w, mem, fd, how) : GR_WASI_ENOSYS;
+    return w ? done(w, gr_wasi_sock_shutdown(w, mem, fd, how)) : GR_WASI_ENOSYS;
 }

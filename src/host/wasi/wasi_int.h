@@ -5,6 +5,7 @@
 #ifndef GR_HOST_WASI_INT_H
 #define GR_HOST_WASI_INT_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/types.h>
@@ -75,8 +76,20 @@ struct gr_wasi
 
     int exited;
     uint32_t exit_code;
-    uint64_t deadline; /* of the current call, CLOCK_MONOTONIC ns; 0 = none */
+    /* Taken by the import wrappers around every call (gr_wasi_lock): the
+     * threads of one guest call share this context. */
+    pthread_mutex_t lock;
 };
+
+/* The deadline of the guest call running on this thread (CLOCK_MONOTONIC
+ * ns, 0 = none): the deadline source if one is set, else the value of
+ * gr_wasi_set_deadline on this thread. Read it again after each wait: a
+ * cancelled call's deadline moves forward. (wasi.c) */
+uint64_t gr__wasi_deadline(const gr_wasi* w);
+/* Around a blocking wait that touches no descriptor entry: lets the other
+ * threads of the call use w meanwhile, if this thread holds its lock. */
+void gr__wasi_wait_begin(gr_wasi* w);
+void gr__wasi_wait_end(gr_wasi* w);
 
 /* Guest memory. Bounds checks use 64-bit sums so ptr + len cannot wrap. */
 static inline int

@@ -34,8 +34,8 @@ sat_add(uint64_t a, uint64_t b)
 uint32_t
 gr__wasi_wait_fd(gr_wasi* w, const gr__wasi_fd* e, short events)
 {
-    if (!w->deadline || e->kind != GR_WASI_KIND_HOST || e->host_fd < 0 ||
-        e->filetype == GR_WASI_FT_REGULAR_FILE ||
+    if (!gr__wasi_deadline(w) || e->kind != GR_WASI_KIND_HOST ||
+        e->host_fd < 0 || e->filetype == GR_WASI_FT_REGULAR_FILE ||
         e->filetype == GR_WASI_FT_DIRECTORY)
         return 0;
     int fl = fcntl(e->host_fd, F_GETFL);
@@ -43,9 +43,10 @@ gr__wasi_wait_fd(gr_wasi* w, const gr__wasi_fd* e, short events)
         return 0; /* it cannot block: the transfer says EAGAIN itself */
     for (;;) {
         uint64_t now = now_ns(CLOCK_MONOTONIC);
-        if (now >= w->deadline)
+        uint64_t dl = gr__wasi_deadline(w);
+        if (dl && now >= dl)
             return GR_WASI_ETIMEDOUT;
-        uint64_t d = w->deadline - now;
+        uint64_t d = dl ? dl - now : 1000000000u;
         struct timespec ts = { (time_t)(d / NS), (long)(d % NS) };
         struct pollfd p = { .fd = e->host_fd, .events = events };
         int n = ppoll(&p, 1, &ts, NULL);
@@ -58,7 +59,8 @@ gr__wasi_wait_fd(gr_wasi* w, const gr__wasi_fd* e, short events)
 uint32_t
 gr__wasi_transfer_err(gr_wasi* w, int err)
 {
-    if (err == EINTR && w->deadline && now_ns(CLOCK_MONOTONIC) >= w->deadline)
+    uint64_t dl = gr__wasi_deadline(w);
+    if (err == EINTR && dl && now_ns(CLOCK_MONOTONIC) >= dl)
         return GR_WASI_ETIMEDOUT;
     return gr_wasi_errno_from_host(err);
 }
@@ -223,10 +225,13 @@ gr_wasi_poll_oneoff(gr_wasi* w,
     /* The call's deadline bounds every wait: at it, poll_oneoff returns
      * ETIMEDOUT (and the import wrapper ends the call) instead of
      * sleeping on; signals (EINTR) before it only restart the wait. */
-    uint64_t wake = first;
-    if (w->deadline && w->deadline < wake)
-        wake = w->deadline;
     for (;;) {
+        /* Read again after every wake: a cancelled call's deadline moves
+         * forward (the watchdog's signal is the EINTR that gets us here). */
+        uint64_t dl = gr__wasi_deadline(w);
+        uint64_t wake = first;
+        if (dl && dl < wake)
+            wake = dl;
         struct timespec tmo, *ptmo = NULL;
         mono = now_ns(CLOCK_MONOTONIC);
         if (immediate || wake <= mono) {
@@ -239,7 +244,13 @@ gr_wasi_poll_oneoff(gr_wasi* w,
             tmo.tv_nsec = (long)(d % NS);
             ptmo = &tmo;
         }
+        /* No descriptor entry is used past this point: the other threads
+         * of the call may use the context while this one sleeps. */
+        gr__wasi_wait_begin(w);
         int n = ppoll(pfds, (nfds_t)npfd, ptmo, NULL);
+        int perr = errno;
+        gr__wasi_wait_end(w);
+        errno = perr;
         if (n < 0 && errno != EINTR) {
             rc = gr_wasi_errno_from_host(errno);
             goto fail;
@@ -268,7 +279,8 @@ gr_wasi_poll_oneoff(gr_wasi* w,
         }
         if (any)
             break;
-        if (w->deadline && mono >= w->deadline) {
+        dl = gr__wasi_deadline(w);
+        if (dl && mono >= dl) {
             rc = GR_WASI_ETIMEDOUT;
             goto fail;
         }

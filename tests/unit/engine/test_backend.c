@@ -21,6 +21,7 @@
 #include "engine/engine.h"
 #include "granary/status.h"
 #include "util/fs.h"
+#include "wasm/wrt.h"
 
 /* A private object cache (a new temporary folder, removed at the end). */
 static char cache_dir[] = "/tmp/granary-test-backend.XXXXXX";
@@ -158,9 +159,10 @@ test_selection(void** state)
     char cmd[PATH_MAX + 128];
     snprintf(cmd,
              sizeof cmd,
-             "test -d %s/objects/%s-w1a-* && ls -d %s/objects/%s-a*",
+             "test -d %s/objects/%s-w%ua-* && ls -d %s/objects/%s-a*",
              CACHE,
              gr_object_hash(g),
+             (unsigned)WRT_ABI_VERSION,
              CACHE,
              gr_object_hash(g));
     assert_int_equal(system(cmd), 0);
