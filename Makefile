@@ -10,7 +10,7 @@ GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
 .PHONY: all build deps test test-unit asan tsan check demo format format-check \
         bench-compute bench-faaslet bench-serve bench-state \
-        bench-cluster bench-mpi test-cluster soak soak-ci fuzz spec-validate \
+        bench-cluster bench-mpi bench-openmp test-cluster soak soak-ci fuzz spec-validate \
         spec clang clean
 
 all: build
@@ -86,6 +86,9 @@ bench-cluster: build
 
 bench-mpi: build
 	cmake --build $(BUILD) --target bench-mpi
+
+bench-openmp: build
+	cmake --build $(BUILD) --target bench-openmp
 
 # libFuzzer targets (wire format, WASI paths): a short smoke run of each.
 FUZZ_BUILD ?= build-fuzz
