@@ -24,11 +24,14 @@ static char cache_dir[128];
 /* granary run [--env E]... GUEST ARGS..., NULL-terminated varargs: first
  * the --env values (up to a NULL), then the guest's arguments. */
 static gr_test_proc
-grun(const char* guest, const char* const* envs, const char* const* args,
+grun(const char* guest,
+     const char* const* envs,
+     const char* const* args,
      const char* timeout)
 {
-    const char* argv[40] = { GRANARY_BINARY_DIR "/bin/granary", "run",
-                             "--cache", cache_dir };
+    const char* argv[40] = {
+        GRANARY_BINARY_DIR "/bin/granary", "run", "--cache", cache_dir
+    };
     int n = 4;
     if (timeout) {
         argv[n++] = "--timeout";
@@ -65,7 +68,9 @@ native(const char* prog, const char* name, int n)
 }
 
 static void
-check_case(const char* guest, const char* nat, const char* name,
+check_case(const char* guest,
+           const char* nat,
+           const char* name,
            const char* extra_env)
 {
     for (int n = 1; n <= 4; n *= 2) {
@@ -75,8 +80,14 @@ check_case(const char* guest, const char* nat, const char* name,
         const char* args[] = { name, NULL };
         gr_test_proc p = grun(guest, envs, args, NULL);
         if (p.status != 0)
-            fprintf(stderr, "%s %s (%d threads): status %d\nout: %s\nerr: %s\n",
-                    guest, name, n, p.status, p.out, p.err);
+            fprintf(stderr,
+                    "%s %s (%d threads): status %d\nout: %s\nerr: %s\n",
+                    guest,
+                    name,
+                    n,
+                    p.status,
+                    p.out,
+                    p.err);
         assert_int_equal(p.status, 0);
         char* want = native(nat, name, n);
         assert_string_equal(p.out, want);
@@ -87,11 +98,11 @@ check_case(const char* guest, const char* nat, const char* name,
 
 #define NATIVE GRANARY_OMP_NATIVE_DIR "/omp_constructs"
 
-#define CASE(name)                                                            \
-    static void case_##name(void** state)                                     \
-    {                                                                         \
-        (void)state;                                                          \
-        check_case("omp_constructs", NATIVE, #name, NULL);                    \
+#define CASE(name)                                                             \
+    static void case_##name(void** state)                                      \
+    {                                                                          \
+        (void)state;                                                           \
+        check_case("omp_constructs", NATIVE, #name, NULL);                     \
     }
 
 CASE(parallel)
@@ -133,9 +144,11 @@ static void
 reduction_critical(void** state)
 {
     (void)state;
-    check_case("omp_constructs", NATIVE, "reduction",
-               "KMP_FORCE_REDUCTION=critical");
-    check_case("omp_constructs", NATIVE, "reduction_nowait",
+    check_case(
+      "omp_constructs", NATIVE, "reduction", "KMP_FORCE_REDUCTION=critical");
+    check_case("omp_constructs",
+               NATIVE,
+               "reduction_nowait",
                "KMP_FORCE_REDUCTION=critical");
 }
 
@@ -143,8 +156,10 @@ static void
 threadprivate_notls(void** state)
 {
     (void)state;
-    check_case("omp_constructs_notls", GRANARY_OMP_NATIVE_DIR
-               "/omp_constructs_notls", "threadprivate", NULL);
+    check_case("omp_constructs_notls",
+               GRANARY_OMP_NATIVE_DIR "/omp_constructs_notls",
+               "threadprivate",
+               NULL);
 }
 
 static void
@@ -186,8 +201,8 @@ main(void)
 {
     /* Threads need the granary backend (wasm2c refuses shared memory). */
     setenv("GRANARY_ENGINE", "granary", 1);
-    snprintf(cache_dir, sizeof cache_dir, "%s/test-cache-omp",
-             GRANARY_BINARY_DIR);
+    snprintf(
+      cache_dir, sizeof cache_dir, "%s/test-cache-omp", GRANARY_BINARY_DIR);
     unsetenv("OMP_SCHEDULE");
     unsetenv("KMP_FORCE_REDUCTION");
     const struct CMUnitTest tests[] = {

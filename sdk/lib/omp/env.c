@@ -77,18 +77,18 @@ parse_size(const char* s)
     while (isspace((unsigned char)*end))
         end++;
     switch (tolower((unsigned char)*end)) {
-    case 'b':
-        break;
-    case 'm':
-        v <<= 20;
-        break;
-    case 'g':
-        v <<= 30;
-        break;
-    case 'k':
-    default:
-        v <<= 10; /* OMP_STACKSIZE without a unit is in kilobytes */
-        break;
+        case 'b':
+            break;
+        case 'm':
+            v <<= 20;
+            break;
+        case 'g':
+            v <<= 30;
+            break;
+        case 'k':
+        default:
+            v <<= 10; /* OMP_STACKSIZE without a unit is in kilobytes */
+            break;
     }
     return (size_t)v;
 }
@@ -173,7 +173,7 @@ init_now(void)
     int mal = parse_int(getenv("OMP_MAX_ACTIVE_LEVELS"), -1);
     if (mal >= 0)
         g->icv.max_active_levels =
-            mal > OMP_SUPPORTED_LEVELS ? OMP_SUPPORTED_LEVELS : mal;
+          mal > OMP_SUPPORTED_LEVELS ? OMP_SUPPORTED_LEVELS : mal;
     parse_schedule(getenv("OMP_SCHEDULE"), &g->icv);
     /* Spin 2 ms before sleeping: measured on a loaded 2-core host, 200 us
      * made back-to-back regions fall into sleep/wake chains costing
@@ -207,8 +207,7 @@ init_now(void)
     if (!g->stacksize)
         g->stacksize = parse_size(getenv("KMP_STACKSIZE"));
     g->taskloop_min = parse_int(getenv("KMP_TASKLOOP_MIN_TASKS"), 0);
-    g->throttle =
-        parse_bool(getenv("KMP_ENABLE_TASK_THROTTLING"), 1) ? 256 : 0;
+    g->throttle = parse_bool(getenv("KMP_ENABLE_TASK_THROTTLING"), 1) ? 256 : 0;
     omp__set_target_offload(getenv("OMP_TARGET_OFFLOAD"));
     g->initialized = 1;
 }

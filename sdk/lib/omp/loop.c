@@ -58,8 +58,8 @@ disp_leave(omp_team* team, omp_disp* b)
         atomic_store_explicit(&b->done, 0, memory_order_relaxed);
         atomic_store_explicit(&b->next, 0, memory_order_relaxed);
         atomic_store_explicit(&b->ord_next, 0, memory_order_relaxed);
-        atomic_fetch_add_explicit(&b->gen, (uint32_t)team->disp_n,
-                                  memory_order_release);
+        atomic_fetch_add_explicit(
+          &b->gen, (uint32_t)team->disp_n, memory_order_release);
     }
 }
 
@@ -68,7 +68,10 @@ disp_leave(omp_team* team, omp_disp* b)
 /* Balanced split of trip iterations over nth threads: [*start, *start+*n).
  */
 static void
-balanced(uint64_t trip, uint64_t nth, uint64_t tid, uint64_t* start,
+balanced(uint64_t trip,
+         uint64_t nth,
+         uint64_t tid,
+         uint64_t* start,
          uint64_t* n)
 {
     uint64_t small = trip / nth, extra = trip % nth;
@@ -76,72 +79,79 @@ balanced(uint64_t trip, uint64_t nth, uint64_t tid, uint64_t* start,
     *start = tid * small + (tid < extra ? tid : extra);
 }
 
-#define STATIC_INIT(NAME, T, ST, UT)                                         \
-    void NAME(ident_t* loc, int32_t gtid, int32_t sched, int32_t* plast,    \
-              T* plower, T* pupper, ST* pstride, ST incr, ST chunk)          \
-    {                                                                        \
-        (void)loc;                                                           \
-        omp_thread* thr = omp__thr(gtid);                                    \
-        uint64_t nth, tid;                                                   \
-        sched &= ~SCH_MODIFIER_MASK;                                         \
-        if (sched == SCH_DIST_STATIC || sched == SCH_DIST_STATIC_CHUNKED) {  \
-            nth = (uint64_t)thr->num_teams;                                  \
-            tid = (uint64_t)thr->team_num;                                   \
-            sched = sched == SCH_DIST_STATIC ? SCH_STATIC                    \
-                                             : SCH_STATIC_CHUNKED;           \
-        } else {                                                             \
-            nth = (uint64_t)thr->team->nproc;                                \
-            tid = (uint64_t)thr->tid;                                        \
-        }                                                                    \
-        T lb = *plower, ub = *pupper;                                        \
-        if (incr == 0)                                                       \
-            incr = 1;                                                        \
-        uint64_t trip;                                                       \
-        if (incr > 0)                                                        \
-            trip = ub < lb ? 0                                               \
-                           : (uint64_t)(UT)((UT)ub - (UT)lb) /               \
-                                     (uint64_t)(UT)incr +                    \
-                                 1;                                          \
-        else                                                                 \
-            trip = lb < ub ? 0                                               \
-                           : (uint64_t)(UT)((UT)lb - (UT)ub) /               \
-                                     (uint64_t)(UT)((UT)0 - (UT)incr) +      \
-                                 1;                                          \
-        if (plast)                                                           \
-            *plast = 0;                                                      \
-        if (trip == 0) {                                                     \
-            *pstride = incr;                                                 \
-            return;                                                          \
-        }                                                                    \
-        if (sched == SCH_STATIC_CHUNKED) {                                   \
-            uint64_t c = chunk > 0 ? (uint64_t)chunk : 1;                    \
-            UT span = (UT)((UT)c * (UT)incr);                                \
-            *plower = (T)((UT)lb + (UT)tid * span);                          \
-            *pupper = (T)((UT)*plower + span - (UT)incr);                    \
-            *pstride = (ST)(span * (UT)nth);                                 \
-            if (plast)                                                       \
-                *plast = ((trip - 1) / c) % nth == tid;                      \
-            return;                                                          \
-        }                                                                    \
-        uint64_t start, n;                                                   \
-        if (sched == SCH_STATIC_BALANCED_CHUNKED && chunk > 1) {             \
-            uint64_t c = (uint64_t)chunk;                                    \
-            uint64_t per = ((trip + nth - 1) / nth + c - 1) / c * c;         \
-            start = per * tid;                                               \
+#define STATIC_INIT(NAME, T, ST, UT)                                           \
+    void NAME(ident_t* loc,                                                    \
+              int32_t gtid,                                                    \
+              int32_t sched,                                                   \
+              int32_t* plast,                                                  \
+              T* plower,                                                       \
+              T* pupper,                                                       \
+              ST* pstride,                                                     \
+              ST incr,                                                         \
+              ST chunk)                                                        \
+    {                                                                          \
+        (void)loc;                                                             \
+        omp_thread* thr = omp__thr(gtid);                                      \
+        uint64_t nth, tid;                                                     \
+        sched &= ~SCH_MODIFIER_MASK;                                           \
+        if (sched == SCH_DIST_STATIC || sched == SCH_DIST_STATIC_CHUNKED) {    \
+            nth = (uint64_t)thr->num_teams;                                    \
+            tid = (uint64_t)thr->team_num;                                     \
+            sched =                                                            \
+              sched == SCH_DIST_STATIC ? SCH_STATIC : SCH_STATIC_CHUNKED;      \
+        } else {                                                               \
+            nth = (uint64_t)thr->team->nproc;                                  \
+            tid = (uint64_t)thr->tid;                                          \
+        }                                                                      \
+        T lb = *plower, ub = *pupper;                                          \
+        if (incr == 0)                                                         \
+            incr = 1;                                                          \
+        uint64_t trip;                                                         \
+        if (incr > 0)                                                          \
+            trip =                                                             \
+              ub < lb                                                          \
+                ? 0                                                            \
+                : (uint64_t)(UT)((UT)ub - (UT)lb) / (uint64_t)(UT)incr + 1;    \
+        else                                                                   \
+            trip = lb < ub ? 0                                                 \
+                           : (uint64_t)(UT)((UT)lb - (UT)ub) /                 \
+                                 (uint64_t)(UT)((UT)0 - (UT)incr) +            \
+                               1;                                              \
+        if (plast)                                                             \
+            *plast = 0;                                                        \
+        if (trip == 0) {                                                       \
+            *pstride = incr;                                                   \
+            return;                                                            \
+        }                                                                      \
+        if (sched == SCH_STATIC_CHUNKED) {                                     \
+            uint64_t c = chunk > 0 ? (uint64_t)chunk : 1;                      \
+            UT span = (UT)((UT)c * (UT)incr);                                  \
+            *plower = (T)((UT)lb + (UT)tid * span);                            \
+            *pupper = (T)((UT)*plower + span - (UT)incr);                      \
+            *pstride = (ST)(span * (UT)nth);                                   \
+            if (plast)                                                         \
+                *plast = ((trip - 1) / c) % nth == tid;                        \
+            return;                                                            \
+        }                                                                      \
+        uint64_t start, n;                                                     \
+        if (sched == SCH_STATIC_BALANCED_CHUNKED && chunk > 1) {               \
+            uint64_t c = (uint64_t)chunk;                                      \
+            uint64_t per = ((trip + nth - 1) / nth + c - 1) / c * c;           \
+            start = per * tid;                                                 \
             n = start >= trip ? 0 : (trip - start < per ? trip - start : per); \
-        } else {                                                             \
-            balanced(trip, nth, tid, &start, &n);                            \
-        }                                                                    \
-        if (n == 0) {                                                        \
-            *plower = (T)((UT)ub + (UT)incr);                                \
-            *pupper = ub;                                                    \
-        } else {                                                             \
-            *plower = (T)((UT)lb + (UT)start * (UT)incr);                    \
-            *pupper = (T)((UT)*plower + (UT)(n - 1) * (UT)incr);             \
-            if (plast)                                                       \
-                *plast = start + n == trip;                                  \
-        }                                                                    \
-        *pstride = (ST)((UT)trip * (UT)incr);                                \
+        } else {                                                               \
+            balanced(trip, nth, tid, &start, &n);                              \
+        }                                                                      \
+        if (n == 0) {                                                          \
+            *plower = (T)((UT)ub + (UT)incr);                                  \
+            *pupper = ub;                                                      \
+        } else {                                                               \
+            *plower = (T)((UT)lb + (UT)start * (UT)incr);                      \
+            *pupper = (T)((UT)*plower + (UT)(n - 1) * (UT)incr);               \
+            if (plast)                                                         \
+                *plast = start + n == trip;                                    \
+        }                                                                      \
+        *pstride = (ST)((UT)trip * (UT)incr);                                  \
     }
 
 STATIC_INIT(__kmpc_for_static_init_4, int32_t, int32_t, uint32_t)
@@ -162,7 +172,10 @@ __kmpc_for_static_fini(ident_t* loc, int32_t gtid)
  * (static in multiples of *chunk), DYNAMIC and GUIDED; *simd is set when
  * guided chunks must be multiples of *chunk. */
 static int
-resolve_sched(int sched, int64_t* chunk, const omp_icv* icv, int* ordered,
+resolve_sched(int sched,
+              int64_t* chunk,
+              const omp_icv* icv,
+              int* ordered,
               int* simd)
 {
     sched &= ~SCH_MODIFIER_MASK;
@@ -175,47 +188,50 @@ resolve_sched(int sched, int64_t* chunk, const omp_icv* icv, int* ordered,
         int64_t width = sched == SCH_RUNTIME_SIMD && *chunk > 1 ? *chunk : 1;
         int64_t c = icv->chunk;
         int kind = icv->sched & ~(int)omp_sched_monotonic;
-        if (kind == omp_sched_auto ||
-            (kind == omp_sched_static && c <= 0)) {
+        if (kind == omp_sched_auto || (kind == omp_sched_static && c <= 0)) {
             *chunk = width;
             return width > 1 ? SCH_STATIC_BALANCED_CHUNKED : SCH_STATIC;
         }
         *chunk = (c > 0 ? c : 1) * width;
         *simd = width > 1;
         switch (kind) {
-        case omp_sched_dynamic:
-        case OMP_SCHED_STATIC_STEAL:
-            return SCH_DYNAMIC;
-        case omp_sched_guided:
-        case OMP_SCHED_TRAPEZOIDAL:
-            return SCH_GUIDED;
-        default:
-            return SCH_STATIC_CHUNKED;
+            case omp_sched_dynamic:
+            case OMP_SCHED_STATIC_STEAL:
+                return SCH_DYNAMIC;
+            case omp_sched_guided:
+            case OMP_SCHED_TRAPEZOIDAL:
+                return SCH_GUIDED;
+            default:
+                return SCH_STATIC_CHUNKED;
         }
     }
     switch (sched) {
-    case SCH_STATIC_CHUNKED:
-        return *chunk > 0 ? SCH_STATIC_CHUNKED : SCH_STATIC;
-    case SCH_STATIC_BALANCED_CHUNKED:
-        return *chunk > 1 ? SCH_STATIC_BALANCED_CHUNKED : SCH_STATIC;
-    case SCH_DYNAMIC:
-    case SCH_STATIC_STEAL:
-        return SCH_DYNAMIC;
-    case SCH_GUIDED_SIMD:
-        *simd = 1;
-        return SCH_GUIDED;
-    case SCH_GUIDED:
-    case SCH_TRAPEZOIDAL:
-    case SCH_GUIDED_ITERATIVE:
-    case SCH_GUIDED_ANALYTICAL:
-        return SCH_GUIDED;
-    default:
-        return SCH_STATIC;
+        case SCH_STATIC_CHUNKED:
+            return *chunk > 0 ? SCH_STATIC_CHUNKED : SCH_STATIC;
+        case SCH_STATIC_BALANCED_CHUNKED:
+            return *chunk > 1 ? SCH_STATIC_BALANCED_CHUNKED : SCH_STATIC;
+        case SCH_DYNAMIC:
+        case SCH_STATIC_STEAL:
+            return SCH_DYNAMIC;
+        case SCH_GUIDED_SIMD:
+            *simd = 1;
+            return SCH_GUIDED;
+        case SCH_GUIDED:
+        case SCH_TRAPEZOIDAL:
+        case SCH_GUIDED_ITERATIVE:
+        case SCH_GUIDED_ANALYTICAL:
+            return SCH_GUIDED;
+        default:
+            return SCH_STATIC;
     }
 }
 
 static void
-disp_init(int32_t gtid, int32_t sched, int64_t lb, uint64_t trip, int64_t st,
+disp_init(int32_t gtid,
+          int32_t sched,
+          int64_t lb,
+          uint64_t trip,
+          int64_t st,
           int64_t chunk)
 {
     omp_thread* thr = omp__thr(gtid);
@@ -249,60 +265,62 @@ disp_next(int32_t gtid, uint64_t* start, uint64_t* end)
     uint64_t trip = it->d_trip, nth = (uint64_t)team->nproc;
     uint64_t c = (uint64_t)it->d_chunk, s, n;
     switch (it->d_sched) {
-    case SCH_STATIC:
-        if (it->d_static_k++ > 0)
-            goto done;
-        balanced(trip, nth, (uint64_t)thr->tid, &s, &n);
-        if (n == 0)
-            goto done;
-        *start = s;
-        *end = s + n;
-        break;
-    case SCH_STATIC_BALANCED_CHUNKED:
-        if (it->d_static_k++ > 0)
-            goto done;
-        n = ((trip + nth - 1) / nth + c - 1) / c * c;
-        s = n * (uint64_t)thr->tid;
-        if (s >= trip)
-            goto done;
-        *start = s;
-        *end = trip - s < n ? trip : s + n;
-        break;
-    case SCH_STATIC_CHUNKED:
-        s = ((uint64_t)thr->tid + it->d_static_k++ * nth) * c;
-        if (s >= trip)
-            goto done;
-        *start = s;
-        *end = trip - s < c ? trip : s + c;
-        break;
-    case SCH_DYNAMIC:
-        s = atomic_fetch_add_explicit(&b->next, c, memory_order_relaxed);
-        if (s >= trip)
-            goto done;
-        *start = s;
-        *end = trip - s < c ? trip : s + c;
-        break;
-    default: /* guided: a share of what is left, never below the chunk */
-        s = atomic_load_explicit(&b->next, memory_order_relaxed);
-        for (;;) {
+        case SCH_STATIC:
+            if (it->d_static_k++ > 0)
+                goto done;
+            balanced(trip, nth, (uint64_t)thr->tid, &s, &n);
+            if (n == 0)
+                goto done;
+            *start = s;
+            *end = s + n;
+            break;
+        case SCH_STATIC_BALANCED_CHUNKED:
+            if (it->d_static_k++ > 0)
+                goto done;
+            n = ((trip + nth - 1) / nth + c - 1) / c * c;
+            s = n * (uint64_t)thr->tid;
             if (s >= trip)
                 goto done;
-            uint64_t rem = trip - s;
-            n = (rem + 2 * nth - 1) / (2 * nth);
-            if (n < c)
-                n = c;
-            if (it->d_simd)
-                n = (n + c - 1) / c * c;
-            if (n > rem)
-                n = rem;
-            if (atomic_compare_exchange_weak_explicit(&b->next, &s, s + n,
-                                                      memory_order_relaxed,
-                                                      memory_order_relaxed))
-                break;
-        }
-        *start = s;
-        *end = s + n;
-        break;
+            *start = s;
+            *end = trip - s < n ? trip : s + n;
+            break;
+        case SCH_STATIC_CHUNKED:
+            s = ((uint64_t)thr->tid + it->d_static_k++ * nth) * c;
+            if (s >= trip)
+                goto done;
+            *start = s;
+            *end = trip - s < c ? trip : s + c;
+            break;
+        case SCH_DYNAMIC:
+            s = atomic_fetch_add_explicit(&b->next, c, memory_order_relaxed);
+            if (s >= trip)
+                goto done;
+            *start = s;
+            *end = trip - s < c ? trip : s + c;
+            break;
+        default: /* guided: a share of what is left, never below the chunk */
+            s = atomic_load_explicit(&b->next, memory_order_relaxed);
+            for (;;) {
+                if (s >= trip)
+                    goto done;
+                uint64_t rem = trip - s;
+                n = (rem + 2 * nth - 1) / (2 * nth);
+                if (n < c)
+                    n = c;
+                if (it->d_simd)
+                    n = (n + c - 1) / c * c;
+                if (n > rem)
+                    n = rem;
+                if (atomic_compare_exchange_weak_explicit(&b->next,
+                                                          &s,
+                                                          s + n,
+                                                          memory_order_relaxed,
+                                                          memory_order_relaxed))
+                    break;
+            }
+            *start = s;
+            *end = s + n;
+            break;
     }
     it->d_ord_iter = *start;
     it->d_ord_bumped = 0;
@@ -313,52 +331,50 @@ done:
     return 0;
 }
 
-#define DISPATCH(SUF, T, ST, UT)                                             \
-    void __kmpc_dispatch_init_##SUF(ident_t* loc, int32_t gtid,             \
-                                    int32_t sched, T lb, T ub, ST st,        \
-                                    ST chunk)                                \
-    {                                                                        \
-        (void)loc;                                                           \
-        if (st == 0)                                                         \
-            st = 1;                                                          \
-        uint64_t trip;                                                       \
-        if (st > 0)                                                          \
-            trip = ub < lb ? 0                                               \
-                           : (uint64_t)(UT)((UT)ub - (UT)lb) /               \
-                                     (uint64_t)(UT)st +                      \
-                                 1;                                          \
-        else                                                                 \
-            trip = lb < ub ? 0                                               \
-                           : (uint64_t)(UT)((UT)lb - (UT)ub) /               \
-                                     (uint64_t)(UT)((UT)0 - (UT)st) +        \
-                                 1;                                          \
-        disp_init(gtid, sched, (int64_t)lb, trip, (int64_t)st,              \
-                  (int64_t)chunk);                                           \
-    }                                                                        \
-    int __kmpc_dispatch_next_##SUF(ident_t* loc, int32_t gtid,              \
-                                   int32_t* plast, T* plb, T* pub, ST* pst)  \
-    {                                                                        \
-        (void)loc;                                                           \
-        uint64_t s, e;                                                       \
-        omp_thread* thr = omp__thr(gtid);                                    \
-        omp_task* it = implicit_of(thr);                                     \
-        T lb = (T)it->d_lb;                                                  \
-        UT st = (UT)it->d_st;                                                \
-        uint64_t trip = it->d_trip;                                          \
-        if (!disp_next(gtid, &s, &e))                                        \
-            return 0;                                                        \
-        *plb = (T)((UT)lb + (UT)s * st);                                     \
-        *pub = (T)((UT)lb + (UT)(e - 1) * st);                               \
-        if (pst)                                                             \
-            *pst = (ST)st;                                                   \
-        if (plast)                                                           \
-            *plast = e == trip;                                              \
-        return 1;                                                            \
-    }                                                                        \
-    void __kmpc_dispatch_fini_##SUF(ident_t* loc, int32_t gtid)              \
-    {                                                                        \
-        (void)loc;                                                           \
-        omp__dispatch_fini(gtid);                                            \
+#define DISPATCH(SUF, T, ST, UT)                                               \
+    void __kmpc_dispatch_init_##SUF(                                           \
+      ident_t* loc, int32_t gtid, int32_t sched, T lb, T ub, ST st, ST chunk)  \
+    {                                                                          \
+        (void)loc;                                                             \
+        if (st == 0)                                                           \
+            st = 1;                                                            \
+        uint64_t trip;                                                         \
+        if (st > 0)                                                            \
+            trip = ub < lb                                                     \
+                     ? 0                                                       \
+                     : (uint64_t)(UT)((UT)ub - (UT)lb) / (uint64_t)(UT)st + 1; \
+        else                                                                   \
+            trip = lb < ub ? 0                                                 \
+                           : (uint64_t)(UT)((UT)lb - (UT)ub) /                 \
+                                 (uint64_t)(UT)((UT)0 - (UT)st) +              \
+                               1;                                              \
+        disp_init(                                                             \
+          gtid, sched, (int64_t)lb, trip, (int64_t)st, (int64_t)chunk);        \
+    }                                                                          \
+    int __kmpc_dispatch_next_##SUF(                                            \
+      ident_t* loc, int32_t gtid, int32_t* plast, T* plb, T* pub, ST* pst)     \
+    {                                                                          \
+        (void)loc;                                                             \
+        uint64_t s, e;                                                         \
+        omp_thread* thr = omp__thr(gtid);                                      \
+        omp_task* it = implicit_of(thr);                                       \
+        T lb = (T)it->d_lb;                                                    \
+        UT st = (UT)it->d_st;                                                  \
+        uint64_t trip = it->d_trip;                                            \
+        if (!disp_next(gtid, &s, &e))                                          \
+            return 0;                                                          \
+        *plb = (T)((UT)lb + (UT)s * st);                                       \
+        *pub = (T)((UT)lb + (UT)(e - 1) * st);                                 \
+        if (pst)                                                               \
+            *pst = (ST)st;                                                     \
+        if (plast)                                                             \
+            *plast = e == trip;                                                \
+        return 1;                                                              \
+    }                                                                          \
+    void __kmpc_dispatch_fini_##SUF(ident_t* loc, int32_t gtid)                \
+    {                                                                          \
+        (void)loc;                                                             \
+        omp__dispatch_fini(gtid);                                              \
     }
 
 static void omp__dispatch_fini(int32_t gtid);
@@ -397,8 +413,8 @@ omp__dispatch_fini(int32_t gtid)
         return;
     if (!it->d_ord_bumped) {
         ordered_wait(b, it->d_ord_iter);
-        atomic_store_explicit(&b->ord_next, it->d_ord_iter + 1,
-                              memory_order_release);
+        atomic_store_explicit(
+          &b->ord_next, it->d_ord_iter + 1, memory_order_release);
     }
     it->d_ord_bumped = 0;
     it->d_ord_iter++;
@@ -421,8 +437,8 @@ __kmpc_end_ordered(ident_t* loc, int32_t gtid)
     omp_thread* thr = omp__thr(gtid);
     omp_task* it = implicit_of(thr);
     if (it->disp && it->d_ordered) {
-        atomic_store_explicit(&it->disp->ord_next, it->d_ord_iter + 1,
-                              memory_order_release);
+        atomic_store_explicit(
+          &it->disp->ord_next, it->d_ord_iter + 1, memory_order_release);
         it->d_ord_bumped = 1;
     }
 }
@@ -430,7 +446,9 @@ __kmpc_end_ordered(ident_t* loc, int32_t gtid)
 /* ---- doacross ---- */
 
 void
-__kmpc_doacross_init(ident_t* loc, int32_t gtid, int32_t ndims,
+__kmpc_doacross_init(ident_t* loc,
+                     int32_t gtid,
+                     int32_t ndims,
                      const kmp_dim_t* dims)
 {
     (void)loc;
@@ -467,8 +485,8 @@ __kmpc_doacross_init(ident_t* loc, int32_t gtid, int32_t ndims,
         atomic_store_explicit(&b->doacross_init, 2, memory_order_release);
     } else {
         unsigned spins = 0;
-        while (atomic_load_explicit(&b->doacross_init,
-                                    memory_order_acquire) != 2)
+        while (atomic_load_explicit(&b->doacross_init, memory_order_acquire) !=
+               2)
             backoff(&spins);
     }
 }
@@ -543,7 +561,7 @@ __kmpc_doacross_fini(ident_t* loc, int32_t gtid)
         atomic_store_explicit(&b->done, 0, memory_order_relaxed);
         atomic_store_explicit(&b->next, 0, memory_order_relaxed);
         atomic_store_explicit(&b->ord_next, 0, memory_order_relaxed);
-        atomic_fetch_add_explicit(&b->gen, (uint32_t)team->disp_n,
-                                  memory_order_release);
+        atomic_fetch_add_explicit(
+          &b->gen, (uint32_t)team->disp_n, memory_order_release);
     }
 }

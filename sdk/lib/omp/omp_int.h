@@ -136,16 +136,16 @@ typedef struct omp_globals
     int thread_limit;      /* thread-limit-var */
     int nthreads_list[16]; /* OMP_NUM_THREADS list, per level */
     int nthreads_len;
-    int blocktime_us;   /* spin before sleeping */
-    int max_task_prio;  /* max-task-priority-var */
-    int cancellation;   /* cancel-var */
-    int disp_buffers;   /* dispatch buffer ring size */
-    int force_reduce;   /* 0 auto, 1 critical, 2 atomic */
-    size_t stacksize;   /* 0: default */
-    int taskloop_min;   /* KMP_TASKLOOP_MIN_TASKS */
-    int throttle;       /* deque length at which tasks run at once */
-    omp_icv icv;        /* initial ICVs */
-    int target_offload; /* 0 disabled, 1 default, 2 mandatory */
+    int blocktime_us;          /* spin before sleeping */
+    int max_task_prio;         /* max-task-priority-var */
+    int cancellation;          /* cancel-var */
+    int disp_buffers;          /* dispatch buffer ring size */
+    int force_reduce;          /* 0 auto, 1 critical, 2 atomic */
+    size_t stacksize;          /* 0: default */
+    int taskloop_min;          /* KMP_TASKLOOP_MIN_TASKS */
+    int throttle;              /* deque length at which tasks run at once */
+    omp_icv icv;               /* initial ICVs */
+    int target_offload;        /* 0 disabled, 1 default, 2 mandatory */
     _Atomic int nthreads_made; /* threads known to the runtime */
 } omp_globals;
 
@@ -229,8 +229,7 @@ struct omp_task
     _Alignas(16) kmp_task_t kt; /* explicit tasks only; must be last */
 };
 
-#define OMP_TASK_OF(kt)                                                       \
-    ((omp_task*)((char*)(kt)-offsetof(omp_task, kt)))
+#define OMP_TASK_OF(kt) ((omp_task*)((char*)(kt)-offsetof(omp_task, kt)))
 
 /* Deque of ready tasks of one team member; lock guards all fields. */
 typedef struct omp_deque
@@ -287,8 +286,8 @@ struct omp_team
     _Alignas(64) _Atomic int32_t bar_count;
     _Atomic uint32_t bar_epoch;
     _Alignas(64) omp_flag event; /* bumped on release, task push, finish */
-    _Alignas(64) _Atomic int32_t ntasks; /* unfinished explicit tasks */
-    _Atomic int32_t nqueued;             /* tasks in deques */
+    _Alignas(64) _Atomic int32_t ntasks;  /* unfinished explicit tasks */
+    _Atomic int32_t nqueued;              /* tasks in deques */
     _Alignas(64) _Atomic uint32_t single; /* singles claimed */
     _Atomic int32_t active_workers; /* workers not yet out of the region */
     void* copyprivate;
@@ -301,9 +300,9 @@ struct omp_team
 struct omp_thread
 {
     int gtid;
-    int tid;          /* number in the current team */
-    omp_team* team;   /* current team */
-    omp_task* task;   /* task being executed */
+    int tid;              /* number in the current team */
+    omp_team* team;       /* current team */
+    omp_task* task;       /* task being executed */
     int pending_nthreads; /* __kmpc_push_num_threads */
     int pending_nteams, pending_teams_limit;
     int team_num, num_teams; /* teams construct */
@@ -339,12 +338,18 @@ omp__thr(int32_t gtid)
 }
 
 /* team.c */
-void omp__fork(omp_thread* thr, int nproc, kmpc_micro fn, int argc,
+void omp__fork(omp_thread* thr,
+               int nproc,
+               kmpc_micro fn,
+               int argc,
                void** args);
 void omp__barrier(omp_thread* thr);
 void omp__serialized_begin(omp_thread* thr);
 void omp__serialized_end(omp_thread* thr);
-void omp__invoke(kmpc_micro fn, int32_t* gtid, int32_t* tid, int argc,
+void omp__invoke(kmpc_micro fn,
+                 int32_t* gtid,
+                 int32_t* tid,
+                 int argc,
                  void** args);
 void omp__wake_team(omp_team* team);
 void omp__icv_child(const omp_icv* parent, omp_icv* child, int level);
@@ -369,6 +374,6 @@ void omp__taskred_fini(omp_taskgroup* tg);
 void omp__disp_reset(omp_team* team);
 
 void omp__fatal(const char* fmt, ...)
-    __attribute__((noreturn, format(printf, 1, 2)));
+  __attribute__((noreturn, format(printf, 1, 2)));
 
 #endif

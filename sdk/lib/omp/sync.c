@@ -72,7 +72,7 @@ __kmpc_single(ident_t* loc, int32_t gtid)
     if (atomic_load_explicit(&team->single, memory_order_relaxed) != k)
         return 0;
     return atomic_compare_exchange_strong_explicit(
-        &team->single, &k, k + 1, memory_order_acq_rel, memory_order_relaxed);
+      &team->single, &k, k + 1, memory_order_acq_rel, memory_order_relaxed);
 }
 
 void
@@ -97,8 +97,10 @@ __kmpc_critical(ident_t* loc, int32_t gtid, kmp_critical_name* crit)
 }
 
 void
-__kmpc_critical_with_hint(ident_t* loc, int32_t gtid,
-                          kmp_critical_name* crit, uint32_t hint)
+__kmpc_critical_with_hint(ident_t* loc,
+                          int32_t gtid,
+                          kmp_critical_name* crit,
+                          uint32_t hint)
 {
     (void)hint;
     __kmpc_critical(loc, gtid, crit);
@@ -147,8 +149,12 @@ reduce_end(omp_thread* thr)
 }
 
 int32_t
-__kmpc_reduce_nowait(ident_t* loc, int32_t gtid, int32_t nvars, size_t size,
-                     void* data, void (*fn)(void*, void*),
+__kmpc_reduce_nowait(ident_t* loc,
+                     int32_t gtid,
+                     int32_t nvars,
+                     size_t size,
+                     void* data,
+                     void (*fn)(void*, void*),
                      kmp_critical_name* lck)
 {
     (void)nvars;
@@ -167,8 +173,13 @@ __kmpc_end_reduce_nowait(ident_t* loc, int32_t gtid, kmp_critical_name* lck)
 }
 
 int32_t
-__kmpc_reduce(ident_t* loc, int32_t gtid, int32_t nvars, size_t size,
-              void* data, void (*fn)(void*, void*), kmp_critical_name* lck)
+__kmpc_reduce(ident_t* loc,
+              int32_t gtid,
+              int32_t nvars,
+              size_t size,
+              void* data,
+              void (*fn)(void*, void*),
+              kmp_critical_name* lck)
 {
     (void)nvars;
     (void)size;
@@ -190,8 +201,12 @@ __kmpc_end_reduce(ident_t* loc, int32_t gtid, kmp_critical_name* lck)
 /* ---- copyprivate ---- */
 
 void
-__kmpc_copyprivate(ident_t* loc, int32_t gtid, size_t size, void* data,
-                   void (*cpy)(void*, void*), int32_t didit)
+__kmpc_copyprivate(ident_t* loc,
+                   int32_t gtid,
+                   size_t size,
+                   void* data,
+                   void (*cpy)(void*, void*),
+                   int32_t didit)
 {
     (void)loc;
     (void)size;
@@ -270,8 +285,7 @@ __kmpc_atomic_end(void)
 }
 
 void
-__kmpc_atomic_fixed4_add(ident_t* loc, int32_t gtid, int32_t* lhs,
-                         int32_t rhs)
+__kmpc_atomic_fixed4_add(ident_t* loc, int32_t gtid, int32_t* lhs, int32_t rhs)
 {
     (void)loc;
     (void)gtid;
@@ -279,8 +293,7 @@ __kmpc_atomic_fixed4_add(ident_t* loc, int32_t gtid, int32_t* lhs,
 }
 
 void
-__kmpc_atomic_fixed8_add(ident_t* loc, int32_t gtid, int64_t* lhs,
-                         int64_t rhs)
+__kmpc_atomic_fixed8_add(ident_t* loc, int32_t gtid, int64_t* lhs, int64_t rhs)
 {
     (void)loc;
     (void)gtid;
@@ -319,7 +332,9 @@ static _Atomic uint32_t tp_lock;
 static tp_ctor* tp_ctors;
 
 void
-__kmpc_threadprivate_register(ident_t* loc, void* data, void* (*ctor)(void*),
+__kmpc_threadprivate_register(ident_t* loc,
+                              void* data,
+                              void* (*ctor)(void*),
                               void* (*cctor)(void*, void*),
                               void (*dtor)(void*))
 {
@@ -338,8 +353,11 @@ __kmpc_threadprivate_register(ident_t* loc, void* data, void* (*ctor)(void*),
 }
 
 void*
-__kmpc_threadprivate_cached(ident_t* loc, int32_t gtid, void* data,
-                            size_t size, void*** cache)
+__kmpc_threadprivate_cached(ident_t* loc,
+                            int32_t gtid,
+                            void* data,
+                            size_t size,
+                            void*** cache)
 {
     (void)loc;
     _Atomic(void**)* slot = (_Atomic(void**)*)cache;

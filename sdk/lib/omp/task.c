@@ -167,14 +167,12 @@ task_finish(omp_thread* thr, omp_task* t)
     if (t->dep)
         omp__deps_release(thr, t->dep);
     if (t->tg &&
-        atomic_fetch_sub_explicit(&t->tg->count, 1, memory_order_acq_rel) ==
-            1)
+        atomic_fetch_sub_explicit(&t->tg->count, 1, memory_order_acq_rel) == 1)
         wake = 1;
     omp_task* p = t->parent;
     if (atomic_fetch_sub_explicit(&p->children, 1, memory_order_acq_rel) == 1)
         wake = 1;
-    if (atomic_fetch_sub_explicit(&team->ntasks, 1, memory_order_acq_rel) ==
-        1)
+    if (atomic_fetch_sub_explicit(&team->ntasks, 1, memory_order_acq_rel) == 1)
         wake = 1;
     task_unref(p);
     task_unref(t);
@@ -187,8 +185,8 @@ task_finish(omp_thread* thr, omp_task* t)
 static void
 task_run_done(omp_thread* thr, omp_task* t)
 {
-    if (atomic_fetch_sub_explicit(&t->untied_count, 1,
-                                  memory_order_acq_rel) > 1)
+    if (atomic_fetch_sub_explicit(&t->untied_count, 1, memory_order_acq_rel) >
+        1)
         return;
     if (t->flags & (TASK_DETACHABLE | TASK_PROXY)) {
         int32_t z = 0;
@@ -216,8 +214,11 @@ omp__task_run(omp_thread* thr, omp_task* t)
 /* ---- entry points ---- */
 
 kmp_task_t*
-__kmpc_omp_task_alloc(ident_t* loc, int32_t gtid, int32_t flags,
-                      size_t task_size, size_t shareds_size,
+__kmpc_omp_task_alloc(ident_t* loc,
+                      int32_t gtid,
+                      int32_t flags,
+                      size_t task_size,
+                      size_t shareds_size,
                       kmp_routine_entry_t entry)
 {
     (void)loc;
@@ -245,13 +246,17 @@ __kmpc_omp_task_alloc(ident_t* loc, int32_t gtid, int32_t flags,
 }
 
 kmp_task_t*
-__kmpc_omp_target_task_alloc(ident_t* loc, int32_t gtid, int32_t flags,
-                             size_t task_size, size_t shareds_size,
-                             kmp_routine_entry_t entry, int64_t device)
+__kmpc_omp_target_task_alloc(ident_t* loc,
+                             int32_t gtid,
+                             int32_t flags,
+                             size_t task_size,
+                             size_t shareds_size,
+                             kmp_routine_entry_t entry,
+                             int64_t device)
 {
     (void)device;
-    return __kmpc_omp_task_alloc(loc, gtid, flags, task_size, shareds_size,
-                                 entry);
+    return __kmpc_omp_task_alloc(
+      loc, gtid, flags, task_size, shareds_size, entry);
 }
 
 /* Submits a registered task: included (run now) inside a final task,
@@ -381,8 +386,7 @@ __kmpc_end_taskgroup(ident_t* loc, int32_t gtid)
 /* ---- detach and proxy tasks ---- */
 
 omp_event_handle_t
-__kmpc_task_allow_completion_event(ident_t* loc, int32_t gtid,
-                                   kmp_task_t* kt)
+__kmpc_task_allow_completion_event(ident_t* loc, int32_t gtid, kmp_task_t* kt)
 {
     (void)loc;
     (void)gtid;

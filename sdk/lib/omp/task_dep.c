@@ -99,7 +99,7 @@ add_pred(omp_depnode* n, omp_depnode* pred)
         if (pred->nsucc == pred->capsucc) {
             pred->capsucc = pred->capsucc ? pred->capsucc * 2 : 4;
             omp_depnode** s =
-                realloc(pred->succ, sizeof(omp_depnode*) * pred->capsucc);
+              realloc(pred->succ, sizeof(omp_depnode*) * pred->capsucc);
             if (!s)
                 omp__fatal("out of memory for task dependences");
             pred->succ = s;
@@ -113,8 +113,11 @@ add_pred(omp_depnode* n, omp_depnode* pred)
 /* Registers n's dependences against the hash; record == 0 only computes
  * predecessors (a waiting node that later tasks need not follow). */
 static void
-deps_add(omp_dephash* h, omp_depnode* n, const kmp_depend_info_t* d,
-         int nd, int record)
+deps_add(omp_dephash* h,
+         omp_depnode* n,
+         const kmp_depend_info_t* d,
+         int nd,
+         int record)
 {
     for (int i = 0; i < nd; i++) {
         if (!d[i].base_addr)
@@ -138,7 +141,7 @@ deps_add(omp_dephash* h, omp_depnode* n, const kmp_depend_info_t* d,
             if (e->nins == e->capins) {
                 e->capins = e->capins ? e->capins * 2 : 4;
                 omp_depnode** s =
-                    realloc(e->ins, sizeof(omp_depnode*) * e->capins);
+                  realloc(e->ins, sizeof(omp_depnode*) * e->capins);
                 if (!s)
                     omp__fatal("out of memory for task dependences");
                 e->ins = s;
@@ -173,8 +176,7 @@ omp__deps_release(omp_thread* thr, omp_depnode* n)
     omp_team* team = n->task ? n->task->team : thr->team;
     for (int i = 0; i < ns; i++) {
         omp_depnode* s = succ[i];
-        if (atomic_fetch_sub_explicit(&s->npred, 1, memory_order_acq_rel) !=
-            1)
+        if (atomic_fetch_sub_explicit(&s->npred, 1, memory_order_acq_rel) != 1)
             continue;
         if (s->task)
             omp__task_submit(thr, s->task);
@@ -195,9 +197,13 @@ dephash_of(omp_task* parent)
 }
 
 int32_t
-__kmpc_omp_task_with_deps(ident_t* loc, int32_t gtid, kmp_task_t* kt,
-                          int32_t ndeps, kmp_depend_info_t* deps,
-                          int32_t ndeps_noalias, kmp_depend_info_t* noalias)
+__kmpc_omp_task_with_deps(ident_t* loc,
+                          int32_t gtid,
+                          kmp_task_t* kt,
+                          int32_t ndeps,
+                          kmp_depend_info_t* deps,
+                          int32_t ndeps_noalias,
+                          kmp_depend_info_t* noalias)
 {
     omp_thread* thr = omp__thr(gtid);
     omp_task* t = OMP_TASK_OF(kt);
@@ -217,8 +223,11 @@ __kmpc_omp_task_with_deps(ident_t* loc, int32_t gtid, kmp_task_t* kt,
 }
 
 void
-__kmpc_omp_wait_deps(ident_t* loc, int32_t gtid, int32_t ndeps,
-                     kmp_depend_info_t* deps, int32_t ndeps_noalias,
+__kmpc_omp_wait_deps(ident_t* loc,
+                     int32_t gtid,
+                     int32_t ndeps,
+                     kmp_depend_info_t* deps,
+                     int32_t ndeps_noalias,
                      kmp_depend_info_t* noalias)
 {
     (void)loc;

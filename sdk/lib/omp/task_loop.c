@@ -21,7 +21,7 @@ task_copy(const omp_task* pat)
     memcpy(t, pat, pat->alloc_size);
     if (pat->kt.shareds)
         t->kt.shareds =
-            (char*)t + ((const char*)pat->kt.shareds - (const char*)pat);
+          (char*)t + ((const char*)pat->kt.shareds - (const char*)pat);
     atomic_store_explicit(&t->refs, 1, memory_order_relaxed);
     atomic_store_explicit(&t->children, 0, memory_order_relaxed);
     atomic_store_explicit(&t->untied_count, 0, memory_order_relaxed);
@@ -33,9 +33,17 @@ task_copy(const omp_task* pat)
 }
 
 void
-__kmpc_taskloop(ident_t* loc, int32_t gtid, kmp_task_t* kt, int if_val,
-                uint64_t* lb, uint64_t* ub, int64_t st, int nogroup,
-                int sched, uint64_t grainsize, void* task_dup)
+__kmpc_taskloop(ident_t* loc,
+                int32_t gtid,
+                kmp_task_t* kt,
+                int if_val,
+                uint64_t* lb,
+                uint64_t* ub,
+                int64_t st,
+                int nogroup,
+                int sched,
+                uint64_t grainsize,
+                void* task_dup)
 {
     omp_thread* thr = omp__thr(gtid);
     omp_task* pat = OMP_TASK_OF(kt);
@@ -45,30 +53,30 @@ __kmpc_taskloop(ident_t* loc, int32_t gtid, kmp_task_t* kt, int if_val,
     uint64_t tc;
     if (st > 0)
         tc = (int64_t)upper < (int64_t)lower
-                 ? 0
-                 : (upper - lower) / (uint64_t)st + 1;
+               ? 0
+               : (upper - lower) / (uint64_t)st + 1;
     else
         tc = (int64_t)lower < (int64_t)upper
-                 ? 0
-                 : (lower - upper) / (uint64_t)(-st) + 1;
+               ? 0
+               : (lower - upper) / (uint64_t)(-st) + 1;
     if (!nogroup)
         __kmpc_taskgroup(loc, gtid);
     /* The pattern lives in the task it was made in, not the new group. */
     uint64_t ntasks = 0;
     if (tc > 0) {
         switch (sched) {
-        case 1: /* grainsize */
-            ntasks = grainsize ? tc / grainsize : tc;
-            break;
-        case 2: /* num_tasks */
-            ntasks = grainsize;
-            break;
-        default:
-            ntasks = (uint64_t)thr->team->nproc * 10;
-            if (omp__g.taskloop_min > 0 &&
-                ntasks < (uint64_t)omp__g.taskloop_min)
-                ntasks = (uint64_t)omp__g.taskloop_min;
-            break;
+            case 1: /* grainsize */
+                ntasks = grainsize ? tc / grainsize : tc;
+                break;
+            case 2: /* num_tasks */
+                ntasks = grainsize;
+                break;
+            default:
+                ntasks = (uint64_t)thr->team->nproc * 10;
+                if (omp__g.taskloop_min > 0 &&
+                    ntasks < (uint64_t)omp__g.taskloop_min)
+                    ntasks = (uint64_t)omp__g.taskloop_min;
+                break;
         }
         if (ntasks < 1)
             ntasks = 1;
@@ -106,12 +114,20 @@ __kmpc_taskloop(ident_t* loc, int32_t gtid, kmp_task_t* kt, int if_val,
 }
 
 void
-__kmpc_taskloop_5(ident_t* loc, int32_t gtid, kmp_task_t* kt, int if_val,
-                  uint64_t* lb, uint64_t* ub, int64_t st, int nogroup,
-                  int sched, uint64_t grainsize, int modifier,
+__kmpc_taskloop_5(ident_t* loc,
+                  int32_t gtid,
+                  kmp_task_t* kt,
+                  int if_val,
+                  uint64_t* lb,
+                  uint64_t* ub,
+                  int64_t st,
+                  int nogroup,
+                  int sched,
+                  uint64_t grainsize,
+                  int modifier,
                   void* task_dup)
 {
     (void)modifier;
-    __kmpc_taskloop(loc, gtid, kt, if_val, lb, ub, st, nogroup, sched,
-                    grainsize, task_dup);
+    __kmpc_taskloop(
+      loc, gtid, kt, if_val, lb, ub, st, nogroup, sched, grainsize, task_dup);
 }

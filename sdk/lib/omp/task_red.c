@@ -45,8 +45,8 @@ __kmpc_taskred_init(int32_t gtid, int32_t num, void* data)
     int nproc = thr->team->nproc;
     if (r) {
         r->items = calloc((size_t)(num > 0 ? num : 1), sizeof(taskred_input));
-        r->privs = calloc((size_t)(num > 0 ? num : 1) * (size_t)nproc,
-                          sizeof(void*));
+        r->privs =
+          calloc((size_t)(num > 0 ? num : 1) * (size_t)nproc, sizeof(void*));
     }
     if (!r || !r->items || !r->privs)
         omp__fatal("out of memory for a task reduction");
@@ -58,8 +58,11 @@ __kmpc_taskred_init(int32_t gtid, int32_t num, void* data)
 }
 
 void*
-__kmpc_taskred_modifier_init(ident_t* loc, int32_t gtid, int is_ws,
-                             int32_t num, void* data)
+__kmpc_taskred_modifier_init(ident_t* loc,
+                             int32_t gtid,
+                             int is_ws,
+                             int32_t num,
+                             void* data)
 {
     (void)loc;
     (void)is_ws;

@@ -67,8 +67,7 @@ team_init(omp_team* team)
 }
 
 static void
-implicit_init(omp_task* t, omp_team* team, omp_task* parent,
-              const omp_icv* icv)
+implicit_init(omp_task* t, omp_team* team, omp_task* parent, const omp_icv* icv)
 {
     t->parent = parent;
     t->team = team;
@@ -230,8 +229,8 @@ team_begin(omp_thread* thr, int nproc, int is_teams)
     int level = parent->level + (is_teams ? 0 : 1);
     omp_team* team = team_at(thr, parent->depth + 1);
     unsigned spins = 0;
-    while (atomic_load_explicit(&team->active_workers,
-                                memory_order_acquire) > 0) {
+    while (atomic_load_explicit(&team->active_workers, memory_order_acquire) >
+           0) {
         if (!omp__spin(&spins))
             sched_yield();
     }
@@ -239,7 +238,7 @@ team_begin(omp_thread* thr, int nproc, int is_teams)
     team->nproc = nproc;
     team->level = level;
     team->active_level =
-        parent->active_level + (nproc > 1 && !is_teams ? 1 : 0);
+      parent->active_level + (nproc > 1 && !is_teams ? 1 : 0);
     team->parent_tid = thr->tid;
     team->depth = parent->depth + 1;
     team->parent = parent;
@@ -295,8 +294,8 @@ omp__fork(omp_thread* thr, int nproc, kmpc_micro fn, int argc, void** args)
             team->members[i] = pool_take();
         if (team->hot && nproc - 1 > have)
             team->nworkers_kept = nproc - 1;
-        atomic_store_explicit(&team->active_workers, nproc - 1,
-                              memory_order_relaxed);
+        atomic_store_explicit(
+          &team->active_workers, nproc - 1, memory_order_relaxed);
         for (int i = 1; i < nproc; i++) {
             omp_thread* w = team->members[i];
             w->next_team = team;
@@ -363,9 +362,9 @@ omp__barrier(omp_thread* thr)
         return;
     }
     uint32_t epoch =
-        atomic_load_explicit(&team->bar_epoch, memory_order_acquire);
+      atomic_load_explicit(&team->bar_epoch, memory_order_acquire);
     if (atomic_fetch_add_explicit(&team->bar_count, 1, memory_order_acq_rel) +
-            1 ==
+          1 ==
         team->nproc) {
         if (atomic_load_explicit(&team->ntasks, memory_order_acquire) > 0)
             omp__wait_tasks(thr, NULL, 0);
@@ -374,8 +373,8 @@ omp__barrier(omp_thread* thr)
         omp__wake_team(team);
         return;
     }
-    omp__wait_tasks(thr, (_Atomic int32_t*)&team->bar_epoch,
-                    (int32_t)(epoch + 1));
+    omp__wait_tasks(
+      thr, (_Atomic int32_t*)&team->bar_epoch, (int32_t)(epoch + 1));
 }
 
 /* ---- entry points ---- */
@@ -384,8 +383,8 @@ static int
 team_size(omp_thread* thr)
 {
     omp_task* task = thr->task;
-    int n = thr->pending_nthreads > 0 ? thr->pending_nthreads
-                                      : task->icv.nthreads;
+    int n =
+      thr->pending_nthreads > 0 ? thr->pending_nthreads : task->icv.nthreads;
     thr->pending_nthreads = 0;
     if (thr->team->active_level >= task->icv.max_active_levels)
         return 1;
@@ -416,7 +415,10 @@ __kmpc_fork_call(ident_t* loc, int32_t argc, kmpc_micro fn, ...)
 }
 
 void
-__kmpc_fork_call_if(ident_t* loc, int32_t argc, kmpc_micro fn, int32_t cond,
+__kmpc_fork_call_if(ident_t* loc,
+                    int32_t argc,
+                    kmpc_micro fn,
+                    int32_t cond,
                     void* args)
 {
     (void)loc;
@@ -522,7 +524,9 @@ __kmpc_get_target_offload(void)
 /* ---- teams: a league of initial threads, one per team ---- */
 
 void
-__kmpc_push_num_teams(ident_t* loc, int32_t gtid, int32_t nteams,
+__kmpc_push_num_teams(ident_t* loc,
+                      int32_t gtid,
+                      int32_t nteams,
                       int32_t nthreads)
 {
     (void)loc;
@@ -573,8 +577,9 @@ __kmpc_fork_teams(ident_t* loc, int32_t argc, kmpc_micro fn, ...)
     for (int i = 0; i < argc; i++)
         args[i] = va_arg(ap, void*);
     va_end(ap);
-    teams_arg ta = { fn, argc, args, thr->pending_nteams,
-                     thr->pending_teams_limit };
+    teams_arg ta = {
+        fn, argc, args, thr->pending_nteams, thr->pending_teams_limit
+    };
     thr->pending_nteams = 0;
     thr->pending_teams_limit = 0;
     if (ta.nteams <= 0)
@@ -587,8 +592,8 @@ __kmpc_fork_teams(ident_t* loc, int32_t argc, kmpc_micro fn, ...)
             ta.limit = 1;
     }
     void* targ = &ta;
-    omp__fork(thr, ta.nteams, (kmpc_micro)(void (*)(void))teams_member, 1,
-              &targ);
+    omp__fork(
+      thr, ta.nteams, (kmpc_micro)(void (*)(void))teams_member, 1, &targ);
     if (args != local)
         free(args);
 }

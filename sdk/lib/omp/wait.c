@@ -36,15 +36,14 @@ omp__pause(void)
 void
 omp__futex_wait(_Atomic uint32_t* addr, uint32_t expected)
 {
-    syscall(SYS_futex, (uint32_t*)addr, FUTEX_WAIT_PRIVATE, expected, NULL,
-            NULL, 0);
+    syscall(
+      SYS_futex, (uint32_t*)addr, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
 }
 
 void
 omp__futex_wake(_Atomic uint32_t* addr, int n)
 {
-    syscall(SYS_futex, (uint32_t*)addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL,
-            0);
+    syscall(SYS_futex, (uint32_t*)addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
 
 void
@@ -114,7 +113,7 @@ omp__mutex_trylock(_Atomic uint32_t* w)
 {
     uint32_t z = 0;
     return atomic_compare_exchange_strong_explicit(
-        w, &z, 1, memory_order_acquire, memory_order_relaxed);
+      w, &z, 1, memory_order_acquire, memory_order_relaxed);
 }
 
 void
@@ -122,7 +121,7 @@ omp__mutex_lock(_Atomic uint32_t* w)
 {
     uint32_t z = 0;
     if (atomic_compare_exchange_strong_explicit(
-            w, &z, 1, memory_order_acquire, memory_order_relaxed))
+          w, &z, 1, memory_order_acquire, memory_order_relaxed))
         return;
     /* Spin a little while the holder is likely running, then sleep with
      * the word marked contended (2) so the unlocker knows to wake. */
@@ -131,7 +130,7 @@ omp__mutex_lock(_Atomic uint32_t* w)
         z = 0;
         if (atomic_load_explicit(w, memory_order_relaxed) == 0 &&
             atomic_compare_exchange_weak_explicit(
-                w, &z, 1, memory_order_acquire, memory_order_relaxed))
+              w, &z, 1, memory_order_acquire, memory_order_relaxed))
             return;
     }
     while (atomic_exchange_explicit(w, 2, memory_order_acquire) != 0)

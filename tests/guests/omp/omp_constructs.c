@@ -128,8 +128,8 @@ t_many_args(void)
 #pragma omp parallel reduction(+ : s)
     {
         if (omp_get_thread_num() == 0)
-            s = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + b0 + b1 +
-                b2 + b3 + b4 + b5 + b6 + b7 + b8 + b9;
+            s = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + b0 + b1 + b2 +
+                b3 + b4 + b5 + b6 + b7 + b8 + b9;
     }
     check("20 captured variables", s, 210);
     return s;
@@ -151,31 +151,51 @@ serial_sum(long long lo, long long hi, long long st)
 }
 
 #define PRAGMA(x) _Pragma(#x)
-#define LOOP_CASE(NAME, SCHED, T, LO, CMP, HI, ST)                            \
-    static long long NAME(void)                                              \
-    {                                                                        \
-        long long s = 0;                                                     \
-        PRAGMA(omp parallel for reduction(+ : s) SCHED)                      \
-        for (T i = LO; i CMP HI; i += ST)                                     \
-            s += (long long)i * 3 + 1;                                       \
-        check(#NAME, s, serial_sum(LO, HI, ST));                             \
-        return s;                                                            \
+#define LOOP_CASE(NAME, SCHED, T, LO, CMP, HI, ST)                             \
+    static long long NAME(void)                                                \
+    {                                                                          \
+        long long s = 0;                                                       \
+        PRAGMA(omp parallel for reduction(+ : s) SCHED)                        \
+        for (T i = LO; i CMP HI; i += ST)                                      \
+            s += (long long)i * 3 + 1;                                         \
+        check(#NAME, s, serial_sum(LO, HI, ST));                               \
+        return s;                                                              \
     }
 
 LOOP_CASE(t_static, schedule(static), int, -7, <, 993, 1)
 LOOP_CASE(t_static_chunk, schedule(static, 7), int, 5, <, 2000, 3)
 LOOP_CASE(t_static_neg, schedule(static), int, 1000, >, -1000, -3)
 LOOP_CASE(t_static_u, schedule(static, 5), unsigned, 3u, <, 1003u, 2)
-LOOP_CASE(t_static8, schedule(static), long long, -5000000000LL,
-          <, -4999990000LL, 7)
-LOOP_CASE(t_static8u, schedule(static), unsigned long long,
-          5000000000ULL, <, 5000003001ULL, 3)
+LOOP_CASE(t_static8,
+          schedule(static),
+          long long,
+          -5000000000LL,
+          <,
+          -4999990000LL,
+          7)
+LOOP_CASE(t_static8u,
+          schedule(static),
+          unsigned long long,
+          5000000000ULL,
+          <,
+          5000003001ULL,
+          3)
 LOOP_CASE(t_dynamic, schedule(dynamic, 3), int, 0, <, 1001, 1)
 LOOP_CASE(t_dynamic_u, schedule(dynamic), unsigned, 10u, <, 2010u, 4)
-LOOP_CASE(t_dynamic8, schedule(dynamic, 16), long long, -3000000000LL,
-          <, -2999997000LL, 1)
-LOOP_CASE(t_dynamic8u, schedule(dynamic, 2), unsigned long long,
-          4000000000ULL, <, 4000002000ULL, 5)
+LOOP_CASE(t_dynamic8,
+          schedule(dynamic, 16),
+          long long,
+          -3000000000LL,
+          <,
+          -2999997000LL,
+          1)
+LOOP_CASE(t_dynamic8u,
+          schedule(dynamic, 2),
+          unsigned long long,
+          4000000000ULL,
+          <,
+          4000002000ULL,
+          5)
 LOOP_CASE(t_guided, schedule(guided, 4), int, 0, <, 3000, 1)
 LOOP_CASE(t_guided8, schedule(guided), long long, 10, <, 20000, 7)
 LOOP_CASE(t_runtime, schedule(runtime), int, 0, <, 1500, 1)
@@ -281,9 +301,9 @@ pair_combine(pair a, pair b)
     return r;
 }
 
-#pragma omp declare reduction(minmax:pair                                     \
-                              : omp_out = pair_combine(omp_out, omp_in))      \
-    initializer(omp_priv = (pair){ 1LL << 62, -(1LL << 62) })
+#pragma omp declare reduction(minmax:pair                                      \
+                              : omp_out = pair_combine(omp_out, omp_in))       \
+  initializer(omp_priv = (pair){ 1LL << 62, -(1LL << 62) })
 
 static long long
 t_reduction(void)
@@ -681,8 +701,7 @@ t_icv(void)
     const char* env = getenv("OMP_SCHEDULE");
     omp_get_schedule(&k, &chunk);
     if (env && !strcmp(env, "dynamic,7")) {
-        check("OMP_SCHEDULE kind", k & ~omp_sched_monotonic,
-              omp_sched_dynamic);
+        check("OMP_SCHEDULE kind", k & ~omp_sched_monotonic, omp_sched_dynamic);
         check("OMP_SCHEDULE chunk", chunk, 7);
     }
     omp_set_schedule(omp_sched_guided, 5);
@@ -762,7 +781,8 @@ main(int argc, char** argv)
 {
     int ran = 0;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        if (argc > 1 && strcmp(argv[1], "all") && strcmp(argv[1], cases[i].name))
+        if (argc > 1 && strcmp(argv[1], "all") &&
+            strcmp(argv[1], cases[i].name))
             continue;
         failed = 0;
         long long v = cases[i].fn();

@@ -31,8 +31,14 @@ run(const char* prog, const char* name, int n)
     gr_test_proc p;
     assert_int_equal(gr_test_run(argv, "", 300, &p), 0);
     if (p.status != 0)
-        fprintf(stderr, "%s %s (%d threads): status %d\nout: %s\nerr: %s\n",
-                prog, name, n, p.status, p.out, p.err);
+        fprintf(stderr,
+                "%s %s (%d threads): status %d\nout: %s\nerr: %s\n",
+                prog,
+                name,
+                n,
+                p.status,
+                p.out,
+                p.err);
     assert_int_equal(p.status, 0);
     char want[96];
     snprintf(want, sizeof want, "ok %s ", name);
@@ -60,11 +66,11 @@ construct(const char* name)
     }
 }
 
-#define CASE(name)                                                            \
-    static void case_##name(void** state)                                     \
-    {                                                                         \
-        (void)state;                                                          \
-        construct(#name);                                                     \
+#define CASE(name)                                                             \
+    static void case_##name(void** state)                                      \
+    {                                                                          \
+        (void)state;                                                           \
+        construct(#name);                                                      \
     }
 
 CASE(parallel)
@@ -134,8 +140,9 @@ static void
 omp_schedule_env(void** state)
 {
     (void)state;
-    const char* s[] = { "dynamic,7", "guided", "static,3", "auto",
-                        "nonmonotonic:dynamic,2" };
+    const char* s[] = {
+        "dynamic,7", "guided", "static,3", "auto", "nonmonotonic:dynamic,2"
+    };
     for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
         setenv("OMP_SCHEDULE", s[i], 1);
         for (int n = 1; n <= 4; n *= 2) {
