@@ -10,8 +10,8 @@ GEN := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
 .PHONY: all build deps test test-unit asan tsan check demo format format-check \
         bench-compute bench-faaslet bench-serve bench-state \
-        bench-cluster bench-mpi bench-mpi-remote test-cluster soak soak-ci \
-        fuzz spec-validate spec fuzz-diff clang clean
+        bench-cluster bench-mpi bench-mpi-remote bench-openmp test-cluster \
+        soak soak-ci fuzz spec-validate spec fuzz-diff clang clean
 
 all: build
 
@@ -89,6 +89,9 @@ bench-mpi: build
 
 bench-mpi-remote: build
 	cmake --build $(BUILD) --target bench-mpi-remote
+
+bench-openmp: build
+	cmake --build $(BUILD) --target bench-openmp
 
 # libFuzzer targets (wire format, WASI paths): a short smoke run of each.
 FUZZ_BUILD ?= build-fuzz

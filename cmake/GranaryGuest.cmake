@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
 # Building guest modules (test guests, examples, benchmarks) during the build.
 #   granary_add_wat_guest(<name> <file.wat>)
-#   granary_add_guest(<name> SOURCES <c files...> [REACTOR] [MPI] [THREADS]
+#   granary_add_guest(<name> SOURCES <c files...> [REACTOR] [MPI] [THREADS] [OPENMP]
 #                     [OPT <-Ox>] [CFLAGS ...] [LDFLAGS ...] [DEPENDS ...])
 # MPI builds with sdk/bin/granary-mpicc against the guest MPI library
 # (sdk/lib/mpi, target granary_mpi_lib). THREADS builds with -pthread
-# against the guest thread library (sdk/lib/pthread, granary_pthread_lib).
+# against the guest thread library (sdk/lib/pthread, granary_pthread_lib);
+# OPENMP with -fopenmp against it and the OpenMP runtime (sdk/lib/omp).
 # Both produce ${GRANARY_GUEST_DIR}/<name>.wasm and a target guest_<name>;
 # the target `guests` depends on all of them. C guests are built with
 # sdk/bin/granary-cc (docs/toolchain.md); set GRANARY_CLANG in the
@@ -31,7 +32,7 @@ function(granary_add_wat_guest name wat)
 endfunction()
 
 function(granary_add_guest name)
-  cmake_parse_arguments(G "REACTOR;MPI;THREADS" "OPT" "SOURCES;CFLAGS;LDFLAGS;DEPENDS"
+  cmake_parse_arguments(G "REACTOR;MPI;THREADS;OPENMP" "OPT" "SOURCES;CFLAGS;LDFLAGS;DEPENDS"
                         ${ARGN})
   if(NOT G_SOURCES)
     message(FATAL_ERROR "granary_add_guest(${name}): no SOURCES")
@@ -64,6 +65,17 @@ function(granary_add_guest name)
     list(APPEND env GRANARY_PTHREAD_LIB=${GRANARY_PTHREAD_LIB})
     list(APPEND G_CFLAGS -pthread)
     list(APPEND extra_deps ${GRANARY_PTHREAD_LIB} granary_pthread_lib
+         ${PROJECT_SOURCE_DIR}/sdk/lib/pthread/wrap.list)
+  endif()
+  if(G_OPENMP)
+    if(NOT env)
+      set(env ${CMAKE_COMMAND} -E env)
+    endif()
+    list(APPEND env GRANARY_PTHREAD_LIB=${GRANARY_PTHREAD_LIB}
+         GRANARY_OMP_LIB=${GRANARY_OMP_LIB})
+    list(APPEND G_CFLAGS -fopenmp)
+    list(APPEND extra_deps ${GRANARY_PTHREAD_LIB} granary_pthread_lib
+         ${GRANARY_OMP_LIB} granary_omp_lib
          ${PROJECT_SOURCE_DIR}/sdk/lib/pthread/wrap.list)
   endif()
   if(GRANARY_CLANG)
