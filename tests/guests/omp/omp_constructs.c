@@ -378,8 +378,13 @@ t_single_master(void)
 #pragma omp parallel
     {
         for (int k = 0; k < 50; k++) {
+            /* atomic here too: the previous iteration's nowait single may
+             * still be running on another thread */
 #pragma omp single
-            singles++;
+            {
+#pragma omp atomic
+                singles++;
+            }
 #pragma omp single nowait
             {
 #pragma omp atomic
