@@ -93,7 +93,7 @@ test_printf_many_threads(void** state)
                              REG_EXTENDED),
                      0);
     for (int n = 1; n <= 4; n *= 2) {
-        char ns[8];
+        char ns[12];
         snprintf(ns, sizeof ns, "%d", n);
         gr_test_proc p = suite("printf", ns, NULL);
         assert_int_equal(p.status, 0);
