@@ -457,6 +457,27 @@ test_errno_with_bulk_memory(void** state)
     }
 }
 
+/* Thread-local variables in a program built without -pthread (one
+ * thread): with bulk memory on by default they used to be real TLS, which
+ * wasm-ld refuses without atomics. */
+static void
+test_thread_local_without_threads(void** state)
+{
+    (void)state;
+    write_file("tl.c",
+               "static __thread int a = 5;\n"
+               "static _Thread_local int b = 7;\n"
+               "int main(void) { a++; b++; return a + b == 14 ? 0 : 1; }\n");
+    static const char* const clangs[] = { "clang-14", "clang-19" };
+    for (size_t i = 0; i < sizeof clangs / sizeof clangs[0]; i++) {
+        if (run("command -v %s", clangs[i]) != 0)
+            continue;
+        assert_int_equal(
+          run("GRANARY_CLANG=%s %s -O2 -o tl.wasm tl.c", clangs[i], CC), 0);
+        expect_granary_accepts("tl.wasm");
+    }
+}
+
 static void
 test_compile_then_link(void** state)
 {
@@ -596,6 +617,7 @@ main(void)
         cmocka_unit_test(test_refuses_simd_and_threads),
         cmocka_unit_test(test_simd_bulk_defaults),
         cmocka_unit_test(test_errno_with_bulk_memory),
+        cmocka_unit_test(test_thread_local_without_threads),
         cmocka_unit_test(test_compile_then_link),
         cmocka_unit_test(test_libm),
         cmocka_unit_test(test_undefined_symbols),
