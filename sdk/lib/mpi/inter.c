@@ -132,29 +132,22 @@ i_rooted_in(nbc* s,
     return 0;
 }
 
-/* The remote group's contributions (count elements each) gathered into
- * slots[0..rsize) of fresh temporaries, after sending ours to every remote
- * process (all = 1) or to the root only. */
+/* The remote group's contributions (len bytes each) received into
+ * slots[0..rsize) of fresh temporaries; own (when not NULL) is sent to
+ * every remote process in the same round. */
 static void**
-i_reduce_slots(nbc* s,
-               comm* c,
-               const void* own,
-               MPI_Count len,
-               int send_to_all,
-               int recv_from_all)
+i_reduce_slots(nbc* s, comm* c, const void* own, MPI_Count len)
 {
     void** slots = gr__nbc_tmp(s, sizeof(void*) * (size_t)c->rsize);
     if (!slots)
         return NULL;
     for (int j = 0; j < c->rsize; j++) {
-        if (send_to_all)
+        if (own)
             gr__nbc_send(s, own, len, c->rw[j]);
-        if (recv_from_all) {
-            slots[j] = gr__nbc_tmp(s, (size_t)len);
-            if (!slots[j])
-                return NULL;
-            gr__nbc_recv(s, slots[j], len, c->rw[j]);
-        }
+        slots[j] = gr__nbc_tmp(s, (size_t)len);
+        if (!slots[j])
+            return NULL;
+        gr__nbc_recv(s, slots[j], len, c->rw[j]);
     }
     gr__nbc_round(s);
     return slots;
@@ -173,7 +166,7 @@ i_reduce(nbc* s, comm* c, const cargs* a, int role)
         return 0;
     }
     len = gr__dt_packed(gr__dt_get(a->rt), a->rc);
-    void** slots = i_reduce_slots(s, c, NULL, len, 0, 1);
+    void** slots = i_reduce_slots(s, c, NULL, len);
     if (!slots)
         return MPI_ERR_NO_MEM;
     void* acc =
@@ -192,7 +185,7 @@ i_allreduce(nbc* s, comm* c, const cargs* a, int total, int lo, int count)
     const void* own = gr__nbc_sview(s, a->sb, total, a->rt, &len, 0);
     if (!own)
         return MPI_ERR_NO_MEM;
-    void** slots = i_reduce_slots(s, c, own, len, 1, 1);
+    void** slots = i_reduce_slots(s, c, own, len);
     if (!slots)
         return MPI_ERR_NO_MEM;
     MPI_Count esz = gr__dt_packed(gr__dt_get(a->rt), 1);
