@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The granary backend's translation step: wasm bytes to the C files of one
  * object, in process (decoder, validator and generator of src/wasm), with
- * the import vetting and memory-strategy choice the engine needs.
+ * the import vetting (function imports, and one memory imported from
+ * "env") and memory-strategy choice the engine needs.
  * codegen.c compiles, links and caches the result. */
 #include "engine/gobject.h"
 
@@ -80,6 +81,23 @@ vet_imports(const gr_wasm_module* m,
         return -ENOMEM;
     for (uint32_t i = 0; i < m->nimports; i++) {
         const gr_wasm_import* im = &m->imports[i];
+        /* One memory imported from "env" (wasm-ld --import-memory and
+         * wasi-threads modules, under any field name) is created by the
+         * host from the import's limits as a defined one would be
+         * (gobject.c). The decoder already refuses a second memory. */
+        if (im->kind == GR_WASM_EXTERN_MEMORY) {
+            if (im->module.len != 3 || memcmp(im->module.str, "env", 3) != 0)
+                return gr__codegen_err(GR_EIMPORT,
+                                       err,
+                                       errlen,
+                                       "import %.*s.%.*s: a memory can only "
+                                       "be imported from module \"env\"",
+                                       (int)im->module.len,
+                                       im->module.str,
+                                       (int)im->field.len,
+                                       im->field.str);
+            continue;
+        }
         struct gr__codegen_fn* f = &info->imports[info->n_imports];
         f->module = gr_strndup(im->module.str, im->module.len);
         f->name = gr_strndup(im->field.str, im->field.len);
@@ -93,13 +111,6 @@ vet_imports(const gr_wasm_module* m,
             strlen(f->name) != im->field.len)
             return gr__codegen_err(
               GR_EIMPORT, err, errlen, "import %u: a name holds a NUL byte", i);
-        if (im->kind == GR_WASM_EXTERN_MEMORY)
-            return gr__codegen_err(
-              GR_EINVALID_MODULE,
-              err,
-              errlen,
-              "imported memory is not supported: the module must define "
-              "its own memory (link without --import-memory)");
         if (im->kind != GR_WASM_EXTERN_FUNC)
             return gr__codegen_err(GR_EIMPORT,
                                    err,
@@ -152,6 +163,76 @@ leb_u32(const uint8_t** p, const uint8_t* end, uint32_t* v)
     return -1;
 }
 
+/* Limits at *s: 1 when they declare a maximum of at most
+ * GR_GCODEGEN_SMALL_MAX_PAGES, 0 when not (or malformed). */
+static int
+small_limits(const uint8_t** s, const uint8_t* end)
+{
+    uint32_t min, max;
+    if (*s >= end)
+        return 0;
+    uint8_t flags = *(*s)++;
+    if (!(flags & 1) || leb_u32(s, end, &min) < 0 || leb_u32(s, end, &max) < 0)
+        return 0;
+    return max <= GR_GCODEGEN_SMALL_MAX_PAGES;
+}
+
+/* Skips limits at *s; -1 when malformed. */
+static int
+skip_limits(const uint8_t** s, const uint8_t* end)
+{
+    uint32_t v;
+    if (*s >= end)
+        return -1;
+    uint8_t flags = *(*s)++;
+    if (leb_u32(s, end, &v) < 0)
+        return -1;
+    return (flags & 1) && leb_u32(s, end, &v) < 0 ? -1 : 0;
+}
+
+/* The import section at [s, end): 1 when it imports a memory with a small
+ * maximum, 0 when that memory has none or a large one, -1 when it imports
+ * no memory (or cannot be read: the decoder will say why). */
+static int
+import_strategy(const uint8_t* s, const uint8_t* end)
+{
+    uint32_t count, len, v;
+    if (leb_u32(&s, end, &count) < 0)
+        return -1;
+    for (uint32_t i = 0; i < count; i++) {
+        for (int n = 0; n < 2; n++) { /* module and field names */
+            if (leb_u32(&s, end, &len) < 0 || len > (size_t)(end - s))
+                return -1;
+            s += len;
+        }
+        if (s >= end)
+            return -1;
+        switch (*s++) {
+            case 0: /* function: type index */
+                if (leb_u32(&s, end, &v) < 0)
+                    return -1;
+                break;
+            case 1: /* table: element type, limits */
+                if (s >= end)
+                    return -1;
+                s++;
+                if (skip_limits(&s, end) < 0)
+                    return -1;
+                break;
+            case 2:
+                return small_limits(&s, end);
+            case 3: /* global: value type, mutability */
+                if (end - s < 2)
+                    return -1;
+                s += 2;
+                break;
+            default:
+                return -1;
+        }
+    }
+    return -1;
+}
+
 int
 gr__gcodegen_strategy(const uint8_t* wasm, size_t len, int force_bounds)
 {
@@ -159,25 +240,28 @@ gr__gcodegen_strategy(const uint8_t* wasm, size_t len, int force_bounds)
         return 1;
     if (!wasm || len < 8)
         return 0;
-    /* Only the memory section matters: skip every other section. A module
-     * the decoder later refuses gets guard pages here, and no object. */
+    /* Only the memory, defined (section 5) or imported (section 2), matters:
+     * skip every other section. A module the decoder later refuses gets
+     * guard pages here, and no object. */
     const uint8_t *p = wasm + 8, *end = wasm + len;
     while (p < end) {
         uint8_t id = *p++;
-        uint32_t size, count, min, max;
+        uint32_t size, count;
         if (leb_u32(&p, end, &size) < 0 || size > (size_t)(end - p))
             return 0;
         const uint8_t *s = p, *send = p + size;
         p = send;
+        if (id == 2) {
+            int r = import_strategy(s, send);
+            if (r >= 0)
+                return r;
+            continue;
+        }
         if (id != 5)
             continue;
-        if (leb_u32(&s, send, &count) < 0 || count == 0 || s >= send)
+        if (leb_u32(&s, send, &count) < 0 || count == 0)
             return 0;
-        uint8_t flags = *s++;
-        if (!(flags & 1) || leb_u32(&s, send, &min) < 0 ||
-            leb_u32(&s, send, &max) < 0)
-            return 0;
-        return max <= GR_GCODEGEN_SMALL_MAX_PAGES;
+        return small_limits(&s, send);
     }
     return 0;
 }

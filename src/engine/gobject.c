@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Loading objects of the granary backend (see gobject.h). An instance is
- * one block: the generated instance struct, then one wrt_func per function
- * import (the host function, with the gr_instance as its context), then
- * the import pointer array init() takes. Everything that points into the
- * block is relocatable by the generated relocate(), which is how snapshot
- * images are taken and restored. */
+ * one block: the generated instance struct, then one wrt_func per import
+ * (the host function, with the gr_instance as its context), then, for a
+ * module that imports its memory, the wrt_memory the host creates for it,
+ * then the import pointer array init() takes. Everything that points into
+ * the block is relocatable by the generated relocate() (and the memory
+ * import's pointer by copy_from), which is how snapshot images are taken
+ * and restored. */
 #include "engine/gobject.h"
 
 #include <dlfcn.h>
@@ -26,6 +28,11 @@ struct gr__gobj
     char* sigs;  /* shim-format signatures, 64 bytes each */
     void** code; /* host function of each import */
     size_t imp_off, ptr_off, span;
+    /* The memory import (UINT32_MAX: none) and where its wrt_memory lives
+     * in the block; mem_off: the memory the engine sees (defined or
+     * imported), (size_t)-1 for none. */
+    uint32_t mem_import;
+    size_t memslot_off, mem_off;
 };
 
 static int
@@ -135,10 +142,29 @@ gr__gobj_open(void* dl,
     g->code = gr_calloc(n ? n : 1, sizeof *g->code);
     if (!g->imports || !g->exports || !g->sigs || !g->code)
         goto fail;
+    g->mem_import = UINT32_MAX;
+    size_t nf = 0;
     for (uint32_t i = 0; i < n; i++) {
         const wrt_import_desc* im = &d->imports[i];
         char* sig = g->sigs + (size_t)i * 64;
         char sym[512];
+        /* The one memory a module may import from "env" (gcodegen.c
+         * refuses the others before an object is built). */
+        if (im->kind == 2) {
+            if (strcmp(im->module, "env") != 0 || g->mem_import != UINT32_MAX ||
+                d->mem_offset != (size_t)-1) {
+                rc = load_err(err,
+                              errlen,
+                              "%s: memory import %s.%s cannot be bound (one "
+                              "memory, from module \"env\", is supported)",
+                              so_path,
+                              im->module,
+                              im->field);
+                goto fail;
+            }
+            g->mem_import = i;
+            continue;
+        }
         if (im->kind != 0 || shim_sig(im->sig, sig, 64) < 0 ||
             mangle(sym, sizeof sym, im->module, im->field) < 0) {
             rc = load_err(err,
@@ -159,7 +185,8 @@ gr__gobj_open(void* dl,
                           im->field);
             goto fail;
         }
-        g->imports[i] = (struct gr_shim_import){ im->module, im->field, sig };
+        g->imports[nf++] =
+          (struct gr_shim_import){ im->module, im->field, sig };
     }
     size_t ne = 0;
     for (uint32_t i = 0; i < d->nexports; i++) {
@@ -180,15 +207,21 @@ gr__gobj_open(void* dl,
     /* Layout of an instance block. */
     g->imp_off = (d->inst_size + 15) & ~(size_t)15;
     g->ptr_off = g->imp_off + (size_t)n * sizeof(wrt_func);
+    g->mem_off = d->mem_offset;
+    if (g->mem_import != UINT32_MAX) {
+        g->memslot_off = (g->ptr_off + 15) & ~(size_t)15;
+        g->ptr_off = g->memslot_off + ((sizeof(wrt_memory) + 15) & ~(size_t)15);
+        g->mem_off = g->memslot_off;
+    }
     g->span = g->ptr_off + (size_t)(n ? n : 1) * sizeof(void*);
     g->shim.abi_version = GR_SHIM_ABI_VERSION;
     g->shim.instance_size = g->span;
     g->shim.memory_offset =
-      d->mem_offset == (size_t)-1 ? GR_SHIM_NO_OFFSET : d->mem_offset;
+      g->mem_off == (size_t)-1 ? GR_SHIM_NO_OFFSET : g->mem_off;
     g->shim.stack_pointer_offset =
       d->sp_offset == (size_t)-1 ? GR_SHIM_NO_OFFSET : d->sp_offset;
     g->shim.exports = g->exports;
-    g->shim.n_imports = n;
+    g->shim.n_imports = nf; /* function imports only */
     g->shim.imports = g->imports;
     *out = g;
     return 0;
@@ -242,12 +275,37 @@ bind(const struct gr__gobj* g, void* module, gr_instance* in)
         f[i].thunk = NULL;
         ptrs[i] = &f[i];
     }
+    if (g->mem_import != UINT32_MAX)
+        ptrs[g->mem_import] = (char*)module + g->memslot_off;
+}
+
+/* Points memory 0 of module (a block) at the block's own imported memory:
+ * relocate() moves the pointers it knows, not those of imports. */
+static void
+point_memory(const struct gr__gobj* g, void* module)
+{
+    if (g->mem_import == UINT32_MAX || g->desc->memp_offset == (size_t)-1)
+        return;
+    wrt_memory* mem = (wrt_memory*)((char*)module + g->memslot_off);
+    memcpy((char*)module + g->desc->memp_offset, &mem, sizeof mem);
 }
 
 void
 gr__gobj_instantiate(const struct gr__gobj* g, void* module, gr_instance* in)
 {
     bind(g, module, in);
+    if (g->mem_import != UINT32_MAX) {
+        /* As init() creates a defined memory: the reservation follows the
+         * strategy and page limit the instance layer set; traps when it
+         * cannot be had. */
+        const wrt_import_desc* im = &g->desc->imports[g->mem_import];
+        if (wrt_memory_init((wrt_memory*)((char*)module + g->memslot_off),
+                            im->min,
+                            im->max,
+                            im->has_max,
+                            im->shared))
+            gr_rt_raise(GR_TRAP_OOM, 0);
+    }
     if (g->desc->init(module, (void* const*)((char*)module + g->ptr_off)))
         gr_rt_raise(GR_TRAP_OOM, 0);
     g->desc->start(module);
@@ -257,6 +315,8 @@ void
 gr__gobj_free(const struct gr__gobj* g, void* module)
 {
     g->desc->fini(module);
+    if (g->mem_import != UINT32_MAX)
+        wrt_memory_fini((wrt_memory*)((char*)module + g->memslot_off));
 }
 
 size_t
@@ -278,7 +338,7 @@ gr__gobj_copy_from(const struct gr__gobj* g,
                    gr_instance* in,
                    int keep_memory)
 {
-    size_t mo = g->desc->mem_offset;
+    size_t mo = g->mem_off;
     wrt_memory mem;
     if (mo != (size_t)-1 && keep_memory == GR_GOBJ_MEM_KEEP)
         memcpy(&mem, (char*)module + mo, sizeof mem);
@@ -290,6 +350,7 @@ gr__gobj_copy_from(const struct gr__gobj* g,
             memset((char*)module + mo, 0, sizeof(wasm_rt_memory_t));
     }
     int rc = g->desc->relocate(module, src, g->span);
+    point_memory(g, module);
     if (in)
         bind(g, module, in);
     return rc;

@@ -34,14 +34,16 @@ struct gr__gcodegen_out
 
 /* The memory strategy of a module (1: explicit bounds checks, 0: guard
  * pages): bounds checks when force_bounds (GRANARY_BOUNDS_CHECKS=1, the
- * engine's explicit_bounds) or when its memory declares a maximum of at
- * most GR_GCODEGEN_SMALL_MAX_PAGES. Reads only the memory section (cheap:
- * the result names the cache entry before anything is built). */
+ * engine's explicit_bounds) or when its memory, defined or imported,
+ * declares a maximum of at most GR_GCODEGEN_SMALL_MAX_PAGES. Reads only the
+ * import and memory sections (cheap: the result names the cache entry
+ * before anything is built). */
 int gr__gcodegen_strategy(const uint8_t* wasm, size_t len, int force_bounds);
 
 /* Decodes and validates wasm[0..len) with src/wasm, vets its imports (only
- * function imports of i32/i64/f32/f64 signatures; info->imports receives
- * them in shim.h's signature format for the host policy check) and writes
+ * function imports of i32/i64/f32/f64 signatures, and one memory imported
+ * from module "env"; info->imports receives the function imports in
+ * shim.h's signature format for the host policy check) and writes
  * the C for the given memory strategy (bounds: gr__gcodegen_strategy's
  * answer) into dir, split in parts for about `jobs` compilers. Returns 0,
  * GR_EINVALID_MODULE, GR_EIMPORT, GR_ECOMPILE (a feature the generator refuses)
@@ -76,7 +78,9 @@ extern void* const gr__gobj_runtime[];
 
 /* Opens the granary-backend object in dl: checks its ABI, resolves every
  * function import to the host function the process exports under the
- * mangled name Z_<module>Z_<name>, builds the shim. Returns 0, GR_ELOAD
+ * mangled name Z_<module>Z_<name>, places a memory imported from "env" in
+ * the instance block (instantiate creates it from the import's limits, as
+ * init() does a defined memory), builds the shim. Returns 0, GR_ELOAD
  * (message in err) or -ENOMEM. The caller keeps dl open while *out lives. */
 int gr__gobj_open(void* dl,
                   const char* so_path,

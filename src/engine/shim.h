@@ -38,8 +38,8 @@ struct gr_shim
     /* Bytes of an instance block (gr_instance_module). */
     size_t instance_size;
     /* Offset of the memory (its first fields are a wasm_rt_memory_t)
-     * inside the instance, or GR_SHIM_NO_OFFSET when the module defines no
-     * memory. */
+     * inside the instance (defined by the module, or imported and created
+     * by the host), or GR_SHIM_NO_OFFSET when the module has no memory. */
     size_t memory_offset;
     /* Offset of the u32 __stack_pointer global, or GR_SHIM_NO_OFFSET. */
     size_t stack_pointer_offset;

@@ -367,7 +367,7 @@ test_rejects(void** state)
     expect_reject(w, 0, GR_EINVALID_MODULE, "unexpected end");
     gr_free(w);
     w = load_guest("cg_import_mem", &len);
-    expect_reject(w, len, GR_EINVALID_MODULE, "imported memory");
+    expect_reject(w, len, GR_EIMPORT, "import js.memory: a memory can only");
     gr_free(w);
 }
 
