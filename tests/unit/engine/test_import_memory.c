@@ -21,9 +21,11 @@
 
 #include "eng_support.h"
 #include "engine/engine.h"
+#include "engine/gobject.h"
 #include "engine/rt.h"
 #include "engine/shim.h"
 #include "granary/status.h"
+#include "util/alloc.h"
 #include "util/fs.h"
 
 static char cache_dir[] = "/tmp/granary-test-impmem.XXXXXX";
@@ -240,6 +242,53 @@ test_refused(void** state)
     expect_refused("imp_two", GR_EINVALID_MODULE, "multiple memories");
 }
 
+static uint8_t*
+read_guest(const char* name, size_t* len)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s.wasm", GRANARY_GUEST_DIR, name);
+    FILE* f = fopen(path, "rb");
+    assert_non_null(f);
+    uint8_t* b = gr_malloc(1 << 16);
+    assert_non_null(b);
+    *len = fread(b, 1, 1 << 16, f);
+    fclose(f);
+    return b;
+}
+
+/* The strategy is read from the import section (past other imports), and
+ * any truncation of it reads no byte out of range (ASan) and gives an
+ * answer. */
+static void
+test_strategy_from_import(void** state)
+{
+    (void)state;
+    struct
+    {
+        const char* name;
+        int want;
+    } cases[] = {
+        { "imp_small", 1 },  { "imp_after", 1 }, { "imp_nomax", 0 },
+        { "imp_shared", 1 }, { "imp_field", 1 },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        size_t len;
+        uint8_t* b = read_guest(cases[c].name, &len);
+        if (gr__gcodegen_strategy(b, len, 0) != cases[c].want)
+            fail_msg("%s: strategy %d", cases[c].name, !cases[c].want);
+        assert_int_equal(gr__gcodegen_strategy(b, len, 1), 1);
+        for (size_t n = 0; n < len; n++) {
+            uint8_t* cut = gr_malloc(n ? n : 1);
+            assert_non_null(cut);
+            memcpy(cut, b, n);
+            int r = gr__gcodegen_strategy(cut, n, 0);
+            assert_true(r == 0 || r == 1);
+            gr_free(cut);
+        }
+        gr_free(b);
+    }
+}
+
 int
 main(void)
 {
@@ -256,6 +305,7 @@ main(void)
         cmocka_unit_test(test_shared),
         cmocka_unit_test(test_other_field),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_strategy_from_import),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     gr_engine_destroy(engine);
