@@ -410,6 +410,7 @@ test_concurrent_calls_within_slots(void** state)
     finish(s, dir);
 }
 
+#if !defined(__SANITIZE_THREAD__) /* see main */
 static void
 omp_out(const gr_call_info* ci, int* team, int* max)
 {
@@ -516,6 +517,8 @@ test_concurrent_openmp_within_slots(void** state)
     finish(s, dir);
 }
 
+#endif
+
 int
 main(void)
 {
@@ -530,8 +533,15 @@ main(void)
         cmocka_unit_test(test_slot_back_when_thread_ends),
         cmocka_unit_test(test_every_end_returns_slots),
         cmocka_unit_test(test_concurrent_calls_within_slots),
+#if !defined(__SANITIZE_THREAD__)
+        /* The OpenMP runtime's workers spin (calling clock_time_get) when
+         * the call ends and stops them; TSan delivers the stopping signal
+         * late, inside the host call, which then never returns its lock
+         * (the spinning cases of tests/unit/faaslet/test_threads.c are
+         * skipped under TSan for the same reason). */
         cmocka_unit_test(test_openmp_team_is_the_grant),
         cmocka_unit_test(test_concurrent_openmp_within_slots),
+#endif
     };
     return cmocka_run_group_tests(tests, engine_setup, engine_teardown);
 }
