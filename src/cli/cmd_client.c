@@ -426,6 +426,10 @@ invoke_usage(FILE* f)
             "                     as granary mpirun\n"
             "  --spread           (planner) one rank per host as far as\n"
             "                     possible, instead of filling hosts in turn\n"
+            "  --threads N        let the call run N threads (its own\n"
+            "                     included, 1..257) even beyond the free\n"
+            "                     slots; by default it runs as many as it\n"
+            "                     is granted slots (docs/threads.md)\n"
             "%s\n%s",
             client_opts_help,
             exit_help);
@@ -473,7 +477,7 @@ gr_cli_invoke(int argc, char** argv)
     const char* input = NULL;
     const char* input_file = NULL;
     const char* timeout = NULL;
-    int async = 0, np = 0, spread = 0;
+    int async = 0, np = 0, spread = 0, threads = 0;
     for (int i = 1; i < argc; i++) {
         const char* a = argv[i];
         const char* v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -494,6 +498,14 @@ gr_cli_invoke(int argc, char** argv)
                 return GR_CLI_USAGE;
             }
             np = (int)n;
+        } else if (strcmp(a, "--threads") == 0 && v) {
+            char* end;
+            long n = strtol(argv[++i], &end, 10);
+            if (*end || n < 1 || n > 257) {
+                fprintf(stderr, "granary invoke: --threads wants 1..257\n");
+                return GR_CLI_USAGE;
+            }
+            threads = (int)n;
         } else if (strcmp(a, "--input") == 0 && v) {
             input = argv[++i];
         } else if (strcmp(a, "--input-file") == 0 && v) {
@@ -553,6 +565,8 @@ gr_cli_invoke(int argc, char** argv)
             json_object_set_new(req, "np", json_integer(np));
         if (req && spread)
             json_object_set_new(req, "spread", json_true());
+        if (req && threads)
+            json_object_set_new(req, "threads", json_integer(threads));
         size_t b64cap = 4 * ((in_len + 2) / 3) + 1;
         unsigned char* b64 = gr_malloc(b64cap);
         if (req && b64) {
@@ -631,6 +645,14 @@ gr_cli_invoke(int argc, char** argv)
                  strchr(path, '?') ? "&" : "?",
                  np,
                  spread ? "&spread=1" : "");
+    }
+    if (threads) {
+        size_t k = strlen(path);
+        snprintf(path + k,
+                 sizeof path - k,
+                 "%sthreads=%d",
+                 strchr(path, '?') ? "&" : "?",
+                 threads);
     }
     rc =
       request(&c, "POST", path, in, in_len, "application/octet-stream", 0, &r);

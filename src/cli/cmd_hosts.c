@@ -16,8 +16,11 @@ hosts_usage(FILE* f)
     fputs("usage: granary hosts [--server URL] [--token TOKEN] [--json]\n"
           "\n"
           "Lists the hosts of the cluster behind a planner (GET /hosts):\n"
-          "id, address, slots, used slots, calls placed, seconds since the\n"
-          "last heartbeat, warm functions and the calls running there. Any\n"
+          "id, address, slots, used slots (calls), thread granules running\n"
+          "(guest threads of calls, main threads not counted) and the slots\n"
+          "they hold, calls placed, seconds since the last heartbeat, warm\n"
+          "functions and the calls running there (with their MPI ranks or\n"
+          "thread granules). Any\n"
           "valid token may list hosts; only an admin sees other users'\n"
           "calls and functions. A 'granary serve' shows itself as 'local'.\n"
           "\n"
@@ -52,11 +55,13 @@ on_body(char* d, size_t sz, size_t nm, void* ud)
 static void
 print_table(json_t* hosts)
 {
-    printf("%-16s %-22s %5s %4s %8s %6s  %s\n",
+    printf("%-16s %-22s %5s %4s %7s %6s %8s %6s  %s\n",
            "HOST",
            "ADDRESS",
            "SLOTS",
            "USED",
+           "THREADS",
+           "TSLOTS",
            "PLACED",
            "SEEN",
            "RUNNING / WARM");
@@ -64,11 +69,13 @@ print_table(json_t* hosts)
     json_t* h;
     json_array_foreach(hosts, i, h)
     {
-        printf("%-16s %-22s %5lld %4lld %8lld %5.1fs ",
+        printf("%-16s %-22s %5lld %4lld %7lld %6lld %8lld %5.1fs ",
                json_string_value(json_object_get(h, "id")),
                json_string_value(json_object_get(h, "address")),
                json_integer_value(json_object_get(h, "slots")),
                json_integer_value(json_object_get(h, "used")),
+               json_integer_value(json_object_get(h, "threads")),
+               json_integer_value(json_object_get(h, "thread_slots")),
                json_integer_value(json_object_get(h, "placed")),
                json_number_value(json_object_get(h, "seen_s")));
         size_t k;
@@ -77,12 +84,16 @@ print_table(json_t* hosts)
         json_array_foreach(run, k, c)
         {
             const char* ranks = json_string_value(json_object_get(c, "ranks"));
+            json_int_t threads =
+              json_integer_value(json_object_get(c, "threads"));
             printf(" %s/%s(%s)%s%s",
                    json_string_value(json_object_get(c, "user")),
                    json_string_value(json_object_get(c, "fn")),
                    json_string_value(json_object_get(c, "id")),
                    ranks ? " ranks " : "",
                    ranks ? ranks : "");
+            if (threads > 0)
+                printf(" threads %lld", (long long)threads);
         }
         json_t* warm = json_object_get(h, "warm");
         if (json_array_size(warm))

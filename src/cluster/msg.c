@@ -207,6 +207,7 @@ gr__cluster_send_invoke(gr_peer* p, const gr_remote_call* d, const char* origin)
     inv.timeout_ns = d->timeout_ns;
     inv.parent_call_id = d->parent;
     inv.origin_host = (char*)origin;
+    inv.threads = d->threads > 0 ? (uint32_t)d->threads : 0;
     Granary__Envelope env = GRANARY__ENVELOPE__INIT;
     env.body_case = GRANARY__ENVELOPE__BODY_INVOKE;
     env.invoke = &inv;

@@ -61,7 +61,44 @@ host_free(struct host* h)
         return;
     gr_peer_unref(h->peer);
     gr_free(h->warm);
+    gr_free(h->tcall_id);
+    gr_free(h->tcall_threads);
     gr_free(h);
+}
+
+/* The calls running thread granules on h, from its heartbeat (only a
+ * hint: left empty when out of memory). */
+static void
+copy_threaded(struct host* h, const Granary__Heartbeat* hb)
+{
+    size_t n = hb->n_threaded;
+    uint64_t* ids = n ? gr_calloc(n, sizeof *ids) : NULL;
+    uint32_t* th = n ? gr_calloc(n, sizeof *th) : NULL;
+    if (!ids || !th) {
+        gr_free(ids);
+        gr_free(th);
+        ids = NULL;
+        th = NULL;
+        n = 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = hb->threaded[i]->call_id;
+        th[i] = hb->threaded[i]->threads;
+    }
+    gr_free(h->tcall_id);
+    gr_free(h->tcall_threads);
+    h->tcall_id = ids;
+    h->tcall_threads = th;
+    h->ntcalls = n;
+}
+
+static uint32_t
+call_threads(const struct host* h, uint64_t id)
+{
+    for (size_t i = 0; i < h->ntcalls; i++)
+        if (h->tcall_id[i] == id)
+            return h->tcall_threads[i];
+    return 0;
 }
 
 static struct flight**
@@ -208,7 +245,9 @@ planner_place(void* ctx, const char* user, const char* fn, char* out)
         v[n] = (gr_cluster_view){
             .id = h->id,
             .slots = h->slots,
-            .used = h->inflight,
+            /* slots the threads of its calls hold are taken too (as of
+             * its last heartbeat) */
+            .used = h->inflight + h->hb_thread_slots,
             .warm_idle = warm_idle(h, user, fn),
             .near = tl_near && strcmp(tl_near, h->id) == 0,
             .order = h->order,
@@ -307,6 +346,8 @@ planner_hosts(void* ctx, gr_host_info** out, size_t* nout)
         snprintf(o->address, sizeof o->address, "%s", h->addr);
         o->slots = h->slots;
         o->used = h->inflight > h->hb_used ? h->inflight : h->hb_used;
+        o->threads = h->hb_threads;
+        o->thread_slots = h->hb_thread_slots;
         o->alive = !h->down;
         o->seen_ms = (now - h->last_ns) / 1000000u;
         o->placed = h->placed;
@@ -334,6 +375,7 @@ planner_hosts(void* ctx, gr_host_info** out, size_t* nout)
                 memcpy(r->user, f->user, sizeof r->user);
                 memcpy(r->fn, f->fn, sizeof r->fn);
                 r->ranks[0] = '\0';
+                r->threads = call_threads(h, f->id);
                 if (f->app)
                     gr__planner_mpi_ranks(f, r->ranks, sizeof r->ranks);
             }
@@ -497,6 +539,9 @@ on_heartbeat(gr_planner* p, gr_peer* peer, const Granary__Heartbeat* hb)
     if (h && !h->down) {
         h->last_ns = gr_time_now_ns();
         h->hb_used = hb->used_slots;
+        h->hb_threads = hb->thread_granules;
+        h->hb_thread_slots = hb->thread_slots;
+        copy_threaded(h, hb);
         copy_warm(h, hb);
         pthread_mutex_unlock(&p->lock);
         return;

@@ -22,6 +22,10 @@ struct host
     char addr[64];
     gr_peer* peer; /* a reference */
     uint32_t slots, hb_used;
+    uint32_t hb_threads, hb_thread_slots; /* thread granules, their slots */
+    uint64_t* tcall_id; /* the calls running them, and how many each */
+    uint32_t* tcall_threads;
+    size_t ntcalls;
     uint32_t inflight; /* placed here, no outcome yet (incl. reserved) */
     uint64_t last_ns, placed, order;
     int down;          /* connection ended or Bye: dropped at the next tick */

@@ -250,7 +250,9 @@ run_invoke(void* ctx, gr_peer* peer, const Granary__Envelope* m)
                              .host = "local",
                              .timeout_ns = inv->timeout_ns,
                              .np = (int)inv->np,
-                             .mpi = inv->np ? &part : NULL };
+                             .mpi = inv->np ? &part : NULL,
+                             .threads =
+                               inv->threads <= 257 ? (int)inv->threads : -1 };
         rc = gr_sched_call(w->sched,
                            inv->user,
                            inv->fn,
@@ -397,12 +399,33 @@ send_heartbeat(gr_worker* w)
     hb.seq = ++w->seq;
     hb.slots = w->cfg.slots;
     hb.used_slots = (uint32_t)st.running;
+    hb.thread_granules = (uint32_t)st.thread_granules;
+    hb.thread_slots = (uint32_t)st.thread_slots;
+    gr_host_call* tc = NULL;
+    size_t ntc = 0;
+    if (gr_sched_thread_calls(w->sched, &tc, &ntc))
+        ntc = 0;
+    Granary__CallThreads* ct = ntc ? gr_calloc(ntc, sizeof *ct) : NULL;
+    Granary__CallThreads** ctp = ntc ? gr_calloc(ntc, sizeof *ctp) : NULL;
+    if (ntc && (!ct || !ctp))
+        ntc = 0;
+    for (size_t i = 0; i < ntc; i++) {
+        granary__call_threads__init(&ct[i]);
+        ct[i].call_id = tc[i].id;
+        ct[i].threads = tc[i].threads;
+        ctp[i] = &ct[i];
+    }
+    hb.n_threaded = ntc;
+    hb.threaded = ctp;
     hb.n_warm = n;
     hb.warm = wp;
     Granary__Envelope env = GRANARY__ENVELOPE__INIT;
     env.body_case = GRANARY__ENVELOPE__BODY_HEARTBEAT;
     env.heartbeat = &hb;
     gr_peer_send(w->peer, &env); /* down: the next one will do */
+    gr_free(ctp);
+    gr_free(ct);
+    gr_free(tc);
     gr_free(wp);
     gr_free(wf);
     gr_free(warm);

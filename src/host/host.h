@@ -9,6 +9,7 @@ struct gr_wasi;
 struct gr_state_ctx;
 struct gr_mpi_rank;
 struct gr_threads;
+struct gr_threads_slots;
 
 /* Per-instance host context. The faaslet layer owns it and stores it with
  * gr_instance_set_host(); every member is owned by the faaslet layer. Used by
@@ -25,6 +26,10 @@ typedef struct gr_host_ctx
      * the first wasi thread-spawn, ended by gr_threads_end; NULL when the
      * call has spawned none. Shared by the call's threads. */
     struct gr_threads* threads;
+    /* Where the current call's threads get slots (src/host/threads.h;
+     * borrowed, set by the scheduler around one call; NULL = the CPU
+     * count rule of granary run). */
+    const struct gr_threads_slots* thread_slots;
 } gr_host_ctx;
 
 /* One import the host provides: module, field name and wasm signature

@@ -5,13 +5,14 @@
  * exits or runs past the deadline ends the whole call: the group records
  * the first such outcome and cancels every other thread (gr_rt_cancel
  * makes their deadline pass; wrt_wake_all wakes the ones in
- * memory.atomic.wait), and gr_threads_end waits for all of them. */
+ * memory.atomic.wait), and gr_threads_end waits for all of them. With a
+ * slot source (threads.h, gr_threads_slots), a group also holds the slots
+ * its threads run on and gives them back as they end. */
 #include "host/threads.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -46,7 +47,8 @@ struct member
 };
 
 /* One call's threads. Touched by all of them, under `lock`, except the
- * fields set at creation (root, main_rt, start, deadline). */
+ * fields set at creation (root, main_rt, start, spawn_err, slots,
+ * deadline). */
 struct gr_threads
 {
     pthread_mutex_t lock;
@@ -54,7 +56,12 @@ struct gr_threads
     gr_instance* root;   /* the main thread's instance (owns the memory) */
     gr_rt_thread* main_rt;
     wasm_rt_function_ptr_t start; /* wasi_thread_start(tid, arg) */
-    uint64_t deadline;            /* CLOCK_MONOTONIC ns; 0 = none */
+    int spawn_err; /* what thread-spawn returns when it cannot work: no
+                      start export or no shared memory; 0 = it can */
+    const gr_threads_slots* slots; /* NULL: no slot accounting */
+    int held;          /* slots taken from `slots` and not given back */
+    int reserved;      /* of which thread_limit granted (kept to the end) */
+    uint64_t deadline; /* CLOCK_MONOTONIC ns; 0 = none */
     uint32_t next_tid, running;
     int stopping; /* the call is ending: no new threads, others cancelled */
     struct member* members;
@@ -75,11 +82,8 @@ struct worker
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct worker* idle_workers;
-static size_t n_workers, n_idle, n_busy;
+static size_t n_workers, n_idle, n_busy, n_busy_peak;
 static unsigned long n_created, n_spawned;
-
-static int (*_Atomic slot_fn)(void*);
-static void* _Atomic slot_ud;
 
 static uint64_t
 mono_ns(void)
@@ -118,6 +122,28 @@ stop_locked(struct gr_threads* g, int main_too)
 }
 
 static int worker_idle(struct worker* w);
+
+/* Caller holds g->lock. Gives back the slots of g beyond what its live
+ * threads and its thread_limit grant use (a thread that ended, a spawn
+ * that failed). */
+static void
+trim_slots_locked(struct gr_threads* g)
+{
+    if (!g->slots)
+        return;
+    int keep = g->reserved > (int)g->running ? g->reserved : (int)g->running;
+    if (g->held > keep) {
+        g->slots->give(g->slots->ctx, g->held - keep);
+        g->held = keep;
+    }
+}
+
+static void
+slot_event(const gr_threads_slots* sl, int delta)
+{
+    if (sl && sl->event)
+        sl->event(sl->ctx, delta);
+}
 
 /* Runs one guest thread on pool thread w and retires it. Returns 1 if w
  * is to exit, 0 if it waits for its next job. */
@@ -171,7 +197,12 @@ run_member(struct worker* w, struct member* m)
             *pp = m->next;
             break;
         }
-    if (--g->running == 0)
+    g->running--;
+    /* Under the lock: g->slots is the embedder's, valid only until
+     * gr_threads_end returns, which it may do once the lock is released. */
+    trim_slots_locked(g);
+    slot_event(g->slots, -1);
+    if (g->running == 0)
         pthread_cond_broadcast(&g->idle);
     /* g may be freed as soon as the lock is released. */
     pthread_mutex_unlock(&g->lock);
@@ -227,6 +258,8 @@ dispatch(struct member* m)
         idle_workers = w->next;
         n_idle--;
         n_busy++;
+        if (n_busy > n_busy_peak)
+            n_busy_peak = n_busy;
         n_spawned++;
         w->job = m;
         pthread_cond_signal(&w->cond);
@@ -247,6 +280,8 @@ dispatch(struct member* m)
     pthread_mutex_lock(&pool_lock);
     n_workers++;
     n_busy++;
+    if (n_busy > n_busy_peak)
+        n_busy_peak = n_busy;
     pthread_mutex_unlock(&pool_lock);
     pthread_t t;
     int rc = pthread_create(&t, &attr, worker_main, w);
@@ -277,6 +312,15 @@ gr_threads_get_stats(gr_threads_stats* st)
     st->busy = n_busy;
     st->created = n_created;
     st->spawned = n_spawned;
+    st->busy_peak = n_busy_peak;
+    pthread_mutex_unlock(&pool_lock);
+}
+
+void
+gr_threads_reset_peak(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    n_busy_peak = n_busy;
     pthread_mutex_unlock(&pool_lock);
 }
 
@@ -307,11 +351,11 @@ count_cpus(void)
     }
 }
 
-void
-gr_threads_set_slot_source(int (*fn)(void* ud), void* ud)
+int
+gr_threads_cap(void)
 {
-    atomic_store(&slot_ud, ud);
-    atomic_store(&slot_fn, fn);
+    pthread_once(&cpus_once, count_cpus);
+    return thread_cap;
 }
 
 int
@@ -322,12 +366,6 @@ gr_threads_limit(void)
     long busy = (long)n_busy;
     pthread_mutex_unlock(&pool_lock);
     long free_slots = (long)n_cpus - 1 - busy;
-    int (*fn)(void*) = atomic_load(&slot_fn);
-    if (fn) {
-        long s = fn(atomic_load(&slot_ud));
-        if (s < free_slots)
-            free_slots = s;
-    }
     long n = free_slots + 1;
     if (n > thread_cap)
         n = thread_cap;
@@ -355,8 +393,11 @@ gr_threads_call_timeout(const gr_object* o, uint64_t timeout_ns)
     return GR_THREADS_FAR_TIMEOUT_NS;
 }
 
-/* The group of the call running on this thread (in is the main thread's
- * instance: only it can spawn first), created on first use. */
+/* The group of the call running on this thread, created on first use (by
+ * the first spawn, or the first thread_limit of a call with a slot
+ * source: in is then the main thread's instance, as no other thread can
+ * exist yet). Without a slot source, a module that cannot spawn gets no
+ * group: *err says why. */
 static struct gr_threads*
 group_of(gr_host_ctx* h, gr_instance* in, int* err)
 {
@@ -364,8 +405,11 @@ group_of(gr_host_ctx* h, gr_instance* in, int* err)
         return h->threads;
     wasm_rt_function_ptr_t start =
       gr_object_export(gr_instance_object(in), "wasi_thread_start", "ii>");
-    if (!start || !gr_instance_memory_shared(in)) {
-        *err = start ? -WASI_EINVAL : -WASI_ENOSYS;
+    int spawn_err = 0;
+    if (!start || !gr_instance_memory_shared(in))
+        spawn_err = start ? -WASI_EINVAL : -WASI_ENOSYS;
+    if (spawn_err && !h->thread_slots) {
+        *err = spawn_err;
         return NULL;
     }
     struct gr_threads* g = gr_calloc(1, sizeof *g);
@@ -378,6 +422,8 @@ group_of(gr_host_ctx* h, gr_instance* in, int* err)
     g->root = in;
     g->main_rt = gr_rt_thread_self();
     g->start = start;
+    g->spawn_err = spawn_err;
+    g->slots = h->thread_slots;
     g->deadline = gr_rt_deadline();
     h->threads = g;
     return g;
@@ -396,6 +442,10 @@ gr_threads_end(gr_host_ctx* h, int* rc, gr_trap* trap, uint32_t* thread)
         stop_locked(g, 0);
     while (g->running)
         pthread_cond_wait(&g->idle, &g->lock);
+    /* Every thread has ended: the call's slots all go back. */
+    if (g->slots && g->held)
+        g->slots->give(g->slots->ctx, g->held);
+    g->held = g->reserved = 0;
     pthread_mutex_unlock(&g->lock);
     /* A failing thread cancelled this one too. */
     gr_rt_cancel_clear();
@@ -433,12 +483,26 @@ Z_wasiZ_threadZ2Dspawn(struct Z_wasi_instance_t* ctx, uint32_t arg)
     struct gr_threads* g = h ? group_of(h, in, &err) : NULL;
     if (!g)
         return (uint32_t)err;
+    if (g->spawn_err)
+        return (uint32_t)g->spawn_err;
     pthread_mutex_lock(&g->lock);
     int ok = !g->stopping && g->running < GR_THREADS_MAX_PER_CALL &&
              g->next_tid < MAX_TID;
+    /* A thread granule needs a slot: one the call holds and no live
+     * thread uses, or a free one; or the user's leave to oversubscribe. */
+    if (ok && g->slots && (int)g->running >= g->held) {
+        if (g->slots->take(g->slots->ctx, 1) == 1)
+            g->held++;
+        else if (1 + (int)g->running >= g->slots->want) {
+            ok = 0;
+            slot_event(g->slots, 0);
+        }
+    }
     uint32_t tid = ok ? ++g->next_tid : 0;
-    if (ok)
+    if (ok) {
         g->running++;
+        slot_event(g->slots, 1);
+    }
     pthread_mutex_unlock(&g->lock);
     if (!ok)
         return (uint32_t)-WASI_EAGAIN;
@@ -468,7 +532,10 @@ Z_wasiZ_threadZ2Dspawn(struct Z_wasi_instance_t* ctx, uint32_t arg)
             gr_instance_destroy(m->in);
         gr_free(m);
         pthread_mutex_lock(&g->lock);
-        if (--g->running == 0)
+        g->running--;
+        trim_slots_locked(g);
+        slot_event(g->slots, -1);
+        if (g->running == 0)
             pthread_cond_broadcast(&g->idle);
         pthread_mutex_unlock(&g->lock);
         return (uint32_t)(rc == -EINVAL ? -WASI_EINVAL : -WASI_EAGAIN);
@@ -476,9 +543,36 @@ Z_wasiZ_threadZ2Dspawn(struct Z_wasi_instance_t* ctx, uint32_t arg)
     return tid;
 }
 
+/* thread_limit with a slot source: tops up the call's grant (see
+ * gr_threads_slots in threads.h). */
+static int
+limit_granted(struct gr_threads* g)
+{
+    int want = g->slots->want;
+    int cap = want > 0 ? want : gr_threads_cap();
+    if (cap > (int)GR_THREADS_MAX_PER_CALL + 1)
+        cap = (int)GR_THREADS_MAX_PER_CALL + 1;
+    pthread_mutex_lock(&g->lock);
+    if (!g->stopping) {
+        int need = cap - 1 - g->held;
+        if (need > 0)
+            g->held += g->slots->take(g->slots->ctx, need);
+        g->reserved = g->held;
+    }
+    int n = want > 0 ? want : 1 + g->held;
+    pthread_mutex_unlock(&g->lock);
+    return n;
+}
+
 uint32_t
 Z_granaryZ_thread_limit(struct Z_granary_instance_t* ctx)
 {
-    (void)ctx;
-    return (uint32_t)gr_threads_limit();
+    gr_instance* in = gr_instance_from_import(ctx);
+    gr_host_ctx* h = gr_instance_host(in);
+    if (!h || !h->thread_slots)
+        return (uint32_t)gr_threads_limit();
+    int err = 0;
+    struct gr_threads* g = group_of(h, in, &err);
+    /* Out of memory: the call's own thread only. */
+    return g ? (uint32_t)limit_granted(g) : 1u;
 }

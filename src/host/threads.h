@@ -44,18 +44,52 @@ uint64_t gr_threads_call_timeout(const gr_object* o, uint64_t timeout_ns);
  * *thread = 0) when the call spawned no thread. */
 void gr_threads_end(gr_host_ctx* h, int* rc, gr_trap* trap, uint32_t* thread);
 
+/* Where the threads of one call get their slots: the executor slots of a
+ * scheduler (src/sched), the pool calls take theirs from. An embedder that
+ * has one points gr_host_ctx.thread_slots at it for the duration of one
+ * call (borrowed: it must stay valid until gr_threads_end returned); NULL
+ * keeps the CPU-count rule of gr_threads_limit (granary run). The
+ * functions run on guest threads: they must not block, and must take no
+ * lock a guest call may hold.
+ *
+ * With a source, every thread of the call other than the main one is a
+ * thread granule that holds one slot while it is alive:
+ * - granary thread_limit tops up the call's grant: it takes free slots
+ *   (at most the CPU cap less one, or want less one) and returns 1 + the
+ *   slots the call holds (or want, when set). The grant stays with the
+ *   call until it ends, so that the threads it announced can be spawned;
+ * - thread-spawn uses a held slot that no live thread of the call uses,
+ *   or takes a new one (given back when that thread ends); when none is
+ *   free it fails with EAGAIN (-6), unless want allows the thread (then
+ *   it runs without a slot, oversubscribing the host);
+ * - gr_threads_end gives every slot the call holds back, whatever ended it
+ *   (return, trap, proc_exit, timeout). */
+typedef struct gr_threads_slots
+{
+    void* ctx;
+    /* Takes up to n (> 0) free slots now, without waiting; returns how
+     * many it took (0..n). */
+    int (*take)(void* ctx, int n);
+    /* Gives back n slots that take returned. */
+    void (*give)(void* ctx, int n);
+    /* Optional: a thread granule of the call started (delta 1) or ended
+     * (-1), or a spawn was refused for want of a slot (0). */
+    void (*event)(void* ctx, int delta);
+    /* The threads the user asked this call to run (the main one
+     * included): thread_limit returns it and spawns up to it are allowed
+     * even without free slots. 0 = only what the slots grant. */
+    int want;
+} gr_threads_slots;
+
 /* How many threads of a call (the caller included) may run at once on
- * this host now: the free executor slots (see gr_threads_set_slot_source;
- * without a source, the CPUs this process may use less the busy guest
- * threads of all calls and the caller) plus one, at least 1 and at most
- * the number of CPUs ($GRANARY_THREAD_LIMIT, read once, raises or lowers
- * that cap). Thread-safe. */
+ * this host now, without a slot source: the CPUs this process may use,
+ * less the busy guest threads of all calls and the caller, plus one; at
+ * least 1 and at most the number of CPUs ($GRANARY_THREAD_LIMIT, read
+ * once, raises or lowers that cap). Thread-safe. */
 int gr_threads_limit(void);
 
-/* Where gr_threads_limit learns the free executor slots (a scheduler sets
- * it; NULL removes it). fn runs on guest threads: it must be cheap and
- * take no lock that a guest call may hold. Process-wide. */
-void gr_threads_set_slot_source(int (*fn)(void* ud), void* ud);
+/* The cap of gr_threads_limit: the CPU count or $GRANARY_THREAD_LIMIT. */
+int gr_threads_cap(void);
 
 typedef struct gr_threads_stats
 {
@@ -64,9 +98,13 @@ typedef struct gr_threads_stats
     size_t busy;           /* running a guest thread */
     unsigned long created; /* host threads created so far */
     unsigned long spawned; /* guest threads run so far */
+    size_t busy_peak;      /* most busy at once since the last
+                              gr_threads_reset_peak */
 } gr_threads_stats;
 
 /* The process-wide pool of host threads (for tests and metrics). */
 void gr_threads_get_stats(gr_threads_stats* st);
+/* Restarts busy_peak from the busy count now (tests). */
+void gr_threads_reset_peak(void);
 
 #endif

@@ -273,6 +273,10 @@ do_hosts(struct MHD_Connection* c, gr__http_req* r)
             if (one && h->running[k].ranks[0])
                 json_object_set_new(
                   one, "ranks", json_string(h->running[k].ranks));
+            /* its thread granules, when it runs any */
+            if (one && h->running[k].threads)
+                json_object_set_new(
+                  one, "threads", json_integer(h->running[k].threads));
             json_array_append_new(run, one);
         }
         json_t* warm = json_array();
@@ -290,7 +294,7 @@ do_hosts(struct MHD_Connection* c, gr__http_req* r)
         }
         json_array_append_new(
           arr,
-          json_pack("{s:s, s:s, s:I, s:I, s:b, s:f, s:I, s:o, s:o}",
+          json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:b, s:f, s:I, s:o, s:o}",
                     "id",
                     h->id,
                     "address",
@@ -299,6 +303,10 @@ do_hosts(struct MHD_Connection* c, gr__http_req* r)
                     (json_int_t)h->slots,
                     "used",
                     (json_int_t)h->used,
+                    "threads",
+                    (json_int_t)h->threads,
+                    "thread_slots",
+                    (json_int_t)h->thread_slots,
                     "alive",
                     h->alive,
                     "seen_s",
@@ -551,6 +559,21 @@ query_np(struct MHD_Connection* c)
     return end == v || *end || n < 1 || n > 4096 ? -1 : (int)n;
 }
 
+/* ?threads=N (threads the call may run, oversubscribing): 0 if absent,
+ * -1 if bad. */
+static int
+query_threads(struct MHD_Connection* c)
+{
+    const char* v =
+      MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "threads");
+    if (!v)
+        return 0;
+    char* end;
+    long n = strtol(v, &end, 10);
+    return end == v || *end || n < 1 || n > (long)GR__HTTP_MAX_THREADS ? -1
+                                                                       : (int)n;
+}
+
 static enum MHD_Result
 do_fn_invoke(struct MHD_Connection* c, gr__http_req* r)
 {
@@ -565,6 +588,9 @@ do_fn_invoke(struct MHD_Connection* c, gr__http_req* r)
         return gr__http_error(
           c, r, MHD_HTTP_BAD_REQUEST, "np must be a world size, 1..4096");
     o.spread = query_flag(c, "spread");
+    if ((o.threads = query_threads(c)) < 0)
+        return gr__http_error(
+          c, r, MHD_HTTP_BAD_REQUEST, "threads must be 1..257");
     if (query_flag(c, "async")) {
         uint64_t id = 0;
         int rc = gr_sched_invoke(
@@ -791,6 +817,7 @@ do_call_post(struct MHD_Connection* c, gr__http_req* r)
     json_t* jto = json_object_get(req, "timeout");
     json_t* jnp = json_object_get(req, "np");
     json_t* jspread = json_object_get(req, "spread");
+    json_t* jthreads = json_object_get(req, "threads");
     char user[GR_TOKEN_USER_MAX + 1], name[GR_TOKEN_USER_MAX + 1];
     const char* slash = fn ? strchr(fn, '/') : NULL;
     if (!slash || !gr_http_name_valid(fn, (size_t)(slash - fn)) ||
@@ -799,7 +826,10 @@ do_call_post(struct MHD_Connection* c, gr__http_req* r)
         (jto && (!json_is_number(jto) || !(json_number_value(jto) > 0))) ||
         (jnp && (!json_is_integer(jnp) || json_integer_value(jnp) < 1 ||
                  json_integer_value(jnp) > 4096)) ||
-        (jspread && !json_is_boolean(jspread))) {
+        (jspread && !json_is_boolean(jspread)) ||
+        (jthreads &&
+         (!json_is_integer(jthreads) || json_integer_value(jthreads) < 1 ||
+          json_integer_value(jthreads) > GR__HTTP_MAX_THREADS))) {
         json_decref(req);
         return gr__http_error(
           c,
@@ -807,7 +837,7 @@ do_call_post(struct MHD_Connection* c, gr__http_req* r)
           MHD_HTTP_BAD_REQUEST,
           "want {\"function\": \"user/fn\", \"input\": \"...\" | "
           "\"input_base64\": \"...\", \"async\": bool, \"timeout\": secs, "
-          "\"np\": ranks, \"spread\": bool}");
+          "\"np\": ranks, \"spread\": bool, \"threads\": 1..257}");
     }
     memcpy(user, fn, (size_t)(slash - fn));
     user[slash - fn] = '\0';
@@ -820,6 +850,7 @@ do_call_post(struct MHD_Connection* c, gr__http_req* r)
     gr_invoke_opts o = { 0 };
     o.np = jnp ? (int)json_integer_value(jnp) : 0;
     o.spread = jspread && json_is_true(jspread);
+    o.threads = jthreads ? (int)json_integer_value(jthreads) : 0;
     if (jto) {
         o.timeout_ns = (uint64_t)(json_number_value(jto) * 1e9);
         uint64_t cap = r->srv->cfg.max_timeout_ns;

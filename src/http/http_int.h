@@ -16,6 +16,10 @@
 #include "http/route.h"
 #include "http/tokens.h"
 
+/* Most threads a call may ask for (?threads=, "threads"): the per-call
+ * limit of src/host/threads.h plus the main thread. */
+#define GR__HTTP_MAX_THREADS 257
+
 /* One TCP connection (MHD's socket context), tracked for the
  * whole-request deadline (guard.c). Created and freed by the MHD thread
  * that owns the connection, linked in the server's list under conn_lock;

@@ -112,6 +112,28 @@ gr_http_metrics_format(const gr_sched_stats* st,
            "gauge",
            "Faaslets alive (running or warm).",
            st->faaslets_alive);
+    metric(&b,
+           "granary_thread_granules",
+           "gauge",
+           "Guest threads of calls running now (thread granules; a call's "
+           "main thread not counted).",
+           st->thread_granules);
+    metric(&b,
+           "granary_thread_slots",
+           "gauge",
+           "Executor slots held by thread granules (and granted to calls "
+           "for them).",
+           st->thread_slots);
+    metric(&b,
+           "granary_thread_granules_total",
+           "counter",
+           "Thread granules started.",
+           st->threads_started);
+    metric(&b,
+           "granary_thread_spawns_refused_total",
+           "counter",
+           "Thread spawns refused because no slot was free.",
+           st->threads_refused);
 
     /* Histogram. The scheduler's counts are cumulative already; Prometheus
      * wants a final +Inf bucket equal to _count. */

@@ -16,6 +16,7 @@
 #include "engine/rt.h"
 #include "host/faas/faas.h"
 #include "host/host.h"
+#include "host/threads.h"
 #include "sched/journal.h"
 #include "sched/sched_int.h"
 #include "util/alloc.h"
@@ -30,6 +31,8 @@ struct exec
     uint32_t n_children, cap_children;
     uint64_t deadline; /* CLOCK_MONOTONIC ns, 0 = none */
     struct exec* prev;
+    gr_threads_slots tslots; /* where the call's threads get slots */
+    struct gr__sched_tctx tctx;
 };
 
 static _Thread_local struct exec* tl_exec;
@@ -623,14 +626,17 @@ run_call(gr_sched* s, struct gr__call* c, const uint8_t* input, size_t len)
         gr_faas_ctx* fc = h->faas;
         struct exec ex = { .s = s, .call = c, .prev = tl_exec };
         ex.deadline = c->started_ns + c->timeout_ns;
+        gr__sched_thread_slots(&ex.tslots, &ex.tctx, s, c);
         fc->chain = &chain_ops;
         fc->chain_ctx = &ex;
+        h->thread_slots = &ex.tslots;
         tl_exec = &ex;
         gr_call call = { .input = input,
                          .input_len = len,
                          .timeout_ns = c->timeout_ns };
         rc = gr_faaslet_call(fl, &call, &r);
         tl_exec = ex.prev;
+        h->thread_slots = NULL;
         fc->chain = NULL;
         fc->chain_ctx = NULL;
         for (uint32_t i = 0; i < ex.n_children; i++)
@@ -853,7 +859,8 @@ start_remote(gr_sched* s, struct gr__call* c)
                          .hash = hash,
                          .input = c->input,
                          .input_len = c->input_len,
-                         .timeout_ns = c->timeout_ns };
+                         .timeout_ns = c->timeout_ns,
+                         .threads = c->threads };
     rc = s->remote.start(s->remote.ctx, c->host, &d);
     gr_free(c->input);
     c->input = NULL;
@@ -913,6 +920,8 @@ invoke(gr_sched* s,
         return -ESHUTDOWN;
     if (len > s->cfg.max_input)
         return -EFBIG;
+    if (o && (o->threads < 0 || o->threads > (int)GR_THREADS_MAX_PER_CALL + 1))
+        return -EINVAL;
     struct gr__fn* f = gr__sched_fn_find(s, user, fn, fn_len);
     if (!f && !s->remote.start)
         return -ENOENT;
@@ -929,6 +938,7 @@ invoke(gr_sched* s,
         gr__sched_fn_unref(f);
         return -ENOMEM;
     }
+    c->threads = o ? o->threads : 0;
     int rc = dup_bytes(input, len, &c->input);
     c->input_len = len;
     if (!rc && o && o->np > 0) {
@@ -1063,6 +1073,8 @@ gr_sched_call(gr_sched* s,
     /* Fast path: a free slot and nobody queued ahead of us. Run here.
      * With remote hosts, only for calls pinned here (placement may send
      * the rest elsewhere). */
+    if (o && (o->threads < 0 || o->threads > (int)GR_THREADS_MAX_PER_CALL + 1))
+        return -EINVAL;
     if (!parent && !(o && o->np > 0) &&
         (!s->remote.start || (pin && !strcmp(pin, "local"))) &&
         !atomic_load(&s->queue_len) && slot_take(s)) {
@@ -1085,6 +1097,8 @@ gr_sched_call(gr_sched* s,
             rc = -ENOMEM;
         else
             rc = place(s, c, pin);
+        if (c)
+            c->threads = o ? o->threads : 0;
         if (rc) {
             if (c)
                 call_free(c);

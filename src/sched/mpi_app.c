@@ -18,6 +18,7 @@
 #include <granary/status.h>
 
 #include "host/host.h"
+#include "host/threads.h"
 #include "mpi/mpi.h"
 #include "sched/sched_int.h"
 #include "util/alloc.h"
@@ -132,6 +133,11 @@ rank_main(void* arg)
     }
     gr_host_ctx* h = gr_instance_host(gr_faaslet_instance(fl));
     h->mpi = rank;
+    /* a rank's threads (MPI + OpenMP) are granules of the app too */
+    gr_threads_slots ts;
+    struct gr__sched_tctx tctx;
+    gr__sched_thread_slots(&ts, &tctx, rr->s, rr->c);
+    h->thread_slots = &ts;
     /* stdin is rank 0's only, as under granary mpirun */
     gr_call call = { .input = rr->index == 0 ? rr->c->input : NULL,
                      .input_len = rr->index == 0 ? rr->c->input_len : 0,
@@ -139,6 +145,7 @@ rank_main(void* arg)
     rc = gr_faaslet_call(fl, &call, &rr->r);
     rr->rc = rc;
     h->mpi = NULL;
+    h->thread_slots = NULL;
     if (rc == 0) {
         /* a command's stdout is its output */
         const char* o =

@@ -132,6 +132,7 @@ gr_sched_create(const gr_sched_config* cfg, gr_sched** out)
     c->remote = NULL; /* copied into s->remote */
     atomic_init(&s->free_slots, c->slots);
     pthread_mutex_init(&s->jan_lock, NULL);
+    pthread_mutex_init(&s->t_lock, NULL);
     gr_time_cond_init(&s->jan_cond);
 
     int rc = -ENOMEM;
@@ -209,6 +210,7 @@ gr_sched_destroy(gr_sched* s)
     gr__sched_calls_fini(s);
     gr__sched_store_close(s);
     pthread_mutex_destroy(&s->jan_lock);
+    pthread_mutex_destroy(&s->t_lock);
     pthread_cond_destroy(&s->jan_cond);
     gr_free(s->threads);
     gr_free(s->data_dir);
@@ -257,6 +259,12 @@ gr_sched_get_stats(gr_sched* s, gr_sched_stats* st)
     st->running = (uint64_t)atomic_load(&s->running);
     st->slots = (uint64_t)s->cfg.slots;
     gr__sched_fn_each(s, count_faaslets, &st->faaslets_alive);
+    int tg = atomic_load(&s->thread_granules);
+    int ts = atomic_load(&s->thread_slots);
+    st->thread_granules = tg > 0 ? (uint64_t)tg : 0;
+    st->thread_slots = ts > 0 ? (uint64_t)ts : 0;
+    st->threads_started = atomic_load(&s->threads_started);
+    st->threads_refused = atomic_load(&s->threads_refused);
     pthread_mutex_lock(&s->rec_lock);
     st->records = s->rec_count;
     st->record_bytes = s->rec_bytes;
@@ -291,11 +299,18 @@ gr_sched_hosts(gr_sched* s, gr_host_info** out, size_t* n)
     memcpy(h->id, "local", sizeof "local");
     h->slots = (uint32_t)s->cfg.slots;
     h->used = (uint32_t)atomic_load(&s->running);
+    gr_sched_stats st;
+    gr_sched_get_stats(s, &st);
+    h->threads = (uint32_t)st.thread_granules;
+    h->thread_slots = (uint32_t)st.thread_slots;
     h->alive = 1;
     h->placed = atomic_load(&s->calls);
     int rc = gr_sched_warm_list(s, &h->warm, &h->nwarm);
+    /* of the calls running here, those that run thread granules */
+    if (!rc)
+        rc = gr_sched_thread_calls(s, &h->running, &h->nrunning);
     if (rc) {
-        gr_free(h);
+        gr_host_info_free(h, 1);
         return rc;
     }
     *out = h;

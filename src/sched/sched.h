@@ -165,6 +165,12 @@ typedef struct gr_invoke_opts
     int np;
     int spread;
     const struct gr_mpi_part* mpi;
+    /* Threads (docs/threads.md, "Scheduling"): the threads this call may
+     * run at once, its own included, even beyond the free slots (the user
+     * asks to oversubscribe): granary thread_limit returns it and
+     * thread-spawn allows that many. 0 = only as many as the call is
+     * granted slots (1 + the free slots when it asks). 1..257. */
+    int threads;
 } gr_invoke_opts;
 
 /* One host's part of an MPI world placed by a planner: the world's id,
@@ -258,6 +264,7 @@ typedef struct gr_remote_call
     const uint8_t* input;
     size_t input_len;
     uint64_t timeout_ns;
+    int threads; /* gr_invoke_opts.threads */
 } gr_remote_call;
 
 typedef struct gr_remote
@@ -320,23 +327,33 @@ typedef struct gr_host_call
     uint64_t id;
     char user[GR_SCHED_NAME_MAX + 1];
     char fn[GR_SCHED_NAME_MAX + 1];
-    char ranks[48]; /* an MPI app's ranks there ("0-1 of 4"), else "" */
+    char ranks[48];   /* an MPI app's ranks there ("0-1 of 4"), else "" */
+    uint32_t threads; /* its thread granules running there (0 = none or
+                         not known) */
 } gr_host_call;
 
 typedef struct gr_host_info
 {
     char id[64];
-    char address[64]; /* where it connected from; "" for this host */
-    uint32_t slots;   /* executor slots offered */
-    uint32_t used;    /* calls running there now */
-    int alive;        /* 0: dropped, kept for a while for the record */
-    uint64_t seen_ms; /* ms since its last heartbeat (0 = this host) */
-    uint64_t placed;  /* calls placed there so far */
-    gr_warm_fn* warm; /* functions with Faaslets there */
+    char address[64];      /* where it connected from; "" for this host */
+    uint32_t slots;        /* executor slots offered */
+    uint32_t used;         /* calls running there now */
+    uint32_t threads;      /* thread granules (guest threads of calls, the
+                              main ones not counted) running there now */
+    uint32_t thread_slots; /* slots those threads hold */
+    int alive;             /* 0: dropped, kept for a while for the record */
+    uint64_t seen_ms;      /* ms since its last heartbeat (0 = this host) */
+    uint64_t placed;       /* calls placed there so far */
+    gr_warm_fn* warm;      /* functions with Faaslets there */
     size_t nwarm;
     gr_host_call* running; /* calls running there */
     size_t nrunning;
 } gr_host_info;
+
+/* The calls of this scheduler running thread granules now, each with
+ * their count (ranks ""); *out owned by the caller (gr_free; NULL when
+ * *n is 0). Returns 0 or -ENOMEM. */
+int gr_sched_thread_calls(gr_sched* s, gr_host_call** out, size_t* n);
 
 /* Describes the hosts calls may run on: the placement's hosts callback,
  * or this host alone. *out owned by the caller (gr_host_info_free).
@@ -354,6 +371,13 @@ typedef struct gr_sched_stats
     uint64_t cold_starts, warm_starts;
     uint64_t queue_depth, running, slots;
     uint64_t faaslets_alive;
+    /* thread granules: guest threads of calls other than their main
+     * threads (docs/threads.md) */
+    uint64_t thread_granules;       /* running now */
+    uint64_t thread_slots;          /* slots they hold now (thread_limit grants
+                                       included) */
+    uint64_t threads_started;       /* started so far */
+    uint64_t threads_refused;       /* spawns refused for want of a slot */
     uint64_t records, record_bytes; /* finished records kept, their bytes */
     /* Latency histogram (queue to finish), upper bounds in seconds:
      * bucket_le[i]; counts are cumulative as Prometheus expects. */

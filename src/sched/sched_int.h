@@ -70,8 +70,11 @@ struct gr__call
     size_t output_len;
     char *out, *err;
     uint64_t queued_ns, started_ns, finished_ns;
-    int np, spread;            /* an MPI app of np ranks (0 = no) */
-    struct gr__sched_mpi* mpi; /* its world's part here (mpi_app.c) */
+    int np, spread;                 /* an MPI app of np ranks (0 = no) */
+    int threads;                    /* gr_invoke_opts.threads */
+    atomic_int threads_running;     /* its thread granules now */
+    struct gr__call *tprev, *tnext; /* gr_sched.tcalls (t_lock) */
+    struct gr__sched_mpi* mpi;      /* its world's part here (mpi_app.c) */
 };
 
 struct gr__shard
@@ -134,6 +137,11 @@ struct gr_sched
 
     /* stats */
     atomic_uint_fast64_t calls, errors, timeouts, rejected, cold, warm;
+    /* thread granules (call.c): running, slots held, started, refused */
+    atomic_int thread_granules, thread_slots;
+    atomic_uint_fast64_t threads_started, threads_refused;
+    pthread_mutex_t t_lock;
+    struct gr__call* tcalls; /* calls running threads (t_lock) */
     atomic_uint_fast64_t buckets[GR_SCHED_LATENCY_BUCKETS];
     atomic_uint_fast64_t latency_sum_ns;
 };
@@ -172,6 +180,22 @@ void gr__sched_call_unref(struct gr__call* c);
 char* gr__sched_dup_str(const char* src, size_t n);
 int gr__sched_slots_take(gr_sched* s, int n);
 void gr__sched_slots_release(gr_sched* s, int n);
+
+/* threads.c. The slot source of one running call's guest threads
+ * (host/threads.h):
+ * they take their slots from s's free slots, as calls do. Fills *ts (its
+ * ctx is t, which the caller keeps, like ts, until the call has run);
+ * point the call's gr_host_ctx.thread_slots at ts. */
+struct gr__sched_tctx
+{
+    gr_sched* s;
+    struct gr__call* c;
+};
+struct gr_threads_slots;
+void gr__sched_thread_slots(struct gr_threads_slots* ts,
+                            struct gr__sched_tctx* t,
+                            gr_sched* s,
+                            struct gr__call* c);
 
 /* mpi_app.c: starts c (np set, not yet inserted, c->input owned) as an
  * MPI app on this host: records it and runs it on a thread of its own.

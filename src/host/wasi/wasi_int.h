@@ -95,7 +95,9 @@ void gr__wasi_wait_end(gr_wasi* w);
 static inline int
 gr__wasi_range_ok(const gr_wasi_mem* m, uint32_t ptr, uint64_t len)
 {
-    uint64_t size = m ? m->size : 0;
+    /* another thread of the call may grow the memory meanwhile
+     * (wasm_rt_grow_memory stores size atomically) */
+    uint64_t size = m ? __atomic_load_n(&m->size, __ATOMIC_ACQUIRE) : 0;
     return len <= size && (uint64_t)ptr <= size - len;
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Prometheus formatting of scheduler statistics: every family present,
- * cumulative histogram with a +Inf bucket equal to _count. */
+ * cumulative histogram with a +Inf bucket equal to _count; thread
+ * granules. */
 #include <math.h>
 #include <string.h>
 
@@ -28,6 +29,10 @@ test_format(void** state)
         .running = 2,
         .slots = 2,
         .faaslets_alive = 7,
+        .thread_granules = 3,
+        .thread_slots = 2,
+        .threads_started = 11,
+        .threads_refused = 4,
         .latency_sum_s = 0.25,
     };
     for (int i = 0; i < GR_SCHED_LATENCY_BUCKETS; i++) {
@@ -49,6 +54,11 @@ test_format(void** state)
         "# TYPE granary_queue_depth gauge\ngranary_queue_depth 5\n",
         "granary_calls_running 2\n",
         "granary_faaslets_alive 7\n",
+        "# TYPE granary_thread_granules gauge\ngranary_thread_granules 3\n",
+        "# TYPE granary_thread_slots gauge\ngranary_thread_slots 2\n",
+        "# TYPE granary_thread_granules_total counter\n"
+        "granary_thread_granules_total 11\n",
+        "granary_thread_spawns_refused_total 4\n",
         "# TYPE granary_call_duration_seconds histogram\n",
         "granary_call_duration_seconds_bucket{le=\"0.0001\"} 0\n",
         "granary_call_duration_seconds_bucket{le=\"0.0002\"} 1\n",
