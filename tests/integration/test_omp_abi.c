@@ -17,14 +17,18 @@
 
 static char cache_dir[128];
 
-/* granary run [--env ENV] omp_abi CASE ARG..., expecting status 0. */
+/* granary run --timeout 60s [--env ENV] omp_abi CASE ARG..., expecting
+ * status 0 (a hang ends as a timeout, status 134). */
 static char*
 run_case(const char* env, const char* const* args)
 {
-    const char* argv[24] = {
-        GRANARY_BINARY_DIR "/bin/granary", "run", "--cache", cache_dir
-    };
-    int n = 4;
+    const char* argv[24] = { GRANARY_BINARY_DIR "/bin/granary",
+                             "run",
+                             "--cache",
+                             cache_dir,
+                             "--timeout",
+                             "60s" };
+    int n = 6;
     if (env) {
         argv[n++] = "--env";
         argv[n++] = env;
@@ -88,18 +92,29 @@ wide_region(void** state)
     assert_false(module_defines("omp_constructs", "omp__invoke_wide"));
 }
 
+/* A thread polling a volatile flag sees another thread set it (granary-cc
+ * compiles threaded code with -fms-volatile: wasm has no volatile). */
+static void
+volatile_flag(void** state)
+{
+    (void)state;
+    const char* args[] = { "volatile", NULL };
+    char* out = run_case("OMP_NUM_THREADS=2", args);
+    assert_string_equal(out, "volatile: team 2, ok\n");
+    free(out);
+}
+
 int
 main(void)
 {
     /* Threads need the granary backend (wasm2c refuses shared memory). */
     setenv("GRANARY_ENGINE", "granary", 1);
-    snprintf(cache_dir,
-             sizeof cache_dir,
-             "%s/test-cache-omp-abi",
-             GRANARY_BINARY_DIR);
+    snprintf(
+      cache_dir, sizeof cache_dir, "%s/test-cache-omp-abi", GRANARY_BINARY_DIR);
     unsetenv("OMP_SCHEDULE");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(wide_region),
+        cmocka_unit_test(volatile_flag),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
