@@ -10,11 +10,19 @@
 
 #include "kmp_abi.h"
 
+/* Waits in hand-offs between the threads of a loop (the dispatch ring,
+ * ordered, doacross). The thread waited for may be descheduled on a
+ * loaded host: spinning through the whole block time would burn the slice
+ * it needs, turning each hand-off of an ordered loop into a scheduler
+ * round. Spin briefly, then yield every 16 rounds. */
 static void
 backoff(unsigned* spins)
 {
-    if (!omp__spin(spins))
+    unsigned c = (*spins)++;
+    if (c >= 128 && (c & 15) == 0)
         sched_yield();
+    else
+        omp__pause();
 }
 
 void
