@@ -22,6 +22,7 @@
 #include "util/log.h"
 
 #define RX_SIZE 16384 /* holds any small frame whole */
+#define NO_WAIT (-2)  /* a deadline: only what the socket holds now */
 
 struct gr_conn
 {
@@ -333,14 +334,18 @@ static int
 fill(gr_conn* c, uint8_t* dst, size_t want, int64_t deadline, size_t* got)
 {
     for (;;) {
-        if (c->drained) {
+        /* without waiting, one recv() tells as much as a poll() would */
+        if (c->drained && deadline != NO_WAIT) {
             int rc = wait_fd(c, POLLIN, deadline);
             if (rc)
                 return rc; /* partial state kept for the next call */
         }
         ssize_t n = read_some(c, dst, want);
-        if (n == -EAGAIN)
+        if (n == -EAGAIN) {
+            if (deadline == NO_WAIT)
+                return -ETIMEDOUT;
             continue;
+        }
         if (n == 0 || n == -ECONNRESET) {
             int mid = c->payload || c->rx_end > c->rx_off;
             c->broken = 1;
@@ -362,7 +367,7 @@ fill(gr_conn* c, uint8_t* dst, size_t want, int64_t deadline, size_t* got)
 int
 gr_conn_recv(gr_conn* c, Granary__Envelope** out, int timeout_ms)
 {
-    int64_t deadline = gr__net_deadline(timeout_ms);
+    int64_t deadline = timeout_ms == 0 ? NO_WAIT : gr__net_deadline(timeout_ms);
     *out = NULL;
     if (c->broken)
         return -EPIPE;
@@ -420,6 +425,21 @@ gr_conn_recv(gr_conn* c, Granary__Envelope** out, int timeout_ms)
             return rc;
         c->rx_end += got;
     }
+}
+
+int
+gr_conn_wait_readable(gr_conn* c, int timeout_ms)
+{
+    size_t avail = c->rx_end - c->rx_off;
+    uint32_t len;
+    if (c->broken)
+        return 0; /* the next recv says so at once */
+    /* a whole frame read with an earlier one (a bad header, too) */
+    if (!c->payload && avail >= GR_NET_HEADER_SIZE &&
+        (gr_frame_header_parse(c->rx + c->rx_off, c->max_payload, &len) ||
+         avail - GR_NET_HEADER_SIZE >= len))
+        return 0;
+    return wait_fd(c, POLLIN, gr__net_deadline(timeout_ms));
 }
 
 void
