@@ -875,17 +875,16 @@ on_mpi(gr_mpi_world* w, int host, const Granary__MpiMsg* m)
  * rank that returns to its guest lets them take over after this long. */
 #define POLL_LEASE_NS (2 * 1000 * 1000)
 
-/* Empty polls between two sched_yield()s. A poll is a system call, so a
- * spin that polls takes far longer per round than one that pauses: without
- * yielding, a rank sharing its CPU with the very rank it waits for (two
- * hosts on one machine, or an oversubscribed one) would keep it off that
- * CPU for the spin's whole pause phase. */
-#define POLLS_PER_YIELD 4
-
+/* A poll is a system call, so a spin that polls takes far longer per
+ * round than one that pauses: a rank sharing its CPU with the very rank
+ * it waits for (two hosts on one machine, a loaded or oversubscribed one)
+ * would keep it off that CPU for the spin's whole pause phase. So a poll
+ * that finds nothing yields the CPU (measured on 2 CPUs under load: 8 B
+ * ping-pong 5.7 us yielding after every empty poll, 6.4 us after every
+ * fourth, 20 us after every 64th). */
 int
 gr__mpi_link_poll(gr_mpi_world* w)
 {
-    static __thread unsigned empty;
     struct gr__mpi_link* l = w->link;
     int n = 0;
     for (int h = 0; h < w->nhosts; h++) {
@@ -893,9 +892,7 @@ gr__mpi_link_poll(gr_mpi_world* w)
         if (p)
             n += gr_peer_poll(p, POLL_LEASE_NS);
     }
-    if (n)
-        empty = 0;
-    else if (++empty % POLLS_PER_YIELD == 0)
+    if (!n)
         sched_yield();
     return n;
 }

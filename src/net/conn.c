@@ -22,6 +22,7 @@
 #include "util/log.h"
 
 #define RX_SIZE 16384 /* holds any small frame whole */
+#define TX_SMALL 1024 /* frames up to this size are built on the stack */
 #define NO_WAIT (-2)  /* a deadline: only what the socket holds now */
 
 struct gr_conn
@@ -269,13 +270,20 @@ gr_conn_send_raw(gr_conn* c, const void* buf, size_t len, int timeout_ms)
 int
 gr_conn_send(gr_conn* c, const Granary__Envelope* env, int timeout_ms)
 {
-    uint8_t* buf;
+    /* small frames (most messages) are built on the stack: no heap
+     * round trip per message */
+    uint8_t small[TX_SMALL];
     size_t len;
-    int rc = gr_frame_encode(env, c->max_payload, &buf, &len);
+    int rc = gr__frame_size(env, c->max_payload, &len);
     if (rc)
         return rc;
-    rc = gr_conn_send_raw(c, buf, len, timeout_ms);
-    gr_free(buf);
+    uint8_t* buf = len <= sizeof small ? small : gr_malloc(len);
+    if (!buf)
+        return -ENOMEM;
+    if (!(rc = gr__frame_pack(env, buf, len)))
+        rc = gr_conn_send_raw(c, buf, len, timeout_ms);
+    if (buf != small)
+        gr_free(buf);
     return rc;
 }
 
