@@ -34,7 +34,9 @@ struct gr_peer
     /* serialises reading conn and handling what was read: the reader
      * thread or one gr_peer_poll at a time; conn is replaced under it */
     pthread_mutex_t read_mu;
-    int read_err;         /* under read_mu: a poll's receive failed so */
+    /* set under read_mu: a poll's receive failed so; atomic, as the
+     * parked reader must see it whatever the leases say */
+    int read_err;
     uint64_t lease_until; /* atomic: the reader stays off conn until then */
     int parked;           /* atomic: the reader waits for the lease */
     gr_conn* conn;        /* NULL while down */
@@ -203,7 +205,7 @@ gr_peer_poll(gr_peer* p, uint64_t lease_ns)
         if (n < 0) {
             /* the reader thread reports the end and cleans up; the
              * shutdown wakes it if it waits on the socket */
-            p->read_err = n;
+            __atomic_store_n(&p->read_err, n, __ATOMIC_SEQ_CST);
             n = 0;
             gr_conn_shutdown(c);
             gr_peer_unlease(p);
@@ -222,7 +224,9 @@ park(gr_peer* p)
         return;
     pthread_mutex_lock(&p->mu);
     __atomic_store_n(&p->parked, 1, __ATOMIC_SEQ_CST);
-    while (!p->stopping) {
+    /* pollers may go on renewing the lease after the connection ended
+     * under one of them: only this thread reports that */
+    while (!p->stopping && !__atomic_load_n(&p->read_err, __ATOMIC_SEQ_CST)) {
         until = __atomic_load_n(&p->lease_until, __ATOMIC_SEQ_CST);
         if (!until || gr_time_now_ns() >= until)
             break;
@@ -271,7 +275,7 @@ disconnect(gr_peer* p, gr_conn* c)
     pthread_cond_broadcast(&p->state_cv);
     pthread_mutex_unlock(&p->mu);
     pthread_mutex_unlock(&p->send_mu);
-    p->read_err = 0;
+    __atomic_store_n(&p->read_err, 0, __ATOMIC_SEQ_CST);
     pthread_mutex_unlock(&p->read_mu);
     gr_conn_close(c);
 }
