@@ -438,16 +438,18 @@ gr_conn_recv(gr_conn* c, Granary__Envelope** out, int timeout_ms)
 int
 gr_conn_wait_readable(gr_conn* c, int timeout_ms)
 {
-    size_t avail = c->rx_end - c->rx_off;
-    uint32_t len;
-    if (c->broken)
-        return 0; /* the next recv says so at once */
-    /* a whole frame read with an earlier one (a bad header, too) */
-    if (!c->payload && avail >= GR_NET_HEADER_SIZE &&
-        (gr_frame_header_parse(c->rx + c->rx_off, c->max_payload, &len) ||
-         avail - GR_NET_HEADER_SIZE >= len))
-        return 0;
-    return wait_fd(c, POLLIN, gr__net_deadline(timeout_ms));
+    /* only fd, which never changes: no state a receive touches */
+    struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+    int64_t deadline = gr__net_deadline(timeout_ms);
+    for (;;) {
+        int n = poll(&pfd, 1, gr__net_remaining(deadline));
+        if (n > 0)
+            return 0;
+        if (n == 0)
+            return -ETIMEDOUT;
+        if (errno != EINTR)
+            return -errno;
+    }
 }
 
 void

@@ -119,11 +119,12 @@ int gr_conn_send_raw(gr_conn* c, const void* buf, size_t len, int timeout_ms);
  * Rejected frames are logged once, with the peer's address. */
 int gr_conn_recv(gr_conn* c, Granary__Envelope** out, int timeout_ms);
 
-/* Waits until gr_conn_recv would not block: bytes to read, the end of the
- * stream, or a whole frame already buffered. 0, -ETIMEDOUT or -errno.
- * With timeout_ms 0, gr_conn_recv itself only takes what the socket holds
- * (one recv(), no poll()) and returns -ETIMEDOUT when that is no whole
- * frame. Serialised with receives like them. */
+/* Waits until the socket has bytes to read or has ended: 0, -ETIMEDOUT
+ * or -errno. Looks at the socket only, not at bytes an earlier receive
+ * buffered, so it may be called while another thread receives; a caller
+ * that receives until -ETIMEDOUT before waiting misses nothing. With
+ * timeout_ms 0, gr_conn_recv itself only takes what the socket holds (one
+ * recv(), no poll()) and returns -ETIMEDOUT when that is no whole frame. */
 int gr_conn_wait_readable(gr_conn* c, int timeout_ms);
 
 /* Shuts the socket down both ways: blocked send/recv return promptly. */
