@@ -94,10 +94,8 @@ mpi_row "allreduce 1 MiB, 4 (us)" ar1m_4 4 allreduce 1048576
 cat <<EOF
 
 Targets (issue 11): 8 B latency ratio <= 1.0, 1 MiB bandwidth ratio >= 0.9.
-Across hosts (network namespaces, Open MPI over TCP): skipped. granary mpirun
-runs every rank in one process on one host; remote ranks (the cluster
-transport) are not implemented yet, so there is no
-mpi_remote_latency_8b_ratio.
+Across hosts (network namespaces, Open MPI over TCP): make bench-mpi-remote
+(root), which reports mpi_remote_latency_8b_ratio.
 EOF
 if ((CPUS < 4)); then
     echo "4 ranks on $CPUS CPUs are oversubscribed on both sides: neither binds, and"

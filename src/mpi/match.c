@@ -290,6 +290,8 @@ spin_for_wake(gr_mpi_rank* r, uint64_t deadline)
     pthread_mutex_unlock(&w->mu);
     int woke = 0;
     for (unsigned i = 1;; i++) {
+        if (w->link) /* messages from other hosts: read them here */
+            gr__mpi_link_poll(w);
         if (__atomic_load_n(&r->wakes, __ATOMIC_ACQUIRE) != seen) {
             woke = 1;
             break;
@@ -320,6 +322,8 @@ wait_cv(gr_mpi_rank* r)
     uint64_t d = gr_rt_deadline();
     if (w->spin_ns && spin_for_wake(r, d))
         return w->failed ? GR_MPI_EWORLD : 0;
+    if (w->link) /* the reader threads take over while r sleeps */
+        gr__mpi_link_idle(w);
     if (d) {
         if (gr_time_now_ns() >= d)
             return GR_MPI_EDEADLINE;
@@ -485,6 +489,8 @@ finish_unlock(gr_mpi_rank* r, struct gr__mpi_req* q, gr_mpi_status* st)
             end = d;
         pthread_mutex_unlock(&w->mu);
         for (unsigned i = 1;; i++) {
+            if (w->link)
+                gr__mpi_link_poll(w);
             if (__atomic_load_n(&q->state, __ATOMIC_ACQUIRE) == REQ_DONE) {
                 if (st)
                     *st = q->st;

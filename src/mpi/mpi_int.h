@@ -177,6 +177,14 @@ void gr__mpi_remote_fetch(gr_mpi_rank* d,
                           const struct gr__mpi_msg* m);
 void gr__mpi_remote_refuse(gr_mpi_world* w, const struct gr__mpi_msg* m);
 void gr__mpi_remote_rank_drop(gr_mpi_rank* r);
+/* remote.c, for ranks spinning in a wait (without the lock; w->link set):
+ * reads and handles the messages the other hosts' connections hold now,
+ * on the calling thread (1 if any), so a waiting rank need not be woken
+ * by a reader thread; for a while after, the reader threads leave those
+ * connections to the polling ranks. gr__mpi_link_idle hands them back at
+ * once (a rank about to sleep; lock held or not). */
+int gr__mpi_link_poll(gr_mpi_world* w);
+void gr__mpi_link_idle(gr_mpi_world* w);
 /* Ends the link of w (without the lock): Bye (or the failure) to the
  * other hosts, connections closed, the pump thread joined. */
 void gr__mpi_link_destroy(gr_mpi_world* w);

@@ -22,6 +22,8 @@
 #include "util/log.h"
 
 #define RX_SIZE 16384 /* holds any small frame whole */
+#define TX_SMALL 1024 /* frames up to this size are built on the stack */
+#define NO_WAIT (-2)  /* a deadline: only what the socket holds now */
 
 struct gr_conn
 {
@@ -268,13 +270,20 @@ gr_conn_send_raw(gr_conn* c, const void* buf, size_t len, int timeout_ms)
 int
 gr_conn_send(gr_conn* c, const Granary__Envelope* env, int timeout_ms)
 {
-    uint8_t* buf;
+    /* small frames (most messages) are built on the stack: no heap
+     * round trip per message */
+    uint8_t small[TX_SMALL];
     size_t len;
-    int rc = gr_frame_encode(env, c->max_payload, &buf, &len);
+    int rc = gr__frame_size(env, c->max_payload, &len);
     if (rc)
         return rc;
-    rc = gr_conn_send_raw(c, buf, len, timeout_ms);
-    gr_free(buf);
+    uint8_t* buf = len <= sizeof small ? small : gr_malloc(len);
+    if (!buf)
+        return -ENOMEM;
+    if (!(rc = gr__frame_pack(env, buf, len)))
+        rc = gr_conn_send_raw(c, buf, len, timeout_ms);
+    if (buf != small)
+        gr_free(buf);
     return rc;
 }
 
@@ -333,14 +342,18 @@ static int
 fill(gr_conn* c, uint8_t* dst, size_t want, int64_t deadline, size_t* got)
 {
     for (;;) {
-        if (c->drained) {
+        /* without waiting, one recv() tells as much as a poll() would */
+        if (c->drained && deadline != NO_WAIT) {
             int rc = wait_fd(c, POLLIN, deadline);
             if (rc)
                 return rc; /* partial state kept for the next call */
         }
         ssize_t n = read_some(c, dst, want);
-        if (n == -EAGAIN)
+        if (n == -EAGAIN) {
+            if (deadline == NO_WAIT)
+                return -ETIMEDOUT;
             continue;
+        }
         if (n == 0 || n == -ECONNRESET) {
             int mid = c->payload || c->rx_end > c->rx_off;
             c->broken = 1;
@@ -362,7 +375,7 @@ fill(gr_conn* c, uint8_t* dst, size_t want, int64_t deadline, size_t* got)
 int
 gr_conn_recv(gr_conn* c, Granary__Envelope** out, int timeout_ms)
 {
-    int64_t deadline = gr__net_deadline(timeout_ms);
+    int64_t deadline = timeout_ms == 0 ? NO_WAIT : gr__net_deadline(timeout_ms);
     *out = NULL;
     if (c->broken)
         return -EPIPE;
@@ -419,6 +432,23 @@ gr_conn_recv(gr_conn* c, Granary__Envelope** out, int timeout_ms)
                c, c->rx + c->rx_end, sizeof c->rx - c->rx_end, deadline, &got)))
             return rc;
         c->rx_end += got;
+    }
+}
+
+int
+gr_conn_wait_readable(gr_conn* c, int timeout_ms)
+{
+    /* only fd, which never changes: no state a receive touches */
+    struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+    int64_t deadline = gr__net_deadline(timeout_ms);
+    for (;;) {
+        int n = poll(&pfd, 1, gr__net_remaining(deadline));
+        if (n > 0)
+            return 0;
+        if (n == 0)
+            return -ETIMEDOUT;
+        if (errno != EINTR)
+            return -errno;
     }
 }
 

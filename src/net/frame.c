@@ -147,27 +147,46 @@ gr_frame_header_parse(const uint8_t hdr[GR_NET_HEADER_SIZE],
 }
 
 int
-gr_frame_encode(const Granary__Envelope* env,
-                uint32_t max_payload,
-                uint8_t** out,
-                size_t* out_len)
+gr__frame_size(const Granary__Envelope* env, uint32_t max_payload, size_t* len)
 {
     if (!gr__net_type_known(env->body_case))
         return GR_NET_ETYPE;
     size_t n = granary__envelope__get_packed_size(env);
     if (n > max_payload)
         return GR_NET_ETOOBIG;
-    uint8_t* buf = gr_malloc(GR_NET_HEADER_SIZE + n);
+    *len = GR_NET_HEADER_SIZE + n;
+    return 0;
+}
+
+int
+gr__frame_pack(const Granary__Envelope* env, uint8_t* buf, size_t len)
+{
+    size_t n = len - GR_NET_HEADER_SIZE;
+    if (granary__envelope__pack(env, buf + GR_NET_HEADER_SIZE) != n)
+        return -EINVAL; /* the message changed while being packed */
+    gr_frame_header_write(buf, (uint32_t)n);
+    return 0;
+}
+
+int
+gr_frame_encode(const Granary__Envelope* env,
+                uint32_t max_payload,
+                uint8_t** out,
+                size_t* out_len)
+{
+    size_t len;
+    int rc = gr__frame_size(env, max_payload, &len);
+    if (rc)
+        return rc;
+    uint8_t* buf = gr_malloc(len);
     if (!buf)
         return -ENOMEM;
-    size_t packed = granary__envelope__pack(env, buf + GR_NET_HEADER_SIZE);
-    if (packed != n) {
+    if ((rc = gr__frame_pack(env, buf, len))) {
         gr_free(buf);
-        return -EINVAL; /* the message changed while being packed */
+        return rc;
     }
-    gr_frame_header_write(buf, (uint32_t)n);
     *out = buf;
-    *out_len = GR_NET_HEADER_SIZE + n;
+    *out_len = len;
     return 0;
 }
 

@@ -119,6 +119,14 @@ int gr_conn_send_raw(gr_conn* c, const void* buf, size_t len, int timeout_ms);
  * Rejected frames are logged once, with the peer's address. */
 int gr_conn_recv(gr_conn* c, Granary__Envelope** out, int timeout_ms);
 
+/* Waits until the socket has bytes to read or has ended: 0, -ETIMEDOUT
+ * or -errno. Looks at the socket only, not at bytes an earlier receive
+ * buffered, so it may be called while another thread receives; a caller
+ * that receives until -ETIMEDOUT before waiting misses nothing. With
+ * timeout_ms 0, gr_conn_recv itself only takes what the socket holds (one
+ * recv(), no poll()) and returns -ETIMEDOUT when that is no whole frame. */
+int gr_conn_wait_readable(gr_conn* c, int timeout_ms);
+
 /* Shuts the socket down both ways: blocked send/recv return promptly. */
 void gr_conn_shutdown(gr_conn* c);
 
@@ -137,7 +145,8 @@ const char* gr_conn_peer(const gr_conn* c);
  * are thread-safe unless stated. */
 typedef struct gr_peer gr_peer;
 
-/* Called on the peer's reader thread for every message that is not a reply
+/* Called on the peer's reader thread (or a thread in gr_peer_poll, one at
+ * a time, in the order received) for every message that is not a reply
  * to one of our calls. Takes ownership of msg (gr_msg_free). Answer a
  * request (msg->id != 0) with gr_peer_reply, now or later from another
  * thread (take a gr_peer_ref to keep p alive). Must not call
@@ -196,6 +205,23 @@ int gr_peer_reply_error(gr_peer* p,
                         const Granary__Envelope* req,
                         int code,
                         const char* text);
+
+/* Cooperative reading. A thread that waits for messages of p anyway (an
+ * MPI rank spinning in a receive) may read and handle them itself, instead
+ * of paying a hand-off to the reader thread: gr_peer_poll takes every
+ * whole frame the socket holds now, without blocking, and hands each to
+ * the handler (or to the call waiting for it) on the calling thread, in
+ * order; it returns how many it handled, 0 when there were none or
+ * another thread is reading p (never blocks on it). Each call also keeps
+ * the reader thread off the socket for lease_ns (so the two do not both
+ * wake for the same frame); gr_peer_unlease ends that at once, e.g.
+ * before the caller goes to sleep. The reader thread takes over whenever
+ * the lease runs out, so messages are handled even when nobody polls
+ * (at most lease_ns later). A connection that ends under a poll is left
+ * to the reader thread, which reports it as usual. The caller must hold
+ * no lock the handler takes. Thread-safe. */
+int gr_peer_poll(gr_peer* p, uint64_t lease_ns);
+void gr_peer_unlease(gr_peer* p);
 
 /* Reference counting for handlers that answer later. */
 void gr_peer_ref(gr_peer* p);

@@ -12,6 +12,16 @@
 /* 1 if type is a message this build understands. */
 int gr__net_type_known(Granary__Envelope__BodyCase type);
 
+/* The size of env's frame (header included) in *len. Errors as
+ * gr_frame_encode. */
+int gr__frame_size(const Granary__Envelope* env,
+                   uint32_t max_payload,
+                   size_t* len);
+
+/* Packs env's frame into buf, of exactly the len gr__frame_size gave.
+ * -EINVAL if env changed meanwhile. */
+int gr__frame_pack(const Granary__Envelope* env, uint8_t* buf, size_t len);
+
 /* CLOCK_MONOTONIC in milliseconds. */
 int64_t gr__net_now_ms(void);
 

@@ -25,13 +25,21 @@ struct pending
     struct pending* next;
 };
 
-/* All fields under mu unless noted; lock order: send_mu, then mu. */
+/* All fields under mu unless noted; lock order: read_mu, send_mu, mu. */
 struct gr_peer
 {
     pthread_mutex_t mu;
-    pthread_cond_t state_cv; /* up/stopping/done changed */
+    pthread_cond_t state_cv; /* up/stopping/done changed, lease ended */
     pthread_mutex_t send_mu; /* serialises writes on conn */
-    gr_conn* conn;           /* NULL while down */
+    /* serialises reading conn and handling what was read: the reader
+     * thread or one gr_peer_poll at a time; conn is replaced under it */
+    pthread_mutex_t read_mu;
+    /* set under read_mu: a poll's receive failed so; atomic, as the
+     * parked reader must see it whatever the leases say */
+    int read_err;
+    uint64_t lease_until; /* atomic: the reader stays off conn until then */
+    int parked;           /* atomic: the reader waits for the lease */
+    gr_conn* conn;        /* NULL while down */
     int up;
     int stopping;
     int done; /* reader thread finished */
@@ -114,54 +122,143 @@ send_error(gr_peer* p, uint64_t reply_to, int code, const char* text)
     (void)send_msg(p, &env);
 }
 
-/* Reads frames until the connection fails or the peer is stopped. */
+/* Hands m (owned) to its waiting call or the handler (read_mu held). */
 static void
-read_loop(gr_peer* p, gr_conn* c)
+dispatch(gr_peer* p, gr_conn* c, Granary__Envelope* m)
 {
+    if (m->reply_to) {
+        struct pending* pd;
+        pthread_mutex_lock(&p->mu);
+        for (pd = p->pending; pd && pd->id != m->reply_to; pd = pd->next)
+            ;
+        if (pd) {
+            unlink_pending(p, pd);
+            pd->reply = m;
+            pd->done = 1;
+            pthread_cond_signal(&pd->cv);
+        }
+        pthread_mutex_unlock(&p->mu);
+        if (!pd) {
+            GR_DEBUG("net: %s: dropping late reply to %llu",
+                     gr_conn_peer(c),
+                     (unsigned long long)m->reply_to);
+            gr_msg_free(m);
+        }
+        return;
+    }
+    if (p->cfg.on_message) {
+        p->cfg.on_message(p->cfg.ctx, p, m);
+    } else {
+        if (m->id)
+            send_error(p, m->id, -ENOSYS, "no handler");
+        gr_msg_free(m);
+    }
+}
+
+/* Handles every whole frame c holds now (read_mu held): the number
+ * handled, or the error that ended the stream (negative). */
+static int
+drain(gr_peer* p, gr_conn* c)
+{
+    int n = 0;
     for (;;) {
         Granary__Envelope* m;
-        int rc = gr_conn_recv(c, &m, -1);
+        int rc = gr_conn_recv(c, &m, 0);
+        if (rc == -ETIMEDOUT)
+            return n;
         if (rc == GR_NET_EDECODE || rc == GR_NET_ETYPE) {
             send_error(p, 0, rc, gr_net_strerror(rc)); /* already logged */
             continue;
         }
-        if (rc) {
-            pthread_mutex_lock(&p->mu);
-            int stopping = p->stopping;
-            pthread_mutex_unlock(&p->mu);
-            if (!stopping && rc != GR_NET_ECLOSED)
-                GR_INFO("net: %s: connection lost: %s",
-                        gr_conn_peer(c),
-                        gr_net_strerror(rc));
-            return;
+        if (rc)
+            return rc;
+        dispatch(p, c, m);
+        n++;
+    }
+}
+
+void
+gr_peer_unlease(gr_peer* p)
+{
+    __atomic_store_n(&p->lease_until, 0, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&p->parked, __ATOMIC_SEQ_CST)) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->state_cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+int
+gr_peer_poll(gr_peer* p, uint64_t lease_ns)
+{
+    /* before trying read_mu: a reader thread that finds it taken then
+     * sees the lease too, and parks instead of contending */
+    __atomic_store_n(
+      &p->lease_until, gr_time_now_ns() + lease_ns, __ATOMIC_SEQ_CST);
+    if (pthread_mutex_trylock(&p->read_mu))
+        return 0;
+    /* written atomically, and cleared only under read_mu */
+    gr_conn* c = __atomic_load_n(&p->conn, __ATOMIC_ACQUIRE);
+    int n = 0;
+    if (c && !p->read_err) {
+        n = drain(p, c);
+        if (n < 0) {
+            /* the reader thread reports the end and cleans up; the
+             * shutdown wakes it if it waits on the socket */
+            __atomic_store_n(&p->read_err, n, __ATOMIC_SEQ_CST);
+            n = 0;
+            gr_conn_shutdown(c);
+            gr_peer_unlease(p);
         }
-        if (m->reply_to) {
-            struct pending* pd;
-            pthread_mutex_lock(&p->mu);
-            for (pd = p->pending; pd && pd->id != m->reply_to; pd = pd->next)
-                ;
-            if (pd) {
-                unlink_pending(p, pd);
-                pd->reply = m;
-                pd->done = 1;
-                pthread_cond_signal(&pd->cv);
-            }
-            pthread_mutex_unlock(&p->mu);
-            if (!pd) {
-                GR_DEBUG("net: %s: dropping late reply to %llu",
-                         gr_conn_peer(c),
-                         (unsigned long long)m->reply_to);
-                gr_msg_free(m);
-            }
-            continue;
+    }
+    pthread_mutex_unlock(&p->read_mu);
+    return n;
+}
+
+/* Waits while a poller holds the lease (or until stopped). */
+static void
+park(gr_peer* p)
+{
+    uint64_t until = __atomic_load_n(&p->lease_until, __ATOMIC_SEQ_CST);
+    if (!until || gr_time_now_ns() >= until)
+        return;
+    pthread_mutex_lock(&p->mu);
+    __atomic_store_n(&p->parked, 1, __ATOMIC_SEQ_CST);
+    /* pollers may go on renewing the lease after the connection ended
+     * under one of them: only this thread reports that */
+    while (!p->stopping && !__atomic_load_n(&p->read_err, __ATOMIC_SEQ_CST)) {
+        until = __atomic_load_n(&p->lease_until, __ATOMIC_SEQ_CST);
+        if (!until || gr_time_now_ns() >= until)
+            break;
+        gr_time_cond_wait_until(&p->state_cv, &p->mu, until);
+    }
+    __atomic_store_n(&p->parked, 0, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Reads frames until the connection fails or the peer is stopped. The
+ * socket is waited on without read_mu, so a poller can read meanwhile. */
+static void
+read_loop(gr_peer* p, gr_conn* c)
+{
+    for (;;) {
+        park(p);
+        int rc = gr_conn_wait_readable(c, -1);
+        if (!rc) {
+            pthread_mutex_lock(&p->read_mu);
+            rc = p->read_err ? p->read_err : drain(p, c);
+            pthread_mutex_unlock(&p->read_mu);
+            if (rc >= 0)
+                continue;
         }
-        if (p->cfg.on_message) {
-            p->cfg.on_message(p->cfg.ctx, p, m);
-        } else {
-            if (m->id)
-                send_error(p, m->id, -ENOSYS, "no handler");
-            gr_msg_free(m);
-        }
+        pthread_mutex_lock(&p->mu);
+        int stopping = p->stopping;
+        pthread_mutex_unlock(&p->mu);
+        if (!stopping && rc != GR_NET_ECLOSED)
+            GR_INFO("net: %s: connection lost: %s",
+                    gr_conn_peer(c),
+                    gr_net_strerror(rc));
+        return;
     }
 }
 
@@ -169,14 +266,17 @@ static void
 disconnect(gr_peer* p, gr_conn* c)
 {
     gr_conn_shutdown(c); /* unblocks a sender so send_mu comes free */
+    pthread_mutex_lock(&p->read_mu); /* a poller may still use c */
     pthread_mutex_lock(&p->send_mu);
     pthread_mutex_lock(&p->mu);
-    p->conn = NULL;
+    __atomic_store_n(&p->conn, NULL, __ATOMIC_RELEASE);
     p->up = 0;
     fail_pending(p, p->stopping ? -ECANCELED : GR_NET_ECLOSED);
     pthread_cond_broadcast(&p->state_cv);
     pthread_mutex_unlock(&p->mu);
     pthread_mutex_unlock(&p->send_mu);
+    __atomic_store_n(&p->read_err, 0, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&p->read_mu);
     gr_conn_close(c);
 }
 
@@ -215,7 +315,7 @@ reader_main(void* arg)
                 continue;
             }
             backoff = p->cfg.backoff_min_ms;
-            p->conn = c;
+            __atomic_store_n(&p->conn, c, __ATOMIC_RELEASE);
             p->up = 1;
             snprintf(p->addr, sizeof p->addr, "%s", gr_conn_peer(c));
             pthread_cond_broadcast(&p->state_cv);
@@ -275,6 +375,7 @@ peer_create(const gr_peer_config* cfg,
     }
     pthread_mutex_init(&p->mu, NULL);
     pthread_mutex_init(&p->send_mu, NULL);
+    pthread_mutex_init(&p->read_mu, NULL);
     gr_time_cond_init(&p->state_cv);
     p->refs = 1;
     if (pthread_create(&p->thread, NULL, reader_main, p)) {
@@ -419,6 +520,7 @@ gr_peer_unref(gr_peer* p)
     gr_conn_close(p->conn);
     pthread_cond_destroy(&p->state_cv);
     pthread_mutex_destroy(&p->send_mu);
+    pthread_mutex_destroy(&p->read_mu);
     pthread_mutex_destroy(&p->mu);
     gr_free(p->dial_addr);
     gr_free(p);
