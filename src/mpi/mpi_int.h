@@ -86,7 +86,15 @@ struct gr_mpi_rank
     int32_t n_free;
     struct gr__mpi_msg** probed; /* message handle -> mprobed message */
     int32_t n_probed, cap_probed;
-    int detached;         /* no more MPI: its memory is not touched any more */
+    /* Counts read without the lock by the rank's own fast receive (chan.c
+     * channels; changed under the lock, atomically): posted receives,
+     * unexpected messages, incoming channels with an overflow list. */
+    int posted_n, unx_n, ovf_n;
+    /* Set (atomically) while the rank sleeps on cv, so that a sender that
+     * wrote into one of its channels without the lock wakes it. */
+    int sleeping;
+    int detached;         /* no more MPI: its memory is not touched any more
+                             (written under the lock, read atomically) */
     int finalized;        /* detached by MPI_Finalize */
     int inflight;         /* copies into or out of its memory, lock not held */
     gr_rt_thread* thread; /* while attached */
@@ -112,7 +120,87 @@ struct gr_mpi_world
     int nhosts, self_host;
     int* rank_host;
     struct gr__mpi_link* link;
+    /* Same-host channels, [dst * size + src] (NULL until the sender first
+     * uses it; the whole table NULL above GR__MPI_CHAN_MAX_RANKS ranks). */
+    struct gr__mpi_chan** chans;
 };
+
+/* ---- same-host channels (chan.c) ----------------------------------------
+ * One ring per (sender, receiver) of local ranks. The sender alone writes
+ * cells and head (without the lock); the receiver's thread alone reads
+ * cells and moves tail (with or without the lock). The overflow list and
+ * novf are under the world lock (novf is also read atomically by the
+ * sender): once a message of the pair goes the locked way while the ring
+ * holds records, it and every later one go to the overflow list, which
+ * the receiver drains after the ring, so the pair's order holds. */
+#define GR__MPI_CHAN_CELLS 64
+#define GR__MPI_CELL_BYTES 256
+#define GR__MPI_INLINE 1024 /* longest message sent through a ring */
+#define GR__MPI_CHAN_MAX_RANKS 128
+
+/* A cell: a header (seq = its position + 1, stored last by the sender,
+ * then the envelope and the first bytes) or a continuation (a control
+ * word that never holds a current seq, then bytes). */
+struct gr__mpi_cell
+{
+    _Alignas(64) uint64_t seq;
+    union
+    {
+        struct
+        {
+            int32_t tag;
+            int32_t ctx;
+            uint32_t len;
+            uint32_t ncell;
+            uint8_t data[GR__MPI_CELL_BYTES - 24];
+        } h;
+        uint8_t cont[GR__MPI_CELL_BYTES - 8];
+    } u;
+};
+
+struct gr__mpi_chan
+{
+    uint64_t head;      /* sender: next cell to write */
+    uint64_t tail_seen; /* sender: tail when last read */
+    void* raw;          /* the allocation (the struct is aligned in it) */
+    _Alignas(64) uint64_t tail; /* receiver: next cell to read */
+    _Alignas(64) int novf;      /* overflow list in use */
+    struct gr__mpi_msg *ovf_head, *ovf_tail;
+    struct gr__mpi_cell cells[GR__MPI_CHAN_CELLS];
+};
+
+/* A record at the head of a ring (gr__mpi_chan_peek). */
+struct gr__mpi_rec
+{
+    uint64_t pos;
+    int tag, ctx;
+    uint32_t len, ncell;
+};
+
+/* The channel src -> dst, or NULL (not yet used, or none in this world). */
+struct gr__mpi_chan* gr__mpi_chan_get(gr_mpi_world* w, int src, int dst);
+/* The sender's: the channel src -> dst, created if needed; NULL without
+ * channels or memory. */
+struct gr__mpi_chan* gr__mpi_chan_open(gr_mpi_world* w, int src, int dst);
+/* Frees every channel of w (their overflow lists are empty). */
+void gr__mpi_chans_free(gr_mpi_world* w);
+/* The sender's: writes one record (len <= GR__MPI_INLINE); 0 if the ring
+ * has no room. */
+int gr__mpi_chan_push(struct gr__mpi_chan* c,
+                      const void* buf,
+                      size_t len,
+                      int tag,
+                      int ctx);
+/* The sender's: whether the receiver has read every record. */
+int gr__mpi_chan_sender_empty(struct gr__mpi_chan* c);
+/* The receiver's: 1 with *rec if a record is at the head; copies its
+ * first n bytes (at most its length); consumes it. */
+int gr__mpi_chan_peek(struct gr__mpi_chan* c, struct gr__mpi_rec* rec);
+void gr__mpi_chan_read(struct gr__mpi_chan* c,
+                       const struct gr__mpi_rec* rec,
+                       void* dst,
+                       size_t n);
+void gr__mpi_chan_pop(struct gr__mpi_chan* c, const struct gr__mpi_rec* rec);
 
 static inline int
 gr__mpi_is_remote(const gr_mpi_world* w, int rank)
