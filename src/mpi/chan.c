@@ -50,9 +50,8 @@ gr__mpi_chan_open(gr_mpi_world* w, int src, int dst)
     c = (struct gr__mpi_chan*)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
     memset(c, 0, sizeof *c);
     c->raw = raw;
-    __atomic_store_n(&w->chans[(size_t)dst * (size_t)w->size + src],
-                     c,
-                     __ATOMIC_RELEASE);
+    __atomic_store_n(
+      &w->chans[(size_t)dst * (size_t)w->size + src], c, __ATOMIC_RELEASE);
     return c;
 }
 
@@ -142,9 +141,7 @@ gr__mpi_chan_read(struct gr__mpi_chan* c,
         memcpy(d, h->u.h.data, k);
     for (uint32_t i = 1; k < n && i < rec->ncell; i++) {
         size_t m = n - k < CONT_DATA ? n - k : CONT_DATA;
-        memcpy(d + k,
-               c->cells[(rec->pos + i) % GR__MPI_CHAN_CELLS].u.cont,
-               m);
+        memcpy(d + k, c->cells[(rec->pos + i) % GR__MPI_CHAN_CELLS].u.cont, m);
         k += m;
     }
 }

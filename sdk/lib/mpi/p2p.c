@@ -295,7 +295,10 @@ start_recv(req* r,
     int32_t wsrc =
       src == MPI_ANY_SOURCE ? GR_MPI_ANY_SOURCE : gr__peer_world(c, src);
     int32_t wtag = tag == MPI_ANY_TAG ? GR_MPI_ANY_TAG : tag;
-    if (blocking) {
+    /* with schedules pending, a receive blocked in the device could not
+     * move them (one of them may be what the sender waits for): irecv and
+     * the caller's progressing wait instead */
+    if (blocking && !gr__nbc_any_active()) {
         gr_mpi_status ds = { 0 };
         rc = gr_mpi_recv(
           r->x.p, (int32_t)r->x.len, wsrc, wtag, c->ctx + CTX_P2P, &ds);
