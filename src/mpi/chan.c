@@ -96,7 +96,10 @@ gr__mpi_chan_push(struct gr__mpi_chan* c,
         k += m;
     }
     c->head = pos + n;
-    __atomic_store_n(&h->seq, pos + 1, __ATOMIC_RELEASE);
+    /* seq_cst, as the receiver's read of it: with the flag a receiver
+     * sets before it sleeps, one of the two sides sees the other (see
+     * wait_cv in match.c) */
+    __atomic_store_n(&h->seq, pos + 1, __ATOMIC_SEQ_CST);
     return 1;
 }
 
@@ -111,7 +114,7 @@ gr__mpi_chan_peek(struct gr__mpi_chan* c, struct gr__mpi_rec* rec)
 {
     uint64_t pos = __atomic_load_n(&c->tail, __ATOMIC_RELAXED);
     struct gr__mpi_cell* h = &c->cells[pos % GR__MPI_CHAN_CELLS];
-    if (__atomic_load_n(&h->seq, __ATOMIC_ACQUIRE) != pos + 1)
+    if (__atomic_load_n(&h->seq, __ATOMIC_SEQ_CST) != pos + 1)
         return 0;
     rec->pos = pos;
     rec->tag = h->u.h.tag;

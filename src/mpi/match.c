@@ -411,12 +411,11 @@ wait_cv(gr_mpi_rank* r)
         return w->failed ? GR_MPI_EWORLD : 0;
     if (d && gr_time_now_ns() >= d)
         return GR_MPI_EDEADLINE;
-    /* a sender writing into a channel reads sleeping after its record is
-     * visible; this reads the channels after sleeping is: one of the two
-     * sees the other (and a waking sender takes the lock, so its
-     * broadcast cannot come before the wait) */
+    /* a sender writing into a channel reads sleeping after its record
+     * (both seq_cst); this reads the channels after setting sleeping: one
+     * of the two sees the other (and a waking sender takes the lock, so
+     * its broadcast cannot come before the wait) */
     __atomic_store_n(&r->sleeping, 1, __ATOMIC_SEQ_CST);
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (!chans_pending(r)) {
         if (d)
             gr_time_cond_wait_until(&r->cv, &w->mu, d);
@@ -642,8 +641,7 @@ fast_send(gr_mpi_rank* r,
         !gr__mpi_chan_push(c, buf, len, tag, ctx))
         return 0;
     /* see wait_cv */
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&d->sleeping, __ATOMIC_RELAXED)) {
+    if (__atomic_load_n(&d->sleeping, __ATOMIC_SEQ_CST)) {
         pthread_mutex_lock(&w->mu);
         gr__mpi_rank_wake(d);
         pthread_mutex_unlock(&w->mu);

@@ -25,7 +25,7 @@ struct th
     int rank;
     int rc;
     int n;
-    volatile int done;
+    int done; /* atomic */
 };
 
 static gr_mpi_rank*
@@ -100,7 +100,7 @@ flooder(void* p)
             t->rc = gr_mpi_rank_send(r, flood_buf[i], n, 0, i % 3, 5, 0);
         }
     }
-    t->done = 1;
+    __atomic_store_n(&t->done, 1, __ATOMIC_RELEASE);
     for (int i = 0; i < nreq && t->rc == 0; i++)
         t->rc = gr_mpi_rank_wait(r, reqs[i], NULL);
     gr_mpi_rank_detach(r);
@@ -119,7 +119,8 @@ flood_order(uint64_t spin_ns)
     gr_mpi_rank* r0 = attach(w, 0);
     /* let the ring fill and the overflow list grow first (the sender only
      * blocks on its synchronous sends' wait at the end) */
-    for (int k = 0; k < 2000 && !t.done; k++) {
+    for (int k = 0; k < 2000 && !__atomic_load_n(&t.done, __ATOMIC_ACQUIRE);
+         k++) {
         struct timespec ts = { 0, 1000 * 1000 };
         nanosleep(&ts, NULL);
     }
@@ -278,7 +279,7 @@ sync_into_overflow(void* p)
     int32_t req;
     if (t->rc == 0) /* queued behind it, in the overflow list */
         t->rc = gr_mpi_rank_isend(r, big, sizeof big, 0, 0, 0, 1, &req);
-    t->done = 1;
+    __atomic_store_n(&t->done, 1, __ATOMIC_RELEASE);
     if (t->rc == 0)
         t->rc = gr_mpi_rank_wait(r, req, NULL);
     gr_mpi_rank_detach(r);
@@ -297,7 +298,7 @@ test_detach_fails_overflow_send(void** state)
     struct th t = { w, 1, 0, 0, 0 };
     pthread_t id;
     pthread_create(&id, NULL, sync_into_overflow, &t);
-    while (!t.done) {
+    while (!__atomic_load_n(&t.done, __ATOMIC_ACQUIRE)) {
         struct timespec ts = { 0, 1000 * 1000 };
         nanosleep(&ts, NULL);
     }
