@@ -29,15 +29,6 @@ _Static_assert(1 + (GR__MPI_INLINE - HEAD_DATA + CONT_DATA - 1) / CONT_DATA <=
                "an inline record fits the ring twice");
 
 struct gr__mpi_chan*
-gr__mpi_chan_get(gr_mpi_world* w, int src, int dst)
-{
-    if (!w->chans)
-        return NULL;
-    return __atomic_load_n(&w->chans[(size_t)dst * (size_t)w->size + src],
-                           __ATOMIC_ACQUIRE);
-}
-
-struct gr__mpi_chan*
 gr__mpi_chan_open(gr_mpi_world* w, int src, int dst)
 {
     struct gr__mpi_chan* c = gr__mpi_chan_get(w, src, dst);
@@ -107,26 +98,6 @@ int
 gr__mpi_chan_sender_empty(struct gr__mpi_chan* c)
 {
     return c->head == __atomic_load_n(&c->tail, __ATOMIC_ACQUIRE);
-}
-
-int
-gr__mpi_chan_peek(struct gr__mpi_chan* c, struct gr__mpi_rec* rec)
-{
-    uint64_t pos = __atomic_load_n(&c->tail, __ATOMIC_RELAXED);
-    struct gr__mpi_cell* h = &c->cells[pos % GR__MPI_CHAN_CELLS];
-    if (__atomic_load_n(&h->seq, __ATOMIC_SEQ_CST) != pos + 1)
-        return 0;
-    rec->pos = pos;
-    rec->tag = h->u.h.tag;
-    rec->ctx = h->u.h.ctx;
-    rec->len = h->u.h.len;
-    /* the sender wrote these; a bad count would be a bug of ours, but
-     * the copy below stays inside the ring whatever it says */
-    rec->ncell = h->u.h.ncell;
-    if (rec->ncell < 1 || rec->ncell > GR__MPI_CHAN_CELLS / 2 ||
-        rec->len > GR__MPI_INLINE)
-        rec->ncell = 1, rec->len = 0;
-    return 1;
 }
 
 void

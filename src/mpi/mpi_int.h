@@ -177,8 +177,6 @@ struct gr__mpi_rec
     uint32_t len, ncell;
 };
 
-/* The channel src -> dst, or NULL (not yet used, or none in this world). */
-struct gr__mpi_chan* gr__mpi_chan_get(gr_mpi_world* w, int src, int dst);
 /* The sender's: the channel src -> dst, created if needed; NULL without
  * channels or memory. */
 struct gr__mpi_chan* gr__mpi_chan_open(gr_mpi_world* w, int src, int dst);
@@ -193,14 +191,44 @@ int gr__mpi_chan_push(struct gr__mpi_chan* c,
                       int ctx);
 /* The sender's: whether the receiver has read every record. */
 int gr__mpi_chan_sender_empty(struct gr__mpi_chan* c);
-/* The receiver's: 1 with *rec if a record is at the head; copies its
- * first n bytes (at most its length); consumes it. */
-int gr__mpi_chan_peek(struct gr__mpi_chan* c, struct gr__mpi_rec* rec);
+/* The receiver's: copies the first n bytes of rec (at most its length);
+ * consumes it. (gr__mpi_chan_peek, below, finds it.) */
 void gr__mpi_chan_read(struct gr__mpi_chan* c,
                        const struct gr__mpi_rec* rec,
                        void* dst,
                        size_t n);
 void gr__mpi_chan_pop(struct gr__mpi_chan* c, const struct gr__mpi_rec* rec);
+
+/* The channel src -> dst, or NULL (not yet used, or none in this world). */
+static inline struct gr__mpi_chan*
+gr__mpi_chan_get(gr_mpi_world* w, int src, int dst)
+{
+    if (!w->chans)
+        return NULL;
+    return __atomic_load_n(&w->chans[(size_t)dst * (size_t)w->size + src],
+                           __ATOMIC_ACQUIRE);
+}
+
+/* The receiver's: 1 with *rec if a record is at the head of c. */
+static inline int
+gr__mpi_chan_peek(struct gr__mpi_chan* c, struct gr__mpi_rec* rec)
+{
+    uint64_t pos = __atomic_load_n(&c->tail, __ATOMIC_RELAXED);
+    struct gr__mpi_cell* h = &c->cells[pos % GR__MPI_CHAN_CELLS];
+    if (__atomic_load_n(&h->seq, __ATOMIC_SEQ_CST) != pos + 1)
+        return 0;
+    rec->pos = pos;
+    rec->tag = h->u.h.tag;
+    rec->ctx = h->u.h.ctx;
+    rec->len = h->u.h.len;
+    /* the sender wrote these; a bad count would be a bug of ours, but
+     * gr__mpi_chan_read stays inside the ring whatever it says */
+    rec->ncell = h->u.h.ncell;
+    if (rec->ncell < 1 || rec->ncell > GR__MPI_CHAN_CELLS / 2 ||
+        rec->len > GR__MPI_INLINE)
+        rec->ncell = 1, rec->len = 0;
+    return 1;
+}
 
 static inline int
 gr__mpi_is_remote(const gr_mpi_world* w, int rank)
