@@ -386,8 +386,10 @@ spin_for_wake(gr_mpi_rank* r, uint64_t deadline)
         }
         /* the peer may be waiting for this core: let it run */
         sched_yield();
-        if (gr_time_now_ns() >= end)
+        if (gr_time_now_ns() >= end) {
+            r->polled = 1;
             break;
+        }
     }
     pthread_mutex_lock(&w->mu);
     /* a wake between the last poll and the lock is seen here: broadcasts
@@ -407,7 +409,7 @@ wait_cv(gr_mpi_rank* r)
     if (drain(r))
         return w->failed ? GR_MPI_EWORLD : 0;
     uint64_t d = gr_rt_deadline();
-    if (w->spin_ns && spin_for_wake(r, d))
+    if (w->spin_ns && !r->polled && spin_for_wake(r, d))
         return w->failed ? GR_MPI_EWORLD : 0;
     if (d && gr_time_now_ns() >= d)
         return GR_MPI_EDEADLINE;
@@ -580,7 +582,7 @@ static int
 finish_unlock(gr_mpi_rank* r, struct gr__mpi_req* q, gr_mpi_status* st)
 {
     gr_mpi_world* w = r->w;
-    if (q->state != REQ_DONE && w->spin_ns && !w->failed) {
+    if (q->state != REQ_DONE && w->spin_ns && !r->polled && !w->failed) {
         unsigned seen = __atomic_load_n(&r->wakes, __ATOMIC_RELAXED);
         uint64_t d = gr_rt_deadline();
         uint64_t end = gr_time_now_ns() + w->spin_ns;
@@ -606,8 +608,10 @@ finish_unlock(gr_mpi_rank* r, struct gr__mpi_req* q, gr_mpi_status* st)
                 continue;
             }
             sched_yield();
-            if (gr_time_now_ns() >= end)
+            if (gr_time_now_ns() >= end) {
+                r->polled = 1;
                 break;
+            }
         }
         pthread_mutex_lock(&w->mu);
     }
@@ -663,6 +667,7 @@ gr_mpi_rank_send(gr_mpi_rank* r,
         return rc;
     if (fast_send(r, buf, len, dest, tag, ctx, mode))
         return 0;
+    r->polled = 0;
     struct gr__mpi_req* q = NULL;
     pthread_mutex_lock(&r->w->mu);
     rc = start_send(r, buf, len, dest, tag, ctx, mode, &q);
@@ -835,7 +840,8 @@ chans_pending(gr_mpi_rank* r)
 
 /* A blocking receive without the lock: when r has no receive posted and
  * nothing unexpected (so no older message or receive can come first), a
- * matching record at the head of a channel is copied straight into buf.
+ * matching record at the head of a channel is copied straight into buf
+ * (for buffers of at most GR__MPI_INLINE bytes).
  * Polls like spin_for_wake; 1 when received (*rc its result), 0 when the
  * locked way must decide. */
 static int
@@ -849,8 +855,10 @@ fast_recv(gr_mpi_rank* r,
           int* rc)
 {
     gr_mpi_world* w = r->w;
-    if (!w->chans || src == GR_MPI_PROC_NULL || r->detached ||
-        (src >= 0 && gr__mpi_is_remote(w, src)) ||
+    /* a receive that could take a longer message is posted instead, so
+     * that such a message is copied once, by its sender */
+    if (cap > GR__MPI_INLINE || !w->chans || src == GR_MPI_PROC_NULL ||
+        r->detached || (src >= 0 && gr__mpi_is_remote(w, src)) ||
         __atomic_load_n(&r->posted_n, __ATOMIC_ACQUIRE))
         return 0;
     int lo = src >= 0 ? src : 0, hi = src >= 0 ? src + 1 : w->size;
@@ -897,8 +905,10 @@ fast_recv(gr_mpi_rank* r,
             if (d && end > d)
                 end = d;
         }
-        if (now >= end)
+        if (now >= end) {
+            r->polled = 1;
             return 0;
+        }
         sched_yield();
     }
 }
@@ -969,6 +979,7 @@ gr_mpi_rank_recv(gr_mpi_rank* r,
     int rc = check_recv(r, src, tag);
     if (rc < 0)
         return rc;
+    r->polled = 0;
     if (fast_recv(r, buf, len, src, tag, ctx, st, &rc))
         return rc;
     struct gr__mpi_req* q = NULL;
@@ -1006,6 +1017,7 @@ gr_mpi_rank_irecv(gr_mpi_rank* r,
 int
 gr_mpi_rank_wait(gr_mpi_rank* r, int32_t req, gr_mpi_status* st)
 {
+    r->polled = 0;
     pthread_mutex_lock(&r->w->mu);
     struct gr__mpi_req* q = req_get(r, req);
     if (q)
@@ -1079,6 +1091,7 @@ gr_mpi_rank_waitany(gr_mpi_rank* r,
     if (n < 0)
         return GR_MPI_ERR_ARG;
     int result = 0, rc;
+    r->polled = 0;
     pthread_mutex_lock(&r->w->mu);
     while ((rc = any_pass(r, reqs, n, index, st, &result)) == 0)
         if ((rc = wait_cv(r)) < 0)
@@ -1145,6 +1158,7 @@ probe_locked(gr_mpi_rank* r,
              int blocking,
              struct gr__mpi_msg** m)
 {
+    r->polled = 0;
     for (;;) {
         drain(r);
         if (r->w->failed)

@@ -93,6 +93,10 @@ struct gr_mpi_rank
     /* Set (atomically) while the rank sleeps on cv, so that a sender that
      * wrote into one of its channels without the lock wakes it. */
     int sleeping;
+    /* The rank's current blocking call has polled for its whole spin time
+     * without an answer: it sleeps at once from then on (its own thread
+     * only; cleared when a blocking call starts). */
+    int polled;
     int detached;         /* no more MPI: its memory is not touched any more
                              (written under the lock, read atomically) */
     int finalized;        /* detached by MPI_Finalize */

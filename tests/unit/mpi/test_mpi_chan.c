@@ -135,8 +135,10 @@ flood_order(uint64_t spin_ns)
                 int i = next[tag];
                 gr_mpi_status st;
                 int src = i % 2 ? 1 : GR_MPI_ANY_SOURCE;
+                /* a small buffer takes records without the lock */
+                size_t cap = flood_len(i) <= 1024 ? 1024 : sizeof buf;
                 assert_int_equal(
-                  gr_mpi_rank_recv(r0, buf, sizeof buf, src, tag, 5, &st), 0);
+                  gr_mpi_rank_recv(r0, buf, cap, src, tag, 5, &st), 0);
                 assert_int_equal(st.source, 1);
                 assert_int_equal(st.tag, tag);
                 assert_int_equal(st.bytes, (int64_t)flood_len(i));
@@ -185,8 +187,9 @@ test_mixed_order(void** state)
     for (int i = 0; i < 6; i++) {
         gr_mpi_status st;
         int src = i % 2 ? GR_MPI_ANY_SOURCE : 1;
+        size_t cap = lens[i] <= 1024 ? 1024 : sizeof b;
         assert_int_equal(
-          gr_mpi_rank_recv(r0, b, sizeof b, src, GR_MPI_ANY_TAG, 1, &st), 0);
+          gr_mpi_rank_recv(r0, b, cap, src, GR_MPI_ANY_TAG, 1, &st), 0);
         assert_int_equal(st.tag, i);
         assert_int_equal(st.bytes, (int64_t)lens[i]);
         check(b, lens[i], i);
