@@ -339,6 +339,16 @@ gr__mpi_rank_free_all(gr_mpi_rank* r)
 
 /* ---- waiting ------------------------------------------------------------ */
 
+/* A blocking call starts: it may poll again (see polled). Written only
+ * when set, since any write near the fields senders read would cost them
+ * a cache miss per message. */
+static inline void
+poll_reset(gr_mpi_rank* r)
+{
+    if (r->polled)
+        r->polled = 0;
+}
+
 static int drain(gr_mpi_rank* r);
 static int chans_pending(gr_mpi_rank* r);
 
@@ -667,7 +677,7 @@ gr_mpi_rank_send(gr_mpi_rank* r,
         return rc;
     if (fast_send(r, buf, len, dest, tag, ctx, mode))
         return 0;
-    r->polled = 0;
+    poll_reset(r);
     struct gr__mpi_req* q = NULL;
     pthread_mutex_lock(&r->w->mu);
     rc = start_send(r, buf, len, dest, tag, ctx, mode, &q);
@@ -979,7 +989,7 @@ gr_mpi_rank_recv(gr_mpi_rank* r,
     int rc = check_recv(r, src, tag);
     if (rc < 0)
         return rc;
-    r->polled = 0;
+    poll_reset(r);
     if (fast_recv(r, buf, len, src, tag, ctx, st, &rc))
         return rc;
     struct gr__mpi_req* q = NULL;
@@ -1017,7 +1027,7 @@ gr_mpi_rank_irecv(gr_mpi_rank* r,
 int
 gr_mpi_rank_wait(gr_mpi_rank* r, int32_t req, gr_mpi_status* st)
 {
-    r->polled = 0;
+    poll_reset(r);
     pthread_mutex_lock(&r->w->mu);
     struct gr__mpi_req* q = req_get(r, req);
     if (q)
@@ -1091,7 +1101,7 @@ gr_mpi_rank_waitany(gr_mpi_rank* r,
     if (n < 0)
         return GR_MPI_ERR_ARG;
     int result = 0, rc;
-    r->polled = 0;
+    poll_reset(r);
     pthread_mutex_lock(&r->w->mu);
     while ((rc = any_pass(r, reqs, n, index, st, &result)) == 0)
         if ((rc = wait_cv(r)) < 0)
@@ -1158,7 +1168,7 @@ probe_locked(gr_mpi_rank* r,
              int blocking,
              struct gr__mpi_msg** m)
 {
-    r->polled = 0;
+    poll_reset(r);
     for (;;) {
         drain(r);
         if (r->w->failed)

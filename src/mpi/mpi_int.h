@@ -90,15 +90,20 @@ struct gr_mpi_rank
      * channels; changed under the lock, atomically): posted receives,
      * unexpected messages, incoming channels with an overflow list. */
     int posted_n, unx_n, ovf_n;
-    /* Set (atomically) while the rank sleeps on cv, so that a sender that
-     * wrote into one of its channels without the lock wakes it. */
-    int sleeping;
     /* The rank's current blocking call has polled for its whole spin time
      * without an answer: it sleeps at once from then on (its own thread
      * only; cleared when a blocking call starts). */
     int polled;
-    int detached;         /* no more MPI: its memory is not touched any more
-                             (written under the lock, read atomically) */
+    /* Read by every lock-free send to this rank, written rarely: alone
+     * on their cache line (the padding), so that the owner's and its
+     * neighbours' writes do not take the line from the senders. */
+    char pad_a[64];
+    /* Set (atomically) while the rank sleeps on cv, so that a sender that
+     * wrote into one of its channels without the lock wakes it. */
+    int sleeping;
+    int detached; /* no more MPI: its memory is not touched any more
+                     (written under the lock, read atomically) */
+    char pad_b[64];
     int finalized;        /* detached by MPI_Finalize */
     int inflight;         /* copies into or out of its memory, lock not held */
     gr_rt_thread* thread; /* while attached */
