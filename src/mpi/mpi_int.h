@@ -113,6 +113,9 @@ struct gr_mpi_rank
 struct gr_mpi_world
 {
     pthread_mutex_t mu;
+    /* the lock's writes stay off the line of the fields below, which
+     * lock-free sends and receives read */
+    char pad_[64];
     int size;
     size_t eager_limit;
     uint64_t spin_ns; /* how long a blocked rank polls before sleeping */
