@@ -109,7 +109,8 @@ struct gr_mpi_rank
     gr_rt_thread* thread; /* while attached */
 };
 
-/* Everything under mu. */
+/* Under mu, except that lock-free paths read failed (atomically) and the
+ * channels (see chan.c). */
 struct gr_mpi_world
 {
     pthread_mutex_t mu;
