@@ -618,7 +618,13 @@ finish_unlock(gr_mpi_rank* r, struct gr__mpi_req* q, gr_mpi_status* st)
                 continue;
             }
             sched_yield();
-            if (gr_time_now_ns() >= end) {
+            /* a matched request whose copy is running ends soon: keep
+             * polling for it (up to the deadline), a wake-up would only
+             * add to the copy's time */
+            uint64_t now = gr_time_now_ns();
+            if (now >= end &&
+                (__atomic_load_n(&q->state, __ATOMIC_ACQUIRE) != REQ_ACTIVE ||
+                 (d && now >= d))) {
                 r->polled = 1;
                 break;
             }
