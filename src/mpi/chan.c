@@ -125,3 +125,16 @@ gr__mpi_chan_pop(struct gr__mpi_chan* c, const struct gr__mpi_rec* rec)
 {
     __atomic_store_n(&c->tail, rec->pos + rec->ncell, __ATOMIC_RELEASE);
 }
+
+int
+gr__mpi_chan_sender_may_match(struct gr__mpi_chan* c, int tag, int ctx)
+{
+    uint64_t pos = __atomic_load_n(&c->tail, __ATOMIC_ACQUIRE);
+    while (pos < c->head) {
+        const struct gr__mpi_cell* h = &c->cells[pos % GR__MPI_CHAN_CELLS];
+        if (h->u.h.ctx == ctx && (tag == GR_MPI_ANY_TAG || h->u.h.tag == tag))
+            return 1;
+        pos += h->u.h.ncell ? h->u.h.ncell : 1;
+    }
+    return 0;
+}

@@ -491,12 +491,21 @@ start_send(gr_mpi_rank* r,
     if (gr__mpi_is_remote(w, dest))
         return gr__mpi_remote_send(r, q, buf, len, dest, tag, ctx, mode);
     /* records of this pair still in its ring come first: queue behind
-     * them, for the receiver to match */
+     * them, for the receiver to match, unless the receive this message
+     * matches can take none of them (it is the first posted receive this
+     * message matches, so it takes this one in any order) */
     struct gr__mpi_chan* c =
       w->chans ? gr__mpi_chan_get(w, r->index, dest) : NULL;
     if (c && !c->novf && gr__mpi_chan_sender_empty(c))
         c = NULL;
-    struct gr__mpi_req* rq = c ? NULL : posted_find(d, r->index, tag, ctx);
+    struct gr__mpi_req* rq =
+      c && c->novf ? NULL : posted_find(d, r->index, tag, ctx);
+    if (c && rq) {
+        if (gr__mpi_chan_sender_may_match(c, rq->tag, rq->ctx))
+            rq = NULL;
+        else
+            c = NULL;
+    }
     if (rq) {
         /* one copy, straight into the posted buffer (without the lock
          * unless it is small) */

@@ -202,6 +202,10 @@ int gr__mpi_chan_push(struct gr__mpi_chan* c,
                       size_t len,
                       int tag,
                       int ctx);
+/* The sender's, under the world lock while its receiver has a receive
+ * posted (so the receiver reads no record meanwhile): whether a record
+ * not yet read has this context and a tag that tag (or ANY) matches. */
+int gr__mpi_chan_sender_may_match(struct gr__mpi_chan* c, int tag, int ctx);
 /* The sender's: whether the receiver has read every record. */
 int gr__mpi_chan_sender_empty(struct gr__mpi_chan* c);
 /* The receiver's: copies the first n bytes of rec (at most its length);
