@@ -218,6 +218,28 @@ test_mixed_order(void** state)
     assert_int_equal(gr_mpi_rank_test(r0, req, &st), 1);
     assert_int_equal(gr_mpi_rank_mrecv(r0, b, 8, m, &st), 0);
     check(b, 8, 9);
+    /* a long send finds its receive posted while a record of the pair is
+     * still in the ring: straight into that receive when the record
+     * cannot match it (tag 7 vs 8), else behind the record (any tag) */
+    fill(a, 3000, 5);
+    assert_int_equal(gr_mpi_rank_irecv(r0, b, sizeof b, 1, 8, 1, &req), 0);
+    assert_int_equal(gr_mpi_rank_send(r1, a, 8, 0, 7, 1, 0), 0);
+    assert_int_equal(gr_mpi_rank_send(r1, a, 3000, 0, 8, 1, 0), 0);
+    assert_int_equal(gr_mpi_rank_wait(r0, req, &st), 0);
+    assert_int_equal(st.bytes, 3000);
+    check(b, 3000, 5);
+    assert_int_equal(gr_mpi_rank_recv(r0, b, 8, 1, 7, 1, &st), 0);
+    assert_int_equal(st.bytes, 8);
+    assert_int_equal(
+      gr_mpi_rank_irecv(r0, b, sizeof b, 1, GR_MPI_ANY_TAG, 1, &req), 0);
+    assert_int_equal(gr_mpi_rank_send(r1, a, 8, 0, 9, 1, 0), 0);
+    assert_int_equal(gr_mpi_rank_send(r1, a, 3000, 0, 9, 1, 0), 0);
+    assert_int_equal(gr_mpi_rank_wait(r0, req, &st), 0);
+    assert_int_equal(st.bytes, 8); /* the older message first */
+    assert_int_equal(
+      gr_mpi_rank_recv(r0, b, sizeof b, 1, GR_MPI_ANY_TAG, 1, &st), 0);
+    assert_int_equal(st.bytes, 3000);
+    check(b, 3000, 5);
     gr_mpi_rank_detach(r1);
     gr_mpi_rank_detach(r0);
     gr_mpi_world_destroy(w);
