@@ -52,7 +52,8 @@ bench_mpi: $CPUS CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); $ROUNDS ro
   granary: $G mpirun -np N $(basename "$WASM") (granary-mpicc: $("${GRANARY_CLANG:-clang-14}" --version 2>/dev/null | head -1 || echo clang) -O2 -> wasm32-wasi,
            then wasm2c + the host C compiler at -O2; ranks are threads of one process,
            each bound to its own CPU when N <= $CPUS; blocked ranks poll ${GRANARY_MPI_SPIN_US:-50} us before
-           sleeping, with sched_yield only when N > $CPUS)
+           sleeping, with sched_yield only when N > $CPUS; messages of at most 1 KiB go
+           through a lock-free ring per rank pair, larger ones are matched under a lock)
   openmpi: $MPIRUN $(ompi_args 2) $(basename "$NATIVE") ($("$MPIRUN" --version 2>/dev/null | head -1);
            $MPICC = $("$MPICC" --version 2>/dev/null | head -1) -O2; shared memory (vader, single
            copy: $(ompi_info --param btl vader --level 9 2>/dev/null |

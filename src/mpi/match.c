@@ -6,7 +6,10 @@
  * early message goes to a host buffer; a large (or synchronous) early
  * message waits in the queue and the receiver copies from the sender's
  * memory. Copies run without the world lock; `inflight` keeps the memory
- * they touch attached until they end. */
+ * they touch attached until they end. Small messages between local ranks
+ * go through the pair's lock-free channel (chan.c) instead: the sender
+ * writes a record, the receiver's own thread matches it (a blocking
+ * receive with nothing else posted takes it without the lock). */
 #include <sched.h>
 #include <string.h>
 
@@ -107,6 +110,7 @@ post_append(gr_mpi_rank* r, struct gr__mpi_req* q)
         r->posted_head = q;
     r->posted_tail = q;
     q->queued = 1;
+    __atomic_add_fetch(&r->posted_n, 1, __ATOMIC_RELEASE);
 }
 
 static void
@@ -122,6 +126,7 @@ post_remove(gr_mpi_rank* r, struct gr__mpi_req* q)
         r->posted_tail = q->prev;
     q->prev = q->next = NULL;
     q->queued = 0;
+    __atomic_sub_fetch(&r->posted_n, 1, __ATOMIC_RELEASE);
 }
 
 static void
@@ -134,6 +139,7 @@ unx_append(gr_mpi_rank* r, struct gr__mpi_msg* m)
     else
         r->unx_head = m;
     r->unx_tail = m;
+    __atomic_add_fetch(&r->unx_n, 1, __ATOMIC_RELEASE);
 }
 
 static void
@@ -148,6 +154,7 @@ unx_remove(gr_mpi_rank* r, struct gr__mpi_msg* m)
     else
         r->unx_tail = m->prev;
     m->prev = m->next = NULL;
+    __atomic_sub_fetch(&r->unx_n, 1, __ATOMIC_RELEASE);
 }
 
 static int
@@ -165,6 +172,56 @@ unx_find(gr_mpi_rank* r, int src, int tag, int ctx)
         if (matches(src, tag, ctx, m->src, m->tag, m->ctx))
             return m;
     return NULL;
+}
+
+static struct gr__mpi_req*
+posted_find(gr_mpi_rank* d, int src, int tag, int ctx)
+{
+    struct gr__mpi_req* rq = d->posted_head;
+    while (rq && !matches(rq->src, rq->tag, rq->ctx, src, tag, ctx))
+        rq = rq->next;
+    return rq;
+}
+
+/* A channel's overflow list (lock held); d is its receiver. */
+static void
+ovf_append(gr_mpi_rank* d, struct gr__mpi_chan* c, struct gr__mpi_msg* m)
+{
+    m->next = NULL;
+    m->prev = c->ovf_tail;
+    if (c->ovf_tail)
+        c->ovf_tail->next = m;
+    else
+        c->ovf_head = m;
+    c->ovf_tail = m;
+    if (!c->novf) {
+        __atomic_store_n(&c->novf, 1, __ATOMIC_RELEASE);
+        __atomic_add_fetch(&d->ovf_n, 1, __ATOMIC_RELEASE);
+    }
+}
+
+static void
+ovf_remove(struct gr__mpi_chan* c, struct gr__mpi_msg* m)
+{
+    if (m->prev)
+        m->prev->next = m->next;
+    else
+        c->ovf_head = m->next;
+    if (m->next)
+        m->next->prev = m->prev;
+    else
+        c->ovf_tail = m->prev;
+    m->prev = m->next = NULL;
+}
+
+/* The overflow list is empty again: the sender may use the ring. */
+static void
+ovf_close(gr_mpi_rank* d, struct gr__mpi_chan* c)
+{
+    if (c->novf && !c->ovf_head) {
+        __atomic_store_n(&c->novf, 0, __ATOMIC_RELEASE);
+        __atomic_sub_fetch(&d->ovf_n, 1, __ATOMIC_RELEASE);
+    }
 }
 
 static void
@@ -212,6 +269,17 @@ gr__mpi_rank_drop(gr_mpi_rank* r)
             r->probed[i] = NULL;
         }
     }
+    for (int i = 0; w->chans && i < w->size; i++) {
+        struct gr__mpi_chan* c = gr__mpi_chan_get(w, i, r->index);
+        while (c && c->ovf_head) {
+            struct gr__mpi_msg* m = c->ovf_head;
+            ovf_remove(c, m);
+            fail_sender(w, m);
+            msg_free(m);
+        }
+        if (c)
+            ovf_close(r, c);
+    }
     gr__mpi_remote_rank_drop(r);
     /* r's own rendezvous sends still waiting in other ranks' queues point
      * into r's memory: take them back. */
@@ -219,6 +287,19 @@ gr__mpi_rank_drop(gr_mpi_rank* r)
         gr_mpi_rank* y = &w->ranks[i];
         if (y == r)
             continue;
+        struct gr__mpi_chan* c =
+          w->chans ? gr__mpi_chan_get(w, r->index, i) : NULL;
+        for (struct gr__mpi_msg *m = c ? c->ovf_head : NULL, *next; m;
+             m = next) {
+            next = m->next;
+            if (!m->eager) {
+                ovf_remove(c, m);
+                m->sreq->msg = NULL;
+                msg_free(m);
+            }
+        }
+        if (c)
+            ovf_close(y, c);
         for (struct gr__mpi_msg *m = y->unx_head, *next; m; m = next) {
             next = m->next;
             if (!m->eager && !m->remote && m->src == r->index) {
@@ -258,6 +339,19 @@ gr__mpi_rank_free_all(gr_mpi_rank* r)
 
 /* ---- waiting ------------------------------------------------------------ */
 
+/* A blocking call starts: it may poll again (see polled). Written only
+ * when set, since any write near the fields senders read would cost them
+ * a cache miss per message. */
+static inline void
+poll_reset(gr_mpi_rank* r)
+{
+    if (r->polled)
+        r->polled = 0;
+}
+
+static int drain(gr_mpi_rank* r);
+static int chans_pending(gr_mpi_rank* r);
+
 void
 gr__mpi_rank_wake(gr_mpi_rank* r)
 {
@@ -292,7 +386,8 @@ spin_for_wake(gr_mpi_rank* r, uint64_t deadline)
     for (unsigned i = 1;; i++) {
         if (w->link) /* messages from other hosts: read them here */
             gr__mpi_link_poll(w);
-        if (__atomic_load_n(&r->wakes, __ATOMIC_ACQUIRE) != seen) {
+        if (__atomic_load_n(&r->wakes, __ATOMIC_ACQUIRE) != seen ||
+            chans_pending(r)) {
             woke = 1;
             break;
         }
@@ -302,8 +397,10 @@ spin_for_wake(gr_mpi_rank* r, uint64_t deadline)
         }
         /* the peer may be waiting for this core: let it run */
         sched_yield();
-        if (gr_time_now_ns() >= end)
+        if (gr_time_now_ns() >= end) {
+            r->polled = 1;
             break;
+        }
     }
     pthread_mutex_lock(&w->mu);
     /* a wake between the last poll and the lock is seen here: broadcasts
@@ -311,26 +408,36 @@ spin_for_wake(gr_mpi_rank* r, uint64_t deadline)
     return woke || __atomic_load_n(&r->wakes, __ATOMIC_RELAXED) != seen;
 }
 
-/* One wait on r's condition (lock held): 0 after a wake-up, or
- * GR_MPI_EWORLD / GR_MPI_EDEADLINE. Spins first (see spin_for_wake). */
+/* One wait on r's condition (lock held): 0 after a wake-up (or after
+ * moving what r's channels held into its queues), or GR_MPI_EWORLD /
+ * GR_MPI_EDEADLINE. Spins first (see spin_for_wake). */
 static int
 wait_cv(gr_mpi_rank* r)
 {
     gr_mpi_world* w = r->w;
     if (w->failed)
         return GR_MPI_EWORLD;
-    uint64_t d = gr_rt_deadline();
-    if (w->spin_ns && spin_for_wake(r, d))
+    if (drain(r))
         return w->failed ? GR_MPI_EWORLD : 0;
+    uint64_t d = gr_rt_deadline();
+    if (w->spin_ns && !r->polled && spin_for_wake(r, d))
+        return w->failed ? GR_MPI_EWORLD : 0;
+    if (d && gr_time_now_ns() >= d)
+        return GR_MPI_EDEADLINE;
     if (w->link) /* the reader threads take over while r sleeps */
         gr__mpi_link_idle(w);
-    if (d) {
-        if (gr_time_now_ns() >= d)
-            return GR_MPI_EDEADLINE;
-        gr_time_cond_wait_until(&r->cv, &w->mu, d);
-    } else {
-        pthread_cond_wait(&r->cv, &w->mu);
+    /* a sender writing into a channel reads sleeping after its record
+     * (both seq_cst); this reads the channels after setting sleeping: one
+     * of the two sees the other (and a waking sender takes the lock, so
+     * its broadcast cannot come before the wait) */
+    __atomic_store_n(&r->sleeping, 1, __ATOMIC_SEQ_CST);
+    if (!chans_pending(r)) {
+        if (d)
+            gr_time_cond_wait_until(&r->cv, &w->mu, d);
+        else
+            pthread_cond_wait(&r->cv, &w->mu);
     }
+    __atomic_store_n(&r->sleeping, 0, __ATOMIC_RELAXED);
     return w->failed ? GR_MPI_EWORLD : 0;
 }
 
@@ -386,9 +493,22 @@ start_send(gr_mpi_rank* r,
     }
     if (gr__mpi_is_remote(w, dest))
         return gr__mpi_remote_send(r, q, buf, len, dest, tag, ctx, mode);
-    struct gr__mpi_req* rq = d->posted_head;
-    while (rq && !matches(rq->src, rq->tag, rq->ctx, r->index, tag, ctx))
-        rq = rq->next;
+    /* records of this pair still in its ring come first: queue behind
+     * them, for the receiver to match, unless the receive this message
+     * matches can take none of them (it is the first posted receive this
+     * message matches, so it takes this one in any order) */
+    struct gr__mpi_chan* c =
+      w->chans ? gr__mpi_chan_get(w, r->index, dest) : NULL;
+    if (c && !c->novf && gr__mpi_chan_sender_empty(c))
+        c = NULL;
+    struct gr__mpi_req* rq =
+      c && c->novf ? NULL : posted_find(d, r->index, tag, ctx);
+    if (c && rq) {
+        if (gr__mpi_chan_sender_may_match(c, rq->tag, rq->ctx))
+            rq = NULL;
+        else
+            c = NULL;
+    }
     if (rq) {
         /* one copy, straight into the posted buffer (without the lock
          * unless it is small) */
@@ -436,7 +556,10 @@ start_send(gr_mpi_rank* r,
         m->sreq = q;
         q->msg = m;
     }
-    unx_append(d, m);
+    if (c)
+        ovf_append(d, c, m);
+    else
+        unx_append(d, m);
     gr__mpi_rank_wake(d);
     return 0;
 nomem:
@@ -481,7 +604,7 @@ static int
 finish_unlock(gr_mpi_rank* r, struct gr__mpi_req* q, gr_mpi_status* st)
 {
     gr_mpi_world* w = r->w;
-    if (q->state != REQ_DONE && w->spin_ns && !w->failed) {
+    if (q->state != REQ_DONE && w->spin_ns && !r->polled && !w->failed) {
         unsigned seen = __atomic_load_n(&r->wakes, __ATOMIC_RELAXED);
         uint64_t d = gr_rt_deadline();
         uint64_t end = gr_time_now_ns() + w->spin_ns;
@@ -498,23 +621,65 @@ finish_unlock(gr_mpi_rank* r, struct gr__mpi_req* q, gr_mpi_status* st)
                 req_free(r, q);
                 return result;
             }
-            /* anything else (a failure, another request): the locked
-             * path decides */
-            if (__atomic_load_n(&r->wakes, __ATOMIC_ACQUIRE) != seen)
+            /* anything else (a failure, another request, a record in a
+             * channel): the locked path decides */
+            if (__atomic_load_n(&r->wakes, __ATOMIC_ACQUIRE) != seen ||
+                chans_pending(r))
                 break;
             if (i < w->spin_pauses) {
                 cpu_relax();
                 continue;
             }
             sched_yield();
-            if (gr_time_now_ns() >= end)
+            /* a matched request whose copy is running ends soon: keep
+             * polling for it (up to the deadline), a wake-up would only
+             * add to the copy's time */
+            uint64_t now = gr_time_now_ns();
+            if (now >= end &&
+                (__atomic_load_n(&q->state, __ATOMIC_ACQUIRE) != REQ_ACTIVE ||
+                 (d && now >= d))) {
+                r->polled = 1;
                 break;
+            }
         }
         pthread_mutex_lock(&w->mu);
     }
     int rc = finish(r, q, st);
     pthread_mutex_unlock(&w->mu);
     return rc;
+}
+
+/* A small send to a local rank through the pair's channel, without the
+ * lock: 1 if sent, 0 if it must go the locked way (a synchronous or long
+ * message, no room, the overflow list in use, a rank gone, a failure). */
+static int
+fast_send(gr_mpi_rank* r,
+          const void* buf,
+          size_t len,
+          int dest,
+          int tag,
+          int ctx,
+          int mode)
+{
+    gr_mpi_world* w = r->w;
+    if (len > GR__MPI_INLINE || mode == GR_MPI_MODE_SYNC || dest < 0 ||
+        !w->chans || gr__mpi_is_remote(w, dest) || r->detached)
+        return 0;
+    gr_mpi_rank* d = &w->ranks[dest];
+    if (__atomic_load_n(&w->failed, __ATOMIC_ACQUIRE) ||
+        __atomic_load_n(&d->detached, __ATOMIC_ACQUIRE))
+        return 0;
+    struct gr__mpi_chan* c = gr__mpi_chan_open(w, r->index, dest);
+    if (!c || __atomic_load_n(&c->novf, __ATOMIC_ACQUIRE) ||
+        !gr__mpi_chan_push(c, buf, len, tag, ctx))
+        return 0;
+    /* see wait_cv */
+    if (__atomic_load_n(&d->sleeping, __ATOMIC_SEQ_CST)) {
+        pthread_mutex_lock(&w->mu);
+        gr__mpi_rank_wake(d);
+        pthread_mutex_unlock(&w->mu);
+    }
+    return 1;
 }
 
 int
@@ -529,6 +694,9 @@ gr_mpi_rank_send(gr_mpi_rank* r,
     int rc = check_send(r, dest, tag, mode);
     if (rc < 0)
         return rc;
+    if (fast_send(r, buf, len, dest, tag, ctx, mode))
+        return 0;
+    poll_reset(r);
     struct gr__mpi_req* q = NULL;
     pthread_mutex_lock(&r->w->mu);
     rc = start_send(r, buf, len, dest, tag, ctx, mode, &q);
@@ -606,6 +774,175 @@ deliver(gr_mpi_rank* r, struct gr__mpi_req* q, struct gr__mpi_msg* m)
     msg_free(m);
 }
 
+/* ---- channels ----------------------------------------------------------- */
+
+/* Matches the record at the head of c (from src) against r's posted
+ * receives or queues it as unexpected, and consumes it (lock held). */
+static void
+chan_take(gr_mpi_rank* r,
+          int src,
+          struct gr__mpi_chan* c,
+          const struct gr__mpi_rec* rec)
+{
+    struct gr__mpi_req* rq = posted_find(r, src, rec->tag, rec->ctx);
+    if (rq) {
+        post_remove(r, rq);
+        gr__mpi_chan_read(c, rec, rq->buf, rq->cap);
+        rq->st.source = src;
+        rq->st.tag = rec->tag;
+        rq->st.bytes = (int64_t)rec->len;
+        req_done(rq, rec->len > rq->cap ? GR_MPI_ERR_TRUNCATE : 0);
+    } else {
+        struct gr__mpi_msg* m = gr_calloc(1, sizeof *m);
+        if (!m || (rec->len && !(m->data = gr_malloc(rec->len)))) {
+            gr_free(m);
+            gr__mpi_world_fail(
+              r->w, r->index, GR_MPI_FAIL_ERROR, 0, "out of memory", 0);
+        } else {
+            gr__mpi_chan_read(c, rec, m->data, rec->len);
+            m->src = src;
+            m->tag = rec->tag;
+            m->ctx = rec->ctx;
+            m->len = rec->len;
+            m->eager = 1;
+            m->handle = -1;
+            unx_append(r, m);
+        }
+    }
+    gr__mpi_chan_pop(c, rec);
+}
+
+/* Moves everything r's channels hold into its queues, each pair's ring
+ * before its overflow list (lock held, released during long copies);
+ * returns how many messages moved. Only r's own thread drains r. */
+static int
+drain(gr_mpi_rank* r)
+{
+    gr_mpi_world* w = r->w;
+    if (!w->chans || r->detached)
+        return 0;
+    int moved = 0;
+    for (int s = 0; s < w->size; s++) {
+        struct gr__mpi_chan* c = gr__mpi_chan_get(w, s, r->index);
+        if (!c)
+            continue;
+        struct gr__mpi_rec rec;
+        while (gr__mpi_chan_peek(c, &rec)) {
+            chan_take(r, s, c, &rec);
+            moved++;
+        }
+        /* the sender writes no record while novf is set */
+        struct gr__mpi_msg* m;
+        while ((m = c->ovf_head)) {
+            ovf_remove(c, m);
+            moved++;
+            struct gr__mpi_req* rq = posted_find(r, m->src, m->tag, m->ctx);
+            if (rq) {
+                post_remove(r, rq);
+                deliver(r, rq, m);
+            } else {
+                unx_append(r, m);
+            }
+        }
+        ovf_close(r, c);
+    }
+    return moved;
+}
+
+/* Whether one of r's channels holds something (r's thread, any lock). */
+static int
+chans_pending(gr_mpi_rank* r)
+{
+    gr_mpi_world* w = r->w;
+    if (!w->chans)
+        return 0;
+    if (__atomic_load_n(&r->ovf_n, __ATOMIC_ACQUIRE))
+        return 1;
+    for (int s = 0; s < w->size; s++) {
+        struct gr__mpi_chan* c = gr__mpi_chan_get(w, s, r->index);
+        struct gr__mpi_rec rec;
+        if (c && gr__mpi_chan_peek(c, &rec))
+            return 1;
+    }
+    return 0;
+}
+
+/* A blocking receive without the lock: when r has no receive posted and
+ * nothing unexpected (so no older message or receive can come first), a
+ * matching record at the head of a channel is copied straight into buf
+ * (for buffers of at most GR__MPI_INLINE bytes).
+ * Polls like spin_for_wake; 1 when received (*rc its result), 0 when the
+ * locked way must decide. */
+static int
+fast_recv(gr_mpi_rank* r,
+          void* buf,
+          size_t cap,
+          int src,
+          int tag,
+          int ctx,
+          gr_mpi_status* st,
+          int* rc)
+{
+    gr_mpi_world* w = r->w;
+    /* a receive that could take a longer message is posted instead, so
+     * that such a message is copied once, by its sender */
+    if (cap > GR__MPI_INLINE || !w->chans || src == GR_MPI_PROC_NULL ||
+        r->detached || (src >= 0 && gr__mpi_is_remote(w, src)) ||
+        __atomic_load_n(&r->posted_n, __ATOMIC_ACQUIRE))
+        return 0;
+    int lo = src >= 0 ? src : 0, hi = src >= 0 ? src + 1 : w->size;
+    unsigned seen = __atomic_load_n(&r->wakes, __ATOMIC_ACQUIRE);
+    uint64_t end = 0;
+    for (unsigned i = 1;; i++) {
+        if (__atomic_load_n(&r->unx_n, __ATOMIC_ACQUIRE) ||
+            __atomic_load_n(&r->ovf_n, __ATOMIC_ACQUIRE) ||
+            __atomic_load_n(&w->failed, __ATOMIC_ACQUIRE))
+            return 0;
+        for (int s = lo; s < hi; s++) {
+            struct gr__mpi_chan* c = gr__mpi_chan_get(w, s, r->index);
+            struct gr__mpi_rec rec;
+            if (!c || !gr__mpi_chan_peek(c, &rec))
+                continue;
+            /* an older message of s may have gone the locked way, into
+             * the unexpected queue, before this record was written */
+            if (__atomic_load_n(&r->unx_n, __ATOMIC_ACQUIRE) ||
+                !matches(src, tag, ctx, s, rec.tag, rec.ctx))
+                return 0;
+            gr__mpi_chan_read(c, &rec, buf, cap);
+            *rc = rec.len > cap ? GR_MPI_ERR_TRUNCATE : 0;
+            if (st) {
+                st->source = s;
+                st->tag = rec.tag;
+                st->error = *rc;
+                st->cancelled = 0;
+                st->bytes = (int64_t)rec.len;
+            }
+            gr__mpi_chan_pop(c, &rec);
+            return 1;
+        }
+        if (!w->spin_ns || __atomic_load_n(&r->wakes, __ATOMIC_ACQUIRE) != seen)
+            return 0;
+        if (w->link) /* messages from other hosts: read them here */
+            gr__mpi_link_poll(w);
+        if (i < w->spin_pauses) {
+            cpu_relax();
+            continue;
+        }
+        uint64_t now = gr_time_now_ns();
+        if (!end) {
+            uint64_t d = gr_rt_deadline();
+            end = now + w->spin_ns;
+            if (d && end > d)
+                end = d;
+        }
+        if (now >= end) {
+            r->polled = 1;
+            return 0;
+        }
+        sched_yield();
+    }
+}
+
 static void
 proc_null_status(gr_mpi_status* st)
 {
@@ -624,6 +961,7 @@ start_recv(gr_mpi_rank* r,
            int ctx,
            struct gr__mpi_req** out)
 {
+    drain(r);
     if (r->w->failed)
         return GR_MPI_EWORLD;
     if (r->detached)
@@ -671,6 +1009,9 @@ gr_mpi_rank_recv(gr_mpi_rank* r,
     int rc = check_recv(r, src, tag);
     if (rc < 0)
         return rc;
+    poll_reset(r);
+    if (fast_recv(r, buf, len, src, tag, ctx, st, &rc))
+        return rc;
     struct gr__mpi_req* q = NULL;
     pthread_mutex_lock(&r->w->mu);
     rc = start_recv(r, buf, len, src, tag, ctx, &q);
@@ -706,6 +1047,7 @@ gr_mpi_rank_irecv(gr_mpi_rank* r,
 int
 gr_mpi_rank_wait(gr_mpi_rank* r, int32_t req, gr_mpi_status* st)
 {
+    poll_reset(r);
     pthread_mutex_lock(&r->w->mu);
     struct gr__mpi_req* q = req_get(r, req);
     if (q)
@@ -718,6 +1060,7 @@ int
 gr_mpi_rank_test(gr_mpi_rank* r, int32_t req, gr_mpi_status* st)
 {
     pthread_mutex_lock(&r->w->mu);
+    drain(r);
     struct gr__mpi_req* q = req_get(r, req);
     int rc;
     if (!q) {
@@ -743,6 +1086,7 @@ any_pass(gr_mpi_rank* r,
          gr_mpi_status* st,
          int* result)
 {
+    drain(r);
     int active = 0;
     for (int i = 0; i < n; i++) {
         if (reqs[i] < 0)
@@ -777,6 +1121,7 @@ gr_mpi_rank_waitany(gr_mpi_rank* r,
     if (n < 0)
         return GR_MPI_ERR_ARG;
     int result = 0, rc;
+    poll_reset(r);
     pthread_mutex_lock(&r->w->mu);
     while ((rc = any_pass(r, reqs, n, index, st, &result)) == 0)
         if ((rc = wait_cv(r)) < 0)
@@ -806,6 +1151,7 @@ int
 gr_mpi_rank_cancel(gr_mpi_rank* r, int32_t req)
 {
     pthread_mutex_lock(&r->w->mu);
+    drain(r); /* a record already sent may match it */
     struct gr__mpi_req* q = req_get(r, req);
     int rc = q ? 0 : GR_MPI_ERR_REQUEST;
     if (q && q->kind == REQ_RECV && q->state == REQ_PENDING && q->queued) {
@@ -842,7 +1188,9 @@ probe_locked(gr_mpi_rank* r,
              int blocking,
              struct gr__mpi_msg** m)
 {
+    poll_reset(r);
     for (;;) {
+        drain(r);
         if (r->w->failed)
             return GR_MPI_EWORLD;
         if (r->detached)
@@ -985,15 +1333,6 @@ gr_mpi_rank_mrecv(gr_mpi_rank* r,
 }
 
 /* ---- arrivals from other hosts (remote.c) -------------------------------- */
-
-static struct gr__mpi_req*
-posted_find(gr_mpi_rank* d, int src, int tag, int ctx)
-{
-    struct gr__mpi_req* rq = d->posted_head;
-    while (rq && !matches(rq->src, rq->tag, rq->ctx, src, tag, ctx))
-        rq = rq->next;
-    return rq;
-}
 
 void
 gr__mpi_arrive_eager(gr_mpi_rank* d,

@@ -86,16 +86,37 @@ struct gr_mpi_rank
     int32_t n_free;
     struct gr__mpi_msg** probed; /* message handle -> mprobed message */
     int32_t n_probed, cap_probed;
-    int detached;         /* no more MPI: its memory is not touched any more */
+    /* Counts read without the lock by the rank's own fast receive (chan.c
+     * channels; changed under the lock, atomically): posted receives,
+     * unexpected messages, incoming channels with an overflow list. */
+    int posted_n, unx_n, ovf_n;
+    /* The rank's current blocking call has polled for its whole spin time
+     * without an answer: it sleeps at once from then on (its own thread
+     * only; cleared when a blocking call starts). */
+    int polled;
+    /* Read by every lock-free send to this rank, written rarely: alone
+     * on their cache line (the padding), so that the owner's and its
+     * neighbours' writes do not take the line from the senders. */
+    char pad_a[64];
+    /* Set (atomically) while the rank sleeps on cv, so that a sender that
+     * wrote into one of its channels without the lock wakes it. */
+    int sleeping;
+    int detached; /* no more MPI: its memory is not touched any more
+                     (written under the lock, read atomically) */
+    char pad_b[64];
     int finalized;        /* detached by MPI_Finalize */
     int inflight;         /* copies into or out of its memory, lock not held */
     gr_rt_thread* thread; /* while attached */
 };
 
-/* Everything under mu. */
+/* Under mu, except that lock-free paths read failed (atomically) and the
+ * channels (see chan.c). */
 struct gr_mpi_world
 {
     pthread_mutex_t mu;
+    /* the lock's writes stay off the line of the fields below, which
+     * lock-free sends and receives read */
+    char pad_[64];
     int size;
     size_t eager_limit;
     uint64_t spin_ns; /* how long a blocked rank polls before sleeping */
@@ -112,7 +133,119 @@ struct gr_mpi_world
     int nhosts, self_host;
     int* rank_host;
     struct gr__mpi_link* link;
+    /* Same-host channels, [dst * size + src] (NULL until the sender first
+     * uses it; the whole table NULL above GR__MPI_CHAN_MAX_RANKS ranks). */
+    struct gr__mpi_chan** chans;
 };
+
+/* ---- same-host channels (chan.c) ----------------------------------------
+ * One ring per (sender, receiver) of local ranks. The sender alone writes
+ * cells and head (without the lock); the receiver's thread alone reads
+ * cells and moves tail (with or without the lock). The overflow list and
+ * novf are under the world lock (novf is also read atomically by the
+ * sender): once a message of the pair goes the locked way while the ring
+ * holds records, it and every later one go to the overflow list, which
+ * the receiver drains after the ring, so the pair's order holds. */
+#define GR__MPI_CHAN_CELLS 64
+#define GR__MPI_CELL_BYTES 256
+#define GR__MPI_INLINE 1024 /* longest message sent through a ring */
+#define GR__MPI_CHAN_MAX_RANKS 128
+
+/* A cell: a header (seq = its position + 1, stored last by the sender,
+ * then the envelope and the first bytes) or a continuation (a control
+ * word that never holds a current seq, then bytes). */
+struct gr__mpi_cell
+{
+    _Alignas(64) uint64_t seq;
+    union
+    {
+        struct
+        {
+            int32_t tag;
+            int32_t ctx;
+            uint32_t len;
+            uint32_t ncell;
+            uint8_t data[GR__MPI_CELL_BYTES - 24];
+        } h;
+        uint8_t cont[GR__MPI_CELL_BYTES - 8];
+    } u;
+};
+
+struct gr__mpi_chan
+{
+    uint64_t head;      /* sender: next cell to write */
+    uint64_t tail_seen; /* sender: tail when last read */
+    void* raw;          /* the allocation (the struct is aligned in it) */
+    _Alignas(64) uint64_t tail; /* receiver: next cell to read */
+    _Alignas(64) int novf;      /* overflow list in use */
+    struct gr__mpi_msg *ovf_head, *ovf_tail;
+    struct gr__mpi_cell cells[GR__MPI_CHAN_CELLS];
+};
+
+/* A record at the head of a ring (gr__mpi_chan_peek). */
+struct gr__mpi_rec
+{
+    uint64_t pos;
+    int tag, ctx;
+    uint32_t len, ncell;
+};
+
+/* The sender's: the channel src -> dst, created if needed; NULL without
+ * channels or memory. */
+struct gr__mpi_chan* gr__mpi_chan_open(gr_mpi_world* w, int src, int dst);
+/* Frees every channel of w (their overflow lists are empty). */
+void gr__mpi_chans_free(gr_mpi_world* w);
+/* The sender's: writes one record (len <= GR__MPI_INLINE); 0 if the ring
+ * has no room. */
+int gr__mpi_chan_push(struct gr__mpi_chan* c,
+                      const void* buf,
+                      size_t len,
+                      int tag,
+                      int ctx);
+/* The sender's, under the world lock while its receiver has a receive
+ * posted (so the receiver reads no record meanwhile): whether a record
+ * not yet read has this context and a tag that tag (or ANY) matches. */
+int gr__mpi_chan_sender_may_match(struct gr__mpi_chan* c, int tag, int ctx);
+/* The sender's: whether the receiver has read every record. */
+int gr__mpi_chan_sender_empty(struct gr__mpi_chan* c);
+/* The receiver's: copies the first n bytes of rec (at most its length);
+ * consumes it. (gr__mpi_chan_peek, below, finds it.) */
+void gr__mpi_chan_read(struct gr__mpi_chan* c,
+                       const struct gr__mpi_rec* rec,
+                       void* dst,
+                       size_t n);
+void gr__mpi_chan_pop(struct gr__mpi_chan* c, const struct gr__mpi_rec* rec);
+
+/* The channel src -> dst, or NULL (not yet used, or none in this world). */
+static inline struct gr__mpi_chan*
+gr__mpi_chan_get(gr_mpi_world* w, int src, int dst)
+{
+    if (!w->chans)
+        return NULL;
+    return __atomic_load_n(&w->chans[(size_t)dst * (size_t)w->size + src],
+                           __ATOMIC_ACQUIRE);
+}
+
+/* The receiver's: 1 with *rec if a record is at the head of c. */
+static inline int
+gr__mpi_chan_peek(struct gr__mpi_chan* c, struct gr__mpi_rec* rec)
+{
+    uint64_t pos = __atomic_load_n(&c->tail, __ATOMIC_RELAXED);
+    struct gr__mpi_cell* h = &c->cells[pos % GR__MPI_CHAN_CELLS];
+    if (__atomic_load_n(&h->seq, __ATOMIC_SEQ_CST) != pos + 1)
+        return 0;
+    rec->pos = pos;
+    rec->tag = h->u.h.tag;
+    rec->ctx = h->u.h.ctx;
+    rec->len = h->u.h.len;
+    /* the sender wrote these; a bad count would be a bug of ours, but
+     * gr__mpi_chan_read stays inside the ring whatever it says */
+    rec->ncell = h->u.h.ncell;
+    if (rec->ncell < 1 || rec->ncell > GR__MPI_CHAN_CELLS / 2 ||
+        rec->len > GR__MPI_INLINE)
+        rec->ncell = 1, rec->len = 0;
+    return 1;
+}
 
 static inline int
 gr__mpi_is_remote(const gr_mpi_world* w, int rank)

@@ -54,6 +54,14 @@ gr_mpi_world_create(int size, gr_mpi_world** out)
         return -ENOMEM;
     }
     w->size = size;
+    if (size <= GR__MPI_CHAN_MAX_RANKS) {
+        w->chans = gr_calloc((size_t)size * (size_t)size, sizeof *w->chans);
+        if (!w->chans) {
+            gr_free(w->ranks);
+            gr_free(w);
+            return -ENOMEM;
+        }
+    }
     w->eager_limit = GR_MPI_EAGER_LIMIT;
     default_spin(w);
     /* When every rank has a CPU and polls, the lock is adaptive: a rank
@@ -96,6 +104,7 @@ gr_mpi_world_destroy(gr_mpi_world* w)
     }
     for (int i = 0; i < w->size; i++)
         gr__mpi_rank_free_all(&w->ranks[i]);
+    gr__mpi_chans_free(w);
     pthread_mutex_unlock(&w->mu);
     for (int i = 0; i < w->size; i++)
         pthread_cond_destroy(&w->ranks[i].cv);
@@ -192,7 +201,7 @@ gr__mpi_world_fail(gr_mpi_world* w,
 {
     int first = !w->failed;
     if (first) {
-        w->failed = 1;
+        __atomic_store_n(&w->failed, 1, __ATOMIC_RELEASE);
         w->failure.kind = kind;
         w->failure.rank = rank;
         w->failure.code = code;
@@ -243,7 +252,7 @@ detach_locked(gr_mpi_rank* r)
 {
     gr_mpi_world* w = r->w;
     if (!r->detached) {
-        r->detached = 1;
+        __atomic_store_n(&r->detached, 1, __ATOMIC_RELEASE);
         gr__mpi_rank_drop(r);
     }
     while (r->inflight > 0)

@@ -99,10 +99,10 @@ suite() {
     run "$np" "$map" "$guest"
     [[ $s0 == 0 && $s1 == 0 ]] || fail "$guest -np $np --map $map: $s0 $s1"
     for ((r = 0; r < np; r++)); do
-        cat "$T/o0" "$T/o1" | grep -q "^$guest: rank $r ok$" ||
+        grep -q "^$guest: rank $r ok$" "$T/o0" "$T/o1" ||
             fail "$guest -np $np --map $map: rank $r not ok"
     done
-    ! cat "$T/o0" "$T/o1" | grep -q FAIL || fail "$guest: FAIL printed"
+    ! grep -q FAIL "$T/o0" "$T/o1" || fail "$guest: FAIL printed"
     echo "ok $guest -np $np --map $map"
 }
 
@@ -122,7 +122,7 @@ for s in order tags probe nonblocking sync big pingpong; do
 done
 run 3 0,1,1 mpi_dev hello
 for r in 0 1 2; do
-    cat "$T/o0" "$T/o1" | grep -q "^hello from rank $r of 3$" ||
+    grep -q "^hello from rank $r of 3$" "$T/o0" "$T/o1" ||
         fail "hello: rank $r"
 done
 cat "$T/o1" | grep -q "^hello from rank 0" && fail "rank 0 ran on h1"

@@ -65,7 +65,8 @@ suite_at(const char* np)
 }
 
 /* Non-blocking collectives as progressed schedules: an Ibarrier based
- * sparse exchange, a blocking receive while an Iallreduce is pending,
+ * sparse exchange, a blocking receive while an Iallreduce or an Ibarrier
+ * (which needs the blocked rank to move it) is pending,
  * persistent collectives started in different orders; Isendrecv;
  * Cartesian and distributed graph topologies, neighbour collectives. */
 static void

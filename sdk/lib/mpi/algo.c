@@ -37,6 +37,11 @@ gr__vsendrecv(const view* v,
               MPI_Count rlen,
               int from)
 {
+    if (slen <= SEND_FIRST_MAX) {
+        int rc = gr__vsend(v, sbuf, slen, to);
+        int rc2 = gr__vrecv(v, rbuf, rlen, from);
+        return rc ? rc : rc2;
+    }
     int r = gr_mpi_irecv(rbuf, (int32_t)rlen, v->w[from], v->tag, v->ctx);
     if (r < 0)
         return gr__dev_err(r);

@@ -34,6 +34,12 @@
 #define CTX_LOCAL 2 /* intercomm: collectives inside the local group */
 #define CTX_GROUP 3 /* MPI_Comm_create_group agreement on the parent */
 #define CTX_PAIRS 1024
+/* A standard send of at most this many bytes never waits for its
+ * receive (the device copies it, into the receiver's channel when both
+ * ranks share a host): an exchange of such messages sends first and then
+ * receives, with no receive request posted in between, which is the
+ * device's fastest way. */
+#define SEND_FIRST_MAX 1024
 #define CTX_MASK_WORDS (CTX_PAIRS / 32)
 
 /* ---- datatypes ---- */

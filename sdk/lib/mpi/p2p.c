@@ -295,7 +295,10 @@ start_recv(req* r,
     int32_t wsrc =
       src == MPI_ANY_SOURCE ? GR_MPI_ANY_SOURCE : gr__peer_world(c, src);
     int32_t wtag = tag == MPI_ANY_TAG ? GR_MPI_ANY_TAG : tag;
-    if (blocking) {
+    /* with schedules pending, a receive blocked in the device could not
+     * move them (one of them may be what the sender waits for): irecv and
+     * the caller's progressing wait instead */
+    if (blocking && !gr__nbc_any_active()) {
         gr_mpi_status ds = { 0 };
         rc = gr_mpi_recv(
           r->x.p, (int32_t)r->x.len, wsrc, wtag, c->ctx + CTX_P2P, &ds);
@@ -1116,6 +1119,17 @@ MPI_Sendrecv(const void* sbuf,
              MPI_Status* status)
 {
     CHECK_INIT();
+    /* small sends first (see SEND_FIRST_MAX), when the receive's
+     * arguments are valid (an invalid one fails before anything is sent) */
+    dtype* st = gr__dt_get(stype);
+    struct comm* c = gr__comm_get(comm);
+    if (st && c && scount >= 0 && gr__dt_packed(st, scount) <= SEND_FIRST_MAX &&
+        gr__dt_get(rtype) && rcount >= 0 && !gr__check_comm_rank(c, src, 1) &&
+        (rtag == MPI_ANY_TAG || (rtag >= 0 && rtag <= GR_MPI_TAG_UB))) {
+        int rc = MPI_Send(sbuf, scount, stype, dest, stag, comm);
+        int rc2 = MPI_Recv(rbuf, rcount, rtype, src, rtag, comm, status);
+        return rc ? rc : rc2;
+    }
     MPI_Request r;
     int rc = MPI_Irecv(rbuf, rcount, rtype, src, rtag, comm, &r);
     if (rc)

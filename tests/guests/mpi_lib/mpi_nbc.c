@@ -91,6 +91,41 @@ recv_while_pending(void)
     CHECK(out == size * (size + 1) / 2);
 }
 
+/* Rank 0 blocks in MPI_Recv from rank 2 while an Ibarrier is pending;
+ * rank 2 sends once its barrier completed, which (dissemination, two
+ * rounds on 3 or 4 ranks) needs rank 0's second round: the blocked
+ * receive must keep the schedule moving. */
+static void
+recv_while_barrier(void)
+{
+    if (size < 3)
+        return;
+    MPI_Request r;
+    int v = 0;
+    /* the last rank joins late (50 ms after rank 1 did), so rank 0 is
+     * blocked in its receive before its first round can end */
+    if (rank == size - 1 && rank != 1)
+        MPI_Recv(&v, 1, MPI_INT, 1, 5, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    MPI_Ibarrier(MPI_COMM_WORLD, &r);
+    if (rank == 1 && size - 1 != 1) {
+        double t0 = MPI_Wtime();
+        while (MPI_Wtime() - t0 < 0.05)
+            ;
+        MPI_Send(&v, 1, MPI_INT, size - 1, 5, MPI_COMM_WORLD);
+    }
+    if (rank == 0) {
+        MPI_Recv(&v, 1, MPI_INT, 2, 4, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        CHECK(v == 98);
+        MPI_Wait(&r, MPI_STATUS_IGNORE);
+    } else {
+        MPI_Wait(&r, MPI_STATUS_IGNORE);
+        if (rank == 2) {
+            v = 98;
+            MPI_Send(&v, 1, MPI_INT, 0, 4, MPI_COMM_WORLD);
+        }
+    }
+}
+
 /* Persistent bcast and barrier started in opposite orders. */
 static void
 persistent_order(void)
@@ -339,6 +374,7 @@ main(int argc, char** argv)
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     sparse_exchange();
     recv_while_pending();
+    recv_while_barrier();
     persistent_order();
     nb_collectives();
     free_while_pending();
