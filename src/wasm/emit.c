@@ -256,23 +256,32 @@ write_header(emod* x, FILE* f)
             write_proto(x, f, i, "");
 }
 
-/* Works out x->part and x->pub (see emod), splitting as gr_wasm_emit
- * writes: a new part once the current one holds part_instrs. */
+/* Works out x->part and x->pub (see emod). Parts hold part_cost each
+ * (jobs == 0) or, for `jobs` compilers, 1/(2 jobs) of the cost not yet in
+ * a part, at least part_cost (see gr_wasm_emit_jobs). */
 static void
-plan_linkage(emod* x, uint32_t part_instrs)
+plan_linkage(emod* x, uint64_t part_cost, uint32_t jobs)
 {
     const gr_wasm_module* m = x->m;
-    uint64_t in_part = 0;
+    uint64_t in_part = 0, left = 0, want = part_cost;
     uint32_t p = 0;
     bool first = true;
+    for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++)
+        left += gr_wasm_emit_cost(&m->funcs[i]);
     for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++) {
-        if (first || in_part >= part_instrs) {
+        if (first || in_part >= want) {
             p += first ? 0 : 1;
             first = false;
             in_part = 0;
+            if (jobs) {
+                want = left / (2 * (uint64_t)jobs);
+                want = want > part_cost ? want : part_cost;
+            }
         }
         x->part[i] = p;
-        in_part += gr_wasm_emit_cost(&m->funcs[i]);
+        uint64_t c = gr_wasm_emit_cost(&m->funcs[i]);
+        in_part += c;
+        left -= c;
     }
     for (uint32_t i = 0; i < m->nexports; i++)
         if (m->exports[i].kind == GR_WASM_EXTERN_FUNC &&
@@ -928,20 +937,19 @@ write_data(emod* x, const uint8_t* bytes, size_t len)
     return fclose(f) == 0 ? 0 : fail(x, -EIO, "wdata.bin: write failed");
 }
 
-int
-gr_wasm_emit(const gr_wasm_module* m,
-             const uint8_t* bytes,
-             size_t len,
-             const char* dir,
-             uint32_t part_instrs,
-             char* err,
-             size_t errlen)
+static int
+emit_all(const gr_wasm_module* m,
+         const uint8_t* bytes,
+         size_t len,
+         const char* dir,
+         uint64_t part_cost,
+         uint32_t jobs,
+         char* err,
+         size_t errlen)
 {
     emod x = { .m = m, .dir = dir, .err = err, .errlen = errlen };
     int rc = 0, nfiles = 0;
     FILE* f = NULL;
-    if (part_instrs == 0)
-        part_instrs = DEFAULT_PART_INSTRS;
     x.canon = gr_calloc(m->ntypes ? m->ntypes : 1, sizeof(uint32_t));
     x.part = gr_calloc(m->nfuncs ? m->nfuncs : 1, sizeof(uint32_t));
     x.pub = gr_calloc(m->nfuncs ? m->nfuncs : 1, sizeof(bool));
@@ -954,7 +962,7 @@ gr_wasm_emit(const gr_wasm_module* m,
         gr_free(x.depth);
         return fail(&x, -ENOMEM, "out of memory");
     }
-    plan_linkage(&x, part_instrs);
+    plan_linkage(&x, part_cost, jobs);
     for (uint32_t t = 0; t < m->ntypes; t++) {
         x.canon[t] = t;
         for (uint32_t u = 0; u < t; u++)
@@ -978,9 +986,8 @@ gr_wasm_emit(const gr_wasm_module* m,
     }
     f = NULL;
     gr_emit_fn e = { .m = m, .err = err, .errlen = errlen };
-    uint64_t in_part = 0;
     for (uint32_t i = m->nfunc_imports; i < m->nfuncs; i++) {
-        if (f == NULL || in_part >= part_instrs) {
+        if (f == NULL || x.part[i] != x.part[i - 1]) {
             if (f != NULL && fclose(f) != 0) {
                 f = NULL;
                 rc = fail(&x, -EIO, "part: write failed");
@@ -994,7 +1001,6 @@ gr_wasm_emit(const gr_wasm_module* m,
                 goto done;
             }
             nfiles++;
-            in_part = 0;
             fprintf(
               f, "#include \"wmod.h\"\n#pragma GCC visibility push(hidden)\n");
             /* The functions only this part uses (a static declaration
@@ -1010,7 +1016,6 @@ gr_wasm_emit(const gr_wasm_module* m,
         rc = gr__emit_func(&e);
         if (rc < 0)
             goto done;
-        in_part += gr_wasm_emit_cost(&m->funcs[i]);
     }
     if (f != NULL && fclose(f) != 0) {
         f = NULL;
@@ -1034,4 +1039,43 @@ done:
     gr_free(x.pub);
     gr_free(x.depth);
     return rc;
+}
+
+int
+gr_wasm_emit(const gr_wasm_module* m,
+             const uint8_t* bytes,
+             size_t len,
+             const char* dir,
+             uint32_t part_instrs,
+             char* err,
+             size_t errlen)
+{
+    return emit_all(m,
+                    bytes,
+                    len,
+                    dir,
+                    part_instrs ? part_instrs : DEFAULT_PART_INSTRS,
+                    0,
+                    err,
+                    errlen);
+}
+
+int
+gr_wasm_emit_jobs(const gr_wasm_module* m,
+                  const uint8_t* bytes,
+                  size_t len,
+                  const char* dir,
+                  uint32_t jobs,
+                  uint64_t min_part,
+                  char* err,
+                  size_t errlen)
+{
+    return emit_all(m,
+                    bytes,
+                    len,
+                    dir,
+                    min_part ? min_part : 1,
+                    jobs ? jobs : 1,
+                    err,
+                    errlen);
 }

@@ -36,4 +36,18 @@ int gr_wasm_emit(const gr_wasm_module* m,
                  char* err,
                  size_t errlen);
 
+/* Like gr_wasm_emit, with parts sized for `jobs` compilers running at
+ * once on them in order: each part takes 1/(2 jobs) of the cost not yet
+ * written, and at least min_part, so parts shrink towards the end and the
+ * last ones, which are small, fill the gaps when one compiler finishes
+ * before another. */
+int gr_wasm_emit_jobs(const gr_wasm_module* m,
+                      const uint8_t* bytes,
+                      size_t len,
+                      const char* dir,
+                      uint32_t jobs,
+                      uint64_t min_part,
+                      char* err,
+                      size_t errlen);
+
 #endif
