@@ -142,7 +142,19 @@ gr__emit_operand(gr_emit_fn* e, uint32_t k)
 void
 gr__emit_drop(gr_emit_fn* e, uint32_t n)
 {
+    /* A dropped value leaves nothing pending behind: the slot may come
+     * back into use without a push (an else's params, an end's results). */
+    for (uint32_t i = 0; i < n; i++)
+        e->pend[e->h - 1 - i][0] = 0;
     e->h -= n;
+}
+
+/* Makes slot h hold a value of type t that is in its variable. */
+static void
+push_settled(gr_emit_fn* e, uint8_t t)
+{
+    e->pend[e->h][0] = 0;
+    e->stack[e->h++] = t;
 }
 
 static void
@@ -275,7 +287,7 @@ emit_call(gr_emit_fn* e,
     for (uint32_t i = 0; i < ft->nparams; i++)
         out(e, ", %s", gr__emit_operand(e, ft->nparams - 1 - i));
     out(e, ");");
-    e->h = base;
+    gr__emit_drop(e, e->h - base);
     if (ft->nresults > 1) {
         for (uint32_t i = 0; i < ft->nresults; i++)
             out(
@@ -541,7 +553,7 @@ emit_instr(gr_emit_fn* e, const gr_wasm_instr* in, uint32_t at)
             top->dead = false;
             e->h = top->height;
             for (uint32_t i = 0; i < top->np; i++)
-                e->stack[e->h++] = top->params[i];
+                push_settled(e, top->params[i]);
             return 0;
         case GR_WASM_OP_END: {
             gr_emit_ctl c = *top;
@@ -556,7 +568,7 @@ emit_instr(gr_emit_fn* e, const gr_wasm_instr* in, uint32_t at)
                 out(e, "Le%" PRIu32 ":;\n", c.label);
             e->h = c.height;
             for (uint32_t i = 0; i < c.nr; i++)
-                e->stack[e->h++] = c.results[i];
+                push_settled(e, c.results[i]);
             e->nctl--;
             if (c.op == 0) {
                 /* Function end: the results are in slots 0..nr. */
