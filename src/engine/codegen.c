@@ -36,8 +36,8 @@ extern char** environ;
 #define CODEGEN_VERSION 3 /* 3: the granary backend only */
 #define STEP_TIMEOUT_S 600
 #define STALE_TMP_AGE_S 3600 /* see gr__cache_clean_stale */
-/* Generated C above this size is compiled at -O1: a ~2.4 MB wasm. Below
- * it -O2: a 1.1 MB module (7.2 MB of C) costs ~25 s of CPU, ~13 s on 2
+/* Generated C above this size is compiled at -O1: a ~2.8 MB wasm. Below
+ * it -O2: a 1.2 MB module (6.6 MB of C) costs about 30 s of CPU on 2
  * idle cores (README, "Upload -> ready"). */
 #define O1_ABOVE_BYTES (16L * 1024 * 1024)
 #define MAX_ARGS 64
@@ -538,7 +538,16 @@ run_one(const struct build* b,
 /* Common compiler flags; the flavor hash covers exactly these. wasm's
  * float semantics (sNaN bits kept, no fused multiply-add) and the memory
  * strategy; the code is alias-clean by memcpy but was verified against the
- * spec tests with -fno-strict-aliasing. */
+ * spec tests with -fno-strict-aliasing. Some passes of -O2 are left out
+ * because they cost compile time and gain nothing on generated code:
+ * points-to analysis (every pointer it holds, to the instance and to
+ * linear memory, comes from a load or a parameter, so it cannot tell them
+ * apart; 5% of gcc's time on a large module), the second scheduling pass
+ * (3%), and the vectorizer with three IPA passes (together 5%: the
+ * guest's compiler has vectorised already, and the code of each wasm
+ * function was optimised as a whole before it became wasm).
+ * bench-compute's geomean did not move without them (SIMD and scalar
+ * guests, same runs). */
 static int
 add_cflags(struct job* j, const struct build* b, const char* inc)
 {
@@ -551,6 +560,12 @@ add_cflags(struct job* j, const struct build* b, const char* inc)
                             "-fsignaling-nans",
                             "-ffp-contract=off",
                             "-fno-strict-aliasing",
+                            "-fno-tree-pta",
+                            "-fno-schedule-insns2",
+                            "-fno-tree-vectorize",
+                            "-fno-ipa-modref",
+                            "-fno-ipa-icf",
+                            "-fno-ipa-cp",
                             b->bounds ? "-DWRT_GUARD_PAGES=0"
                                       : "-DWRT_GUARD_PAGES=1" };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0] && !rc; i++)

@@ -90,23 +90,73 @@ gr__emit_push(gr_emit_fn* e, uint8_t t)
 {
     /* The validator's max_stack bounds the height; cap is max_stack+1. */
     e->stack[e->h] = t;
+    e->pend[e->h][0] = 0;
     return gr__emit_slot(e, e->h++);
+}
+
+static void out(gr_emit_fn* e, const char* fmt, ...)
+  __attribute__((format(printf, 2, 3)));
+
+/* Writes the pending value of slot d (if any) to its variable. */
+static void
+settle_slot(gr_emit_fn* e, uint32_t d)
+{
+    if (!e->pend[d][0])
+        return;
+    out(e, "%s = %s;\n", gr__emit_slot(e, d), e->pend[d]);
+    e->pend[d][0] = 0;
+}
+
+void
+gr__emit_settle(gr_emit_fn* e)
+{
+    for (uint32_t d = 0; d < e->h; d++)
+        settle_slot(e, d);
+}
+
+/* Pushes a value of type t whose C text is `text` (a constant or local
+ * `local`), without writing it anywhere yet. */
+static void
+push_pending(gr_emit_fn* e, uint8_t t, const char* text, uint32_t local)
+{
+    uint32_t d = e->h;
+    gr__emit_push(e, t);
+    snprintf(e->pend[d], sizeof(e->pend[d]), "%s", text);
+    e->pend_local[d] = local;
 }
 
 const char*
 gr__emit_top(gr_emit_fn* e, uint32_t k)
 {
+    settle_slot(e, e->h - 1 - k);
     return gr__emit_slot(e, e->h - 1 - k);
+}
+
+const char*
+gr__emit_operand(gr_emit_fn* e, uint32_t k)
+{
+    uint32_t d = e->h - 1 - k;
+    return e->pend[d][0] ? e->pend[d] : gr__emit_slot(e, d);
 }
 
 void
 gr__emit_drop(gr_emit_fn* e, uint32_t n)
 {
+    /* A dropped value leaves nothing pending behind: the slot may come
+     * back into use without a push (an else's params, an end's results). */
+    for (uint32_t i = 0; i < n; i++)
+        e->pend[e->h - 1 - i][0] = 0;
     e->h -= n;
 }
 
-static void out(gr_emit_fn* e, const char* fmt, ...)
-  __attribute__((format(printf, 2, 3)));
+/* Makes slot h hold a value of type t that is in its variable. */
+static void
+push_settled(gr_emit_fn* e, uint8_t t)
+{
+    e->pend[e->h][0] = 0;
+    e->stack[e->h++] = t;
+}
+
 static void
 out(gr_emit_fn* e, const char* fmt, ...)
 {
@@ -235,9 +285,9 @@ emit_call(gr_emit_fn* e,
     }
     out(e, "(%s", inst);
     for (uint32_t i = 0; i < ft->nparams; i++)
-        out(e, ", %s", gr__emit_slot(e, base + i));
+        out(e, ", %s", gr__emit_operand(e, ft->nparams - 1 - i));
     out(e, ");");
-    e->h = base;
+    gr__emit_drop(e, e->h - base);
     if (ft->nresults > 1) {
         for (uint32_t i = 0; i < ft->nresults; i++)
             out(
@@ -245,8 +295,12 @@ emit_call(gr_emit_fn* e,
     } else if (ft->nresults == 1) {
         gr__emit_push(e, ft->results[0]);
     }
+    /* The callee may have grown the memory. With guard pages only atomics
+     * read MS, so a function without them skips the reload. */
     if (e->m->nmems)
-        out(e, " MS = wrt_msize(m0);");
+        out(e,
+            e->exact_msize ? " MS = wrt_msize(m0);"
+                           : " WRT_RELOAD_PLAIN_MSIZE(MS, m0);");
     out(e, " }\n");
 }
 
@@ -300,7 +354,7 @@ emit_load_store(gr_emit_fn* e, const gr_wasm_instr* in)
     uint32_t off = in->imm.mem.offset;
     if (in->op <= 0x35) {
         unsigned k = in->op - 0x28;
-        const char* a = gr__emit_top(e, 0);
+        const char* a = gr__emit_operand(e, 0);
         char addr[24];
         snprintf(addr, sizeof(addr), "%s", a);
         gr__emit_drop(e, 1);
@@ -315,8 +369,8 @@ emit_load_store(gr_emit_fn* e, const gr_wasm_instr* in)
         return 0;
     }
     unsigned k = in->op - 0x36;
-    const char* v = gr__emit_top(e, 0);
-    const char* a = gr__emit_top(e, 1);
+    const char* v = gr__emit_operand(e, 0);
+    const char* a = gr__emit_operand(e, 1);
     out(e,
         "wrt_ld_%s_st(m0, M, MS, (uint64_t)%s + %" PRIu32 "u, %s%s);\n",
         st[k].fn,
@@ -441,6 +495,23 @@ emit_instr(gr_emit_fn* e, const gr_wasm_instr* in, uint32_t at)
     const gr_wasm_module* m = e->m;
     gr_emit_ctl* top = &e->ctl[e->nctl - 1];
     switch (in->op) {
+        case GR_WASM_OP_BLOCK:
+        case GR_WASM_OP_LOOP:
+        case GR_WASM_OP_IF:
+        case GR_WASM_OP_ELSE:
+        case GR_WASM_OP_END:
+        case GR_WASM_OP_BR:
+        case GR_WASM_OP_BR_IF:
+        case GR_WASM_OP_BR_TABLE:
+        case GR_WASM_OP_RETURN:
+            /* Values cross control flow in their variables only: every
+             * path into a label must leave them in the same place. */
+            gr__emit_settle(e);
+            break;
+        default:
+            break;
+    }
+    switch (in->op) {
         case GR_WASM_OP_UNREACHABLE:
             out(e, "wrt_trap(WRT_TRAP_UNREACHABLE);\n");
             mark_dead(e);
@@ -482,7 +553,7 @@ emit_instr(gr_emit_fn* e, const gr_wasm_instr* in, uint32_t at)
             top->dead = false;
             e->h = top->height;
             for (uint32_t i = 0; i < top->np; i++)
-                e->stack[e->h++] = top->params[i];
+                push_settled(e, top->params[i]);
             return 0;
         case GR_WASM_OP_END: {
             gr_emit_ctl c = *top;
@@ -497,7 +568,7 @@ emit_instr(gr_emit_fn* e, const gr_wasm_instr* in, uint32_t at)
                 out(e, "Le%" PRIu32 ":;\n", c.label);
             e->h = c.height;
             for (uint32_t i = 0; i < c.nr; i++)
-                e->stack[e->h++] = c.results[i];
+                push_settled(e, c.results[i]);
             e->nctl--;
             if (c.op == 0) {
                 /* Function end: the results are in slots 0..nr. */
@@ -505,7 +576,9 @@ emit_instr(gr_emit_fn* e, const gr_wasm_instr* in, uint32_t at)
                     out(e, "__builtin_unreachable();\n");
                     return 0;
                 }
-                out(e, "Lret:;\nWRT_LEAVE();\n");
+                out(e, "Lret:;\n");
+                if (e->depth_check)
+                    out(e, "WRT_LEAVE();\n");
                 if (c.nr == 1) {
                     out(e, "return %s;\n", gr__emit_slot(e, 0));
                 } else if (c.nr > 1) {
@@ -596,19 +669,26 @@ emit_instr(gr_emit_fn* e, const gr_wasm_instr* in, uint32_t at)
                 gr__emit_top(e, 1));
             gr__emit_drop(e, 2);
             return 0;
-        case GR_WASM_OP_LOCAL_GET:
-            out(e,
-                "%s = L%" PRIu32 ";\n",
-                gr__emit_push(e, in->type),
-                in->imm.idx.a);
+        case GR_WASM_OP_LOCAL_GET: {
+            char l[16];
+            snprintf(l, sizeof(l), "L%" PRIu32, in->imm.idx.a);
+            push_pending(e, in->type, l, in->imm.idx.a);
             return 0;
+        }
         case GR_WASM_OP_LOCAL_SET:
-            out(e, "L%" PRIu32 " = %s;\n", in->imm.idx.a, gr__emit_top(e, 0));
-            gr__emit_drop(e, 1);
+        case GR_WASM_OP_LOCAL_TEE: {
+            uint32_t l = in->imm.idx.a;
+            /* Values below that still read the local read its old value. */
+            for (uint32_t d = 0; d + 1 < e->h; d++)
+                if (e->pend[d][0] && e->pend_local[d] == l)
+                    settle_slot(e, d);
+            const char* v = gr__emit_operand(e, 0);
+            if (!(e->pend[e->h - 1][0] && e->pend_local[e->h - 1] == l))
+                out(e, "L%" PRIu32 " = %s;\n", l, v);
+            if (in->op == GR_WASM_OP_LOCAL_SET)
+                gr__emit_drop(e, 1);
             return 0;
-        case GR_WASM_OP_LOCAL_TEE:
-            out(e, "L%" PRIu32 " = %s;\n", in->imm.idx.a, gr__emit_top(e, 0));
-            return 0;
+        }
         case GR_WASM_OP_GLOBAL_GET:
             out(e,
                 "%s = %s;\n",
@@ -619,7 +699,7 @@ emit_instr(gr_emit_fn* e, const gr_wasm_instr* in, uint32_t at)
             out(e,
                 "%s = %s;\n",
                 global_ref(e, in->imm.idx.a),
-                gr__emit_top(e, 0));
+                gr__emit_operand(e, 0));
             gr__emit_drop(e, 1);
             return 0;
         case GR_WASM_OP_TABLE_GET: {
@@ -650,22 +730,24 @@ emit_instr(gr_emit_fn* e, const gr_wasm_instr* in, uint32_t at)
             return 0;
         case GR_WASM_OP_MEMORY_GROW:
             out(e,
-                "%s = wrt_memory_grow(m0, %s); MS = wrt_msize(m0);\n",
+                "%s = wrt_memory_grow(m0, %s); %s;\n",
                 gr__emit_top(e, 0),
-                gr__emit_top(e, 0));
+                gr__emit_top(e, 0),
+                e->exact_msize ? "MS = wrt_msize(m0)"
+                               : "WRT_RELOAD_PLAIN_MSIZE(MS, m0)");
             return 0;
-        case GR_WASM_OP_I32_CONST:
-            out(e,
-                "%s = %" PRIu32 "u;\n",
-                gr__emit_push(e, GR_WASM_I32),
-                (uint32_t)in->imm.i32);
+        case GR_WASM_OP_I32_CONST: {
+            char c[24];
+            snprintf(c, sizeof(c), "%" PRIu32 "u", (uint32_t)in->imm.i32);
+            push_pending(e, GR_WASM_I32, c, UINT32_MAX);
             return 0;
-        case GR_WASM_OP_I64_CONST:
-            out(e,
-                "%s = %" PRIu64 "ull;\n",
-                gr__emit_push(e, GR_WASM_I64),
-                (uint64_t)in->imm.i64);
+        }
+        case GR_WASM_OP_I64_CONST: {
+            char c[24];
+            snprintf(c, sizeof(c), "%" PRIu64 "ull", (uint64_t)in->imm.i64);
+            push_pending(e, GR_WASM_I64, c, UINT32_MAX);
             return 0;
+        }
         case GR_WASM_OP_F32_CONST:
             out(e,
                 "%s = wrt_f32(0x%" PRIx32 "u);\n",
@@ -747,12 +829,18 @@ gr__emit_func(gr_emit_fn* e)
     e->cap = f->max_stack + 2;
     e->stack = gr_calloc(e->cap, 1);
     e->declared = gr_calloc((size_t)e->cap * 8, 1);
+    e->pend = gr_calloc(e->cap, sizeof(*e->pend));
+    e->pend_local = gr_calloc(e->cap, sizeof(*e->pend_local));
     e->h = 0;
     e->nctl = 0;
     e->nlabels = 0;
     e->ret_used = false;
+    e->exact_msize = false;
+    for (uint32_t i = 0; i < f->ninstrs && !e->exact_msize; i++)
+        e->exact_msize = (f->instrs[i].op & 0xff00) == 0xfe00;
     FILE* mem = open_memstream(&body, &body_len);
-    if (e->stack == NULL || e->declared == NULL || mem == NULL)
+    if (e->stack == NULL || e->declared == NULL || e->pend == NULL ||
+        e->pend_local == NULL || mem == NULL)
         goto done;
     e->out = mem;
     gr_emit_ctl fc = { .op = 0, .nr = ft->nresults, .results = ft->results };
@@ -800,7 +888,8 @@ gr__emit_func(gr_emit_fn* e)
     if (e->m->nmems)
         fprintf(final,
                 "wrt_memory* const m0 = I->mem[0]; uint8_t* const M = "
-                "m0->base; uint64_t MS = wrt_msize(m0); (void)M; (void)MS;\n");
+                "m0->base; uint64_t MS = %s(m0); (void)M; (void)MS;\n",
+                e->exact_msize ? "wrt_msize" : "WRT_PLAIN_MSIZE");
     declare_locals(e, final);
     for (uint32_t d = 0; d < e->cap; d++)
         for (unsigned t = 0; t < sizeof(type_order); t++)
@@ -813,7 +902,8 @@ gr__emit_func(gr_emit_fn* e)
                         d,
                         zero);
             }
-    fprintf(final, "WRT_ENTER();\n");
+    if (e->depth_check)
+        fprintf(final, "WRT_ENTER();\n");
     fwrite(body, 1, body_len, final);
     fprintf(final, "}\n\n");
 done:
@@ -824,9 +914,13 @@ done:
     free(body);
     gr_free(e->stack);
     gr_free(e->declared);
+    gr_free(e->pend);
+    gr_free(e->pend_local);
     gr_free(e->ctl);
     e->stack = NULL;
     e->declared = NULL;
+    e->pend = NULL;
+    e->pend_local = NULL;
     e->ctl = NULL;
     e->capctl = 0;
     return rc;

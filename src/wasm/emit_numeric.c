@@ -188,10 +188,10 @@ gr__emit_numeric(gr_emit_fn* e, const gr_wasm_instr* in)
         return gr__emit_unsupported(e, in);
     char a[24], b[24] = "";
     if (op->nargs == 2) {
-        snprintf(a, sizeof(a), "%s", gr__emit_top(e, 1));
-        snprintf(b, sizeof(b), "%s", gr__emit_top(e, 0));
+        snprintf(a, sizeof(a), "%s", gr__emit_operand(e, 1));
+        snprintf(b, sizeof(b), "%s", gr__emit_operand(e, 0));
     } else {
-        snprintf(a, sizeof(a), "%s", gr__emit_top(e, 0));
+        snprintf(a, sizeof(a), "%s", gr__emit_operand(e, 0));
     }
     gr__emit_drop(e, op->nargs);
     fprintf(e->out, "%s = ", gr__emit_push(e, op->type));

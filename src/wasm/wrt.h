@@ -697,6 +697,19 @@ wrt_msize(const wrt_memory* m)
     return __atomic_load_n(&m->size, __ATOMIC_ACQUIRE);
 }
 
+/* The size a function keeps in MS for its plain loads and stores (and
+ * rereads after each call, which may grow the memory). With guard pages
+ * they are unchecked: none is read, and the atomic load (which the
+ * compiler keeps, and which orders the memory accesses around it) is left
+ * out. Functions with atomics, which are always checked, use wrt_msize. */
+#if WRT_GUARD_PAGES
+#define WRT_PLAIN_MSIZE(m) ((void)(m), (uint64_t)0)
+#define WRT_RELOAD_PLAIN_MSIZE(ms, m) ((void)0)
+#else
+#define WRT_PLAIN_MSIZE(m) wrt_msize(m)
+#define WRT_RELOAD_PLAIN_MSIZE(ms, m) ((ms) = wrt_msize(m))
+#endif
+
 /* The address of an atomic access of n bytes: in bounds, then aligned. */
 static inline void*
 wrt_atomic_at(const wrt_memory* m,
