@@ -8,8 +8,9 @@
 #   libgomp  gcc -O2 -fopenmp, GNU libgomp
 # ROUNDS rounds (default 3), each running every side and thread count,
 # alternating which side goes first; a kernel's figure is its best time
-# over the rounds (each run already keeps the best of 3), an overhead's the
-# best over the rounds. Checksums must agree across sides.
+# over the rounds (each run already keeps the best of 7), an overhead's the
+# best over the rounds (each run keeps the best of 9). Checksums must agree
+# across sides.
 #
 # Ends with RESULT lines:
 #   omp_time_ratio     geomean over kernels x {1,2} threads of Granary time
@@ -37,9 +38,10 @@ bench_openmp: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); $ROU
   libomp:  $(basename "$CLANGBIN") ($(clang-14 --version | head -1) -O2 -fopenmp, LLVM libomp)
   libgomp: $(basename "$GCCBIN") ($(gcc --version | head -1) -O2 -fopenmp, GNU libgomp)
   kernels: dgemm 320^3, 5-point stencil 768^2 x 40, 1500 parallel dot-product
-           reductions of 20000, task tree fib(25) with tasks above 9;
+           reductions of 20000, task tree fib(27) with tasks above 9; each the
+           best of 7 runs in a process (the same work on every side)
   overheads: microseconds per construct (2000 repetitions of the bare
-           construct, best of 5; task: per empty task created by one thread)
+           construct, best of 9; task: per empty task created by one thread)
 EOF
 
 # run SIDE THREADS: one run, figures appended to $OUT/figs as

@@ -135,6 +135,7 @@ CASE(critical_barrier)
 CASE(atomic)
 CASE(locks)
 CASE(tasks)
+CASE(task_queue)
 CASE(depend)
 CASE(taskloop)
 CASE(threadprivate)
@@ -236,6 +237,7 @@ main(void)
         cmocka_unit_test(case_atomic),
         cmocka_unit_test(case_locks),
         cmocka_unit_test(case_tasks),
+        cmocka_unit_test(case_task_queue),
         cmocka_unit_test(case_depend),
         cmocka_unit_test(case_taskloop),
         cmocka_unit_test(case_threadprivate),

@@ -226,17 +226,33 @@ struct omp_task
     int d_ordered;
     int reduce_locked; /* 1 critical reduction taken, 2 atomic */
     _Atomic uint32_t* reduce_lock;
+    /* explicit tasks: the block's pool (task.c) and queue link */
+    omp_thread* owner; /* thread whose pool the block returns to, or NULL */
+    int pool_class;    /* size class, -1: plain malloc */
+    omp_task* qnext;   /* free list, team inbox */
     _Alignas(16) kmp_task_t kt; /* explicit tasks only; must be last */
 };
 
 #define OMP_TASK_OF(kt) ((omp_task*)((char*)(kt)-offsetof(omp_task, kt)))
 
-/* Deque of ready tasks of one team member; lock guards all fields. */
+/* Ring of a deque; outgrown rings stay readable (a thief may still look at
+ * one) until the deque is reset. */
+typedef struct omp_dqring
+{
+    uint32_t mask; /* capacity - 1 (a power of two) */
+    struct omp_dqring* older;
+    _Atomic(omp_task*) slot[];
+} omp_dqring;
+
+/* Deque of ready tasks of one team member (Chase-Lev): only the member
+ * pushes and pops at bottom, without a lock; other members steal at top
+ * with a compare-and-swap. Indices wrap; bottom - top is the length.
+ * Tasks that another thread makes ready go to the team's inbox. */
 typedef struct omp_deque
 {
-    _Atomic uint32_t lock;
-    omp_task** buf;
-    uint32_t head, tail, cap; /* indices modulo cap; tail - head = count */
+    _Alignas(64) _Atomic uint32_t top;
+    _Alignas(64) _Atomic uint32_t bottom;
+    _Atomic(omp_dqring*) ring;
 } omp_deque;
 
 /* ---- teams ---- */
@@ -273,6 +289,7 @@ struct omp_team
     omp_thread** members; /* [nproc]; members[0] is the master */
     int cap;              /* allocated members/implicit/deques */
     int nworkers_kept;    /* hot team: workers attached in members[1..] */
+    omp_task* enc;        /* the task that encountered the parallel construct */
     kmpc_micro fn;
     int argc;
     void** args;
@@ -286,8 +303,11 @@ struct omp_team
     _Alignas(64) _Atomic int32_t bar_count;
     _Atomic uint32_t bar_epoch;
     _Alignas(64) omp_flag event; /* bumped on release, task push, finish */
-    _Alignas(64) _Atomic int32_t ntasks;  /* unfinished explicit tasks */
-    _Atomic int32_t nqueued;              /* tasks in deques */
+    _Alignas(64) _Atomic int32_t ntasks; /* unfinished explicit tasks */
+    /* ready tasks queued by threads outside the team's deques */
+    _Alignas(64) _Atomic int32_t ninbox;
+    _Atomic uint32_t inbox_lock;
+    omp_task* inbox;
     _Alignas(64) _Atomic uint32_t single; /* singles claimed */
     _Atomic int32_t active_workers; /* workers not yet out of the region */
     void* copyprivate;
@@ -310,6 +330,10 @@ struct omp_thread
     omp_team** team_cache; /* teams this thread mastered, by level */
     int team_cache_n;
     omp_team root_team;
+    /* free task blocks by size class (only this thread), and blocks other
+     * threads freed (a stack they push on) */
+    omp_task* pool[5];
+    _Atomic(omp_task*) pool_remote;
     /* worker hand-off */
     _Alignas(64) omp_flag go;
     omp_team* next_team;
@@ -366,6 +390,9 @@ void omp__wait_tasks(omp_thread* thr, _Atomic int32_t* cond, int32_t until);
 omp_task* omp__task_next(omp_thread* thr, omp_team* team);
 void omp__task_run(omp_thread* thr, omp_task* t);
 void omp__deque_init(omp_deque* d);
+/* Empties a deque and frees its outgrown rings: only while no thread of
+ * its team can be stealing (team_begin). */
+void omp__deque_reset(omp_deque* d);
 void omp__dephash_free(omp_dephash* h);
 /* Combines and frees a taskgroup's task reductions (task_red.c). */
 void omp__taskred_fini(omp_taskgroup* tg);

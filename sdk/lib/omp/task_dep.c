@@ -176,7 +176,8 @@ omp__deps_release(omp_thread* thr, omp_depnode* n)
     omp_team* team = n->task ? n->task->team : thr->team;
     for (int i = 0; i < ns; i++) {
         omp_depnode* s = succ[i];
-        if (atomic_fetch_sub_explicit(&s->npred, 1, memory_order_acq_rel) != 1)
+        /* seq_cst: omp__wake_team looks at the sleepers after it */
+        if (atomic_fetch_sub(&s->npred, 1) != 1)
             continue;
         if (s->task)
             omp__task_submit(thr, s->task);

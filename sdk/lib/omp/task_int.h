@@ -7,6 +7,11 @@
 
 #include "omp_int.h"
 
+/* A block of at least size bytes for an explicit task, from the calling
+ * thread's pool (owner and pool_class set; nothing else initialised). */
+omp_task* omp__task_block(omp_thread* thr, size_t size);
+/* Returns a block to its maker's pool; any thread. */
+void omp__task_block_free(omp_task* t);
 /* Queues a registered, ready task (or runs it at once when throttled). */
 void omp__task_push(omp_thread* thr, omp_task* t);
 /* Counts a new task in its parent, taskgroup and team. */

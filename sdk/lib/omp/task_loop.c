@@ -13,12 +13,14 @@
 typedef void (*task_dup_fn)(kmp_task_t* dst, kmp_task_t* src, int32_t last);
 
 static omp_task*
-task_copy(const omp_task* pat)
+task_copy(omp_thread* thr, const omp_task* pat)
 {
-    omp_task* t = malloc(pat->alloc_size);
-    if (!t)
-        omp__fatal("out of memory for a task (%zu bytes)", pat->alloc_size);
+    omp_task* t = omp__task_block(thr, pat->alloc_size);
+    omp_thread* owner = t->owner;
+    int pool_class = t->pool_class;
     memcpy(t, pat, pat->alloc_size);
+    t->owner = owner;
+    t->pool_class = pool_class;
     if (pat->kt.shareds)
         t->kt.shareds =
           (char*)t + ((const char*)pat->kt.shareds - (const char*)pat);
@@ -90,7 +92,7 @@ __kmpc_taskloop(ident_t* loc,
     omp_taskgroup* tg = thr->task->cur_tg;
     for (uint64_t i = 0; i < ntasks; i++) {
         uint64_t n = base + (i < extra ? 1 : 0);
-        omp_task* t = task_copy(pat);
+        omp_task* t = task_copy(thr, pat);
         t->tg = tg;
         t->cur_tg = tg;
         uint64_t l = lower + start * (uint64_t)st;
@@ -108,7 +110,7 @@ __kmpc_taskloop(ident_t* loc,
             omp__task_submit(thr, t);
         }
     }
-    free(pat);
+    omp__task_block_free(pat);
     if (!nogroup)
         __kmpc_end_taskgroup(loc, gtid);
 }

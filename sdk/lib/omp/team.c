@@ -66,6 +66,14 @@ team_init(omp_team* team)
     omp__disp_reset(team);
 }
 
+/* Stores 0 unless it is there already (see team_begin). */
+static void
+zero_if(_Atomic int32_t* p)
+{
+    if (atomic_load_explicit(p, memory_order_relaxed) != 0)
+        atomic_store_explicit(p, 0, memory_order_relaxed);
+}
+
 static void
 implicit_init(omp_task* t, omp_team* team, omp_task* parent, const omp_icv* icv)
 {
@@ -86,6 +94,17 @@ implicit_init(omp_task* t, omp_team* team, omp_task* parent, const omp_icv* icv)
     t->disp = NULL;
     t->d_ordered = 0;
     t->reduce_locked = 0;
+}
+
+/* Frees the dependence hash of an implicit task at the end of its region
+ * (each thread its own: all its children are done after the barrier). */
+static void
+implicit_fini(omp_task* it)
+{
+    if (it->dephash) {
+        omp__dephash_free(it->dephash);
+        it->dephash = NULL;
+    }
 }
 
 void
@@ -125,12 +144,16 @@ omp__register_root(void)
 static void
 worker_run(omp_thread* thr, omp_team* team, int tid)
 {
+    omp_task* it = &team->implicit[tid];
+    implicit_init(it, team, team->enc, &team->enc->icv);
+    omp__icv_child(&team->enc->icv, &it->icv, team->level);
     thr->team = team;
     thr->tid = tid;
-    thr->task = &team->implicit[tid];
+    thr->task = it;
     int32_t btid = tid;
     omp__invoke(team->fn, &thr->gtid, &btid, team->argc, team->args);
     omp__barrier(thr);
+    implicit_fini(it);
     thr->team = NULL;
     thr->task = NULL;
     /* The last access to the team: its master may reuse it after this. */
@@ -234,6 +257,14 @@ team_begin(omp_thread* thr, int nproc, int is_teams)
         if (!omp__spin(&spins))
             sched_yield();
     }
+    /* A worksharing construct that used a dispatch buffer counts in every
+     * implicit task (all threads meet the same constructs); the buffers
+     * need their reset only then, or after a cancellation. On wasm every
+     * atomic store is a locked exchange, so untouched state is left as it
+     * is rather than rewritten. */
+    int disp_used = team->nproc > 0 &&
+                    (team->implicit[0].ws_count != 0 ||
+                     atomic_load_explicit(&team->cancel, memory_order_relaxed));
     team_reserve(team, nproc);
     team->nproc = nproc;
     team->level = level;
@@ -245,31 +276,31 @@ team_begin(omp_thread* thr, int nproc, int is_teams)
     team->is_teams = is_teams;
     team->hot = parent == &thr->root_team;
     team->members[0] = thr;
-    atomic_store_explicit(&team->bar_count, 0, memory_order_relaxed);
-    atomic_store_explicit(&team->ntasks, 0, memory_order_relaxed);
-    atomic_store_explicit(&team->nqueued, 0, memory_order_relaxed);
-    atomic_store_explicit(&team->single, 0, memory_order_relaxed);
-    atomic_store_explicit(&team->cancel, 0, memory_order_relaxed);
+    zero_if(&team->bar_count);
+    zero_if(&team->ntasks);
+    zero_if(&team->ninbox);
+    team->inbox = NULL;
+    for (int i = 0; i < nproc; i++)
+        omp__deque_reset(&team->deques[i]);
+    if (atomic_load_explicit(&team->single, memory_order_relaxed))
+        atomic_store_explicit(&team->single, 0, memory_order_relaxed);
+    zero_if(&team->cancel);
     team->copyprivate = NULL;
-    omp__disp_reset(team);
+    if (disp_used)
+        omp__disp_reset(team);
     omp_task* enc = thr->task;
-    for (int i = 0; i < nproc; i++) {
-        omp_task* it = &team->implicit[i];
-        implicit_init(it, team, enc, &enc->icv);
-        omp__icv_child(&enc->icv, &it->icv, team->level);
-    }
+    team->enc = enc;
+    /* Workers set up their own implicit tasks (worker_run): the master
+     * writing them would move their cache lines to it and back. */
+    implicit_init(&team->implicit[0], team, enc, &enc->icv);
+    omp__icv_child(&enc->icv, &team->implicit[0].icv, team->level);
     return team;
 }
 
 static void
 team_end(omp_thread* thr, omp_team* team)
 {
-    for (int i = 0; i < team->nproc; i++) {
-        if (team->implicit[i].dephash) {
-            omp__dephash_free(team->implicit[i].dephash);
-            team->implicit[i].dephash = NULL;
-        }
-    }
+    implicit_fini(&team->implicit[0]);
     if (!team->hot && team->nproc > 1) {
         pool_give(team->members + 1, team->nproc - 1);
         team->nworkers_kept = 0;
@@ -345,11 +376,16 @@ omp__serialized_end(omp_thread* thr)
 
 /* ---- the barrier ---- */
 
+/* Callers changed what waiters look at with a seq_cst operation; a
+ * waiter counts itself in sleepers (seq_cst) before it looks again and
+ * sleeps (omp__wait_tasks). So when no one sleeps, no shared write. */
 void
 omp__wake_team(omp_team* team)
 {
-    atomic_fetch_add_explicit(&team->event.val, 1, memory_order_seq_cst);
-    omp__flag_wake(&team->event);
+    if (atomic_load(&team->event.sleepers) > 0) {
+        atomic_fetch_add(&team->event.val, 1);
+        omp__futex_wake(&team->event.val, 0x7fffffff);
+    }
 }
 
 void

@@ -64,7 +64,8 @@ omp__now(void)
 }
 
 /* Spins for about blocktime_us, looking at the clock every 256 rounds so
- * the clock (a host call on wasm) stays off the fast path. */
+ * the clock (a host call on wasm) stays off the fast path: most waits end
+ * within the first rounds, and those never read it. */
 int
 omp__spin(unsigned* count)
 {
@@ -72,12 +73,13 @@ omp__spin(unsigned* count)
     unsigned c = (*count)++;
     if (omp__g.blocktime_us <= 0)
         return 0;
-    if (c == 0) {
-        deadline = omp__now() + omp__g.blocktime_us * 1e-6;
-        return 1;
+    if (c != 0 && (c & 255) == 0) {
+        double now = omp__now();
+        if (c == 256)
+            deadline = now + omp__g.blocktime_us * 1e-6;
+        else if (now > deadline)
+            return 0;
     }
-    if ((c & 255) == 0 && omp__now() > deadline)
-        return 0;
     /* More threads than processors: let the one we wait for run. */
     if (atomic_load_explicit(&omp__g.nthreads_made, memory_order_relaxed) >
         omp__g.num_procs)

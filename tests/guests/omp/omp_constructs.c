@@ -601,6 +601,70 @@ t_tasks(void)
     return f;
 }
 
+/* Task queues and task blocks: one thread makes many tasks of several
+ * sizes (small, medium, over 2 KiB) that others steal and finish, tasks
+ * make tasks. */
+typedef struct payload
+{
+    int v[600];
+} payload;
+
+static long long
+t_task_queue(void)
+{
+    long long sum = 0, chain = 0;
+    payload big;
+    for (int i = 0; i < 600; i++)
+        big.v[i] = i;
+#pragma omp parallel
+#pragma omp single
+    {
+        for (int i = 0; i < 3000; i++) {
+            int small = i;
+            if (i % 3 == 0) {
+#pragma omp task firstprivate(small) shared(sum)
+                {
+#pragma omp atomic
+                    sum += small;
+                }
+            } else if (i % 3 == 1) {
+                long long mid[20];
+                for (int k = 0; k < 20; k++)
+                    mid[k] = i + k;
+#pragma omp task firstprivate(mid) shared(sum)
+                {
+                    long long m = 0;
+                    for (int k = 0; k < 20; k++)
+                        m += mid[k] - k;
+#pragma omp atomic
+                    sum += m / 20;
+                }
+            } else {
+                big.v[0] = i;
+#pragma omp task firstprivate(big) shared(sum)
+                {
+#pragma omp atomic
+                    sum += big.v[0] + big.v[599] - 599;
+                }
+            }
+        }
+        for (int i = 0; i < 40; i++) {
+#pragma omp task shared(chain)
+            for (int k = 0; k < 40; k++) {
+#pragma omp task shared(chain)
+                {
+#pragma omp atomic
+                    chain++;
+                }
+            }
+        }
+#pragma omp taskwait
+    }
+    check("task_queue sum", sum, 3000LL * 2999 / 2);
+    check("task_queue chain", chain, 1600);
+    return sum + chain;
+}
+
 static long long
 t_depend(void)
 {
@@ -775,6 +839,7 @@ static const tcase cases[] = {
     { "atomic", t_atomic },
     { "locks", t_locks },
     { "tasks", t_tasks },
+    { "task_queue", t_task_queue },
     { "depend", t_depend },
     { "taskloop", t_taskloop },
     { "threadprivate", t_threadprivate },

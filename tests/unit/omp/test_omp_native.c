@@ -103,6 +103,7 @@ CASE(critical_barrier)
 CASE(atomic)
 CASE(locks)
 CASE(tasks)
+CASE(task_queue)
 CASE(depend)
 CASE(taskloop)
 CASE(threadprivate)
@@ -151,6 +152,18 @@ omp_schedule_env(void** state)
         }
     }
     unsetenv("OMP_SCHEDULE");
+}
+
+/* Without task throttling a thread's deque grows past its first ring
+ * while other threads steal from it. */
+static void
+task_queue_unthrottled(void** state)
+{
+    (void)state;
+    setenv("KMP_ENABLE_TASK_THROTTLING", "0", 1);
+    for (int n = 1; n <= 4; n *= 2)
+        free(run(DIR "/omp_constructs", "task_queue", n));
+    unsetenv("KMP_ENABLE_TASK_THROTTLING");
 }
 
 /* OMP_NESTED and OMP_MAX_ACTIVE_LEVELS set the initial ICV; the case sets
@@ -204,6 +217,7 @@ main(void)
         cmocka_unit_test(case_atomic),
         cmocka_unit_test(case_locks),
         cmocka_unit_test(case_tasks),
+        cmocka_unit_test(case_task_queue),
         cmocka_unit_test(case_depend),
         cmocka_unit_test(case_taskloop),
         cmocka_unit_test(case_threadprivate),
@@ -211,6 +225,7 @@ main(void)
         cmocka_unit_test(reduction_paths),
         cmocka_unit_test(threadprivate_notls),
         cmocka_unit_test(omp_schedule_env),
+        cmocka_unit_test(task_queue_unthrottled),
         cmocka_unit_test(nesting_env),
     };
     unsetenv("OMP_SCHEDULE");
