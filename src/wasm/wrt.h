@@ -648,14 +648,16 @@ WRT_SAT(wrt_sat_u64_f64,
  * at its full width even when the value is unused or only partly used
  * (the compiler would drop a dead load, or narrow an i64.load whose result
  * is wrapped to 32 bits, and a straddling access would not fault). An
- * empty asm taking the value in a register forces it; asm statements with
- * no outputs are never removed. */
+ * empty volatile asm that takes the value in a register and hands it back
+ * forces it: volatile asm is never removed, and since the value comes out
+ * of the asm, the compiler uses that register afterwards instead of
+ * loading the value a second time for its users. */
 #if WRT_GUARD_PAGES && (defined(__x86_64__) || defined(__i386__))
-#define WRT_FORCE_READ_INT(v) __asm__("" ::"r"(v))
-#define WRT_FORCE_READ_FP(v) __asm__("" ::"x"(v))
+#define WRT_FORCE_READ_INT(v) __asm__ volatile("" : "+r"(v))
+#define WRT_FORCE_READ_FP(v) __asm__ volatile("" : "+x"(v))
 #elif WRT_GUARD_PAGES && defined(__aarch64__)
-#define WRT_FORCE_READ_INT(v) __asm__("" ::"r"(v))
-#define WRT_FORCE_READ_FP(v) __asm__("" ::"w"(v))
+#define WRT_FORCE_READ_INT(v) __asm__ volatile("" : "+r"(v))
+#define WRT_FORCE_READ_FP(v) __asm__ volatile("" : "+w"(v))
 #elif WRT_GUARD_PAGES
 #define WRT_FORCE_READ_INT(v)                                                  \
     do {                                                                       \

@@ -174,6 +174,9 @@ worker_main(void* arg)
     return NULL;
 }
 
+/* A new pool thread, or NULL when the host refuses one (under granary
+ * serve a call's threads beyond its grant of slots are refused: the team
+ * being formed then runs with the threads it has). */
 static omp_thread*
 worker_create(void)
 {
@@ -193,8 +196,15 @@ worker_create(void)
     pthread_t t;
     int rc = pthread_create(&t, &attr, worker_main, thr);
     pthread_attr_destroy(&attr);
-    if (rc != 0)
-        omp__fatal("cannot create a thread (error %d)", rc);
+    if (rc != 0) {
+        omp__threads[gtid] = NULL;
+        atomic_fetch_sub(&omp__g.nthreads_made, 1);
+        free(thr);
+        /* give the number back unless another thread took the next one */
+        int32_t next = gtid + 1;
+        atomic_compare_exchange_strong(&next_gtid, &next, gtid);
+        return NULL;
+    }
     return thr;
 }
 
@@ -321,8 +331,16 @@ omp__fork(omp_thread* thr, int nproc, kmpc_micro fn, int argc, void** args)
     if (nproc > 1) {
         /* hot team: reuse attached workers, top up from the pool */
         int have = team->hot ? team->nworkers_kept : 0;
-        for (int i = have + 1; i < nproc; i++)
-            team->members[i] = pool_take();
+        for (int i = have + 1; i < nproc; i++) {
+            if (!(team->members[i] = pool_take())) {
+                /* no more threads to be had: a smaller team */
+                nproc = i;
+                team->nproc = nproc;
+                team->active_level =
+                  saved_team->active_level + (nproc > 1 ? 1 : 0);
+                break;
+            }
+        }
         if (team->hot && nproc - 1 > have)
             team->nworkers_kept = nproc - 1;
         atomic_store_explicit(

@@ -442,6 +442,16 @@ test_openmp_team_is_the_grant(void** state)
     assert_int_equal(team, 3);
     assert_int_equal(max, 3);
     gr_call_info_fini(&ci);
+    /* num_threads(5) beyond the grant of 3: the spawns past it are
+     * refused, and the region runs with the threads it got (it used to
+     * end the call: "cannot create a thread") */
+    assert_int_equal(
+      gr_sched_call(s, "u", "omp", (const uint8_t*)"0 5", 3, NULL, &ci), 0);
+    omp_out(&ci, &team, &max);
+    assert_int_equal(ci.state, GR_CALL_DONE);
+    assert_int_equal(ci.return_code, 0);
+    assert_int_equal(team, 3);
+    gr_call_info_fini(&ci);
     /* while a tgrant call holds every other slot */
     const char* in = "1 0 1500 0 0";
     uint64_t a;
