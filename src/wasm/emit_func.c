@@ -826,7 +826,11 @@ gr__emit_func(gr_emit_fn* e)
                      f->nlocals);
         return -ENOTSUP;
     }
-    e->cap = f->max_stack + 2;
+    /* The validator's max_stack bounds every height but the function's
+     * own end, where the results are pushed even after unreachable code
+     * that pushed nothing (func.wast: a body of `unreachable` with three
+     * results) */
+    e->cap = (f->max_stack > ft->nresults ? f->max_stack : ft->nresults) + 2;
     e->stack = gr_calloc(e->cap, 1);
     e->declared = gr_calloc((size_t)e->cap * 8, 1);
     e->pend = gr_calloc(e->cap, sizeof(*e->pend));

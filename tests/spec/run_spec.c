@@ -684,6 +684,7 @@ run_file(const char* file, int* tp, int* ti)
     json_t* root = json_load_file(file, JSON_ALLOW_NUL, &je);
     if (root == NULL) {
         printf("%s: cannot parse: %s\n", file, je.text);
+        (*ti)++; /* counted as a failed assertion: the run fails */
         return;
     }
     char* fdup = strdup(file);

@@ -58,3 +58,25 @@
 (assert_return (invoke "table2" (i32.const 1)) (i32.const 15) (i32.const 0))
 (assert_return (invoke "table2" (i32.const 9)) (i32.const 7) (i32.const 8))
 (assert_return (invoke "sum" (i32.const 10)) (i32.const 55))
+
+;; A function whose body pushes nothing before it ends in unreachable code,
+;; with more results than anything on its stack: the code generator's
+;; stack was sized by the deepest push and overflowed at the function's
+;; end (heap corruption in func.wast). The traps are asserted through
+;; one-result callers: wast2json 1.0.32 writes the "expected" list of an
+;; assert_trap on a multi-result function without commas.
+(module
+  (func $none8 (export "none8") (result i32 i32 i32 i32 i64 i64 f64 f64) (unreachable))
+  (func $ret8 (export "ret8") (param i32) (result i32 i32 i32 i32 i32 i32 i32 i32)
+    (if (local.get 0) (then (unreachable)))
+    (return (i32.const 1) (i32.const 2) (i32.const 3) (i32.const 4)
+            (i32.const 5) (i32.const 6) (i32.const 7) (i32.const 8)))
+  (func (export "first_none8") (result i32)
+    (call $none8) (drop) (drop) (drop) (drop) (drop) (drop) (drop))
+  (func (export "first_ret8") (param i32) (result i32)
+    (call $ret8 (local.get 0)) (drop) (drop) (drop) (drop) (drop) (drop) (drop)))
+(assert_trap (invoke "first_none8") "unreachable")
+(assert_trap (invoke "first_ret8" (i32.const 1)) "unreachable")
+(assert_return (invoke "ret8" (i32.const 0))
+  (i32.const 1) (i32.const 2) (i32.const 3) (i32.const 4)
+  (i32.const 5) (i32.const 6) (i32.const 7) (i32.const 8))
