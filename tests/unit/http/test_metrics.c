@@ -56,8 +56,8 @@ test_format(void** state)
         "granary_faaslets_alive 7\n",
         "# TYPE granary_thread_granules gauge\ngranary_thread_granules 3\n",
         "# TYPE granary_thread_slots gauge\ngranary_thread_slots 2\n",
-        "# TYPE granary_thread_granules_total counter\n"
-        "granary_thread_granules_total 11\n",
+        ("# TYPE granary_thread_granules_total counter\n"
+         "granary_thread_granules_total 11\n"),
         "granary_thread_spawns_refused_total 4\n",
         "# TYPE granary_call_duration_seconds histogram\n",
         "granary_call_duration_seconds_bucket{le=\"0.0001\"} 0\n",
