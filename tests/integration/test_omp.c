@@ -19,6 +19,8 @@
 
 #include "testutil.h"
 
+#include "../guests/omp/omp_cases.h"
+
 static char cache_dir[128];
 
 /* granary run [--env E]... GUEST ARGS..., NULL-terminated varargs: first
@@ -105,41 +107,7 @@ check_case(const char* guest,
         check_case("omp_constructs", NATIVE, #name, NULL);                     \
     }
 
-CASE(parallel)
-CASE(num_threads)
-CASE(if)
-CASE(nested)
-CASE(many_args)
-CASE(static)
-CASE(static_chunk)
-CASE(static_neg)
-CASE(static_u)
-CASE(static8)
-CASE(static8u)
-CASE(dynamic)
-CASE(dynamic_u)
-CASE(dynamic8)
-CASE(dynamic8u)
-CASE(guided)
-CASE(guided8)
-CASE(runtime)
-CASE(auto)
-CASE(collapse)
-CASE(ordered)
-CASE(lastprivate)
-CASE(sections)
-CASE(reduction)
-CASE(reduction_nowait)
-CASE(single_master)
-CASE(critical_barrier)
-CASE(atomic)
-CASE(locks)
-CASE(tasks)
-CASE(task_queue)
-CASE(depend)
-CASE(taskloop)
-CASE(threadprivate)
-CASE(icv)
+OMP_CONSTRUCT_CASES(CASE)
 
 static void
 reduction_critical(void** state)
@@ -207,42 +175,10 @@ main(void)
     unsetenv("OMP_SCHEDULE");
     unsetenv("KMP_FORCE_REDUCTION");
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(case_parallel),
-        cmocka_unit_test(case_num_threads),
-        cmocka_unit_test(case_if),
-        cmocka_unit_test(case_nested),
-        cmocka_unit_test(case_many_args),
-        cmocka_unit_test(case_static),
-        cmocka_unit_test(case_static_chunk),
-        cmocka_unit_test(case_static_neg),
-        cmocka_unit_test(case_static_u),
-        cmocka_unit_test(case_static8),
-        cmocka_unit_test(case_static8u),
-        cmocka_unit_test(case_dynamic),
-        cmocka_unit_test(case_dynamic_u),
-        cmocka_unit_test(case_dynamic8),
-        cmocka_unit_test(case_dynamic8u),
-        cmocka_unit_test(case_guided),
-        cmocka_unit_test(case_guided8),
-        cmocka_unit_test(case_runtime),
-        cmocka_unit_test(case_auto),
-        cmocka_unit_test(case_collapse),
-        cmocka_unit_test(case_ordered),
-        cmocka_unit_test(case_lastprivate),
-        cmocka_unit_test(case_sections),
-        cmocka_unit_test(case_reduction),
-        cmocka_unit_test(case_reduction_nowait),
-        cmocka_unit_test(case_single_master),
-        cmocka_unit_test(case_critical_barrier),
-        cmocka_unit_test(case_atomic),
-        cmocka_unit_test(case_locks),
-        cmocka_unit_test(case_tasks),
-        cmocka_unit_test(case_task_queue),
-        cmocka_unit_test(case_depend),
-        cmocka_unit_test(case_taskloop),
-        cmocka_unit_test(case_threadprivate),
-        cmocka_unit_test(case_icv),
-        cmocka_unit_test(reduction_critical),
+#define CASE_TEST(name) cmocka_unit_test(case_##name),
+        OMP_CONSTRUCT_CASES(CASE_TEST)
+#undef CASE_TEST
+          cmocka_unit_test(reduction_critical),
         cmocka_unit_test(threadprivate_notls),
         cmocka_unit_test(schedule_env),
         cmocka_unit_test(trap_in_worker),

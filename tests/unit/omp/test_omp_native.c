@@ -18,6 +18,8 @@
 
 #include "testutil.h"
 
+#include "../../guests/omp/omp_cases.h"
+
 #define DIR GRANARY_OMP_NATIVE_DIR
 
 /* Runs `prog case` with OMP_NUM_THREADS=n; returns its stdout (owned). */
@@ -73,41 +75,7 @@ construct(const char* name)
         construct(#name);                                                      \
     }
 
-CASE(parallel)
-CASE(num_threads)
-CASE(if)
-CASE(nested)
-CASE(many_args)
-CASE(static)
-CASE(static_chunk)
-CASE(static_neg)
-CASE(static_u)
-CASE(static8)
-CASE(static8u)
-CASE(dynamic)
-CASE(dynamic_u)
-CASE(dynamic8)
-CASE(dynamic8u)
-CASE(guided)
-CASE(guided8)
-CASE(runtime)
-CASE(auto)
-CASE(collapse)
-CASE(ordered)
-CASE(lastprivate)
-CASE(sections)
-CASE(reduction)
-CASE(reduction_nowait)
-CASE(single_master)
-CASE(critical_barrier)
-CASE(atomic)
-CASE(locks)
-CASE(tasks)
-CASE(task_queue)
-CASE(depend)
-CASE(taskloop)
-CASE(threadprivate)
-CASE(icv)
+OMP_CONSTRUCT_CASES(CASE)
 
 /* Both reduction paths: the atomic one (the default when the compiler
  * allows it) and the critical one. */
@@ -187,42 +155,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(case_parallel),
-        cmocka_unit_test(case_num_threads),
-        cmocka_unit_test(case_if),
-        cmocka_unit_test(case_nested),
-        cmocka_unit_test(case_many_args),
-        cmocka_unit_test(case_static),
-        cmocka_unit_test(case_static_chunk),
-        cmocka_unit_test(case_static_neg),
-        cmocka_unit_test(case_static_u),
-        cmocka_unit_test(case_static8),
-        cmocka_unit_test(case_static8u),
-        cmocka_unit_test(case_dynamic),
-        cmocka_unit_test(case_dynamic_u),
-        cmocka_unit_test(case_dynamic8),
-        cmocka_unit_test(case_dynamic8u),
-        cmocka_unit_test(case_guided),
-        cmocka_unit_test(case_guided8),
-        cmocka_unit_test(case_runtime),
-        cmocka_unit_test(case_auto),
-        cmocka_unit_test(case_collapse),
-        cmocka_unit_test(case_ordered),
-        cmocka_unit_test(case_lastprivate),
-        cmocka_unit_test(case_sections),
-        cmocka_unit_test(case_reduction),
-        cmocka_unit_test(case_reduction_nowait),
-        cmocka_unit_test(case_single_master),
-        cmocka_unit_test(case_critical_barrier),
-        cmocka_unit_test(case_atomic),
-        cmocka_unit_test(case_locks),
-        cmocka_unit_test(case_tasks),
-        cmocka_unit_test(case_task_queue),
-        cmocka_unit_test(case_depend),
-        cmocka_unit_test(case_taskloop),
-        cmocka_unit_test(case_threadprivate),
-        cmocka_unit_test(case_icv),
-        cmocka_unit_test(reduction_paths),
+#define CASE_TEST(name) cmocka_unit_test(case_##name),
+        OMP_CONSTRUCT_CASES(CASE_TEST)
+#undef CASE_TEST
+          cmocka_unit_test(reduction_paths),
         cmocka_unit_test(threadprivate_notls),
         cmocka_unit_test(omp_schedule_env),
         cmocka_unit_test(task_queue_unthrottled),
