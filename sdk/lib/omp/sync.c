@@ -172,6 +172,7 @@ __kmpc_end_reduce_nowait(ident_t* loc, int32_t gtid, kmp_critical_name* lck)
     reduce_end(omp__thr(gtid));
 }
 
+/* Begins like the nowait form; only the end differs (the barrier). */
 int32_t
 __kmpc_reduce(ident_t* loc,
               int32_t gtid,
@@ -181,11 +182,7 @@ __kmpc_reduce(ident_t* loc,
               void (*fn)(void*, void*),
               kmp_critical_name* lck)
 {
-    (void)nvars;
-    (void)size;
-    (void)data;
-    (void)fn;
-    return reduce_begin(loc, omp__thr(gtid), lck);
+    return __kmpc_reduce_nowait(loc, gtid, nvars, size, data, fn, lck);
 }
 
 void
