@@ -175,6 +175,13 @@ typedef struct gr_peer_config
  * errors: -EINVAL, -ENOMEM, -EAGAIN (no thread). */
 int gr_peer_dial(const char* addr, const gr_peer_config* cfg, gr_peer** out);
 
+/* Wraps a connection this side opened (gr_conn_connect) or accepted, as
+ * the listener does: ownership of conn moves to the peer on success, its
+ * reader thread starts, and the peer ends with the connection (it never
+ * reconnects). Errors: -ENOMEM, -EAGAIN (no thread); conn stays the
+ * caller's. */
+int gr_peer_adopt(gr_conn* conn, const gr_peer_config* cfg, gr_peer** out);
+
 /* Waits until connected. Returns 0, -ETIMEDOUT, or -ECANCELED (closed, or
  * an accepted peer whose connection ended). */
 int gr_peer_wait_up(gr_peer* p, int timeout_ms);

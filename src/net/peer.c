@@ -398,7 +398,7 @@ gr_peer_dial(const char* addr, const gr_peer_config* cfg, gr_peer** out)
 }
 
 int
-gr__peer_accept(gr_conn* conn, const gr_peer_config* cfg, gr_peer** out)
+gr_peer_adopt(gr_conn* conn, const gr_peer_config* cfg, gr_peer** out)
 {
     return peer_create(cfg, NULL, conn, out);
 }

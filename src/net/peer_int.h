@@ -5,10 +5,6 @@
 
 #include "net/net.h"
 
-/* Wraps an accepted connection (ownership moves to the peer on success)
- * and starts its reader thread. */
-int gr__peer_accept(gr_conn* conn, const gr_peer_config* cfg, gr_peer** out);
-
 /* 1 once the reader thread has finished (the connection ended). */
 int gr__peer_done(gr_peer* p);
 

@@ -63,7 +63,7 @@ admit(gr_server* s, int fd)
     }
     if (gr_conn_open(fd, s->cfg.peer.max_payload, &c))
         return;
-    if (gr__peer_accept(c, &s->cfg.peer, &p)) {
+    if (gr_peer_adopt(c, &s->cfg.peer, &p)) {
         GR_WARN("net: %s: cannot start a reader", gr_conn_peer(c));
         gr_conn_close(c);
         return;
