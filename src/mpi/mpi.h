@@ -102,6 +102,9 @@ typedef struct gr_mpi_net gr_mpi_net;
 /* Listens on addr ("ip:port", port 0 = any). Errors as gr_server_start. */
 int gr_mpi_net_start(const char* addr, gr_mpi_net** out);
 int gr_mpi_net_port(const gr_mpi_net* n);
+/* How many connections n's listener holds open (those other hosts dialed:
+ * each pair of hosts of a world shares one, dialed by the lower host). */
+int gr_mpi_net_conns(gr_mpi_net* n);
 /* Stops listening. Every world using n must be destroyed first. NULL is a
  * no-op. */
 void gr_mpi_net_stop(gr_mpi_net* n);

@@ -286,6 +286,12 @@ gr_mpi_net_port(const gr_mpi_net* n)
     return gr_server_port(n->srv);
 }
 
+int
+gr_mpi_net_conns(gr_mpi_net* n)
+{
+    return gr_server_conns(n->srv);
+}
+
 void
 gr_mpi_net_stop(gr_mpi_net* n)
 {
