@@ -1056,9 +1056,19 @@ gr_mpi_rank_wait(gr_mpi_rank* r, int32_t req, gr_mpi_status* st)
     return GR_MPI_ERR_REQUEST;
 }
 
+/* Before a call that does not block looks (without the lock): what other
+ * hosts sent, read on this thread (see gr__mpi_link_read). */
+static void
+read_remote(gr_mpi_rank* r)
+{
+    if (r->w->link)
+        gr__mpi_link_read(r->w);
+}
+
 int
 gr_mpi_rank_test(gr_mpi_rank* r, int32_t req, gr_mpi_status* st)
 {
+    read_remote(r);
     pthread_mutex_lock(&r->w->mu);
     drain(r);
     struct gr__mpi_req* q = req_get(r, req);
@@ -1140,6 +1150,7 @@ gr_mpi_rank_testany(gr_mpi_rank* r,
     if (n < 0)
         return GR_MPI_ERR_ARG;
     int result = 0;
+    read_remote(r);
     pthread_mutex_lock(&r->w->mu);
     int rc = any_pass(r, reqs, n, index, st, &result);
     pthread_mutex_unlock(&r->w->mu);
@@ -1222,6 +1233,8 @@ gr_mpi_rank_probe(gr_mpi_rank* r,
         return 1;
     }
     struct gr__mpi_msg* m;
+    if (!blocking)
+        read_remote(r);
     pthread_mutex_lock(&r->w->mu);
     rc = probe_locked(r, src, tag, ctx, blocking, &m);
     if (rc == 1)
@@ -1249,6 +1262,8 @@ gr_mpi_rank_mprobe(gr_mpi_rank* r,
         return 1;
     }
     struct gr__mpi_msg* m;
+    if (!blocking)
+        read_remote(r);
     pthread_mutex_lock(&r->w->mu);
     rc = probe_locked(r, src, tag, ctx, blocking, &m);
     if (rc == 1) {

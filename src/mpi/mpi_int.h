@@ -317,6 +317,10 @@ void gr__mpi_remote_rank_drop(gr_mpi_rank* r);
  * connections to the polling ranks. gr__mpi_link_idle hands them back at
  * once (a rank about to sleep; lock held or not). */
 int gr__mpi_link_poll(gr_mpi_world* w);
+/* The same without yielding the CPU when there was nothing: for the
+ * calls that do not block (test, iprobe), so that a guest looping on
+ * them sees other hosts' messages as soon as a blocked rank would. */
+int gr__mpi_link_read(gr_mpi_world* w);
 void gr__mpi_link_idle(gr_mpi_world* w);
 /* Ends the link of w (without the lock): Bye (or the failure) to the
  * other hosts, connections closed, the pump thread joined. */

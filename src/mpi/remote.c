@@ -973,15 +973,8 @@ on_mpi(gr_mpi_world* w, int host, const Granary__MpiMsg* m)
  * rank that returns to its guest lets them take over after this long. */
 #define POLL_LEASE_NS (2 * 1000 * 1000)
 
-/* A poll is a system call, so a spin that polls takes far longer per
- * round than one that pauses: a rank sharing its CPU with the very rank
- * it waits for (two hosts on one machine, a loaded or oversubscribed one)
- * would keep it off that CPU for the spin's whole pause phase. So a poll
- * that finds nothing yields the CPU (measured on 2 CPUs under load: 8 B
- * ping-pong 5.7 us yielding after every empty poll, 6.4 us after every
- * fourth, 20 us after every 64th). */
 int
-gr__mpi_link_poll(gr_mpi_world* w)
+gr__mpi_link_read(gr_mpi_world* w)
 {
     struct gr__mpi_link* l = w->link;
     int n = 0;
@@ -990,6 +983,21 @@ gr__mpi_link_poll(gr_mpi_world* w)
         if (p)
             n += gr_peer_poll(p, POLL_LEASE_NS);
     }
+    return n;
+}
+
+/* A poll is a system call, so a spin that polls takes far longer per
+ * round than one that pauses: a rank sharing its CPU with the very rank
+ * it waits for (two hosts on one machine, a loaded or oversubscribed one)
+ * would keep it off that CPU for the spin's whole pause phase. So a poll
+ * that finds nothing yields the CPU (measured on 2 CPUs under load: 8 B
+ * ping-pong 5.7 us yielding after every empty poll, 6.4 us after every
+ * fourth, 20 us after every 64th; on an idle machine yielding or not made
+ * no difference beyond the noise). */
+int
+gr__mpi_link_poll(gr_mpi_world* w)
+{
+    int n = gr__mpi_link_read(w);
     if (!n)
         sched_yield();
     return n;

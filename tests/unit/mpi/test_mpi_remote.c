@@ -68,14 +68,12 @@ rank_main(void* arg)
         int k = 0;
         for (int d = 0; d < HOSTS && !h->rc; d++)
             if (d != h->rank)
-                h->rc = gr_mpi_rank_isend(
-                  r, out, n, d, i % 3, 0, 0, &req[k++]);
+                h->rc = gr_mpi_rank_isend(r, out, n, d, i % 3, 0, 0, &req[k++]);
         for (int s = 0; s < HOSTS && !h->rc; s++) {
             if (s == h->rank)
                 continue;
             gr_mpi_status st;
-            h->rc = gr_mpi_rank_recv(
-              r, in, BIG, s, GR_MPI_ANY_TAG, 0, &st);
+            h->rc = gr_mpi_rank_recv(r, in, BIG, s, GR_MPI_ANY_TAG, 0, &st);
             fill(want, n, s, i);
             if (!h->rc && (st.bytes != (int64_t)n || st.tag != i % 3 ||
                            memcmp(in, want, n)))
@@ -111,8 +109,7 @@ start_hosts(uint64_t app)
                            .rank_host = map,
                            .addrs = addrs,
                            .net = hosts[i].net };
-        assert_int_equal(gr_mpi_world_create_hosts(HOSTS, &h, &hosts[i].w),
-                         0);
+        assert_int_equal(gr_mpi_world_create_hosts(HOSTS, &h, &hosts[i].w), 0);
         hosts[i].rank = i;
         hosts[i].rc = 0;
     }
