@@ -381,8 +381,8 @@ gr_rt_memory_map_shared(wasm_rt_memory_t* mem,
                         int fd,
                         uint64_t fd_offset)
 {
-    if ((offset | len | fd_offset) & 4095 || !len || offset + len > mem->size ||
-        offset + len < offset)
+    if ((offset | len | fd_offset) & 4095 || !len ||
+        !gr_rt_memory_range_ok(mem, offset, len))
         return -EINVAL;
     if (mmap(mem->data + offset,
              len,
