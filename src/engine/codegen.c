@@ -535,6 +535,18 @@ run_one(const struct build* b,
     return 0;
 }
 
+/* Whether this host is built with ThreadSanitizer (gcc, then clang). */
+#if defined(__SANITIZE_THREAD__)
+#define GR_CODEGEN_HOST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GR_CODEGEN_HOST_TSAN 1
+#endif
+#endif
+#ifndef GR_CODEGEN_HOST_TSAN
+#define GR_CODEGEN_HOST_TSAN 0
+#endif
+
 /* Common compiler flags; the flavor hash covers exactly these. wasm's
  * float semantics (sNaN bits kept, no fused multiply-add) and the memory
  * strategy; the code is alias-clean by memcpy but was verified against the
@@ -570,6 +582,11 @@ add_cflags(struct job* j, const struct build* b, const char* inc)
                                       : "-DWRT_GUARD_PAGES=1" };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0] && !rc; i++)
         rc = job_arg(j, flags[i]);
+#if GR_CODEGEN_HOST_TSAN
+    /* see WRT_BULK_LOOPS in wrt.h */
+    if (!rc)
+        rc = job_arg(j, "-DWRT_BULK_LOOPS=1");
+#endif
     if (!rc && inc) {
         char I[PATH_MAX + 8];
         snprintf(I, sizeof I, "-I%s", inc);

@@ -592,7 +592,7 @@ gr_instance_call_timeout(gr_instance* in,
     int rc = gr_rt_call_timeout(fn, arg, &t, timeout_ns);
     if (rc == GR_ETRAP && t.kind == GR_TRAP_OOB && in->mem) {
         uint32_t* sp = gr_instance_stack_pointer(in);
-        if (sp && *sp > in->mem->size)
+        if (sp && *sp > gr_rt_memory_size(in->mem))
             t.kind = GR_TRAP_EXHAUSTION;
     }
     if (trap)

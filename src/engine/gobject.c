@@ -339,15 +339,30 @@ gr__gobj_copy_from(const struct gr__gobj* g,
                    int keep_memory)
 {
     size_t mo = g->mem_off;
-    wrt_memory mem;
-    if (mo != (size_t)-1 && keep_memory == GR_GOBJ_MEM_KEEP)
-        memcpy(&mem, (char*)module + mo, sizeof mem);
-    memcpy(module, src, g->span);
-    if (mo != (size_t)-1 && keep_memory != GR_GOBJ_MEM_COPY) {
-        if (keep_memory == GR_GOBJ_MEM_KEEP)
-            memcpy((char*)module + mo, &mem, sizeof mem);
-        else /* never free the source's memory through the copy */
-            memset((char*)module + mo, 0, sizeof(wasm_rt_memory_t));
+    if (mo == (size_t)-1) {
+        memcpy(module, src, g->span);
+    } else {
+        /* src's memory fields are not read with the rest: another thread
+         * of src's instance may be growing its shared memory (atomic
+         * stores to pages and size, under the registry lock), and a plain
+         * copy would race with it and could see a torn or stale size. The
+         * fields after the wasm_rt_memory_t head (has_max, shared,
+         * reserved) are set once, when the memory is made. */
+        const size_t head = sizeof(wasm_rt_memory_t);
+        const size_t end = mo + sizeof(wrt_memory);
+        char* d = (char*)module + mo;
+        const char* s = (const char*)src + mo;
+        memcpy(module, src, mo);
+        memcpy((char*)module + end, (const char*)src + end, g->span - end);
+        if (keep_memory == GR_GOBJ_MEM_COPY) {
+            gr_rt_memory_copy_fields((wasm_rt_memory_t*)d,
+                                     (const wasm_rt_memory_t*)s);
+            memcpy(d + head, s + head, sizeof(wrt_memory) - head);
+        } else if (keep_memory == GR_GOBJ_MEM_CLEAR) {
+            /* never free or reach the source's memory through the copy */
+            memset(d, 0, head);
+            memcpy(d + head, s + head, sizeof(wrt_memory) - head);
+        } /* GR_GOBJ_MEM_KEEP: module's own memory fields stay */
     }
     int rc = g->desc->relocate(module, src, g->span);
     point_memory(g, module);

@@ -176,6 +176,13 @@ int gr_rt_memory_join(wasm_rt_memory_t* dst, const wasm_rt_memory_t* src);
 /* Removes mem from its group (without unmapping if others remain). */
 void gr_rt_memory_leave(wasm_rt_memory_t* mem);
 
+/* Copies src's fields (data, pages, max_pages, size) into dst, a plain
+ * record that neither owns nor joins the memory (an instance image).
+ * Under the registry lock, so a grow by another thread of src's instance
+ * is seen whole or not at all. */
+void gr_rt_memory_copy_fields(wasm_rt_memory_t* dst,
+                              const wasm_rt_memory_t* src);
+
 /* Snapshot support. Creates mem (as wasm_rt_allocate_memory would) with
  * its first `pages` pages mapped MAP_PRIVATE from fd (copy-on-write: no
  * copy is made, a page is copied only when written). max_pages is clamped

@@ -381,8 +381,8 @@ gr_rt_memory_map_shared(wasm_rt_memory_t* mem,
                         int fd,
                         uint64_t fd_offset)
 {
-    if ((offset | len | fd_offset) & 4095 || !len || offset + len > mem->size ||
-        offset + len < offset)
+    if ((offset | len | fd_offset) & 4095 || !len ||
+        !gr_rt_memory_range_ok(mem, offset, len))
         return -EINVAL;
     if (mmap(mem->data + offset,
              len,
@@ -486,6 +486,19 @@ void
 gr_rt_memory_leave(wasm_rt_memory_t* mem)
 {
     wasm_rt_free_memory(mem);
+}
+
+void
+gr_rt_memory_copy_fields(wasm_rt_memory_t* dst, const wasm_rt_memory_t* src)
+{
+    /* Every store to pages and size of a memory in use (grow, reset,
+     * join) is made under region_lock. */
+    pthread_mutex_lock(&region_lock);
+    dst->data = src->data;
+    dst->pages = src->pages;
+    dst->max_pages = src->max_pages;
+    dst->size = src->size;
+    pthread_mutex_unlock(&region_lock);
 }
 
 size_t

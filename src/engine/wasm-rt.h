@@ -106,6 +106,24 @@ extern "C"
         uint64_t size;
     } wasm_rt_memory_t;
 
+    /* The current size of mem in bytes. Other threads of the instance may
+     * grow a shared memory meanwhile: wasm_rt_grow_memory stores size
+     * atomically (release), so host code reads it here, never plainly. */
+    static inline uint64_t gr_rt_memory_size(const wasm_rt_memory_t* mem)
+    {
+        return __atomic_load_n(&mem->size, __ATOMIC_ACQUIRE);
+    }
+
+    /* Whether guest bytes [ptr, ptr + len) lie inside mem (false for a NULL
+     * mem). 64-bit arithmetic: ptr + len cannot wrap. */
+    static inline bool gr_rt_memory_range_ok(const wasm_rt_memory_t* mem,
+                                             uint64_t ptr,
+                                             uint64_t len)
+    {
+        uint64_t size = mem ? gr_rt_memory_size(mem) : 0;
+        return len <= size && ptr <= size - len;
+    }
+
     typedef struct
     {
         wasm_rt_funcref_t* data;

@@ -729,12 +729,51 @@ wrt_atomic_at(const wrt_memory* m,
     return b + ea;
 }
 
+/* WRT_BULK_LOOPS=1 (what a host built with ThreadSanitizer compiles
+ * objects with): the bulk memory operations are byte loops, not calls to
+ * libc. Generated code is not instrumented, so TSan sees neither its loads
+ * and stores nor the atomics that order them (a guest mutex); but libc's
+ * memset, memmove and memcpy are intercepted wherever they are called
+ * from, and a guest's fills, ordered by its own lock, were reported as
+ * races. With loops, guest accesses to linear memory are uniformly outside
+ * TSan's view (host code's accesses stay in it). The stores are volatile so
+ * that the compiler does not turn a loop back into a libc call. */
+#ifndef WRT_BULK_LOOPS
+#define WRT_BULK_LOOPS 0
+#endif
+static inline void
+wrt_bulk_set(uint8_t* d, uint8_t v, uint64_t n)
+{
+#if WRT_BULK_LOOPS
+    volatile uint8_t* vd = d;
+    for (uint64_t i = 0; i < n; i++)
+        vd[i] = v;
+#else
+    memset(d, v, n);
+#endif
+}
+static inline void
+wrt_bulk_move(uint8_t* d, const uint8_t* s, uint64_t n)
+{
+#if WRT_BULK_LOOPS
+    volatile uint8_t* vd = d;
+    if (d < s)
+        for (uint64_t i = 0; i < n; i++)
+            vd[i] = s[i];
+    else
+        for (uint64_t i = n; i-- > 0;)
+            vd[i] = s[i];
+#else
+    memmove(d, s, n);
+#endif
+}
+
 static inline void
 wrt_memory_fill(wrt_memory* m, uint64_t d, uint32_t val, uint64_t n)
 {
     if (d + n > wrt_msize(m))
         wrt_trap(WRT_TRAP_OOB);
-    memset(m->base + d, (int)(val & 0xff), n);
+    wrt_bulk_set(m->base + d, (uint8_t)val, n);
 }
 static inline void
 wrt_memory_copy(wrt_memory* m, uint64_t d, uint64_t s, uint64_t n)
@@ -742,7 +781,7 @@ wrt_memory_copy(wrt_memory* m, uint64_t d, uint64_t s, uint64_t n)
     uint64_t ms = wrt_msize(m);
     if (d + n > ms || s + n > ms)
         wrt_trap(WRT_TRAP_OOB);
-    memmove(m->base + d, m->base + s, n);
+    wrt_bulk_move(m->base + d, m->base + s, n);
 }
 /* memory.init from a segment of `len` bytes (0 once dropped). */
 static inline void
@@ -756,7 +795,7 @@ wrt_memory_init_seg(wrt_memory* m,
     if (s + n > len || d + n > wrt_msize(m))
         wrt_trap(WRT_TRAP_OOB);
     if (n)
-        memcpy(m->base + d, seg + s, n);
+        wrt_bulk_move(m->base + d, seg + s, n);
 }
 
 static inline void*

@@ -10,12 +10,6 @@
 #include "host/faas/faas.h"
 #include "host/host.h"
 
-static int
-in_bounds(const wasm_rt_memory_t* mem, uint32_t ptr, uint64_t len)
-{
-    return mem && (uint64_t)ptr + len <= mem->size;
-}
-
 /* The scheduler's waits end at the waiting call's deadline with
  * GR_FAAS_ETIMEDOUT (which also reports a child that timed out). If the
  * deadline has passed, the parent's call ends here as a timeout instead of
@@ -41,7 +35,8 @@ gr_faas_chain(gr_faas_ctx* c,
         return GR_FAAS_ENOTSUP;
     if ((int32_t)fn_len <= 0 || (int32_t)len < 0)
         return GR_FAAS_EINVAL;
-    if (!in_bounds(mem, fn, fn_len) || !in_bounds(mem, input, len))
+    if (!gr_rt_memory_range_ok(mem, fn, fn_len) ||
+        !gr_rt_memory_range_ok(mem, input, len))
         return GR_FAAS_EFAULT;
     return c->chain->chain(c->chain_ctx,
                            (const char*)mem->data + fn,
@@ -74,7 +69,7 @@ gr_faas_chain_output(gr_faas_ctx* c,
         return GR_FAAS_EHANDLE;
     if ((int32_t)len < 0 || (int32_t)offset < 0)
         return GR_FAAS_EINVAL;
-    if (!in_bounds(mem, buf, len))
+    if (!gr_rt_memory_range_ok(mem, buf, len))
         return GR_FAAS_EFAULT;
     return waited(
       c->chain->output(c->chain_ctx, handle, mem->data + buf, len, offset));
@@ -92,7 +87,8 @@ gr_faas_await_all(gr_faas_ctx* c,
     if ((int32_t)n < 0)
         return GR_FAAS_EINVAL;
     uint64_t bytes = (uint64_t)n * sizeof(int32_t);
-    if (!in_bounds(mem, handles, bytes) || (rcs && !in_bounds(mem, rcs, bytes)))
+    if (!gr_rt_memory_range_ok(mem, handles, bytes) ||
+        (rcs && !gr_rt_memory_range_ok(mem, rcs, bytes)))
         return GR_FAAS_EFAULT;
     int32_t first_err = 0;
     for (uint32_t i = 0; i < n; i++) {

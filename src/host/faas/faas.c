@@ -27,12 +27,6 @@ gr_faas_ctx_fini(gr_faas_ctx* c)
     c->output_len = c->output_cap = 0;
 }
 
-static int
-in_bounds(const wasm_rt_memory_t* mem, uint32_t ptr, uint32_t len)
-{
-    return mem && (uint64_t)ptr + len <= mem->size;
-}
-
 int32_t
 gr_faas_input_size(gr_faas_ctx* c)
 {
@@ -46,7 +40,7 @@ gr_faas_input_read(gr_faas_ctx* c,
                    uint32_t len,
                    uint32_t offset)
 {
-    if ((int32_t)len < 0 || !in_bounds(mem, buf, len))
+    if ((int32_t)len < 0 || !gr_rt_memory_range_ok(mem, buf, len))
         return -1;
     if (offset >= c->input_len)
         return 0;
@@ -89,7 +83,7 @@ gr_faas_output_write(gr_faas_ctx* c,
                      uint32_t buf,
                      uint32_t len)
 {
-    if ((int32_t)len < 0 || !in_bounds(mem, buf, len))
+    if ((int32_t)len < 0 || !gr_rt_memory_range_ok(mem, buf, len))
         return -1;
     return gr_faas_output_append(c, mem->data + buf, len);
 }

@@ -41,12 +41,6 @@ gr_state_host_code(int rc)
     }
 }
 
-static int
-in_bounds(const wasm_rt_memory_t* mem, uint32_t ptr, uint32_t len)
-{
-    return mem && (uint64_t)ptr + len <= mem->size;
-}
-
 /* Checks the key name and opens the key (min_size as gr_state_key_open). */
 static int
 open_key(gr_state_ctx* c,
@@ -56,7 +50,7 @@ open_key(gr_state_ctx* c,
          size_t min_size,
          gr_state_key** k)
 {
-    if (!in_bounds(mem, key, klen))
+    if (!gr_rt_memory_range_ok(mem, key, klen))
         return -EFAULT;
     return gr_state_key_open(gr_state_ctx_state(c),
                              gr_state_ctx_user(c),
@@ -79,7 +73,7 @@ gr_state_host_size(gr_state_ctx* c,
                    uint32_t klen)
 {
     NEED_CTX(c);
-    if (!in_bounds(mem, key, klen))
+    if (!gr_rt_memory_range_ok(mem, key, klen))
         return GR_STATE_GUEST_EFAULT;
     size_t n = 0;
     int rc = gr_state_size(gr_state_ctx_state(c),
@@ -102,7 +96,8 @@ gr_state_host_map(gr_state_ctx* c,
 {
     NEED_CTX(c);
     uint64_t span = ((uint64_t)len + PAGE - 1) & ~(uint64_t)(PAGE - 1);
-    if (!in_bounds(mem, key, klen) || !mem || ptr + span > mem->size)
+    if (!gr_rt_memory_range_ok(mem, key, klen) ||
+        !gr_rt_memory_range_ok(mem, ptr, span))
         return GR_STATE_GUEST_EFAULT;
     if (ptr % PAGE || len == 0 || len > INT32_MAX)
         return GR_STATE_GUEST_EINVAL;
@@ -132,7 +127,7 @@ gr_state_host_read(gr_state_ctx* c,
                    uint32_t off)
 {
     NEED_CTX(c);
-    if (!in_bounds(mem, buf, len) || len > INT32_MAX)
+    if (!gr_rt_memory_range_ok(mem, buf, len) || len > INT32_MAX)
         return GR_STATE_GUEST_EFAULT;
     gr_state_key* k;
     int rc = open_key(c, mem, key, klen, 0, &k);
@@ -153,7 +148,7 @@ gr_state_host_write(gr_state_ctx* c,
                     uint32_t off)
 {
     NEED_CTX(c);
-    if (!in_bounds(mem, buf, len) || len > INT32_MAX)
+    if (!gr_rt_memory_range_ok(mem, buf, len) || len > INT32_MAX)
         return GR_STATE_GUEST_EFAULT;
     gr_state_key* k;
     /* A new key is created just large enough; an existing one must hold
@@ -177,7 +172,7 @@ gr_state_host_set(gr_state_ctx* c,
                   uint32_t len)
 {
     NEED_CTX(c);
-    if (!in_bounds(mem, buf, len) || len > INT32_MAX)
+    if (!gr_rt_memory_range_ok(mem, buf, len) || len > INT32_MAX)
         return GR_STATE_GUEST_EFAULT;
     gr_state_key* k;
     int rc = open_key(c, mem, key, klen, 0, &k);
@@ -261,7 +256,8 @@ gr_state_host_append(gr_state_ctx* c,
                      uint32_t len)
 {
     NEED_CTX(c);
-    if (!in_bounds(mem, key, klen) || !in_bounds(mem, buf, len))
+    if (!gr_rt_memory_range_ok(mem, key, klen) ||
+        !gr_rt_memory_range_ok(mem, buf, len))
         return GR_STATE_GUEST_EFAULT;
     size_t total = 0;
     int rc = gr_state_append(gr_state_ctx_state(c),
@@ -286,8 +282,8 @@ gr_state_host_read_appended(gr_state_ctx* c,
                             uint32_t off)
 {
     NEED_CTX(c);
-    if (!in_bounds(mem, key, klen) || !in_bounds(mem, buf, len) ||
-        len > INT32_MAX)
+    if (!gr_rt_memory_range_ok(mem, key, klen) ||
+        !gr_rt_memory_range_ok(mem, buf, len) || len > INT32_MAX)
         return GR_STATE_GUEST_EFAULT;
     size_t got = 0, total = 0;
     int rc = gr_state_read_global(gr_state_ctx_state(c),
@@ -333,7 +329,7 @@ gr_state_host_delete(gr_state_ctx* c,
                      uint32_t klen)
 {
     NEED_CTX(c);
-    if (!in_bounds(mem, key, klen))
+    if (!gr_rt_memory_range_ok(mem, key, klen))
         return GR_STATE_GUEST_EFAULT;
     return gr_state_host_code(gr_state_delete_key(gr_state_ctx_state(c),
                                                   gr_state_ctx_user(c),

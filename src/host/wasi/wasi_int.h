@@ -91,21 +91,13 @@ uint64_t gr__wasi_deadline(const gr_wasi* w);
 void gr__wasi_wait_begin(gr_wasi* w);
 void gr__wasi_wait_end(gr_wasi* w);
 
-/* Guest memory. Bounds checks use 64-bit sums so ptr + len cannot wrap. */
-static inline int
-gr__wasi_range_ok(const gr_wasi_mem* m, uint32_t ptr, uint64_t len)
-{
-    /* another thread of the call may grow the memory meanwhile
-     * (wasm_rt_grow_memory stores size atomically) */
-    uint64_t size = m ? __atomic_load_n(&m->size, __ATOMIC_ACQUIRE) : 0;
-    return len <= size && (uint64_t)ptr <= size - len;
-}
-
-/* Host pointer to guest[ptr..ptr+len) or NULL if out of range. */
+/* Host pointer to guest[ptr..ptr+len) or NULL if out of range (another
+ * thread of the call may grow the memory meanwhile: the size is read
+ * atomically). */
 static inline uint8_t*
 gr__wasi_ptr(gr_wasi_mem* m, uint32_t ptr, uint64_t len)
 {
-    if (!gr__wasi_range_ok(m, ptr, len))
+    if (!gr_rt_memory_range_ok(m, ptr, len))
         return NULL;
     return m->data + ptr;
 }

@@ -3,8 +3,10 @@
  * (granary-cc -pthread -Wl,--import-memory -Wl,--shared-memory): reads a
  * thread count n from stdin, and n threads add to an atomic counter, take
  * turns under a mutex, and each malloc, fill and check a block, then main
- * prints what they computed. The memory, its growth (malloc) and its reset
- * between calls are all the host's, from the import's limits. */
+ * prints what they computed. A block that overlaps another thread's live
+ * one (the allocator handing the same bytes to two threads) counts as an
+ * error. The memory, its growth (malloc) and its reset between calls are
+ * all the host's, from the import's limits. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -19,6 +21,30 @@
 static _Atomic int counter;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int turns, calls;
+/* The blocks threads hold, by index (under lock). */
+static unsigned char* live[MAX_THREADS];
+
+/* Records p as thread index's block; returns how many live blocks of other
+ * threads it overlaps. */
+static uintptr_t
+hold(uintptr_t index, unsigned char* p)
+{
+    uintptr_t overlaps = 0;
+    pthread_mutex_lock(&lock);
+    for (int i = 0; i < MAX_THREADS; i++)
+        overlaps += live[i] && p < live[i] + BLOCK && live[i] < p + BLOCK;
+    live[index] = p;
+    pthread_mutex_unlock(&lock);
+    return overlaps;
+}
+
+static void
+release(uintptr_t index)
+{
+    pthread_mutex_lock(&lock);
+    live[index] = NULL;
+    pthread_mutex_unlock(&lock);
+}
 
 static void*
 worker(void* arg)
@@ -32,10 +58,11 @@ worker(void* arg)
     unsigned char* p = malloc(BLOCK);
     if (!p)
         return (void*)1;
+    uintptr_t bad = hold(index, p);
     memset(p, (int)(index + 1), BLOCK);
-    uintptr_t bad = 0;
     for (size_t i = 0; i < BLOCK; i += 4096)
         bad += p[i] != (unsigned char)(index + 1);
+    release(index);
     free(p);
     return (void*)bad;
 }

@@ -2,8 +2,9 @@
 /* Guest threads (wasi-threads) in Faaslets, with a real .wat guest on a
  * shared memory: atomic counting with 1, 2 and 4 threads, wait/notify,
  * traps and proc_exit in a worker, timeouts of spinning and waiting
- * threads, the main thread returning first, and Faaslets, pools and host
- * threads reused after all of these. */
+ * threads, the main thread returning first, Faaslets, pools and host
+ * threads reused after all of these, and host calls while another thread
+ * grows the memory (grow_host). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -345,6 +346,28 @@ test_thread_instance_needs_shared_memory(void** state)
     gr_object_unref(obj);
 }
 
+/* Host functions check guest pointers against the memory's size while
+ * another thread of the call grows it (one page at a time, 32 times): the
+ * size is read atomically (a plain read raced with wasm_rt_grow_memory's
+ * store, which make tsan reported). */
+static void
+test_host_checks_while_memory_grows(void** state)
+{
+    (void)state;
+    gr_proto* p = make_proto("grow_host");
+    gr_faaslet* f;
+    assert_int_equal(gr_faaslet_create(p, &f), 0);
+    for (int i = 0; i < 3; i++) {
+        gr_call_result r;
+        call(f, "x", 0, &r);
+        assert_int_equal(r.status, 0);
+        assert_int_equal(r.return_code, 33);
+        assert_int_equal(r.output_len, 1);
+    }
+    gr_faaslet_destroy(f);
+    gr_proto_unref(p);
+}
+
 static int
 setup(void** state)
 {
@@ -383,6 +406,7 @@ main(void)
         cmocka_unit_test(test_pool_reuse_after_threaded_calls),
         cmocka_unit_test(test_c_guest_commands),
         cmocka_unit_test(test_thread_instance_needs_shared_memory),
+        cmocka_unit_test(test_host_checks_while_memory_grows),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
