@@ -354,15 +354,14 @@ gr__gobj_copy_from(const struct gr__gobj* g,
         const char* s = (const char*)src + mo;
         memcpy(module, src, mo);
         memcpy((char*)module + end, (const char*)src + end, g->span - end);
-        if (keep_memory == GR_GOBJ_MEM_COPY) {
-            gr_rt_memory_copy_fields((wasm_rt_memory_t*)d,
-                                     (const wasm_rt_memory_t*)s);
+        if (keep_memory != GR_GOBJ_MEM_KEEP) { /* KEEP: module's own stay */
+            if (keep_memory == GR_GOBJ_MEM_COPY)
+                gr_rt_memory_copy_fields((wasm_rt_memory_t*)d,
+                                         (const wasm_rt_memory_t*)s);
+            else /* never free or reach the source's memory via the copy */
+                memset(d, 0, head);
             memcpy(d + head, s + head, sizeof(wrt_memory) - head);
-        } else if (keep_memory == GR_GOBJ_MEM_CLEAR) {
-            /* never free or reach the source's memory through the copy */
-            memset(d, 0, head);
-            memcpy(d + head, s + head, sizeof(wrt_memory) - head);
-        } /* GR_GOBJ_MEM_KEEP: module's own memory fields stay */
+        }
     }
     int rc = g->desc->relocate(module, src, g->span);
     point_memory(g, module);

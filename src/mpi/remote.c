@@ -77,11 +77,10 @@ struct host_conn
 {
     pthread_mutex_t mu; /* serialises dialing */
     /* the peer (atomic; set once, under the world lock): dialed by this
-     * host (dialed = 1) when the other's number is higher, else the one
-     * its listener accepted, from the first message on it. Spinning ranks
-     * read from it themselves (gr__mpi_link_poll). */
+     * host when the other's number is higher, else the one its listener
+     * accepted, from the first message on it. Spinning ranks read from it
+     * themselves (gr__mpi_link_poll). */
     gr_peer* peer;
-    int dialed;
     int broken; /* atomic: sending failed, or it never came */
 };
 
@@ -170,6 +169,22 @@ reg_put(gr_mpi_net* n, struct reg* g)
         pthread_cond_broadcast(&n->cv);
 }
 
+/* Remembers that p carries app's messages with host (net lock held), so
+ * that its end is noticed (net_on_state). NULL if out of memory. */
+static struct binding*
+bind_peer(gr_mpi_net* n, gr_peer* p, uint64_t app, int host)
+{
+    struct binding* b = gr_calloc(1, sizeof *b);
+    if (b) {
+        b->p = p;
+        b->app = app;
+        b->host = host;
+        b->next = n->binds;
+        n->binds = b;
+    }
+    return b;
+}
+
 static void on_mpi(gr_mpi_world* w, int host, const Granary__MpiMsg* m);
 
 static void
@@ -186,13 +201,8 @@ net_on_message(void* ctx, gr_peer* p, Granary__Envelope* msg)
     struct binding* b = n->binds;
     while (b && b->p != p)
         b = b->next;
-    if (!b && (b = gr_calloc(1, sizeof *b))) {
-        b->p = p;
-        b->app = m->app;
-        b->host = (int)m->host;
-        b->next = n->binds;
-        n->binds = b;
-    }
+    if (!b)
+        bind_peer(n, p, m->app, (int)m->host);
     struct reg* g = reg_get(n, m->app, 1);
     pthread_mutex_unlock(&n->mu);
     if (g) {
@@ -348,24 +358,6 @@ world_failed(gr_mpi_world* w)
     return __atomic_load_n(&w->failed, __ATOMIC_ACQUIRE);
 }
 
-/* Remembers that p carries app's messages with host, so that its end is
- * noticed (net_on_state) before anything arrived on it. */
-static int
-bind_peer(gr_mpi_net* n, gr_peer* p, uint64_t app, int host)
-{
-    struct binding* b = gr_calloc(1, sizeof *b);
-    if (!b)
-        return -ENOMEM;
-    b->p = p;
-    b->app = app;
-    b->host = host;
-    pthread_mutex_lock(&n->mu);
-    b->next = n->binds;
-    n->binds = b;
-    pthread_mutex_unlock(&n->mu);
-    return 0;
-}
-
 /* Dials a higher host (hc->mu held), retrying while its listener may
  * still be starting, unless urgent (one try). */
 static int
@@ -394,8 +386,14 @@ dial(struct gr__mpi_link* l, int host, int urgent, char* why, size_t wlen)
     gr_peer* p;
     if ((rc = gr_peer_adopt(c, &l->net->peer_cfg, &p))) {
         gr_conn_close(c);
-    } else if ((rc = bind_peer(l->net, p, l->app, host))) {
-        gr_peer_close(p);
+    } else {
+        /* bound before anything arrives on it: its end is noticed */
+        pthread_mutex_lock(&l->net->mu);
+        if (!bind_peer(l->net, p, l->app, host))
+            rc = -ENOMEM;
+        pthread_mutex_unlock(&l->net->mu);
+        if (rc)
+            gr_peer_close(p);
     }
     if (rc) {
         snprintf(why,
@@ -406,7 +404,6 @@ dial(struct gr__mpi_link* l, int host, int urgent, char* why, size_t wlen)
         return rc;
     }
     pthread_mutex_lock(&l->w->mu);
-    hc->dialed = 1;
     __atomic_store_n(&hc->peer, p, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&l->w->mu);
     return 0;
@@ -1026,7 +1023,7 @@ link_free(struct gr__mpi_link* l, int nhosts)
     gr_free(l->addrs);
     for (int h = 0; l->hc && h < nhosts; h++) {
         struct host_conn* hc = &l->hc[h];
-        if (hc->dialed) {
+        if (hc->peer && h > l->w->self_host) { /* dialed here */
             gr_peer_close(hc->peer);
         } else if (hc->peer) {
             gr_peer_unlease(hc->peer);
